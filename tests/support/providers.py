@@ -17,6 +17,7 @@ deterministic: see `usage_for`, `RESPONSE_CREATED` and the id helpers below.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -255,6 +256,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: tests read `ProviderServer.requests` instead."""
+
+    def handle(self) -> None:
+        # The client may hang up (a stream closed before its last byte was read): nothing to do.
+        with contextlib.suppress(ConnectionResetError, BrokenPipeError):
+            super().handle()
 
     def do_GET(self) -> None:
         self._handle()

@@ -1,0 +1,1 @@
+"""Sub-commands of ``otel-jsonl``, one module per group (see ``otel_jsonl.cli``)."""

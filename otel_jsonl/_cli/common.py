@@ -1,0 +1,130 @@
+"""What every sub-command shares: exit codes, error printing, reading with a report, and a
+progress bar that shows on a terminal and stays quiet when output is piped."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterator
+from typing import IO, Any
+
+from ..exceptions import OtelJsonlError
+from ..reader import Line, ReadReport, read_events
+
+EXIT_OK = 0
+EXIT_DATA = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class CliError(Exception):
+    """A failure to report as ``otel-jsonl: error: ...`` with an exit code (1 by default)."""
+
+    def __init__(self, message: str, code: int = EXIT_DATA) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def print_error(message: str) -> None:
+    """Print ``otel-jsonl: error: message`` to stderr."""
+    print(f"otel-jsonl: error: {message}", file=sys.stderr)
+
+
+def print_problem(message: str) -> None:
+    """Print one ``file:line: reason`` to stderr."""
+    print(message, file=sys.stderr)
+
+
+def check_readable(path: str) -> None:
+    """Raise CliError when ``path`` (not ``-``) does not exist or is not a file."""
+    if path == "-":
+        return
+    if not os.path.exists(path):
+        raise CliError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise CliError(f"{path}: is a directory")
+
+
+def iter_lines(
+    path: str,
+    *,
+    strict: bool = False,
+    report: ReadReport | None = None,
+    run: str | None = None,
+    kind: str | None = None,
+    progress: bool = True,
+) -> Iterator[Line]:
+    """Read ``path`` for a command: bad lines are printed as ``file:line: reason`` to stderr as
+    they are met (lenient) or end the command (strict); a torn last line is reported. Shows a
+    progress bar on a terminal for large files."""
+    check_readable(path)
+    report = report if report is not None else ReadReport()
+    shown = 0
+    bar = Progress(path) if progress else None
+    try:
+        for line in read_events(path, run=run, kind=kind, strict=strict, report=report):
+            while shown < len(report.problems):
+                print_problem(str(report.problems[shown]))
+                shown += 1
+            if bar is not None:
+                bar.update(line.lineno)
+            yield line
+    except OtelJsonlError as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"{path}: {exc.strerror or exc}") from None
+    finally:
+        if bar is not None:
+            bar.close()
+    while shown < len(report.problems):
+        print_problem(str(report.problems[shown]))
+        shown += 1
+    if report.skipped > len(report.problems):
+        print_problem(f"{path}: {report.skipped - len(report.problems)} more bad lines not shown")
+    if report.torn is not None:
+        print_problem(str(report.torn))
+
+
+class Progress:
+    """A one-line progress indicator on stderr, drawn only when stderr is a terminal and the
+    file is large enough to be worth it; at most ten redraws a second."""
+
+    def __init__(self, path: str, stream: IO[str] | None = None, min_bytes: int = 8 << 20) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.total = 0
+        self.path = path
+        self.active = False
+        self._last = 0.0
+        self._fh: Any = None
+        if path != "-" and _isatty(self.stream):
+            try:
+                self.total = os.path.getsize(path)
+            except OSError:
+                self.total = 0
+            self.active = self.total >= min_bytes and not path.endswith(".gz")
+        self._lines = 0
+
+    def update(self, lineno: int) -> None:
+        """Note that ``lineno`` lines were read; redraw if it is time."""
+        if not self.active:
+            return
+        now = time.monotonic()
+        if now - self._last < 0.1:
+            return
+        self._last = now
+        self.stream.write(f"\r{self.path}: {lineno:,} lines read")
+        self.stream.flush()
+
+    def close(self) -> None:
+        """Erase the progress line."""
+        if self.active:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+def _isatty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

@@ -1,0 +1,149 @@
+"""JSON encoding and decoding for event lines: orjson when installed, the stdlib otherwise.
+
+Both paths produce the same text for JSON-native values: compact separators, UTF-8, no ASCII
+escaping, non-finite floats as ``null``. Values JSON cannot hold are converted by
+:func:`jsonable`, never rejected.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime
+import enum
+import json
+import math
+import os
+import uuid
+from collections.abc import Mapping
+from pathlib import PurePath
+from typing import Any
+
+_orjson: Any
+try:  # orjson is an accelerator: every feature works without it.
+    if os.environ.get("OTEL_JSONL_NO_ORJSON"):
+        raise ImportError("disabled by OTEL_JSONL_NO_ORJSON")
+    import orjson as _orjson
+except ImportError:
+    _orjson = None
+
+HAVE_ORJSON = _orjson is not None
+
+__all__ = ["HAVE_ORJSON", "dumps", "dumps_line", "jsonable", "loads"]
+
+
+def jsonable(value: Any) -> Any:
+    """Return a JSON-native stand-in for a value JSON cannot hold.
+
+    pydantic models give ``model_dump(mode="json")``, dataclasses ``asdict``, dates
+    ``isoformat()``, bytes their UTF-8 text (or ``base64:...`` when not UTF-8), sets and tuples
+    lists, enums their value, and anything else its ``repr``.
+    """
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        try:
+            return dump(mode="json")
+        except Exception:  # noqa: BLE001 - a broken model_dump must not break recording
+            return repr(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        raw = bytes(value)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return "base64:" + base64.b64encode(raw).decode("ascii")
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=repr)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (uuid.UUID, PurePath)):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): v for k, v in value.items()}
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict):
+        try:
+            return to_dict()
+        except Exception:  # noqa: BLE001 - same as model_dump above
+            return repr(value)
+    return repr(value)
+
+
+def _finite(value: Any) -> Any:
+    """Copy of ``value`` with non-finite floats replaced by None (the stdlib writes NaN)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _dumps_std(value: Any) -> bytes:
+    def default(obj: Any) -> Any:
+        return jsonable(obj)
+
+    try:
+        text = json.dumps(
+            value, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=default
+        )
+    except ValueError:
+        # Non-finite floats, or a circular reference: sanitise and try once more.
+        text = json.dumps(
+            _finite(value), ensure_ascii=False, separators=(",", ":"), default=default
+        )
+    except TypeError:
+        # Non-string dict keys of a type json refuses (tuples, ...).
+        text = json.dumps(
+            _stringify_keys(value), ensure_ascii=False, separators=(",", ":"), default=default
+        )
+    # Lone surrogates cannot be UTF-8: replace rather than fail.
+    return text.encode("utf-8", "replace")
+
+
+def _stringify_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _stringify_keys(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_stringify_keys(v) for v in value]
+    return value
+
+
+if _orjson is not None:
+    _OPTS = _orjson.OPT_NON_STR_KEYS | _orjson.OPT_SERIALIZE_NUMPY
+    _OPTS_LINE = _OPTS | _orjson.OPT_APPEND_NEWLINE
+    _orjson_dumps = _orjson.dumps
+    _JSONEncodeError = _orjson.JSONEncodeError
+
+    def dumps(value: Any) -> bytes:
+        """Encode ``value`` as compact UTF-8 JSON."""
+        try:
+            return _orjson_dumps(value, default=jsonable, option=_OPTS)  # type: ignore[no-any-return]
+        except _JSONEncodeError:
+            # Integers over 64 bits, lone surrogates, deep recursion: the stdlib copes.
+            return _dumps_std(value)
+
+    def dumps_line(value: Any) -> bytes:
+        """Encode ``value`` as one JSON line, newline included."""
+        try:
+            return _orjson_dumps(value, default=jsonable, option=_OPTS_LINE)  # type: ignore[no-any-return]
+        except _JSONEncodeError:
+            return _dumps_std(value) + b"\n"
+
+    loads = _orjson.loads
+
+else:
+
+    def dumps(value: Any) -> bytes:
+        """Encode ``value`` as compact UTF-8 JSON."""
+        return _dumps_std(value)
+
+    def dumps_line(value: Any) -> bytes:
+        """Encode ``value`` as one JSON line, newline included."""
+        return _dumps_std(value) + b"\n"
+
+    loads = json.loads

@@ -1,0 +1,74 @@
+"""The ``otel-jsonl`` command: argument parsing, output formatting and exit codes only.
+
+Each group of commands lives in a module of ``otel_jsonl._cli`` with a ``register(subparsers)``
+function; the work itself is done by library functions. Data goes to stdout, errors to stderr
+as ``otel-jsonl: error: ...``. Exit codes: 0 ok, 1 differences found or a data error, 2 usage,
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from ._cli.common import EXIT_INTERRUPTED, EXIT_USAGE, CliError, print_error
+from ._version import __version__
+
+__all__ = ["COMMAND_MODULES", "build_parser", "main"]
+
+#: Modules of ``otel_jsonl._cli`` whose ``register()`` adds sub-commands, in help order.
+COMMAND_MODULES = ("data", "convert", "replay")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (also used by the docs test to list every command)."""
+    parser = argparse.ArgumentParser(
+        prog="otel-jsonl",
+        description="Agent traces as JSON lines: record, read, replay, diff and ship to OTLP.",
+    )
+    parser.add_argument("--version", action="version", version=f"otel-jsonl {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"otel_jsonl._cli.{name}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help/--version
+        return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return int(args.func(args))
+    except CliError as exc:
+        print_error(str(exc))
+        return exc.code
+    except KeyboardInterrupt:
+        print("", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # `otel-jsonl show trace.jsonl | head`: the reader went away; that is not an error.
+        _silence_stdout()
+        return 0
+
+
+def _silence_stdout() -> None:
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

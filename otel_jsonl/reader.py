@@ -1,0 +1,260 @@
+"""The streaming reader every command uses: events with their line numbers, one at a time.
+
+Memory stays flat on any file size: lines are read one by one and nothing is kept but counts.
+A torn last line (its writer died mid-write) is reported and skipped, never fatal. A bad line
+raises :class:`~otel_jsonl.exceptions.TraceFormatError` (``path:line: reason``) in strict mode,
+and is skipped and counted in lenient mode. Standard library only.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import sys
+import warnings
+from collections import Counter
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, NamedTuple
+
+from . import _codec
+from .exceptions import TornLineWarning, TraceFormatError
+from .schema import META_KINDS, check_required, usage_of
+
+__all__ = ["Line", "Problem", "ReadReport", "RunSummary", "list_runs", "open_source", "read_events"]
+
+#: How many problems a report keeps in full; the rest are only counted.
+MAX_PROBLEMS = 1000
+
+
+class Line(NamedTuple):
+    """One event and the line number (1-based) it was read from."""
+
+    lineno: int
+    event: dict[str, Any]
+
+
+class Problem(NamedTuple):
+    """A line that was skipped, and why."""
+
+    path: str
+    lineno: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.lineno}: {self.reason}"
+
+
+@dataclass
+class ReadReport:
+    """What a read saw: lines, events, and the lines it skipped (the first 1000 in full)."""
+
+    path: str = ""
+    lines: int = 0
+    events: int = 0
+    skipped: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    torn: Problem | None = None
+
+    def add(self, problem: Problem) -> None:
+        """Count a skipped line, keeping it in full while there is room."""
+        self.skipped += 1
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(problem)
+
+    @property
+    def ok(self) -> bool:
+        """True when no line was skipped."""
+        return self.skipped == 0
+
+
+def display_name(source: str | os.PathLike[str] | IO[bytes]) -> str:
+    """How a source is named in messages: its path, ``<stdin>`` for ``-``."""
+    if isinstance(source, (str, os.PathLike)):
+        return "<stdin>" if str(source) == "-" else str(source)
+    return str(getattr(source, "name", "<stream>"))
+
+
+def open_source(source: str | os.PathLike[str] | IO[bytes]) -> IO[bytes]:
+    """Open a trace for binary reading: a path, ``-`` for stdin, ``*.gz`` through gzip, or an
+    already open binary stream (returned as it is)."""
+    if not isinstance(source, (str, os.PathLike)):
+        return source
+    if str(source) == "-":
+        return sys.stdin.buffer
+    path = Path(source)
+    if path.suffix == ".gz":
+        return gzip.open(path, "rb")
+    return path.open("rb")
+
+
+def _as_set(value: str | Collection[str] | None) -> frozenset[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return frozenset((value,))
+    return frozenset(value)
+
+
+def _decode(raw: bytes) -> tuple[Any, str | None]:
+    try:
+        return _codec.loads(raw), None
+    except ValueError as exc:
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as uexc:
+            return None, f"not valid UTF-8 (byte 0x{raw[uexc.start]:02x} at column {uexc.start + 1})"
+        msg = str(exc).split("\n")[0]
+        return None, f"not valid JSON ({msg})"
+
+
+def read_events(
+    source: str | os.PathLike[str] | IO[bytes],
+    *,
+    run: str | Collection[str] | None = None,
+    kind: str | Collection[str] | None = None,
+    strict: bool = True,
+    report: ReadReport | None = None,
+) -> Iterator[Line]:
+    """Yield the events of a trace file as :class:`Line` (line number, event).
+
+    ``source`` is a path, ``-`` (stdin), a ``.gz`` path, or a binary stream. ``run`` and
+    ``kind`` keep only events of those runs or kinds (a name or a collection of names).
+    ``strict`` (default) raises :class:`TraceFormatError` on the first bad line; otherwise bad
+    lines are skipped and recorded in ``report``. A torn last line is skipped in both modes
+    and recorded in ``report.torn`` (or, with no report, issued as a :class:`TornLineWarning`).
+    """
+    runs = _as_set(run)
+    kinds = _as_set(kind)
+    name = display_name(source)
+    if report is not None:
+        report.path = name
+    stream = open_source(source)
+    owned = stream is not source and stream is not sys.stdin.buffer
+    try:
+        yield from _iter(stream, name, runs, kinds, strict, report)
+    finally:
+        if owned:
+            stream.close()
+
+
+def _iter(
+    stream: IO[bytes],
+    name: str,
+    runs: frozenset[str] | None,
+    kinds: frozenset[str] | None,
+    strict: bool,
+    report: ReadReport | None,
+) -> Iterator[Line]:
+    lineno = 0
+    pending: tuple[int, str] | None = None
+    for raw in stream:
+        lineno += 1
+        if report is not None:
+            report.lines += 1
+        if pending is not None:
+            # The previous bad line was not the last: it is an ordinary bad line.
+            _bad(name, *pending, strict, report)
+            pending = None
+        complete = raw.endswith(b"\n")
+        body = raw.rstrip(b"\r\n") if complete else raw
+        if not body.strip():
+            reason = "empty line"
+            if complete:
+                _bad(name, lineno, reason, strict, report)
+            continue
+        obj, reason_or_none = _decode(body)
+        if reason_or_none is None:
+            reason_or_none = check_required(obj)
+        if reason_or_none is not None:
+            if not complete:
+                pending = (lineno, reason_or_none)
+                continue
+            _bad(name, lineno, reason_or_none, strict, report)
+            continue
+        if report is not None:
+            report.events += 1
+        if runs is not None and obj["run"] not in runs:
+            continue
+        if kinds is not None and obj["kind"] not in kinds:
+            continue
+        yield Line(lineno, obj)
+    if pending is not None:
+        # A last line with no newline that does not parse: the writer died mid-write.
+        problem = Problem(name, pending[0], f"torn last line skipped ({pending[1]})")
+        if report is not None:
+            report.torn = problem
+            report.skipped += 1
+        else:
+            warnings.warn(str(problem), TornLineWarning, stacklevel=3)
+
+
+def _bad(name: str, lineno: int, reason: str, strict: bool, report: ReadReport | None) -> None:
+    if strict:
+        raise TraceFormatError(name, lineno, reason)
+    if report is not None:
+        report.add(Problem(name, lineno, reason))
+
+
+@dataclass
+class RunSummary:
+    """One run of a trace file, summed up."""
+
+    run: str
+    first_lineno: int
+    steps: int = 0
+    first_ts: float = 0.0
+    last_ts: float = 0.0
+    kinds: Counter[str] = field(default_factory=Counter)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    errors: int = 0
+
+    @property
+    def duration(self) -> float:
+        """Seconds from the first event to the last."""
+        return self.last_ts - self.first_ts
+
+
+def summarize_runs(lines: Iterable[Line]) -> list[RunSummary]:
+    """Sum up the runs of a stream of events, in the order they first appear."""
+    runs: dict[str, RunSummary] = {}
+    for lineno, ev in lines:
+        kind = ev["kind"]
+        if kind in META_KINDS:
+            continue
+        run_id = ev["run"]
+        ts = float(ev["ts"])
+        start = ev.get("start")
+        begin = float(start) if isinstance(start, (int, float)) else ts
+        s = runs.get(run_id)
+        if s is None:
+            s = runs[run_id] = RunSummary(run_id, lineno, first_ts=begin, last_ts=ts)
+        s.steps += 1
+        s.kinds[kind] += 1
+        s.first_ts = min(s.first_ts, begin)
+        s.last_ts = max(s.last_ts, ts)
+        if kind == "error":
+            s.errors += 1
+        if kind == "llm_call":
+            usage = usage_of(ev)
+            s.input_tokens += usage.get("input_tokens", 0)
+            s.output_tokens += usage.get("output_tokens", 0)
+    return list(runs.values())
+
+
+def list_runs(
+    source: str | os.PathLike[str] | IO[bytes],
+    *,
+    strict: bool = True,
+    report: ReadReport | None = None,
+) -> list[RunSummary]:
+    """The runs in a trace file with their step counts, time span and token totals."""
+    return summarize_runs(read_events(source, strict=strict, report=report))
+
+
+def read_text_stream(text: str) -> IO[bytes]:
+    """A binary stream over ``text`` (for tests and for ``read_events`` on a string)."""
+    return io.BytesIO(text.encode("utf-8"))

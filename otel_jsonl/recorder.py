@@ -1,0 +1,155 @@
+"""``Trace``: the standard-library recorder an agent loop calls once per step.
+
+The article's twelve lines, kept in shape (``Trace(path)``, ``trace.step(kind, **fields)``,
+``trace.close()``) and made safe: one ``write`` per line on an ``O_APPEND`` descriptor, values
+capped to a blob store, secrets redacted, files ``0600``, and never an exception into the loop.
+Imports only the standard library (orjson is used when installed).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from types import TracebackType
+from typing import Any
+
+from .writer import DEFAULT_CAP, FsyncPolicy, LineWriter
+
+__all__ = ["RESERVED_KEYS", "Trace"]
+
+#: Keys the recorder sets on every line; a field with one of these names is stored with a
+#: trailing underscore (``seq_``) rather than overwrite it.
+RESERVED_KEYS = frozenset({"ts", "run", "seq", "kind"})
+
+
+def new_run_id() -> str:
+    """Eight hex characters, as the article's ``str(uuid.uuid4())[:8]``."""
+    return uuid.uuid4().hex[:8]
+
+
+class Trace:
+    """Records the steps of one run as JSON lines appended to ``path``.
+
+    Every line has ``ts`` (Unix seconds), ``run`` (``run_id``, eight random hex characters
+    unless given), ``seq`` (0, 1, 2, ... per run) and ``kind``, then the step's fields.
+    ``step()`` returns once the line is in the file (the OS has it; ``fsync`` decides when it
+    reaches the disk), and never raises: a failed step is counted in :attr:`dropped` and
+    logged once. ``strict=True`` (for tests) raises instead.
+
+    Use as a context manager to close in ``finally``: an exception escaping the block is
+    recorded as an ``error`` step and re-raised.
+
+    Options: ``cap`` bytes per string value (0 = off) with full values in ``blob_dir``
+    (default ``blobs/`` beside the trace); ``redact`` (default on) and ``redact_patterns``;
+    ``fsync`` ``"never"``, ``"close"`` (default), ``"line"`` or every N lines; ``clock`` the
+    time source (``time.time``).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        run_id: str | None = None,
+        cap: int = DEFAULT_CAP,
+        blob_dir: str | os.PathLike[str] | None = None,
+        redact: bool = True,
+        redact_patterns: Mapping[str, str] | Iterable[str] = (),
+        fsync: FsyncPolicy = "close",
+        strict: bool = False,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if run_id is not None and (not isinstance(run_id, str) or not run_id):
+            raise ValueError(f"run_id must be a non-empty string, got {run_id!r}")
+        self.run_id = run_id if run_id is not None else new_run_id()
+        self._clock = clock
+        self._seq = itertools.count()
+        self._writer = LineWriter(
+            path,
+            cap=cap,
+            blob_dir=blob_dir,
+            redact=redact,
+            redact_patterns=redact_patterns,
+            fsync=fsync,
+            strict=strict,
+        )
+        self.path = self._writer.path
+
+    # -- recording -------------------------------------------------------------------------
+
+    def step(self, kind: str, /, **fields: Any) -> int | None:
+        """Append one step; return its ``seq``, or None when it could not be written."""
+        try:
+            seq = next(self._seq)
+            event: dict[str, Any] = {
+                "ts": self._clock(),
+                "run": self.run_id,
+                "seq": seq,
+                "kind": kind,
+            }
+            for key, value in fields.items():
+                if key in RESERVED_KEYS:
+                    key = key + "_"
+                event[key] = value
+        except Exception as exc:  # noqa: BLE001 - a failing clock must not break the loop
+            self._writer._fail(exc)
+            return None
+        return seq if self._writer.write_event(event) else None
+
+    def error(self, exc: BaseException, /, **fields: Any) -> int | None:
+        """Record an exception as an ``error`` step (type, message, traceback)."""
+        try:
+            tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            return self.step(
+                "error", type=type(exc).__name__, message=str(exc), traceback=tb, **fields
+            )
+        except Exception as inner:  # noqa: BLE001 - formatting a traceback may fail; never raise
+            self._writer._fail(inner)
+            return None
+
+    # -- state -----------------------------------------------------------------------------
+
+    @property
+    def dropped(self) -> int:
+        """How many steps (or closes) failed and were not written."""
+        return self._writer.dropped
+
+    @property
+    def last_error(self) -> BaseException | None:
+        """The last failure, if any (for diagnostics; it was not raised)."""
+        return self._writer.last_error
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called."""
+        return self._writer.closed
+
+    def flush(self) -> None:
+        """fsync the file now (every returned step is already in the OS's hands)."""
+        self._writer.flush()
+
+    def close(self) -> None:
+        """Close the file (fsync first, unless ``fsync="never"``); twice is safe."""
+        self._writer.close()
+
+    def __enter__(self) -> Trace:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if exc is not None:
+                self.error(exc)
+        finally:
+            self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<Trace run={self.run_id} path={str(self.path)!r} {state} dropped={self.dropped}>"

@@ -1,0 +1,311 @@
+"""The one line writer behind the recorder and the span exporter.
+
+An event goes through four stages: cap (string values over the cap keep their first bytes, the
+full value goes to the blob store and a ``blob_ref`` line), encode (one JSON line), redact (secret
+shapes in the encoded line), write (one ``os.write`` of all the event's lines on an ``O_APPEND``
+descriptor, so lines from many threads and processes never interleave). Writing never raises
+unless ``strict`` is set: failures are counted in :attr:`LineWriter.dropped` and logged once.
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import threading
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import IO, Any, Literal, Union
+
+from . import _codec
+from .blobs import BlobStore, blob_dir_for
+from .redact import Redactor
+
+__all__ = ["DEFAULT_CAP", "FsyncPolicy", "LineWriter", "json_pointer"]
+
+logger = logging.getLogger("otel_jsonl")
+
+#: Default cap, in UTF-8 bytes, of one string value on a line.
+DEFAULT_CAP = 4096
+
+FsyncPolicy = Union[Literal["never", "close", "line"], int]
+
+
+def json_pointer(parts: Iterable[str | int]) -> str:
+    """RFC 6901 pointer for a path of keys and indexes (``/output``, ``/input/0/parts/1``)."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _truncate_utf8(text: str, limit: int) -> str:
+    raw = text.encode("utf-8", "replace")
+    return raw[:limit].decode("utf-8", "ignore")
+
+
+class LineWriter:
+    """Caps, encodes, redacts and appends events as JSON lines.
+
+    Give ``path`` (the file is created ``0600``, its new parent directories ``0700``) or
+    ``stream`` (a binary or text file object, written and flushed per event, never closed here).
+    ``cap`` is the cap per string value in UTF-8 bytes (0 turns capping off); ``blob_dir`` where
+    full values go (default ``blobs/`` beside ``path``; with a stream and no ``blob_dir`` a
+    capped value is truncated with no blob). ``redact`` turns the built-in secret patterns on
+    or off; ``redact_patterns`` adds patterns. ``fsync`` is ``"never"``, ``"close"``
+    (default), ``"line"`` or a number N (every N writes).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        stream: IO[Any] | None = None,
+        cap: int = DEFAULT_CAP,
+        blob_dir: str | os.PathLike[str] | None = None,
+        redact: bool = True,
+        redact_patterns: Mapping[str, str] | Iterable[str] = (),
+        fsync: FsyncPolicy = "close",
+        strict: bool = False,
+    ) -> None:
+        if (path is None) == (stream is None):
+            raise ValueError("give exactly one of path and stream")
+        if not isinstance(cap, int) or isinstance(cap, bool) or cap < 0:
+            raise ValueError(f"cap must be a whole number of bytes >= 0 (0 = off), got {cap!r}")
+        if not (
+            fsync in ("never", "close", "line")
+            or (isinstance(fsync, int) and not isinstance(fsync, bool) and fsync > 0)
+        ):
+            raise ValueError(f"fsync must be 'never', 'close', 'line' or N > 0, got {fsync!r}")
+        self.path = Path(path) if path is not None else None
+        self.cap = cap
+        self.strict = strict
+        self.fsync = fsync
+        patterns = redact_patterns
+        self.redactor: Redactor | None = (
+            Redactor(patterns) if redact else (Redactor(patterns, defaults=False) if patterns else None)
+        )
+        if self.redactor is not None and not self.redactor.names:
+            self.redactor = None
+        if blob_dir is not None:
+            self.blobs: BlobStore | None = BlobStore(blob_dir)
+        elif self.path is not None:
+            self.blobs = BlobStore(blob_dir_for(self.path))
+        else:
+            self.blobs = None
+        self.dropped = 0
+        self.written = 0
+        self.last_error: BaseException | None = None
+        self._warned = False
+        self._lock = threading.Lock()
+        self._closed = False
+        self._fd: int | None = None
+        self._stream = stream
+        self._stream_binary = stream is not None and not isinstance(stream, io.TextIOBase)
+        self._since_sync = 0
+        if self.path is not None:
+            try:
+                self._open()
+            except OSError as exc:
+                # Telemetry never raises into the host program: the steps that follow are
+                # counted as dropped, and each one tries to open the file again.
+                self._fail(exc)
+
+    # -- file handling -------------------------------------------------------------------
+
+    def _open(self) -> None:
+        assert self.path is not None
+        parent = self.path.parent
+        if not parent.exists():
+            parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._fd = os.open(
+            self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600
+        )
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called."""
+        return self._closed
+
+    def close(self) -> None:
+        """Flush, fsync when the policy asks, and close the file this writer opened (twice is
+        safe; a stream given by the caller is flushed but not closed)."""
+        if self._closed:
+            return
+        self._closed = True
+        fd, self._fd = self._fd, None
+        try:
+            if fd is not None:
+                if self.fsync != "never":
+                    os.fsync(fd)
+                os.close(fd)
+            elif self._stream is not None:
+                self._stream.flush()
+        except (OSError, ValueError) as exc:
+            self._fail(exc)
+
+    def flush(self) -> None:
+        """Make written lines durable: fsync the file (the OS already has every line)."""
+        try:
+            if self._fd is not None:
+                os.fsync(self._fd)
+            elif self._stream is not None and not self._closed:
+                self._stream.flush()
+        except (OSError, ValueError) as exc:
+            self._fail(exc)
+
+    # -- encoding ------------------------------------------------------------------------
+
+    def encode(self, event: dict[str, Any]) -> bytes:
+        """The bytes written for ``event``: its ``blob_ref`` lines, if any value was capped,
+        then its own line. Stores capped values in the blob store as a side effect."""
+        line = _codec.dumps_line(event)
+        prefix = b""
+        if self.cap and len(line) > self.cap:
+            line, prefix = self._cap_line(line, event)
+        if self.redactor is not None:
+            line = self._redact(line)
+        return prefix + line
+
+    def _redact(self, line: bytes) -> bytes:
+        assert self.redactor is not None
+        red, n = self.redactor.redact_bytes(line)
+        if n and self.redactor.custom:
+            # A user pattern may match across JSON syntax; if the line no longer parses,
+            # redact value by value instead.
+            try:
+                _codec.loads(red)
+            except ValueError:
+                return _codec.dumps_line(self.redactor.redact_value(_codec.loads(line)))
+        return red
+
+    def _cap_line(self, line: bytes, event: dict[str, Any]) -> tuple[bytes, bytes]:
+        # Work on the JSON-native form, so values inside models and dataclasses are capped too.
+        native = _codec.loads(line)
+        capped: dict[str, dict[str, Any]] = {}
+        native = self._cap_value(native, [], capped)
+        if not capped:
+            return line, b""
+        native["capped"] = capped
+        refs = []
+        for pointer, info in capped.items():
+            ref: dict[str, Any] = {"ts": native.get("ts"), "run": native.get("run")}
+            ref["kind"] = "blob_ref"
+            if "seq" in native:
+                ref["of"] = native["seq"]
+            for key in ("trace_id", "span_id"):
+                if key in native:
+                    ref[key] = native[key]
+            ref["field"] = pointer
+            ref.update(info)
+            refs.append(_codec.dumps_line(ref))
+        return _codec.dumps_line(native), b"".join(refs)
+
+    def _cap_value(self, value: Any, path: list[str | int], capped: dict[str, Any]) -> Any:
+        if isinstance(value, str):
+            if len(value) <= self.cap // 4 or len(value.encode("utf-8", "replace")) <= self.cap:
+                return value
+            full = self.redactor.redact_text(value) if self.redactor is not None else value
+            raw = full.encode("utf-8", "replace")
+            info: dict[str, Any] = {"size": len(raw)}
+            if self.blobs is not None:
+                info["sha256"] = self.blobs.put(raw)
+            capped[json_pointer(path)] = info
+            return _truncate_utf8(full, self.cap)
+        if isinstance(value, dict):
+            if not path and "capped" in value:
+                # An event that already carries capped values (re-recorded): keep them.
+                capped.update(value["capped"])
+            for key, item in value.items():
+                if not path and key == "capped":
+                    continue
+                new = self._cap_value(item, [*path, key], capped)
+                if new is not item:
+                    value[key] = new
+            return value
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                new = self._cap_value(item, [*path, i], capped)
+                if new is not item:
+                    value[i] = new
+            return value
+        return value
+
+    # -- writing -------------------------------------------------------------------------
+
+    def write_event(self, event: dict[str, Any]) -> bool:
+        """Encode and append ``event``; True when it is in the file. Never raises unless the
+        writer is strict."""
+        try:
+            if self._closed:
+                raise ValueError("write to a closed trace")
+            self.write_bytes(self.encode(event))
+            return True
+        except Exception as exc:  # noqa: BLE001 - telemetry must never raise into the host
+            self._fail(exc)
+            return False
+
+    def write_bytes(self, data: bytes) -> None:
+        """Append ``data`` (whole lines) with one write; raises OSError on failure."""
+        if self._stream is not None:
+            if self._stream_binary:
+                self._stream.write(data)
+            else:
+                self._stream.write(data.decode("utf-8"))
+            self._stream.flush()
+            self.written += 1
+            return
+        if self._fd is None:
+            if self._closed:
+                raise ValueError("write to a closed trace")
+            self._open()
+        fd = self._fd
+        assert fd is not None
+        n = os.write(fd, data)
+        if n != len(data):
+            self._finish_partial(fd, data, n)
+        self.written += 1
+        if self.fsync == "line":
+            os.fsync(fd)
+        elif isinstance(self.fsync, int) and not isinstance(self.fsync, bool):
+            self._since_sync += 1
+            if self._since_sync >= self.fsync:
+                self._since_sync = 0
+                os.fsync(fd)
+
+    @staticmethod
+    def _finish_partial(fd: int, data: bytes, n: int) -> None:
+        # A short write on a regular file means the disk filled or a size limit was hit
+        # mid-line. Try to finish the line; if that fails too, end the torn fragment with a
+        # newline so the lines written after it still parse.
+        view = memoryview(data)[n:]
+        try:
+            while view:
+                m = os.write(fd, view)
+                if m == 0:
+                    raise OSError("short write")
+                view = view[m:]
+        except OSError:
+            try:
+                os.write(fd, b"\n")
+            except OSError:
+                pass
+            raise
+
+    def _fail(self, exc: BaseException) -> None:
+        with self._lock:
+            self.dropped += 1
+            self.last_error = exc
+            first = not self._warned
+            self._warned = True
+        if self.strict:
+            raise exc
+        if first:
+            try:
+                logger.warning(
+                    "otel-jsonl: could not write to %s (%s: %s); the step was dropped, and "
+                    "later drops are only counted",
+                    self.path if self.path is not None else "the stream",
+                    type(exc).__name__,
+                    exc,
+                )
+            except Exception:  # noqa: BLE001, S110 - a broken logging setup must not raise either
+                pass
