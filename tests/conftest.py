@@ -1,0 +1,3 @@
+"""Shared fixtures: loopback provider servers, instrumentation helpers, and Phoenix."""
+
+pytest_plugins = ["support.fixtures", "support.phoenix"]
