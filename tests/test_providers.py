@@ -33,8 +33,6 @@ from support.providers import (
     usage_for,
 )
 
-pytest_plugins = ["support.fixtures"]
-
 WEATHER = get_weather("Lisbon")
 STREAM = pytest.mark.parametrize("stream", [False, True], ids=["json", "sse"])
 
@@ -297,6 +295,9 @@ def test_anthropic_stream_has_the_real_event_sequence(anthropic_server: Provider
     assert names.count("content_block_delta") >= 2
     payloads = [json.loads(d) for d in sse_data(raw)]
     assert [p["type"] for p in payloads] == names
+    message = payloads[0]["message"]
+    assert (message["id"], message["model"], message["content"]) == ("msg_1", "m", [])
+    assert message["stop_reason"] is None
     start = next(p for p in payloads if p["type"] == "content_block_start")
     assert start["content_block"] == {
         "type": "tool_use",
