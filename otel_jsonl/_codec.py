@@ -43,7 +43,7 @@ def jsonable(value: Any) -> Any:
     if callable(dump):
         try:
             return dump(mode="json")
-        except Exception:  # noqa: BLE001 - a broken model_dump must not break recording
+        except Exception:
             return repr(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
@@ -67,7 +67,7 @@ def jsonable(value: Any) -> Any:
     if callable(to_dict):
         try:
             return to_dict()
-        except Exception:  # noqa: BLE001 - same as model_dump above
+        except Exception:
             return repr(value)
     return repr(value)
 

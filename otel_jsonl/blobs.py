@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import threading
 from pathlib import Path
 
 from .exceptions import BlobError
@@ -44,7 +45,9 @@ class BlobStore:
         if target.exists():
             return digest
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tmp = self.root / f".{digest}.{os.getpid()}.tmp"
+        # A name unique to this process and thread: two writers of the same content must not
+        # share a temporary file.
+        tmp = self.root / f".{digest}.{os.getpid()}.{threading.get_ident()}.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         try:
             view = memoryview(data)

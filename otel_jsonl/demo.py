@@ -16,7 +16,7 @@ from typing import Any
 
 from .recorder import Trace
 
-__all__ = ["FakeModel", "SYSTEM_PROMPT", "USER_PROMPT", "run_demo"]
+__all__ = ["SYSTEM_PROMPT", "USER_PROMPT", "FakeModel", "run_demo"]
 
 SYSTEM_PROMPT = "You are a concise travel assistant. Use the tools; never guess the weather."
 USER_PROMPT = "Plan a rainy-day afternoon in Lisbon. What is the weather, and what is on?"
@@ -45,23 +45,44 @@ class FakeModel:
         if not tool_results:
             parts: list[dict[str, Any]] = [
                 {"type": "text", "content": "Let me check the weather and the listings."},
-                {"type": "tool_call", "id": "call_1", "name": "get_weather",
-                 "arguments": {"city": "Lisbon"}},
-                {"type": "tool_call", "id": "call_2", "name": "list_events",
-                 "arguments": {"city": "Lisbon", "date": "today"}},
+                {
+                    "type": "tool_call",
+                    "id": "call_1",
+                    "name": "get_weather",
+                    "arguments": {"city": "Lisbon"},
+                },
+                {
+                    "type": "tool_call",
+                    "id": "call_2",
+                    "name": "list_events",
+                    "arguments": {"city": "Lisbon", "date": "today"},
+                },
             ]
             finish = "tool_call"
         else:
             weather = next(str(p["response"]) for p in tool_results if p["id"] == "call_1")
-            parts = [{"type": "text", "content": (
-                f"The forecast says: {weather}. Spend the afternoon at the Gulbenkian Museum, "
-                "then fado at 19:30 in Alfama (from the listings)."
-            )}]
+            parts = [
+                {
+                    "type": "text",
+                    "content": (
+                        f"The forecast says: {weather}. Spend the afternoon at the Gulbenkian "
+                        "Museum, "
+                        "then fado at 19:30 in Alfama (from the listings)."
+                    ),
+                }
+            ]
             finish = "stop"
         message = {"role": "assistant", "parts": parts, "finish_reason": finish}
-        usage = {"input_tokens": _tokens([{"system": system}, *messages]), "output_tokens": 9 * len(parts)}
-        return {"message": message, "usage": usage, "finish_reason": finish,
-                "id": f"fake-resp-{self.calls}"}
+        usage = {
+            "input_tokens": _tokens([{"system": system}, *messages]),
+            "output_tokens": 9 * len(parts),
+        }
+        return {
+            "message": message,
+            "usage": usage,
+            "finish_reason": finish,
+            "id": f"fake-resp-{self.calls}",
+        }
 
 
 def _get_weather(city: str) -> str:
@@ -70,8 +91,10 @@ def _get_weather(city: str) -> str:
 
 def _list_events(city: str, date: str) -> str:
     # Large on purpose: a listing page bigger than the 4 KB cap, so the demo shows capping.
-    rows = [f"{h:02d}:{m:02d} {city} event #{i} ({date}) — museum, gallery or fado house"
-            for i, (h, m) in enumerate((10 + k // 4, (k % 4) * 15) for k in range(120))]
+    rows = [
+        f"{h:02d}:{m:02d} {city} event #{i} ({date}) — museum, gallery or fado house"
+        for i, (h, m) in enumerate((10 + k // 4, (k % 4) * 15) for k in range(120))
+    ]
     rows.insert(38, "19:30 Fado night in Alfama, Tasca do Chico")
     return "\n".join(rows)
 
@@ -79,8 +102,9 @@ def _list_events(city: str, date: str) -> str:
 TOOLS: dict[str, Callable[..., str]] = {"get_weather": _get_weather, "list_events": _list_events}
 
 
-def run_demo(path: str | os.PathLike[str] = "traces/demo.jsonl", *,
-             run_id: str | None = None) -> Trace:
+def run_demo(
+    path: str | os.PathLike[str] = "traces/demo.jsonl", *, run_id: str | None = None
+) -> Trace:
     """Run the scripted loop, recording to ``path``; return the closed :class:`Trace`."""
     model = FakeModel()
     messages: list[dict[str, Any]] = [
@@ -91,9 +115,16 @@ def run_demo(path: str | os.PathLike[str] = "traces/demo.jsonl", *,
         for turn in range(4):  # bounded: an agent loop always has a turn limit
             reply = model.complete(SYSTEM_PROMPT, messages)
             msg = reply["message"]
-            trace.step("llm_call", turn=turn, model=MODEL, provider=PROVIDER, output=[msg],
-                       usage=reply["usage"], finish_reason=reply["finish_reason"],
-                       response_id=reply["id"])
+            trace.step(
+                "llm_call",
+                turn=turn,
+                model=MODEL,
+                provider=PROVIDER,
+                output=[msg],
+                usage=reply["usage"],
+                finish_reason=reply["finish_reason"],
+                response_id=reply["id"],
+            )
             messages.append(msg)
             calls = [p for p in msg["parts"] if p["type"] == "tool_call"]
             if not calls:
@@ -105,12 +136,17 @@ def run_demo(path: str | os.PathLike[str] = "traces/demo.jsonl", *,
                 trace.step("tool_call", name=call["name"], id=call["id"], args=call["arguments"])
                 try:
                     output = TOOLS[call["name"]](**call["arguments"])
-                except Exception as exc:  # noqa: BLE001 - a tool error goes back to the model
+                except Exception as exc:
                     trace.error(exc, tool=call["name"])
                     output = f"error: {exc}"
                 trace.step("tool_result", id=call["id"], name=call["name"], output=output)
                 # What the model sees next turn is capped like the trace: 4 KB.
-                results.append({"type": "tool_call_response", "id": call["id"],
-                                "response": output.encode()[:4096].decode("utf-8", "ignore")})
+                results.append(
+                    {
+                        "type": "tool_call_response",
+                        "id": call["id"],
+                        "response": output.encode()[:4096].decode("utf-8", "ignore"),
+                    }
+                )
             messages.append({"role": "tool", "parts": results})
     return trace

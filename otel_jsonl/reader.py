@@ -86,7 +86,7 @@ def open_source(source: str | os.PathLike[str] | IO[bytes]) -> IO[bytes]:
         return sys.stdin.buffer
     path = Path(source)
     if path.suffix == ".gz":
-        return gzip.open(path, "rb")
+        return gzip.open(path, "rb")  # type: ignore[return-value]
     return path.open("rb")
 
 
@@ -105,7 +105,10 @@ def _decode(raw: bytes) -> tuple[Any, str | None]:
         try:
             raw.decode("utf-8")
         except UnicodeDecodeError as uexc:
-            return None, f"not valid UTF-8 (byte 0x{raw[uexc.start]:02x} at column {uexc.start + 1})"
+            return (
+                None,
+                f"not valid UTF-8 (byte 0x{raw[uexc.start]:02x} at column {uexc.start + 1})",
+            )
         msg = str(exc).split("\n")[0]
         return None, f"not valid JSON ({msg})"
 

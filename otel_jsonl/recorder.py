@@ -94,7 +94,7 @@ class Trace:
                 if key in RESERVED_KEYS:
                     key = key + "_"
                 event[key] = value
-        except Exception as exc:  # noqa: BLE001 - a failing clock must not break the loop
+        except Exception as exc:
             self._writer._fail(exc)
             return None
         return seq if self._writer.write_event(event) else None
@@ -106,7 +106,7 @@ class Trace:
             return self.step(
                 "error", type=type(exc).__name__, message=str(exc), traceback=tb, **fields
             )
-        except Exception as inner:  # noqa: BLE001 - formatting a traceback may fail; never raise
+        except Exception as inner:
             self._writer._fail(inner)
             return None
 

@@ -36,10 +36,12 @@ DEFAULT_PATTERNS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     # "Authorization": "Basic ..." as a JSON key/value, or "Authorization: xyz" inside text.
     "authorization": (
-        r"(?i:authorization)(?:\"\s*:\s*\"|\s*[:=]\s*)"
-        r"(?:(?i:basic|bearer|token|digest|negotiate)\s+)?"
-        r"(?!\[REDACTED)(?!(?i:basic|bearer|token|digest|negotiate)\s)"
-        r"(?P<secret>[^\s\"\\,;]{4,})",
+        (
+            r"(?i:authorization)(?:\"\s*:\s*\"|\s*[:=]\s*)"
+            r"(?:(?i:basic|bearer|token|digest|negotiate)\s+)?"
+            r"(?!\[REDACTED)(?!(?i:basic|bearer|token|digest|negotiate)\s)"
+            r"(?P<secret>[^\s\"\\,;]{4,})"
+        ),
         ("uthorization", "UTHORIZATION"),
     ),
 }

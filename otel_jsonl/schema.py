@@ -13,7 +13,7 @@ import math
 import re
 from collections.abc import Mapping
 from importlib import resources
-from typing import Any, TypedDict
+from typing import Any, TypeGuard, TypedDict
 
 __all__ = [
     "KINDS",
@@ -88,7 +88,7 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def _is_int(v: Any) -> bool:
+def _is_int(v: object) -> TypeGuard[int]:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
@@ -176,14 +176,23 @@ _PER_KIND: dict[str, dict[str, tuple[Any, str]]] = {
         "sha256": (lambda v: isinstance(v, str) and _HEX64.fullmatch(v), "64 lowercase hex"),
         "size": _int,
         "of": _int,
-        "field": (lambda v: isinstance(v, str) and (v == "" or v.startswith("/")), "a JSON pointer"),
+        "field": (
+            lambda v: isinstance(v, str) and (v == "" or v.startswith("/")),
+            "a JSON pointer",
+        ),
     },
     "span": {"name": _str},
     "log": {"event": _str_or_null},
     "resource": {"id": _str, "attrs": _obj},
 }
 
-_USAGE_KEYS = ("input_tokens", "output_tokens", "total_tokens", "prompt_tokens", "completion_tokens")
+_USAGE_KEYS = (
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "prompt_tokens",
+    "completion_tokens",
+)
 
 
 def validate_event(obj: Any) -> list[str]:
@@ -205,8 +214,14 @@ def validate_event(obj: Any) -> list[str]:
     usage = obj.get("usage")
     if isinstance(usage, dict):
         for key in _USAGE_KEYS:
-            if key in usage and usage[key] is not None and not (_is_int(usage[key]) and usage[key] >= 0):
-                problems.append(f"usage.{key} must be a whole number >= 0, got {_short(usage[key])}")
+            if (
+                key in usage
+                and usage[key] is not None
+                and not (_is_int(usage[key]) and usage[key] >= 0)
+            ):
+                problems.append(
+                    f"usage.{key} must be a whole number >= 0, got {_short(usage[key])}"
+                )
     capped = obj.get("capped")
     if isinstance(capped, dict):
         for pointer, info in capped.items():
@@ -254,8 +269,9 @@ def usage_of(event: Mapping[str, Any]) -> Usage:
             out[name] = v  # type: ignore[literal-required]
     if "reasoning_tokens" not in out:
         details = raw.get("completion_tokens_details")
-        if isinstance(details, Mapping) and _is_int(details.get("reasoning_tokens")):
-            out["reasoning_tokens"] = int(details["reasoning_tokens"])
+        reasoning = details.get("reasoning_tokens") if isinstance(details, Mapping) else None
+        if _is_int(reasoning):
+            out["reasoning_tokens"] = int(reasoning)
     return out
 
 

@@ -10,13 +10,14 @@ Standard library only.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
 import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import IO, Any, Literal, Union
+from typing import IO, Any, Literal
 
 from . import _codec
 from .blobs import BlobStore, blob_dir_for
@@ -29,7 +30,11 @@ logger = logging.getLogger("otel_jsonl")
 #: Default cap, in UTF-8 bytes, of one string value on a line.
 DEFAULT_CAP = 4096
 
-FsyncPolicy = Union[Literal["never", "close", "line"], int]
+FsyncPolicy = Literal["never", "close", "line"] | int
+
+
+#: Top-level keys that identify a line; they are never capped.
+_NEVER_CAPPED = frozenset({"run", "kind", "trace_id", "span_id", "parent_id", "capped"})
 
 
 def json_pointer(parts: Iterable[str | int]) -> str:
@@ -81,7 +86,9 @@ class LineWriter:
         self.fsync = fsync
         patterns = redact_patterns
         self.redactor: Redactor | None = (
-            Redactor(patterns) if redact else (Redactor(patterns, defaults=False) if patterns else None)
+            Redactor(patterns)
+            if redact
+            else (Redactor(patterns, defaults=False) if patterns else None)
         )
         if self.redactor is not None and not self.redactor.names:
             self.redactor = None
@@ -116,9 +123,7 @@ class LineWriter:
         parent = self.path.parent
         if not parent.exists():
             parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self._fd = os.open(
-            self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600
-        )
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
 
     @property
     def closed(self) -> bool:
@@ -215,7 +220,7 @@ class LineWriter:
                 # An event that already carries capped values (re-recorded): keep them.
                 capped.update(value["capped"])
             for key, item in value.items():
-                if not path and key == "capped":
+                if not path and key in _NEVER_CAPPED:
                     continue
                 new = self._cap_value(item, [*path, key], capped)
                 if new is not item:
@@ -239,7 +244,7 @@ class LineWriter:
                 raise ValueError("write to a closed trace")
             self.write_bytes(self.encode(event))
             return True
-        except Exception as exc:  # noqa: BLE001 - telemetry must never raise into the host
+        except Exception as exc:
             self._fail(exc)
             return False
 
@@ -284,10 +289,8 @@ class LineWriter:
                     raise OSError("short write")
                 view = view[m:]
         except OSError:
-            try:
+            with contextlib.suppress(OSError):
                 os.write(fd, b"\n")
-            except OSError:
-                pass
             raise
 
     def _fail(self, exc: BaseException) -> None:
@@ -299,7 +302,7 @@ class LineWriter:
         if self.strict:
             raise exc
         if first:
-            try:
+            with contextlib.suppress(Exception):
                 logger.warning(
                     "otel-jsonl: could not write to %s (%s: %s); the step was dropped, and "
                     "later drops are only counted",
@@ -307,5 +310,3 @@ class LineWriter:
                     type(exc).__name__,
                     exc,
                 )
-            except Exception:  # noqa: BLE001, S110 - a broken logging setup must not raise either
-                pass

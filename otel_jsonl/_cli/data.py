@@ -16,25 +16,39 @@ from .common import EXIT_DATA, EXIT_OK, CliError, check_readable, iter_lines
 
 def register(sub: Any) -> None:
     """Add the data commands to the sub-command parser."""
-    p = sub.add_parser("validate", help="check trace files against the event schema",
-                       description="Check every line of each FILE against the event schema. "
-                       "Each bad line is printed as FILE:LINE: REASON; exit 1 if any.")
+    p = sub.add_parser(
+        "validate",
+        help="check trace files against the event schema",
+        description="Check every line of each FILE against the event schema. "
+        "Each bad line is printed as FILE:LINE: REASON; exit 1 if any.",
+    )
     p.add_argument("files", nargs="+", metavar="FILE", help="trace file (- for stdin, .gz ok)")
     p.add_argument("-q", "--quiet", action="store_true", help="print only bad lines")
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("runs", help="list the runs in a trace file",
-                       description="One row per run: steps, start, wall time, tokens, errors.")
+    p = sub.add_parser(
+        "runs",
+        help="list the runs in a trace file",
+        description="One row per run: steps, start, wall time, tokens, errors.",
+    )
     p.add_argument("file", metavar="FILE", help="trace file (- for stdin, .gz ok)")
     p.add_argument("--json", action="store_true", help="one JSON object per run")
     p.add_argument("--strict", action="store_true", help="stop at the first bad line")
     p.set_defaults(func=cmd_runs)
 
-    p = sub.add_parser("demo", help="record a scripted agent loop with a built-in fake model",
-                       description="Run a two-turn tool-using agent loop against a built-in "
-                       "fake model (no key, no network), record it, and print what was recorded.")
-    p.add_argument("-o", "--output", default="traces/demo.jsonl", metavar="PATH",
-                   help="trace file to append to (default: traces/demo.jsonl)")
+    p = sub.add_parser(
+        "demo",
+        help="record a scripted agent loop with a built-in fake model",
+        description="Run a two-turn tool-using agent loop against a built-in "
+        "fake model (no key, no network), record it, and print what was recorded.",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        default="traces/demo.jsonl",
+        metavar="PATH",
+        help="trace file to append to (default: traces/demo.jsonl)",
+    )
     p.add_argument("--run-id", default=None, help="run id to record under (default: random)")
     p.add_argument("-q", "--quiet", action="store_true", help="do not print the steps")
     p.set_defaults(func=cmd_demo)
@@ -68,8 +82,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         while shown < len(report.problems):
             print(report.problems[shown], file=out)
             shown += 1
-        bad += len(report.problems) + max(0, report.skipped - len(report.problems)
-                                          - (1 if report.torn else 0))
+        bad += len(report.problems) + max(
+            0, report.skipped - len(report.problems) - (1 if report.torn else 0)
+        )
         if report.torn is not None:
             print(f"{report.torn} (warning: the writer died mid-line)", file=out)
             total_torn += 1
@@ -83,8 +98,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _iso(ts: float) -> str:
-    return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).strftime(
-        "%Y-%m-%dT%H:%M:%SZ")
+    return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
@@ -93,18 +107,33 @@ def cmd_runs(args: argparse.Namespace) -> int:
     summaries = summarize_runs(iter_lines(args.file, strict=args.strict, report=report))
     if args.json:
         for s in summaries:
-            print(json.dumps({
-                "run": s.run, "steps": s.steps, "start": s.first_ts, "end": s.last_ts,
-                "duration": round(s.duration, 6), "input_tokens": s.input_tokens,
-                "output_tokens": s.output_tokens, "errors": s.errors, "kinds": dict(s.kinds),
-            }, ensure_ascii=False))
+            print(
+                json.dumps(
+                    {
+                        "run": s.run,
+                        "steps": s.steps,
+                        "start": s.first_ts,
+                        "end": s.last_ts,
+                        "duration": round(s.duration, 6),
+                        "input_tokens": s.input_tokens,
+                        "output_tokens": s.output_tokens,
+                        "errors": s.errors,
+                        "kinds": dict(s.kinds),
+                    },
+                    ensure_ascii=False,
+                )
+            )
     else:
         width = max([len("RUN"), *(len(s.run) for s in summaries)])
-        print(f"{'RUN':<{width}}  {'STEPS':>5}  {'START (UTC)':<20}  {'WALL':>8}  "
-              f"{'TOK IN':>8}  {'TOK OUT':>8}  {'ERRORS':>6}")
+        print(
+            f"{'RUN':<{width}}  {'STEPS':>5}  {'START (UTC)':<20}  {'WALL':>8}  "
+            f"{'TOK IN':>8}  {'TOK OUT':>8}  {'ERRORS':>6}"
+        )
         for s in summaries:
-            print(f"{s.run:<{width}}  {s.steps:>5}  {_iso(s.first_ts):<20}  "
-                  f"{s.duration:>7.2f}s  {s.input_tokens:>8}  {s.output_tokens:>8}  {s.errors:>6}")
+            print(
+                f"{s.run:<{width}}  {s.steps:>5}  {_iso(s.first_ts):<20}  "
+                f"{s.duration:>7.2f}s  {s.input_tokens:>8}  {s.output_tokens:>8}  {s.errors:>6}"
+            )
     return EXIT_DATA if report.skipped and args.strict else EXIT_OK
 
 
@@ -114,8 +143,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     trace = run_demo(args.output, run_id=args.run_id)
     if trace.dropped:
-        raise CliError(f"{args.output}: {trace.dropped} steps could not be written "
-                       f"({trace.last_error})")
+        raise CliError(
+            f"{args.output}: {trace.dropped} steps could not be written ({trace.last_error})"
+        )
     if not args.quiet:
         print(f"recorded run {trace.run_id} to {args.output}")
         for _lineno, ev in read_events(args.output, run=trace.run_id):
@@ -128,10 +158,14 @@ def _describe(ev: dict[str, Any]) -> str:
     seq = ev.get("seq", "-")
     if kind == "llm_call":
         u = ev.get("usage") or {}
-        detail = f"{ev.get('model')} in={u.get('input_tokens')} out={u.get('output_tokens')} " \
-                 f"finish={ev.get('finish_reason')}"
+        detail = (
+            f"{ev.get('model')} in={u.get('input_tokens')} out={u.get('output_tokens')} "
+            f"finish={ev.get('finish_reason')}"
+        )
     elif kind == "tool_call":
-        detail = f"{ev.get('name')}({json.dumps(ev.get('args'), ensure_ascii=False)}) id={ev.get('id')}"
+        detail = (
+            f"{ev.get('name')}({json.dumps(ev.get('args'), ensure_ascii=False)}) id={ev.get('id')}"
+        )
     elif kind == "tool_result":
         out = str(ev.get("output"))
         capped = " [capped]" if ev.get("capped") else ""

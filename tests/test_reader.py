@@ -1,0 +1,199 @@
+"""Tests for otel_jsonl.reader: streaming events with line numbers."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import tracemalloc
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from otel_jsonl import ReadReport, TornLineWarning, TraceFormatError, list_runs, read_events
+
+GOOD = '{"ts":1.0,"run":"r1","kind":"llm_call","usage":{"prompt_tokens":3,"completion_tokens":4}}'
+
+
+def write(tmp_path: Path, text: str | bytes, name: str = "t.jsonl") -> Path:
+    path = tmp_path / name
+    if isinstance(text, str):
+        path.write_text(text, encoding="utf-8")
+    else:
+        path.write_bytes(text)
+    return path
+
+
+def test_yields_events_with_line_numbers(tmp_path: Path) -> None:
+    """Each event comes with its 1-based line number."""
+    path = write(tmp_path, GOOD + "\n" + GOOD.replace("r1", "r2") + "\n")
+    lines = list(read_events(path))
+    assert [n for n, _ in lines] == [1, 2]
+    assert [e["run"] for _, e in lines] == ["r1", "r2"]
+
+
+@pytest.mark.parametrize(
+    ("content", "lineno", "reason"),
+    [
+        (b"\n", 1, "empty line"),
+        (b"   \n", 1, "empty line"),
+        (b"[1,2]\n", 1, "expected a JSON object, got array"),
+        (b"42\n", 1, "expected a JSON object, got number"),
+        (b'"text"\n', 1, "expected a JSON object, got string"),
+        (b"{not json}\n", 1, "not valid JSON"),
+        (
+            b'{"ts":1,"run":"r","kind":"x","s":"\xff\xfe"}\n',
+            1,
+            "not valid UTF-8 (byte 0xff at column 35)",
+        ),
+        (b'{"run":"r","kind":"x"}\n', 1, "missing required key 'ts'"),
+        (b'{"ts":1,"kind":"x"}\n', 1, "missing required key 'run'"),
+        (b'{"ts":1,"run":"r"}\n', 1, "missing required key 'kind'"),
+        (b'{"ts":"now","run":"r","kind":"x"}\n', 1, "'ts' must be a number of seconds, got string"),
+        (b'{"ts":true,"run":"r","kind":"x"}\n', 1, "'ts' must be a number of seconds, got boolean"),
+        (b'{"ts":1,"run":"","kind":"x"}\n', 1, "'run' must be a non-empty string, got string"),
+        (b'{"ts":1,"run":7,"kind":"x"}\n', 1, "'run' must be a non-empty string, got number"),
+        (b'{"ts":1,"run":"r","kind":null}\n', 1, "'kind' must be a non-empty string, got null"),
+    ],
+)
+def test_bad_lines_strict_and_lenient(
+    tmp_path: Path, content: bytes, lineno: int, reason: str
+) -> None:
+    """A bad line raises path:line: reason in strict mode and is skipped and counted otherwise."""
+    path = write(tmp_path, GOOD.encode() + b"\n" + content + GOOD.encode() + b"\n")
+    with pytest.raises(TraceFormatError) as info:
+        list(read_events(path))
+    assert info.value.lineno == lineno + 1
+    assert info.value.path == str(path)
+    assert reason in str(info.value)
+    assert str(info.value).startswith(f"{path}:{lineno + 1}: ")
+    report = ReadReport()
+    events = list(read_events(path, strict=False, report=report))
+    assert [n for n, _ in events] == [1, 3]
+    assert report.skipped == 1
+    assert report.problems[0].lineno == lineno + 1 and reason in report.problems[0].reason
+    assert report.torn is None
+
+
+def test_torn_last_line_is_reported_and_skipped_even_in_strict_mode(tmp_path: Path) -> None:
+    """A last line cut mid-write is skipped and reported, never fatal."""
+    path = write(tmp_path, GOOD + "\n" + GOOD + "\n" + GOOD[:30])
+    report = ReadReport()
+    events = list(read_events(path, strict=True, report=report))
+    assert len(events) == 2
+    assert report.torn is not None
+    assert report.torn.lineno == 3
+    assert str(report.torn).startswith(f"{path}:3: torn last line skipped")
+
+
+def test_torn_last_line_without_report_warns(tmp_path: Path) -> None:
+    """With no report object, a torn last line is issued as a TornLineWarning."""
+    path = write(tmp_path, GOOD + "\n" + GOOD[:10])
+    with pytest.warns(TornLineWarning, match=":2: torn last line"):
+        assert len(list(read_events(path))) == 1
+
+
+def test_complete_last_line_without_newline_is_accepted(tmp_path: Path) -> None:
+    """A last line that parses is an event even without its newline."""
+    path = write(tmp_path, GOOD + "\n" + GOOD)
+    assert len(list(read_events(path))) == 2
+
+
+def test_filters_by_run_and_kind(tmp_path: Path) -> None:
+    """run= and kind= keep only matching events (a name or a collection)."""
+    rows = [
+        {"ts": 1, "run": "a", "kind": "llm_call"},
+        {"ts": 2, "run": "b", "kind": "tool_call"},
+        {"ts": 3, "run": "a", "kind": "tool_call"},
+    ]
+    path = write(tmp_path, "".join(json.dumps(r) + "\n" for r in rows))
+    assert [n for n, _ in read_events(path, run="a")] == [1, 3]
+    assert [n for n, _ in read_events(path, kind="tool_call")] == [2, 3]
+    assert [n for n, _ in read_events(path, run={"a", "b"}, kind=["tool_call"])] == [2, 3]
+
+
+def test_reads_gzip_and_streams(tmp_path: Path) -> None:
+    """A .gz path is read through gzip; an open binary stream is read as is."""
+    gz = tmp_path / "t.jsonl.gz"
+    with gzip.open(gz, "wt") as f:
+        f.write(GOOD + "\n")
+    assert [e["run"] for _, e in read_events(gz)] == ["r1"]
+    assert [e["run"] for _, e in read_events(io.BytesIO((GOOD + "\n").encode()))] == ["r1"]
+
+
+def test_reads_stdin_dash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """'-' reads standard input."""
+
+    class FakeStdin:
+        buffer = io.BytesIO((GOOD + "\n").encode())
+
+    monkeypatch.setattr("sys.stdin", FakeStdin)
+    report = ReadReport()
+    assert len(list(read_events("-", report=report))) == 1
+    assert report.path == "<stdin>"
+
+
+def test_list_runs_counts_steps_time_and_tokens(tmp_path: Path) -> None:
+    """list_runs gives steps, time span and token totals per run, meta kinds excluded."""
+    rows = [
+        {"ts": 10, "run": "a", "kind": "input"},
+        {
+            "ts": 12,
+            "run": "a",
+            "kind": "llm_call",
+            "usage": {"input_tokens": 5, "output_tokens": 2},
+        },
+        {
+            "ts": 13,
+            "run": "b",
+            "kind": "llm_call",
+            "usage": {"prompt_tokens": 7, "completion_tokens": 1},
+        },
+        {"ts": 14, "run": "a", "kind": "blob_ref", "sha256": "0" * 64},
+        {"ts": 15, "run": "a", "kind": "error", "type": "E"},
+        {"ts": 16, "run": "a", "kind": "llm_call", "start": 9.5, "usage": {"input_tokens": 1}},
+    ]
+    path = write(tmp_path, "".join(json.dumps(r) + "\n" for r in rows))
+    a, b = list_runs(path)
+    assert (a.run, a.steps, a.first_ts, a.last_ts, a.input_tokens, a.output_tokens, a.errors) == (
+        "a",
+        4,
+        9.5,
+        16,
+        6,
+        2,
+        1,
+    )
+    assert a.duration == 6.5
+    assert (b.run, b.steps, b.input_tokens, b.output_tokens) == ("b", 1, 7, 1)
+
+
+def test_memory_stays_flat_on_a_large_file(tmp_path: Path) -> None:
+    """Reading 20x more lines does not use 20x more memory (nothing is kept per line)."""
+    line = json.dumps({"ts": 1.0, "run": "r", "kind": "tool_result", "output": "x" * 500}) + "\n"
+    small = write(tmp_path, line * 1_000, "small.jsonl")
+    large = write(tmp_path, line * 20_000, "large.jsonl")
+
+    def peak(path: Path) -> int:
+        tracemalloc.start()
+        count = sum(1 for _ in read_events(path))
+        _, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert count > 0
+        return top
+
+    assert peak(large) < 3 * peak(small) + 256 * 1024
+
+
+@settings(max_examples=200)
+@given(st.binary(max_size=400))
+def test_arbitrary_bytes_never_crash_lenient_reading(data: bytes) -> None:
+    """Any bytes read leniently yield only valid events, and every other line is reported."""
+    report = ReadReport()
+    events = list(read_events(io.BytesIO(data), strict=False, report=report))
+    assert all(isinstance(e, dict) and {"ts", "run", "kind"} <= set(e) for _, e in events)
+    nonblank = len(data.splitlines())
+    assert len(events) + report.skipped <= max(nonblank, report.lines)
+    assert report.lines == len(io.BytesIO(data).readlines())
