@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -32,6 +33,8 @@ from support.providers import (
     Usage,
     usage_for,
 )
+
+from otel_jsonl import Trace, validate_event
 
 WEATHER = get_weather("Lisbon")
 STREAM = pytest.mark.parametrize("stream", [False, True], ids=["json", "sse"])
@@ -167,7 +170,10 @@ def test_openai_loop_reports_the_servers_usage(openai_server: ProviderServer, st
     steps = Steps()
     run_openai_loop(openai_server.openai_base_url, stream=stream, recorder=steps)
     calls = steps.of("llm_call")
-    assert [(c["input_tokens"], c["output_tokens"]) for c in calls] == [(20, 7), (40, 7)]
+    assert [c["usage"] for c in calls] == [
+        {"input_tokens": 20, "output_tokens": 7},
+        {"input_tokens": 40, "output_tokens": 7},
+    ]
     assert [r.usage for r in openai_server.calls] == [Usage(20, 7), Usage(40, 7)]
 
 
@@ -179,7 +185,10 @@ def test_anthropic_loop_reports_the_servers_usage(
     steps = Steps()
     run_anthropic_loop(anthropic_server.anthropic_base_url, stream=stream, recorder=steps)
     calls = steps.of("llm_call")
-    assert [(c["input_tokens"], c["output_tokens"]) for c in calls] == [(20, 7), (40, 7)]
+    assert [c["usage"] for c in calls] == [
+        {"input_tokens": 20, "output_tokens": 7},
+        {"input_tokens": 40, "output_tokens": 7},
+    ]
     assert [c["response_id"] for c in calls] == ["msg_1", "msg_2"]
 
 
@@ -205,9 +214,33 @@ def test_recorder_sees_every_step_in_order(
     (call,) = steps.of("tool_call")
     (result,) = steps.of("tool_result")
     assert call["id"] == result["id"] == ("call_1" if loop == "openai" else "toolu_1")
-    assert call["arguments"] == {"city": "Lisbon"}
-    assert result["result"] == WEATHER
+    assert call["args"] == {"city": "Lisbon"}
+    assert result["output"] == WEATHER
     assert steps.of("final") == [{"text": f"The weather in Lisbon: {WEATHER}"}]
+
+
+@pytest.mark.parametrize("loop", ["openai", "anthropic"])
+def test_loops_record_valid_events_through_trace_step(
+    openai_server: ProviderServer, tmp_path: Path, loop: str
+) -> None:
+    """Passing the project's `Trace.step` as the recorder writes schema-valid lines."""
+    path = tmp_path / "run.jsonl"
+    trace = Trace(path, run_id="r1")
+    if loop == "openai":
+        run_openai_loop(openai_server.openai_base_url, stream=True, recorder=trace.step)
+    else:
+        run_anthropic_loop(openai_server.anthropic_base_url, stream=True, recorder=trace.step)
+    trace.close()
+    events = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [e["kind"] for e in events] == [
+        "input",
+        "llm_call",
+        "tool_call",
+        "tool_result",
+        "llm_call",
+        "final",
+    ]
+    assert [validate_event(e) for e in events] == [[]] * 6
 
 
 def test_model_is_echoed_and_ids_are_deterministic(openai_server: ProviderServer) -> None:

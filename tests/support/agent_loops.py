@@ -3,7 +3,10 @@
 The user asks for the weather in Lisbon; the model calls `get_weather`; the loop runs the tool
 locally and sends the result back; the model answers. `recorder`, when given, is called as
 `recorder(kind, **fields)` at each step (`input`, `llm_call`, `tool_call`, `tool_result`,
-`final`), so the project's `Trace.step` can be passed as it is.
+`final`), so the project's `Trace.step` can be passed as it is. Field names follow the event
+schema (docs/schema.md): `llm_call` has `model`, `provider`, `response_id`, `output` (a list with
+the provider's assistant message), `finish_reason` and `usage`; `tool_call` has `id`, `name` and
+`args`; `tool_result` has `id`, `name` and `output`; `final` has `text`.
 """
 
 from __future__ import annotations
@@ -117,11 +120,11 @@ def run_openai_loop(
             record(
                 "llm_call",
                 model=model,
+                provider="openai",
                 response_id=reply["id"],
-                output=message,
+                output=[message],
                 finish_reason=reply["finish_reason"],
-                input_tokens=input_tokens,
-                output_tokens=output_tokens,
+                usage={"input_tokens": input_tokens, "output_tokens": output_tokens},
             )
             messages.append(message)
             tool_calls = message.get("tool_calls") or []
@@ -132,9 +135,9 @@ def run_openai_loop(
             for call in tool_calls:
                 name = call["function"]["name"]
                 arguments = json.loads(call["function"]["arguments"] or "{}")
-                record("tool_call", id=call["id"], name=name, arguments=arguments)
+                record("tool_call", id=call["id"], name=name, args=arguments)
                 result = run_tool(name, arguments)
-                record("tool_result", id=call["id"], name=name, result=result)
+                record("tool_result", id=call["id"], name=name, output=result)
                 messages.append({"role": "tool", "tool_call_id": call["id"], "content": result})
     raise RuntimeError(f"no final answer after {MAX_TURNS} model calls")
 
@@ -230,11 +233,14 @@ def run_anthropic_loop(
             record(
                 "llm_call",
                 model=model,
+                provider="anthropic",
                 response_id=response.id,
-                output={"role": "assistant", "content": content},
+                output=[{"role": "assistant", "content": content}],
                 finish_reason=response.stop_reason,
-                input_tokens=response.usage.input_tokens,
-                output_tokens=response.usage.output_tokens,
+                usage={
+                    "input_tokens": response.usage.input_tokens,
+                    "output_tokens": response.usage.output_tokens,
+                },
             )
             messages.append({"role": "assistant", "content": content})
             results: list[Any] = []
@@ -242,9 +248,9 @@ def run_anthropic_loop(
                 if block.type != "tool_use":
                     continue
                 arguments = dict(block.input) if isinstance(block.input, dict) else {}
-                record("tool_call", id=block.id, name=block.name, arguments=arguments)
+                record("tool_call", id=block.id, name=block.name, args=arguments)
                 result = run_tool(block.name, arguments)
-                record("tool_result", id=block.id, name=block.name, result=result)
+                record("tool_result", id=block.id, name=block.name, output=result)
                 results.append({"type": "tool_result", "tool_use_id": block.id, "content": result})
             if not results:
                 text = "".join(block.text for block in response.content if block.type == "text")
