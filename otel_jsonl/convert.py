@@ -1,0 +1,840 @@
+"""Events to spans: the lines of a trace file become OpenTelemetry ``ReadableSpan`` objects.
+
+Two kinds of lines, one stream:
+
+* **Exporter lines** (they carry an ``otel`` block) go back through
+  :func:`otel_jsonl.mapping.events_to_span`, which rebuilds exactly the span they came from
+  (ids, parent, name, kind, nanosecond times, status, typed attributes, events, links, scope,
+  resource). A span split over two lines (``tool_call`` + ``tool_result``, ``input`` + ``final``)
+  has its ``otel`` block on the second line; the first waits for it.
+* **Recorder lines** (the :class:`~otel_jsonl.Trace` recorder's, or the article's twelve-line
+  format) have no ids and second-resolution times. A run becomes a trace whose root is an
+  ``invoke_agent`` span (the run's ``input`` and ``final``); each step becomes a child span
+  (``llm_call`` a ``chat`` span, a ``tool_call`` and its ``tool_result`` one ``execute_tool`` span,
+  other kinds a span named after them); ``error`` steps set ERROR status and add an
+  ``exception`` event to the span they belong to. Spans carry the current GenAI attributes
+  (``gen_ai.operation.name``, ``gen_ai.request.model``, ``gen_ai.usage.*``,
+  ``gen_ai.input.messages`` / ``gen_ai.output.messages``, ``gen_ai.tool.*``).
+
+Deterministic ids (so converting or shipping a file twice gives the same spans): the trace id is
+the first 16 bytes of ``sha256("otel-jsonl/v1\\0trace\\0" + run)`` (or the line's ``trace_id``, or
+``run`` itself when it is 32 hex); a step's span id the first 8 bytes of
+``sha256("otel-jsonl/v1\\0span\\0" + run + "\\0s" + seq)`` (``"\\0n" + position`` when the line
+has no ``seq``: its 0-based position among the run's step lines); the root's
+``sha256("otel-jsonl/v1\\0root\\0" + run)``. Times: a step with ``start`` starts then, otherwise
+at the previous step's ``ts`` in its run (the first step at its own ``ts``); it ends at ``ts``.
+An ``execute_tool`` span runs from its ``tool_call`` to its ``tool_result``.
+
+Memory (streaming; runs may interleave when several processes append to one file): a span is
+emitted as soon as it is complete, except that the last completed step of each open run is held
+until the run's next line (so an ``error`` line right after it can still mark it). Per open run
+the converter keeps its ids and times, its ``input`` attributes, that one held span, and its
+``tool_call`` lines still waiting for a ``tool_result`` (at most ``max_pending_tools``; beyond
+that the oldest is emitted unpaired). A run's root span is emitted when its ``final`` arrives,
+and the run's state is then dropped (a small record of up to ``max_finished_runs`` finished runs
+is kept so that late lines of the same run keep consistent ids); runs that never reach ``final``
+are closed at the end of input, or, beyond ``max_open_runs`` open runs, the least recently seen
+is closed early. Exporter lines wait only for their span's second line (at most
+``max_pending_spans`` waiting).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import OrderedDict, deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from opentelemetry.sdk.resources import OTELResourceDetector, Resource
+from opentelemetry.sdk.trace import Event, ReadableSpan
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import SpanContext, SpanKind, TraceFlags
+from opentelemetry.trace.status import Status, StatusCode
+
+from ._version import __version__
+from .reader import Line
+from .schema import META_KINDS, usage_of
+
+__all__ = [
+    "ConvertStats",
+    "SpanConverter",
+    "default_resource",
+    "events_to_spans",
+    "root_span_id",
+    "span_id_for_step",
+    "trace_id_for_run",
+]
+
+_NS = b"otel-jsonl/v1\0"
+#: Instrumentation scope of spans built from recorder lines.
+SCOPE = InstrumentationScope("otel_jsonl.convert", __version__)
+_SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+_HEX = frozenset("0123456789abcdef")
+
+#: Kinds folded into other spans rather than becoming spans of their own.
+_NOT_SPANS = META_KINDS | {"log"}
+
+
+def _digest(*parts: str) -> bytes:
+    return hashlib.sha256(_NS + "\0".join(parts).encode("utf-8", "surrogatepass")).digest()
+
+
+def _nonzero(value: int) -> int:
+    # An all-zero id is invalid in OTLP; sha256 makes it vanishingly unlikely, but be exact.
+    return value or 1
+
+
+def _is_hex(text: str, n: int) -> bool:
+    return len(text) == n and set(text) <= _HEX and text != "0" * n
+
+
+def trace_id_for_run(run: str) -> int:
+    """The trace id of a run whose lines carry none: ``run`` itself when it is 32 lowercase hex
+    (the exporter's runs), else the first 16 bytes of a namespaced sha256 of ``run``."""
+    if _is_hex(run, 32):
+        return int(run, 16)
+    return _nonzero(int.from_bytes(_digest("trace", run)[:16], "big"))
+
+
+def span_id_for_step(run: str, seq: int | None = None, position: int = 0) -> int:
+    """The span id of a step: from run and ``seq``, or run and ``position`` when no ``seq``."""
+    key = f"s{seq}" if seq is not None else f"n{position}"
+    return _nonzero(int.from_bytes(_digest("span", run, key)[:8], "big"))
+
+
+def root_span_id(run: str) -> int:
+    """The span id of a run's ``invoke_agent`` root span."""
+    return _nonzero(int.from_bytes(_digest("root", run)[:8], "big"))
+
+
+def default_resource(attrs: Mapping[str, Any] | None = None) -> Resource:
+    """The resource of spans built from recorder lines: ``service.name`` ``otel-jsonl``,
+    overridden by ``OTEL_SERVICE_NAME`` / ``OTEL_RESOURCE_ATTRIBUTES``, then by ``attrs``."""
+    base = Resource({"service.name": "otel-jsonl"}).merge(OTELResourceDetector().detect())
+    if attrs:
+        base = base.merge(Resource(dict(attrs)))
+    return base
+
+
+def _ns(seconds: Any) -> int:
+    return round(float(seconds) * 1e9)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _to_parts(message: Any) -> dict[str, Any]:
+    """A message in the GenAI parts form (helper C's normaliser when present)."""
+    try:
+        from .messages import to_parts
+    except ImportError:  # pragma: no cover - messages.py lands with the replay issue
+        return _fallback_parts(message)
+    result: dict[str, Any] = to_parts(message)
+    return result
+
+
+def _fallback_parts(message: Any) -> dict[str, Any]:
+    if not isinstance(message, Mapping):
+        return {"role": "user", "parts": [{"type": "text", "content": str(message)}]}
+    if isinstance(message.get("parts"), list):
+        return dict(message)
+    parts: list[dict[str, Any]] = []
+    content = message.get("content")
+    if isinstance(content, str) and content:
+        parts.append({"type": "text", "content": content})
+    elif isinstance(content, list):
+        for block in content:
+            if isinstance(block, Mapping) and block.get("type") == "text":
+                parts.append({"type": "text", "content": block.get("text", "")})
+    for call in message.get("tool_calls") or ():
+        fn = call.get("function") or {}
+        args = fn.get("arguments")
+        try:
+            args = json.loads(args) if isinstance(args, str) else args
+        except ValueError:
+            pass
+        parts.append(
+            {"type": "tool_call", "id": call.get("id"), "name": fn.get("name"), "arguments": args}
+        )
+    role = message.get("role") or "user"
+    if message.get("tool_call_id"):
+        parts = [{"type": "tool_call_response", "id": message["tool_call_id"], "response": content}]
+    return {"role": role, "parts": parts}
+
+
+def _output_messages(messages: Iterable[Any], finish_reason: Any) -> list[dict[str, Any]]:
+    out = []
+    for message in messages:
+        m = _to_parts(message)
+        if "finish_reason" not in m:
+            if isinstance(finish_reason, str) and finish_reason:
+                m["finish_reason"] = finish_reason
+            else:
+                has_call = any(p.get("type") == "tool_call" for p in m.get("parts", ()))
+                m["finish_reason"] = "tool_call" if has_call else "stop"
+        out.append(m)
+    return out
+
+
+def _system_parts(system: Any) -> list[Any]:
+    if isinstance(system, str):
+        return [{"type": "text", "content": system}]
+    return list(system)
+
+
+def _scalar(value: Any) -> Any:
+    """An attribute value for a field: scalars and homogeneous scalar lists as they are,
+    anything else as compact JSON."""
+    if isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return value
+    return _json(value)
+
+
+@dataclass
+class ConvertStats:
+    """What a conversion did."""
+
+    lines: int = 0
+    spans: int = 0
+    runs: int = 0
+    exporter_spans: int = 0
+    unpaired_tool_calls: int = 0
+    unpaired_tool_results: int = 0
+    errors: int = 0
+    skipped: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+class _Draft:
+    """A span being built from recorder lines."""
+
+    __slots__ = (
+        "attrs",
+        "end",
+        "events",
+        "kind",
+        "name",
+        "parent_id",
+        "seq",
+        "span_id",
+        "start",
+        "status",
+        "tool_name",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        span_id: int,
+        parent_id: int,
+        kind: SpanKind,
+        start: int,
+        end: int,
+        attrs: dict[str, Any],
+        seq: Any = None,
+    ) -> None:
+        self.name = name
+        self.span_id = span_id
+        self.parent_id = parent_id
+        self.kind = kind
+        self.start = start
+        self.end = end
+        self.attrs = attrs
+        self.events: list[Event] = []
+        self.status: Status | None = None
+        self.seq = seq
+        self.tool_name: str | None = None
+
+
+class _Run:
+    """What the converter keeps about one open run."""
+
+    __slots__ = (
+        "finished",
+        "first_ns",
+        "held",
+        "last_ns",
+        "pending_errors",
+        "position",
+        "prev_ns",
+        "root",
+        "run",
+        "tools",
+        "trace_id",
+        "untagged_tools",
+    )
+
+    def __init__(self, run: str, trace_id: int, position: int = 0, prev_ns: int | None = None):
+        self.run = run
+        self.trace_id = trace_id
+        self.position = position
+        self.prev_ns = prev_ns
+        self.first_ns: int | None = None
+        self.last_ns: int = 0
+        self.root = _Draft(
+            "invoke_agent",
+            root_span_id(run),
+            0,
+            SpanKind.INTERNAL,
+            0,
+            0,
+            {"gen_ai.operation.name": "invoke_agent"},
+        )
+        self.held: _Draft | None = None
+        # call id -> draft of a tool_call waiting for its tool_result (insertion ordered).
+        self.tools: OrderedDict[str, _Draft] = OrderedDict()
+        # tool_calls without an id (the article's), paired with the next tool_result in order.
+        self.untagged_tools: deque[_Draft] = deque()
+        # errors naming a tool that has not been called yet (the article logs them first).
+        self.pending_errors: list[tuple[str, Mapping[str, Any]]] = []
+        self.finished = False
+
+
+class SpanConverter:
+    """Turns a stream of events into spans, one :meth:`feed` at a time (see the module doc).
+
+    ``resource`` is the resource of spans built from recorder lines (default
+    :func:`default_resource`); ``resource_attrs`` are merged into every span's resource,
+    exporter spans included (e.g. ``openinference.project.name``).
+    """
+
+    def __init__(
+        self,
+        *,
+        resource: Resource | None = None,
+        resource_attrs: Mapping[str, Any] | None = None,
+        max_pending_tools: int = 1000,
+        max_open_runs: int = 100_000,
+        max_finished_runs: int = 10_000,
+        max_pending_spans: int = 100_000,
+    ) -> None:
+        self.extra = Resource(dict(resource_attrs)) if resource_attrs else None
+        base = resource if resource is not None else default_resource()
+        self.resource = base.merge(self.extra) if self.extra is not None else base
+        self.max_pending_tools = max_pending_tools
+        self.max_open_runs = max_open_runs
+        self.max_finished_runs = max_finished_runs
+        self.max_pending_spans = max_pending_spans
+        self.stats = ConvertStats()
+        self._runs: OrderedDict[str, _Run] = OrderedDict()
+        self._finished: OrderedDict[str, tuple[int, int]] = OrderedDict()
+        # exporter path: resource lines by id, and first halves waiting for their otel line.
+        self._resources: dict[str, Resource] = {}
+        self._merged: dict[int, Resource] = {}
+        self._waiting: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+
+    # -- public ---------------------------------------------------------------------------
+
+    def feed(self, event: Mapping[str, Any] | Line) -> list[ReadableSpan]:
+        """Take one event; return the spans it completed (possibly none)."""
+        ev: Mapping[str, Any] = event.event if isinstance(event, Line) else event
+        self.stats.lines += 1
+        out: list[ReadableSpan] = []
+        kind = ev.get("kind")
+        if kind == "resource":
+            self._add_resource(ev)
+            return out
+        if isinstance(ev.get("otel"), Mapping):
+            self._exporter_line(ev, out)
+            return out
+        span_id = ev.get("span_id")
+        if isinstance(span_id, str) and isinstance(ev.get("trace_id"), str):
+            # Possibly the first half of an exporter span; it waits for its otel line.
+            if kind in ("tool_call", "input") or span_id in self._waiting:
+                self._wait(span_id, dict(ev), out)
+                return out
+        if kind in _NOT_SPANS:
+            return out
+        self._recorder_line(ev, out)
+        return out
+
+    def finish(self) -> list[ReadableSpan]:
+        """End of input: emit everything still open (runs without ``final``, unpaired tools)."""
+        out: list[ReadableSpan] = []
+        while self._waiting:
+            _, lines = self._waiting.popitem(last=False)
+            for ev in lines:
+                if ev.get("kind") not in _NOT_SPANS:
+                    self._recorder_line(ev, out)
+        while self._runs:
+            _, state = self._runs.popitem(last=False)
+            self._close_run(state, out)
+        return out
+
+    # -- exporter lines --------------------------------------------------------------------
+
+    def _add_resource(self, ev: Mapping[str, Any]) -> None:
+        from . import mapping
+
+        rid = ev.get("id")
+        if isinstance(rid, str):
+            self._resources[rid] = mapping.resource_from_event(dict(ev))
+
+    def _wait(self, span_id: str, ev: dict[str, Any], out: list[ReadableSpan]) -> None:
+        self._waiting.setdefault(span_id, []).append(ev)
+        while len(self._waiting) > self.max_pending_spans:
+            _, lines = self._waiting.popitem(last=False)
+            self.stats.notes.append(f"span {span_id}: its otel line never came")
+            for line in lines:
+                self._recorder_line(line, out)
+
+    def _exporter_line(self, ev: Mapping[str, Any], out: list[ReadableSpan]) -> None:
+        from . import mapping
+
+        span_id = ev.get("span_id")
+        lines = self._waiting.pop(span_id, []) if isinstance(span_id, str) else []
+        lines.append(dict(ev))
+        span: ReadableSpan = mapping.events_to_span(lines, self._resources)
+        if self.extra is not None:
+            span = self._with_extra_resource(span)
+        self.stats.exporter_spans += 1
+        self.stats.spans += 1
+        out.append(span)
+
+    def _with_extra_resource(self, span: ReadableSpan) -> ReadableSpan:
+        assert self.extra is not None
+        key = id(span.resource)
+        merged = self._merged.get(key)
+        if merged is None:
+            merged = self._merged[key] = span.resource.merge(self.extra)
+        return ReadableSpan(
+            name=span.name,
+            context=span.context,
+            parent=span.parent,
+            resource=merged,
+            attributes=span.attributes,
+            events=span.events,
+            links=span.links,
+            kind=span.kind,
+            status=span.status,
+            start_time=span.start_time,
+            end_time=span.end_time,
+            instrumentation_scope=span.instrumentation_scope,
+        )
+
+    # -- recorder lines --------------------------------------------------------------------
+
+    def _state(self, run: str, ev: Mapping[str, Any], out: list[ReadableSpan]) -> _Run:
+        state = self._runs.get(run)
+        if state is not None:
+            self._runs.move_to_end(run)
+            return state
+        tid = ev.get("trace_id")
+        trace_id = int(tid, 16) if isinstance(tid, str) and _is_hex(tid, 32) else None
+        done = self._finished.pop(run, None)
+        if done is not None:
+            # A late line of a run whose root was already emitted: same ids, no second root.
+            state = _Run(run, trace_id or trace_id_for_run(run), done[0], done[1])
+            state.finished = True
+        else:
+            state = _Run(run, trace_id or trace_id_for_run(run))
+            self.stats.runs += 1
+        self._runs[run] = state
+        while len(self._runs) > self.max_open_runs:
+            _, oldest = self._runs.popitem(last=False)
+            self._close_run(oldest, out)
+        return state
+
+    def _recorder_line(self, ev: Mapping[str, Any], out: list[ReadableSpan]) -> None:
+        run = str(ev["run"])
+        kind = str(ev["kind"])
+        ts = _ns(ev["ts"])
+        state = self._state(run, ev, out)
+        position = state.position
+        state.position += 1
+        raw_start = ev.get("start")
+        has_start = isinstance(raw_start, (int, float)) and not isinstance(raw_start, bool)
+        start = _ns(raw_start) if has_start else (state.prev_ns if state.prev_ns is not None else ts)
+        start = min(start, ts)
+        state.prev_ns = ts
+        if state.first_ns is None or start < state.first_ns:
+            state.first_ns = start
+        state.last_ns = max(state.last_ns, ts)
+        seq = ev.get("seq") if isinstance(ev.get("seq"), int) else None
+        sid = ev.get("span_id")
+        span_id = int(sid, 16) if isinstance(sid, str) and _is_hex(sid, 16) else None
+        pid = ev.get("parent_id")
+        parent_id = int(pid, 16) if isinstance(pid, str) and _is_hex(pid, 16) else None
+        if span_id is None:
+            span_id = span_id_for_step(run, seq, position)
+        if parent_id is None:
+            parent_id = state.root.span_id
+
+        if kind == "error":
+            self.stats.errors += 1
+            self._error(state, ev, ts, out)
+            return
+        # Any other line releases the held span: no error line followed it.
+        self._release(state, out)
+        if kind == "input":
+            self._input(state, ev)
+            return
+        if kind == "final":
+            self._final(state, ev, ts)
+            self._close_run(state, out)
+            self._runs.pop(run, None)
+            return
+        if kind == "tool_call":
+            self._tool_call(state, ev, span_id, parent_id, ts, out)
+            return
+        if kind == "tool_result":
+            self._tool_result(state, ev, span_id, parent_id, start, ts, out)
+            return
+        draft = self._step_span(kind, ev, span_id, parent_id, start, ts, seq)
+        state.held = draft
+
+    def _release(self, state: _Run, out: list[ReadableSpan]) -> None:
+        if state.held is not None:
+            out.append(self._build(state, state.held))
+            state.held = None
+
+    def _input(self, state: _Run, ev: Mapping[str, Any]) -> None:
+        attrs = state.root.attrs
+        agent = ev.get("agent")
+        if isinstance(agent, str) and agent:
+            attrs["gen_ai.agent.name"] = agent
+            state.root.name = f"invoke_agent {agent}"
+        messages = ev.get("messages")
+        if isinstance(messages, list):
+            parts = [_to_parts(m) for m in messages]
+            attrs["gen_ai.input.messages"] = _json(parts)
+            text = _last_user_text(parts)
+            if text is not None:
+                attrs["input.value"] = text
+            else:
+                attrs["input.value"] = _json(parts)
+                attrs["input.mime_type"] = "application/json"
+        system = ev.get("system")
+        if system:
+            attrs["gen_ai.system_instructions"] = _json(_system_parts(system))
+
+    def _final(self, state: _Run, ev: Mapping[str, Any], ts: int) -> None:
+        attrs = state.root.attrs
+        output = ev.get("output")
+        text = ev.get("text")
+        if isinstance(output, list) and output:
+            attrs["gen_ai.output.messages"] = _json(_output_messages(output, None))
+        elif isinstance(text, str):
+            message = {"role": "assistant", "parts": [{"type": "text", "content": text}]}
+            attrs["gen_ai.output.messages"] = _json(_output_messages([message], "stop"))
+        if isinstance(text, str):
+            attrs["output.value"] = text
+        state.last_ns = max(state.last_ns, ts)
+
+    def _close_run(self, state: _Run, out: list[ReadableSpan]) -> None:
+        self._release(state, out)
+        for draft in list(state.tools.values()) + list(state.untagged_tools):
+            self.stats.unpaired_tool_calls += 1
+            out.append(self._build(state, draft))
+        state.tools.clear()
+        state.untagged_tools.clear()
+        for _name, err in state.pending_errors:
+            self._mark(state.root, err)
+        state.pending_errors.clear()
+        if not state.finished:
+            root = state.root
+            root.start = state.first_ns if state.first_ns is not None else state.last_ns
+            root.end = max(state.last_ns, root.start)
+            out.append(self._build(state, root, root=True))
+            state.finished = True
+        self._finished[state.run] = (state.position, state.prev_ns or state.last_ns)
+        while len(self._finished) > self.max_finished_runs:
+            self._finished.popitem(last=False)
+
+    def _tool_call(
+        self,
+        state: _Run,
+        ev: Mapping[str, Any],
+        span_id: int,
+        parent_id: int,
+        ts: int,
+        out: list[ReadableSpan],
+    ) -> None:
+        name = ev.get("name")
+        name = name if isinstance(name, str) and name else "tool"
+        raw_start = ev.get("start")
+        start = _ns(raw_start) if isinstance(raw_start, (int, float)) else ts
+        attrs: dict[str, Any] = {
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.name": name,
+            "gen_ai.tool.type": "function",
+        }
+        call_id = ev.get("id")
+        if isinstance(call_id, str) and call_id:
+            attrs["gen_ai.tool.call.id"] = call_id
+        if "args" in ev:
+            args = ev["args"]
+            attrs["gen_ai.tool.call.arguments"] = args if isinstance(args, str) else _json(args)
+        draft = _Draft(
+            f"execute_tool {name}", span_id, parent_id, SpanKind.INTERNAL, start, ts, attrs
+        )
+        draft.seq = ev.get("seq")
+        draft.tool_name = name
+        # Errors the article logged before this call, naming this tool.
+        for i, (tool, err) in enumerate(state.pending_errors):
+            if tool == name:
+                self._mark(draft, err)
+                del state.pending_errors[i]
+                break
+        if isinstance(call_id, str) and call_id and call_id not in state.tools:
+            state.tools[call_id] = draft
+        else:
+            state.untagged_tools.append(draft)
+        if len(state.tools) + len(state.untagged_tools) > self.max_pending_tools:
+            oldest = state.untagged_tools.popleft() if state.untagged_tools else None
+            if oldest is None:
+                _, oldest = state.tools.popitem(last=False)
+            self.stats.unpaired_tool_calls += 1
+            out.append(self._build(state, oldest))
+
+    def _tool_result(
+        self,
+        state: _Run,
+        ev: Mapping[str, Any],
+        span_id: int,
+        parent_id: int,
+        start: int,
+        ts: int,
+        out: list[ReadableSpan],
+    ) -> None:
+        call_id = ev.get("id")
+        draft: _Draft | None = None
+        if isinstance(call_id, str) and call_id in state.tools:
+            draft = state.tools.pop(call_id)
+        elif state.untagged_tools:
+            draft = state.untagged_tools.popleft()
+            if isinstance(call_id, str) and call_id:
+                draft.attrs["gen_ai.tool.call.id"] = call_id
+        if draft is None:
+            self.stats.unpaired_tool_results += 1
+            name = ev.get("name")
+            name = name if isinstance(name, str) and name else "tool"
+            attrs: dict[str, Any] = {
+                "gen_ai.operation.name": "execute_tool",
+                "gen_ai.tool.name": name,
+                "gen_ai.tool.type": "function",
+            }
+            if isinstance(call_id, str) and call_id:
+                attrs["gen_ai.tool.call.id"] = call_id
+            draft = _Draft(
+                f"execute_tool {name}", span_id, parent_id, SpanKind.INTERNAL, start, ts, attrs
+            )
+            draft.seq = ev.get("seq")
+            draft.tool_name = name
+        draft.end = max(ts, draft.start)
+        if "output" in ev:
+            output = ev["output"]
+            draft.attrs["gen_ai.tool.call.result"] = (
+                output if isinstance(output, str) else _json(output)
+            )
+        if ev.get("is_error") is True:
+            draft.status = Status(StatusCode.ERROR, _short(ev.get("output")))
+        # Held, like any step: an error line right after it still marks it.
+        state.held = draft
+        _ = out
+
+    def _step_span(
+        self,
+        kind: str,
+        ev: Mapping[str, Any],
+        span_id: int,
+        parent_id: int,
+        start: int,
+        ts: int,
+        seq: Any,
+    ) -> _Draft:
+        if kind == "llm_call":
+            return self._llm_span(ev, span_id, parent_id, start, ts, seq)
+        attrs: dict[str, Any] = {}
+        name = kind
+        span_kind = SpanKind.INTERNAL
+        if kind == "embeddings":
+            model = ev.get("model")
+            attrs["gen_ai.operation.name"] = "embeddings"
+            if isinstance(model, str):
+                attrs["gen_ai.request.model"] = model
+                name = f"embeddings {model}"
+            if isinstance(ev.get("provider"), str):
+                attrs["gen_ai.provider.name"] = ev["provider"]
+            usage = usage_of(ev)
+            if "input_tokens" in usage:
+                attrs["gen_ai.usage.input_tokens"] = usage["input_tokens"]
+            span_kind = SpanKind.CLIENT
+        elif kind == "retrieval":
+            attrs["gen_ai.operation.name"] = "retrieval"
+            if "query" in ev:
+                attrs["gen_ai.retrieval.query.text"] = _scalar(ev["query"])
+            if "documents" in ev:
+                attrs["gen_ai.retrieval.documents"] = _scalar(ev["documents"])
+        else:
+            if isinstance(ev.get("name"), str) and ev["name"]:
+                name = ev["name"]
+            attrs["otel_jsonl.kind"] = kind
+            for key, value in ev.items():
+                if key in _BASE_KEYS or value is None:
+                    continue
+                attrs[f"otel_jsonl.{key}"] = _scalar(value)
+        return _Draft(name, span_id, parent_id, span_kind, start, ts, attrs, seq)
+
+    def _llm_span(
+        self,
+        ev: Mapping[str, Any],
+        span_id: int,
+        parent_id: int,
+        start: int,
+        ts: int,
+        seq: Any,
+    ) -> _Draft:
+        operation = ev.get("operation")
+        operation = operation if isinstance(operation, str) and operation else "chat"
+        attrs: dict[str, Any] = {"gen_ai.operation.name": operation}
+        model = ev.get("model")
+        name = operation
+        if isinstance(model, str) and model:
+            attrs["gen_ai.request.model"] = model
+            name = f"{operation} {model}"
+        for key, attr in (
+            ("response_model", "gen_ai.response.model"),
+            ("provider", "gen_ai.provider.name"),
+            ("response_id", "gen_ai.response.id"),
+        ):
+            value = ev.get(key)
+            if isinstance(value, str) and value:
+                attrs[attr] = value
+        request = ev.get("request")
+        if isinstance(request, Mapping):
+            for key, value in request.items():
+                if isinstance(value, (str, bool, int, float)):
+                    attrs[f"gen_ai.request.{key}"] = value
+        usage = usage_of(ev)
+        for key, attr in (
+            ("input_tokens", "gen_ai.usage.input_tokens"),
+            ("output_tokens", "gen_ai.usage.output_tokens"),
+            ("cache_read_input_tokens", "gen_ai.usage.cache_read.input_tokens"),
+            ("cache_creation_input_tokens", "gen_ai.usage.cache_creation.input_tokens"),
+        ):
+            if key in usage:
+                attrs[attr] = usage[key]  # type: ignore[literal-required]
+        finish = ev.get("finish_reason")
+        if isinstance(finish, str) and finish:
+            attrs["gen_ai.response.finish_reasons"] = [finish]
+        messages = ev.get("input")
+        if isinstance(messages, list):
+            attrs["gen_ai.input.messages"] = _json([_to_parts(m) for m in messages])
+        system = ev.get("system")
+        if system:
+            attrs["gen_ai.system_instructions"] = _json(_system_parts(system))
+        output = ev.get("output")
+        content = ev.get("content")
+        if isinstance(output, list) and output:
+            attrs["gen_ai.output.messages"] = _json(_output_messages(output, finish))
+        elif isinstance(content, Mapping):
+            # The article's llm_call: an OpenAI assistant message (``msg.model_dump()``).
+            attrs["gen_ai.output.messages"] = _json(_output_messages([content], finish))
+        elif isinstance(content, str):
+            message = {"role": "assistant", "parts": [{"type": "text", "content": content}]}
+            attrs["gen_ai.output.messages"] = _json(_output_messages([message], finish))
+        return _Draft(name, span_id, parent_id, SpanKind.CLIENT, start, ts, attrs, seq)
+
+    def _error(self, state: _Run, ev: Mapping[str, Any], ts: int, out: list[ReadableSpan]) -> None:
+        step = ev.get("step")
+        sid = ev.get("span_id")
+        tool = ev.get("tool")
+        tool = tool if isinstance(tool, str) and tool else None
+        candidates = [state.held, *state.tools.values(), *state.untagged_tools]
+        target: _Draft | None = None
+        for draft in candidates:
+            if draft is None:
+                continue
+            if isinstance(step, int) and not isinstance(step, bool) and draft.seq == step:
+                target = draft
+            elif isinstance(sid, str) and _is_hex(sid, 16) and draft.span_id == int(sid, 16):
+                target = draft
+            if target is not None:
+                break
+        if target is None and tool is not None and step is None:
+            # The demo logs a tool's error between its tool_call and tool_result.
+            for draft in reversed([*state.tools.values(), *state.untagged_tools]):
+                if draft.tool_name == tool:
+                    target = draft
+                    break
+            if target is None:
+                # The article logs it before the tool_call: mark the next call of that tool.
+                state.pending_errors.append((tool, ev))
+                return
+        self._mark(target if target is not None else state.root, ev, ts)
+
+    def _mark(self, draft: _Draft, ev: Mapping[str, Any], ts: int | None = None) -> None:
+        etype = ev.get("type")
+        etype = etype if isinstance(etype, str) and etype else "Error"
+        message = ev.get("message")
+        if not isinstance(message, str):
+            message = ev.get("err") if isinstance(ev.get("err"), str) else ""
+        attrs: dict[str, Any] = {"exception.type": etype, "exception.message": message}
+        if isinstance(ev.get("traceback"), str):
+            attrs["exception.stacktrace"] = ev["traceback"]
+        when = ts if ts is not None else _ns(ev["ts"])
+        draft.events.append(Event("exception", attrs, when))
+        draft.status = Status(StatusCode.ERROR, f"{etype}: {message}" if message else etype)
+
+    def _build(self, state: _Run, draft: _Draft, *, root: bool = False) -> ReadableSpan:
+        self.stats.spans += 1
+        context = SpanContext(state.trace_id, draft.span_id, False, _SAMPLED)
+        parent = None if root else SpanContext(state.trace_id, draft.parent_id, False, _SAMPLED)
+        return ReadableSpan(
+            name=draft.name,
+            context=context,
+            parent=parent,
+            resource=self.resource,
+            attributes=draft.attrs,
+            events=tuple(draft.events),
+            kind=draft.kind,
+            status=draft.status or Status(StatusCode.UNSET),
+            start_time=draft.start,
+            end_time=draft.end,
+            instrumentation_scope=SCOPE,
+        )
+
+
+_BASE_KEYS = frozenset(
+    {"ts", "run", "kind", "seq", "trace_id", "span_id", "parent_id", "start", "capped", "otel", "name"}
+)
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else _json(value)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _last_user_text(parts: Sequence[Mapping[str, Any]]) -> str | None:
+    for message in reversed(parts):
+        if message.get("role") == "user":
+            texts = [
+                str(p.get("content", ""))
+                for p in message.get("parts", ())
+                if isinstance(p, Mapping) and p.get("type") == "text"
+            ]
+            return "\n".join(texts) if texts else None
+    return None
+
+
+def events_to_spans(
+    lines: Iterable[Mapping[str, Any] | Line],
+    *,
+    resource: Resource | None = None,
+    resource_attrs: Mapping[str, Any] | None = None,
+    stats: ConvertStats | None = None,
+) -> Iterator[ReadableSpan]:
+    """Yield the spans of a stream of events (dicts, or :class:`~otel_jsonl.reader.Line`),
+    streaming: see the module docstring for ids, times, and what is held in memory."""
+    converter = SpanConverter(resource=resource, resource_attrs=resource_attrs)
+    if stats is not None:
+        converter.stats = stats
+    for line in lines:
+        yield from converter.feed(line)
+    yield from converter.finish()

@@ -1,0 +1,816 @@
+"""OTLP: spans to and from OTLP JSON lines files, and shipping through the SDK's OTLP exporters.
+
+The encoder is the spec's "JSON Protobuf Encoding" of ``TracesData`` (opentelemetry-proto 1.x):
+``traceId``/``spanId``/``parentSpanId`` as lowercase hex (not base64), enums as integers, 64-bit
+integers (times, ``intValue``) as decimal strings, lowerCamelCase keys, zero values omitted,
+``bytesValue`` in base64. It builds plain dicts and serialises them with orjson, much faster than
+``google.protobuf.json_format`` (the baseline in ``bench/convert.py``). One ``TracesData`` per
+line, as the collector's ``file`` exporter and ``otlp_json_file`` receiver expect.
+
+The decoder reads such lines (the collector's ``file`` exporter, the official
+``opentelemetry-exporter-otlp-json-file``, OTLP JSON downloaded from a backend) back into
+``ReadableSpan`` objects; it also accepts numbers for 64-bit integers, enum names, and base64
+ids (generic protobuf JSON).
+
+Shipping hands bounded batches to the SDK's OTLP/HTTP-protobuf or OTLP/gRPC exporter (which
+retries transient failures within its own timeout, and reads the ``OTEL_EXPORTER_OTLP_*``
+variables for whatever is not given), with an outer bounded retry with exponential backoff for a
+backend that stays down longer. The SDK's log messages are captured, not printed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import math
+import os
+import time
+import urllib.parse
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+import orjson
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import Event, ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import Link, SpanContext, SpanKind, TraceFlags, TraceState
+from opentelemetry.trace.status import Status, StatusCode
+
+from .exceptions import OtelJsonlError
+
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "ImportReport",
+    "OtlpFormatError",
+    "RetryPolicy",
+    "ShipReport",
+    "Shipper",
+    "decode_traces_data",
+    "encode_span",
+    "encode_traces_data",
+    "make_span_exporter",
+    "read_otlp_json",
+    "resolve_endpoint",
+    "resolve_protocol",
+    "spans_to_otlp_json_lines",
+    "write_otlp_json",
+]
+
+#: Spans per ``TracesData`` line and per export request, unless told otherwise.
+DEFAULT_BATCH_SIZE = 512
+#: Estimated bytes per export request before a batch is cut (the SDK drops requests over 64 MiB).
+DEFAULT_BATCH_BYTES = 4 << 20
+
+# OTLP SpanFlags (trace.proto): low 8 bits are the W3C trace flags.
+_HAS_IS_REMOTE = 0x100
+_IS_REMOTE = 0x200
+
+
+class OtlpFormatError(OtelJsonlError, ValueError):
+    """Raised when an OTLP JSON line cannot be decoded into spans (with the reason)."""
+
+
+# -- encoding ------------------------------------------------------------------------------
+
+
+def _any_value(value: Any) -> dict[str, Any]:
+    # bool before int: bool is an int subclass.
+    if isinstance(value, str):
+        return {"stringValue": value}
+    if isinstance(value, bool):
+        return {"boolValue": value}
+    if isinstance(value, int):
+        return {"intValue": str(value)}
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return {"doubleValue": value}
+        # proto3 JSON spells non-finite doubles as strings.
+        return {"doubleValue": "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")}
+    if isinstance(value, (bytes, bytearray)):
+        return {"bytesValue": base64.b64encode(bytes(value)).decode("ascii")}
+    if isinstance(value, Mapping):
+        return {"kvlistValue": {"values": _key_values(value)}}
+    if isinstance(value, (list, tuple)):
+        return {"arrayValue": {"values": [_any_value(v) for v in value]}}
+    if value is None:
+        return {}
+    return {"stringValue": str(value)}
+
+
+def _key_values(attrs: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    if not attrs:
+        return []
+    return [{"key": k, "value": _any_value(v)} for k, v in attrs.items()]
+
+
+def _flags(context: SpanContext | None, trace_flags: int) -> int:
+    flags = (trace_flags & 0xFF) | _HAS_IS_REMOTE
+    if context is not None and context.is_remote:
+        flags |= _IS_REMOTE
+    return flags
+
+
+def encode_span(span: ReadableSpan) -> dict[str, Any]:
+    """One span as an OTLP JSON ``Span`` object."""
+    ctx = span.context
+    assert ctx is not None
+    parent = span.parent
+    out: dict[str, Any] = {
+        "traceId": f"{ctx.trace_id:032x}",
+        "spanId": f"{ctx.span_id:016x}",
+    }
+    if ctx.trace_state:
+        out["traceState"] = ctx.trace_state.to_header()
+    if parent is not None:
+        out["parentSpanId"] = f"{parent.span_id:016x}"
+    out["flags"] = _flags(parent, ctx.trace_flags)
+    out["name"] = span.name
+    out["kind"] = span.kind.value + 1
+    out["startTimeUnixNano"] = str(span.start_time or 0)
+    out["endTimeUnixNano"] = str(span.end_time or 0)
+    attrs = span.attributes
+    if attrs:
+        out["attributes"] = _key_values(attrs)
+    if span.dropped_attributes:
+        out["droppedAttributesCount"] = span.dropped_attributes
+    events = span.events
+    if events:
+        out["events"] = [_encode_event(e) for e in events]
+    if span.dropped_events:
+        out["droppedEventsCount"] = span.dropped_events
+    links = span.links
+    if links:
+        out["links"] = [_encode_link(link) for link in links]
+    if span.dropped_links:
+        out["droppedLinksCount"] = span.dropped_links
+    status = span.status
+    if status.status_code is not StatusCode.UNSET:
+        st: dict[str, Any] = {"code": status.status_code.value}
+        if status.description:
+            st["message"] = status.description
+        out["status"] = st
+    return out
+
+
+def _encode_event(event: Event) -> dict[str, Any]:
+    out: dict[str, Any] = {"timeUnixNano": str(event.timestamp), "name": event.name}
+    if event.attributes:
+        out["attributes"] = _key_values(event.attributes)
+    if event.dropped_attributes:
+        out["droppedAttributesCount"] = event.dropped_attributes
+    return out
+
+
+def _encode_link(link: Link) -> dict[str, Any]:
+    ctx = link.context
+    out: dict[str, Any] = {"traceId": f"{ctx.trace_id:032x}", "spanId": f"{ctx.span_id:016x}"}
+    if ctx.trace_state:
+        out["traceState"] = ctx.trace_state.to_header()
+    if link.attributes:
+        out["attributes"] = _key_values(link.attributes)
+    if link.dropped_attributes:
+        out["droppedAttributesCount"] = link.dropped_attributes
+    out["flags"] = _flags(ctx, ctx.trace_flags)
+    return out
+
+
+def _encode_resource(resource: Resource) -> dict[str, Any]:
+    return {"attributes": _key_values(resource.attributes)}
+
+
+def _encode_scope(scope: InstrumentationScope | None) -> dict[str, Any]:
+    if scope is None:
+        return {}
+    out: dict[str, Any] = {"name": scope.name}
+    if scope.version:
+        out["version"] = scope.version
+    if scope.attributes:
+        out["attributes"] = _key_values(scope.attributes)
+    return out
+
+
+def encode_traces_data(spans: Iterable[ReadableSpan]) -> dict[str, Any]:
+    """A ``TracesData`` object: spans grouped by resource, then by instrumentation scope."""
+    by_resource: dict[int, tuple[Resource, dict[Any, tuple[Any, list[dict[str, Any]]]]]] = {}
+    for span in spans:
+        resource = span.resource
+        entry = by_resource.get(id(resource))
+        if entry is None:
+            entry = by_resource[id(resource)] = (resource, {})
+        scope = span.instrumentation_scope
+        key = (
+            None
+            if scope is None
+            else (scope.name, scope.version, scope.schema_url, id(scope.attributes or None))
+        )
+        group = entry[1].get(key)
+        if group is None:
+            group = entry[1][key] = (scope, [])
+        group[1].append(encode_span(span))
+    resource_spans = []
+    for resource, scopes in by_resource.values():
+        scope_spans = []
+        for scope, encoded in scopes.values():
+            ss: dict[str, Any] = {"scope": _encode_scope(scope), "spans": encoded}
+            if scope is not None and scope.schema_url:
+                ss["schemaUrl"] = scope.schema_url
+            scope_spans.append(ss)
+        rs: dict[str, Any] = {"resource": _encode_resource(resource), "scopeSpans": scope_spans}
+        if resource.schema_url:
+            rs["schemaUrl"] = resource.schema_url
+        resource_spans.append(rs)
+    return {"resourceSpans": resource_spans}
+
+
+def _batches(spans: Iterable[ReadableSpan], size: int) -> Iterator[list[ReadableSpan]]:
+    batch: list[ReadableSpan] = []
+    for span in spans:
+        batch.append(span)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def spans_to_otlp_json_lines(
+    spans: Iterable[ReadableSpan], *, batch_size: int = DEFAULT_BATCH_SIZE
+) -> Iterator[bytes]:
+    """OTLP JSON lines (newline included), one ``TracesData`` per ``batch_size`` spans."""
+    for batch in _batches(spans, batch_size):
+        yield orjson.dumps(encode_traces_data(batch), option=orjson.OPT_APPEND_NEWLINE)
+
+
+def write_otlp_json(
+    spans: Iterable[ReadableSpan], out: IO[bytes], *, batch_size: int = DEFAULT_BATCH_SIZE
+) -> int:
+    """Write spans to ``out`` as OTLP JSON lines; return how many spans were written."""
+    count = 0
+    for batch in _batches(spans, batch_size):
+        out.write(orjson.dumps(encode_traces_data(batch), option=orjson.OPT_APPEND_NEWLINE))
+        count += len(batch)
+    return count
+
+
+# -- decoding ------------------------------------------------------------------------------
+
+
+def _id(value: Any, nbytes: int, what: str) -> int | None:
+    """An id from hex (the OTLP JSON spelling) or base64 (generic protobuf JSON)."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise OtlpFormatError(f"{what} must be a string, got {type(value).__name__}")
+    if len(value) == 2 * nbytes:
+        try:
+            return int(value, 16)
+        except ValueError:
+            pass
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != nbytes:
+        raise OtlpFormatError(f"{what} {value!r} is neither {2 * nbytes} hex digits nor base64")
+    return int.from_bytes(raw, "big")
+
+
+def _int(value: Any, what: str) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool):
+        raise OtlpFormatError(f"{what} must be an integer, got a boolean")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            pass
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise OtlpFormatError(f"{what} must be an integer, got {value!r}")
+
+
+_NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def _value(av: Any) -> Any:
+    if not isinstance(av, Mapping) or not av:
+        return None
+    if "stringValue" in av:
+        return av["stringValue"]
+    if "intValue" in av:
+        return _int(av["intValue"], "intValue")
+    if "boolValue" in av:
+        return bool(av["boolValue"])
+    if "doubleValue" in av:
+        d = av["doubleValue"]
+        if isinstance(d, str):
+            return _NONFINITE[d] if d in _NONFINITE else float(d)
+        return float(d)
+    if "arrayValue" in av:
+        return tuple(_value(v) for v in (av["arrayValue"] or {}).get("values") or ())
+    if "kvlistValue" in av:
+        return _attrs((av["kvlistValue"] or {}).get("values"))
+    if "bytesValue" in av:
+        return base64.b64decode(av["bytesValue"])
+    return None
+
+
+def _attrs(kvs: Any) -> dict[str, Any]:
+    if not kvs:
+        return {}
+    return {kv["key"]: _value(kv.get("value")) for kv in kvs}
+
+
+_KIND_NAMES = {
+    "SPAN_KIND_UNSPECIFIED": 0,
+    "SPAN_KIND_INTERNAL": 1,
+    "SPAN_KIND_SERVER": 2,
+    "SPAN_KIND_CLIENT": 3,
+    "SPAN_KIND_PRODUCER": 4,
+    "SPAN_KIND_CONSUMER": 5,
+}
+_STATUS_NAMES = {"STATUS_CODE_UNSET": 0, "STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2}
+
+
+def _enum(value: Any, names: Mapping[str, int], what: str) -> int:
+    if isinstance(value, str) and value in names:
+        return names[value]
+    return _int(value, what)
+
+
+def _trace_state(value: Any) -> TraceState | None:
+    if not value:
+        return None
+    return TraceState.from_header([str(value)])
+
+
+def _decode_span(
+    raw: Mapping[str, Any], resource: Resource, scope: InstrumentationScope | None
+) -> ReadableSpan:
+    trace_id = _id(raw.get("traceId"), 16, "traceId")
+    span_id = _id(raw.get("spanId"), 8, "spanId")
+    if trace_id is None or span_id is None:
+        raise OtlpFormatError("a span has no traceId or spanId")
+    flags = _int(raw.get("flags"), "flags")
+    state = _trace_state(raw.get("traceState"))
+    context = SpanContext(trace_id, span_id, False, TraceFlags(flags & 0xFF), state)
+    parent_id = _id(raw.get("parentSpanId"), 8, "parentSpanId")
+    parent = None
+    if parent_id is not None:
+        parent = SpanContext(trace_id, parent_id, bool(flags & _IS_REMOTE), TraceFlags(flags & 0xFF))
+    kind = _enum(raw.get("kind", 0), _KIND_NAMES, "kind")
+    if not 0 <= kind <= 5:
+        raise OtlpFormatError(f"unknown span kind {kind}")
+    status_raw = raw.get("status") or {}
+    code = _enum(status_raw.get("code", 0), _STATUS_NAMES, "status.code")
+    if code == 2:
+        status = Status(StatusCode.ERROR, status_raw.get("message") or None)
+    elif code == 1:
+        status = Status(StatusCode.OK)
+    else:
+        status = Status(StatusCode.UNSET)
+    events = tuple(
+        Event(
+            e.get("name", ""),
+            _attrs(e.get("attributes")),
+            _int(e.get("timeUnixNano"), "timeUnixNano"),
+        )
+        for e in raw.get("events") or ()
+    )
+    links = tuple(_decode_link(link) for link in raw.get("links") or ())
+    return ReadableSpan(
+        name=raw.get("name", ""),
+        context=context,
+        parent=parent,
+        resource=resource,
+        attributes=_attrs(raw.get("attributes")),
+        events=events,
+        links=links,
+        kind=SpanKind(max(kind - 1, 0)),
+        status=status,
+        start_time=_int(raw.get("startTimeUnixNano"), "startTimeUnixNano"),
+        end_time=_int(raw.get("endTimeUnixNano"), "endTimeUnixNano"),
+        instrumentation_scope=scope,
+    )
+
+
+def _decode_link(raw: Mapping[str, Any]) -> Link:
+    trace_id = _id(raw.get("traceId"), 16, "link traceId")
+    span_id = _id(raw.get("spanId"), 8, "link spanId")
+    if trace_id is None or span_id is None:
+        raise OtlpFormatError("a link has no traceId or spanId")
+    flags = _int(raw.get("flags"), "link flags")
+    context = SpanContext(
+        trace_id,
+        span_id,
+        bool(flags & _IS_REMOTE),
+        TraceFlags(flags & 0xFF),
+        _trace_state(raw.get("traceState")),
+    )
+    return Link(context, _attrs(raw.get("attributes")) or None)
+
+
+def decode_traces_data(data: Any) -> list[ReadableSpan]:
+    """The spans of one ``TracesData`` (or ``ExportTraceServiceRequest``) JSON object."""
+    if not isinstance(data, Mapping):
+        raise OtlpFormatError("expected a JSON object with resourceSpans")
+    resource_spans = data.get("resourceSpans", data.get("resource_spans"))
+    if resource_spans is None:
+        raise OtlpFormatError("not OTLP traces: no resourceSpans")
+    spans: list[ReadableSpan] = []
+    try:
+        for rs in resource_spans:
+            res = rs.get("resource") or {}
+            resource = Resource(_attrs(res.get("attributes")), rs.get("schemaUrl") or None)
+            for ss in rs.get("scopeSpans") or rs.get("instrumentationLibrarySpans") or ():
+                sc = ss.get("scope") or ss.get("instrumentationLibrary")
+                scope = None
+                if sc is not None:
+                    scope = InstrumentationScope(
+                        sc.get("name", ""),
+                        sc.get("version") or None,
+                        ss.get("schemaUrl") or None,
+                        _attrs(sc.get("attributes")) or None,
+                    )
+                for raw in ss.get("spans") or ():
+                    spans.append(_decode_span(raw, resource, scope))
+    except OtlpFormatError:
+        raise
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise OtlpFormatError(f"malformed OTLP JSON ({type(exc).__name__}: {exc})") from None
+    return spans
+
+
+@dataclass
+class ImportReport:
+    """What :func:`read_otlp_json` saw."""
+
+    path: str = ""
+    lines: int = 0
+    spans: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def read_otlp_json(
+    stream: IO[bytes],
+    *,
+    name: str = "<stream>",
+    strict: bool = True,
+    report: ImportReport | None = None,
+    on_problem: Callable[[str], None] | None = None,
+) -> Iterator[ReadableSpan]:
+    """Yield the spans of an OTLP JSON lines stream, line by line.
+
+    A bad line raises :class:`OtlpFormatError` (``name:line: reason``) when ``strict``;
+    otherwise it is skipped, recorded in ``report`` and passed to ``on_problem``.
+    """
+    report = report if report is not None else ImportReport()
+    report.path = name
+    for lineno, raw in enumerate(stream, 1):
+        report.lines += 1
+        if not raw.strip():
+            continue
+        try:
+            data = orjson.loads(raw)
+            spans = decode_traces_data(data)
+        except (orjson.JSONDecodeError, OtlpFormatError) as exc:
+            reason = str(exc) if isinstance(exc, OtlpFormatError) else "not valid JSON"
+            message = f"{name}:{lineno}: {reason}"
+            if strict:
+                raise OtlpFormatError(message) from None
+            report.problems.append(message)
+            if on_problem is not None:
+                on_problem(message)
+            continue
+        report.spans += len(spans)
+        yield from spans
+
+
+# -- shipping ------------------------------------------------------------------------------
+
+PROTOCOLS = ("http/protobuf", "grpc")
+
+
+def resolve_protocol(protocol: str | None = None) -> str:
+    """The OTLP protocol: ``protocol``, else ``OTEL_EXPORTER_OTLP_TRACES_PROTOCOL``, else
+    ``OTEL_EXPORTER_OTLP_PROTOCOL``, else ``http/protobuf``."""
+    value = (
+        protocol
+        or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+        or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+        or "http/protobuf"
+    ).strip()
+    if value not in PROTOCOLS:
+        raise ValueError(f"unsupported OTLP protocol {value!r} (use one of {', '.join(PROTOCOLS)})")
+    return value
+
+
+def resolve_endpoint(endpoint: str | None, protocol: str) -> str:
+    """The URL spans go to. An explicit HTTP endpoint with no path gets ``/v1/traces``;
+    without one, ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` (as it is) or
+    ``OTEL_EXPORTER_OTLP_ENDPOINT`` (plus ``/v1/traces`` over HTTP), else the default
+    ``http://localhost:4318/v1/traces`` (HTTP) or ``http://localhost:4317`` (gRPC)."""
+    if endpoint is None:
+        endpoint = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        if endpoint:
+            return endpoint
+        base = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        if not base:
+            return "http://localhost:4318/v1/traces" if protocol != "grpc" else "http://localhost:4317"
+        if protocol == "grpc":
+            return base
+        return base.rstrip("/") + "/v1/traces"
+    if protocol != "grpc":
+        parsed = urllib.parse.urlsplit(endpoint)
+        if parsed.path in ("", "/"):
+            return endpoint.rstrip("/") + "/v1/traces"
+    return endpoint
+
+
+def _env_headers() -> dict[str, str]:
+    from opentelemetry.util.re import parse_env_headers
+
+    raw = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_HEADERS") or os.environ.get(
+        "OTEL_EXPORTER_OTLP_HEADERS", ""
+    )
+    return dict(parse_env_headers(raw, liberal=True)) if raw else {}
+
+
+def make_span_exporter(
+    endpoint: str | None = None,
+    *,
+    protocol: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    compression: str | None = None,
+    timeout: float | None = None,
+    certificate: str | None = None,
+    client_key: str | None = None,
+    client_certificate: str | None = None,
+    insecure: bool | None = None,
+) -> SpanExporter:
+    """The SDK's OTLP span exporter for ``protocol`` (see :func:`resolve_protocol`).
+
+    Anything left as None is read by the SDK exporter from the ``OTEL_EXPORTER_OTLP_*``
+    variables (endpoint, compression, timeout, certificate, client key and certificate);
+    ``headers`` are added to those of ``OTEL_EXPORTER_OTLP_(TRACES_)HEADERS``.
+    ``compression`` is ``gzip`` or ``none``.
+    """
+    proto = resolve_protocol(protocol)
+    url = resolve_endpoint(endpoint, proto) if endpoint is not None else None
+    merged = {**_env_headers(), **(headers or {})} if headers else None
+    if compression is not None and compression not in ("gzip", "none"):
+        raise ValueError(f"unsupported compression {compression!r} (use gzip or none)")
+    if proto == "grpc":
+        import grpc
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
+            OTLPSpanExporter as GrpcExporter,
+        )
+
+        credentials = None
+        if certificate is not None:
+
+            def read(path: str | None) -> bytes | None:
+                if path is None:
+                    return None
+                with open(path, "rb") as fh:
+                    return fh.read()
+
+            credentials = grpc.ssl_channel_credentials(
+                read(certificate), read(client_key), read(client_certificate)
+            )
+        gcomp = None
+        if compression is not None:
+            gcomp = grpc.Compression.Gzip if compression == "gzip" else grpc.Compression.NoCompression
+        return GrpcExporter(
+            endpoint=url,
+            insecure=insecure,
+            credentials=credentials,
+            headers=merged,
+            timeout=timeout,
+            compression=gcomp,
+        )
+    from opentelemetry.exporter.otlp.proto.http import Compression
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+        OTLPSpanExporter as HttpExporter,
+    )
+
+    hcomp = None
+    if compression is not None:
+        hcomp = Compression.Gzip if compression == "gzip" else Compression.NoCompression
+    return HttpExporter(
+        endpoint=url,
+        certificate_file=certificate,
+        client_key_file=client_key,
+        client_certificate_file=client_certificate,
+        headers=merged,
+        timeout=timeout,
+        compression=hcomp,
+    )
+
+
+@dataclass
+class RetryPolicy:
+    """The outer retry around the SDK exporter's own: ``attempts`` sends per batch at most,
+    waiting ``initial_backoff`` seconds, doubling up to ``max_backoff``, and never retrying
+    after ``max_time`` seconds from the batch's first attempt. Once a batch has failed for
+    good, later batches get one attempt each until one gets through."""
+
+    attempts: int = 5
+    initial_backoff: float = 1.0
+    max_backoff: float = 30.0
+    max_time: float = 120.0
+
+
+@dataclass
+class ShipReport:
+    """What a :class:`Shipper` did: spans and batches sent, retried (batches re-sent after a
+    failed attempt, and their spans) and failed (given up on), and the last error seen."""
+
+    endpoint: str = ""
+    spans_sent: int = 0
+    spans_retried: int = 0
+    spans_failed: int = 0
+    batches_sent: int = 0
+    batches_retried: int = 0
+    batches_failed: int = 0
+    last_error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing failed."""
+        return self.spans_failed == 0
+
+    def summary(self) -> str:
+        """One line: ``sent N spans in B batches to URL (R retried, F failed)``."""
+        text = (
+            f"sent {self.spans_sent} spans in {self.batches_sent} "
+            f"batch{'es' if self.batches_sent != 1 else ''} to {self.endpoint} "
+            f"({self.spans_retried} retried, {self.spans_failed} failed)"
+        )
+        if self.spans_failed and self.last_error:
+            text += f"; last error: {self.last_error}"
+        return text
+
+
+class _Capture(logging.Handler):
+    """Keeps the SDK exporters' log messages instead of letting them reach stderr."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.last: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.WARNING:
+            try:
+                self.last = record.getMessage()
+            except Exception:  # noqa: BLE001 - a bad log format must not break shipping
+                self.last = str(record.msg)
+
+
+def _estimate(span: ReadableSpan) -> int:
+    size = 128 + len(span.name)
+    for key, value in (span.attributes or {}).items():
+        size += len(key) + (len(value) if isinstance(value, (str, bytes)) else 16)
+    for event in span.events:
+        size += 64
+        for value in (event.attributes or {}).values():
+            size += len(value) if isinstance(value, (str, bytes)) else 16
+    return size
+
+
+class Shipper:
+    """Sends spans through an SDK ``SpanExporter`` in bounded batches with an outer retry.
+
+    ``add()`` buffers a span and sends a batch once it holds ``batch_size`` spans or about
+    ``batch_bytes`` bytes; ``close()`` sends the rest, shuts the exporter down and returns the
+    :class:`ShipReport`. Export failures never raise; the SDK's log output is captured and its
+    last message kept as ``report.last_error``.
+    """
+
+    def __init__(
+        self,
+        exporter: SpanExporter,
+        *,
+        endpoint: str = "",
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        batch_bytes: int = DEFAULT_BATCH_BYTES,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.exporter = exporter
+        self.batch_size = batch_size
+        self.batch_bytes = batch_bytes
+        self.retry = retry or RetryPolicy()
+        self.report = ShipReport(endpoint=endpoint)
+        self._sleep = sleep
+        self._clock = clock
+        self._batch: list[ReadableSpan] = []
+        self._bytes = 0
+        self._down = False
+        self._closed = False
+        self._capture = _Capture()
+        self._loggers = [logging.getLogger("opentelemetry.exporter")]
+        self._saved: list[bool] = []
+
+    def __enter__(self) -> Shipper:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def add(self, span: ReadableSpan) -> None:
+        """Buffer ``span``; send the batch when it is full."""
+        self._batch.append(span)
+        self._bytes += _estimate(span)
+        if len(self._batch) >= self.batch_size or self._bytes >= self.batch_bytes:
+            self.flush()
+
+    def add_all(self, spans: Iterable[ReadableSpan]) -> None:
+        """Buffer and send every span of ``spans``."""
+        for span in spans:
+            self.add(span)
+
+    def flush(self) -> None:
+        """Send what is buffered now."""
+        if not self._batch:
+            return
+        batch, self._batch, self._bytes = self._batch, [], 0
+        self._send(batch)
+
+    def _mute(self) -> None:
+        self._saved = []
+        for logger in self._loggers:
+            self._saved.append(logger.propagate)
+            logger.addHandler(self._capture)
+            logger.propagate = False
+
+    def _unmute(self) -> None:
+        for logger, propagate in zip(self._loggers, self._saved):
+            logger.removeHandler(self._capture)
+            logger.propagate = propagate
+        self._saved = []
+
+    def _export(self, batch: Sequence[ReadableSpan]) -> bool:
+        self._capture.last = None
+        self._mute()
+        try:
+            result = self.exporter.export(batch)
+        except Exception as exc:  # noqa: BLE001 - an exporter must not raise; if it does, count it
+            self.report.last_error = f"{type(exc).__name__}: {exc}"
+            return False
+        finally:
+            self._unmute()
+        if result is SpanExportResult.SUCCESS:
+            return True
+        self.report.last_error = self._capture.last or "export failed"
+        return False
+
+    def _send(self, batch: list[ReadableSpan]) -> None:
+        policy = self.retry
+        attempts = 1 if self._down else max(1, policy.attempts)
+        began = self._clock()
+        backoff = policy.initial_backoff
+        for attempt in range(attempts):
+            if attempt:
+                self.report.batches_retried += 1
+                self.report.spans_retried += len(batch)
+            if self._export(batch):
+                self.report.batches_sent += 1
+                self.report.spans_sent += len(batch)
+                self._down = False
+                return
+            if attempt + 1 >= attempts:
+                break
+            if self._clock() - began + backoff > policy.max_time:
+                break
+            self._sleep(backoff)
+            backoff = min(backoff * 2, policy.max_backoff)
+        self.report.batches_failed += 1
+        self.report.spans_failed += len(batch)
+        self._down = True
+
+    def close(self) -> ShipReport:
+        """Send the rest, shut the exporter down (twice is safe), return the report."""
+        if self._closed:
+            return self.report
+        try:
+            self.flush()
+        finally:
+            self._closed = True
+            self._mute()
+            try:
+                self.exporter.shutdown()
+            except Exception:  # noqa: BLE001 - shutting down a broken exporter is best effort
+                pass
+            finally:
+                self._unmute()
+        return self.report
