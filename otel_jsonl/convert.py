@@ -35,7 +35,8 @@ and the run's state is then dropped (a small record of up to ``max_finished_runs
 is kept so that late lines of the same run keep consistent ids); runs that never reach ``final``
 are closed at the end of input, or, beyond ``max_open_runs`` open runs, the least recently seen
 is closed early. Exporter lines wait only for their span's second line (at most
-``max_pending_spans`` waiting).
+``max_pending_spans`` waiting); the ``error`` lines the exporter derives from a span's status
+follow its ``otel`` line and are skipped (the span already holds them).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from opentelemetry.trace import SpanContext, SpanKind, TraceFlags
 from opentelemetry.trace.status import Status, StatusCode
 
 from ._version import __version__
+from .messages import to_parts
 from .reader import Line
 from .schema import META_KINDS, usage_of
 
@@ -127,42 +129,10 @@ def _json(value: Any) -> str:
 
 
 def _to_parts(message: Any) -> dict[str, Any]:
-    """A message in the GenAI parts form (helper C's normaliser when present)."""
-    try:
-        from .messages import to_parts
-    except ImportError:  # pragma: no cover - messages.py lands with the replay issue
-        return _fallback_parts(message)
-    result: dict[str, Any] = to_parts(message)
-    return result
-
-
-def _fallback_parts(message: Any) -> dict[str, Any]:
+    """A message in the GenAI parts form (OpenAI and Anthropic forms are converted)."""
     if not isinstance(message, Mapping):
         return {"role": "user", "parts": [{"type": "text", "content": str(message)}]}
-    if isinstance(message.get("parts"), list):
-        return dict(message)
-    parts: list[dict[str, Any]] = []
-    content = message.get("content")
-    if isinstance(content, str) and content:
-        parts.append({"type": "text", "content": content})
-    elif isinstance(content, list):
-        for block in content:
-            if isinstance(block, Mapping) and block.get("type") == "text":
-                parts.append({"type": "text", "content": block.get("text", "")})
-    for call in message.get("tool_calls") or ():
-        fn = call.get("function") or {}
-        args = fn.get("arguments")
-        try:
-            args = json.loads(args) if isinstance(args, str) else args
-        except ValueError:
-            pass
-        parts.append(
-            {"type": "tool_call", "id": call.get("id"), "name": fn.get("name"), "arguments": args}
-        )
-    role = message.get("role") or "user"
-    if message.get("tool_call_id"):
-        parts = [{"type": "tool_call_response", "id": message["tool_call_id"], "response": content}]
-    return {"role": role, "parts": parts}
+    return to_parts(message)
 
 
 def _output_messages(messages: Iterable[Any], finish_reason: Any) -> list[dict[str, Any]]:
@@ -327,6 +297,8 @@ class SpanConverter:
         self._resources: dict[str, Resource] = {}
         self._merged: dict[int, Resource] = {}
         self._waiting: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+        # span ids of exporter spans emitted lately, so their trailing error lines are skipped.
+        self._emitted: OrderedDict[str, None] = OrderedDict()
 
     # -- public ---------------------------------------------------------------------------
 
@@ -344,6 +316,9 @@ class SpanConverter:
             return out
         span_id = ev.get("span_id")
         if isinstance(span_id, str) and isinstance(ev.get("trace_id"), str):
+            if span_id in self._emitted:
+                # An exporter span's derived lines (its error lines come after its otel line).
+                return out
             # Possibly the first half of an exporter span; it waits for its otel line.
             if kind in ("tool_call", "input") or span_id in self._waiting:
                 self._wait(span_id, dict(ev), out)
@@ -389,6 +364,10 @@ class SpanConverter:
         span_id = ev.get("span_id")
         lines = self._waiting.pop(span_id, []) if isinstance(span_id, str) else []
         lines.append(dict(ev))
+        if isinstance(span_id, str):
+            self._emitted[span_id] = None
+            if len(self._emitted) > 4096:  # its error lines follow it in the same write
+                self._emitted.popitem(last=False)
         span: ReadableSpan = mapping.events_to_span(lines, self._resources)
         if self.extra is not None:
             span = self._with_extra_resource(span)
@@ -449,7 +428,9 @@ class SpanConverter:
         state.position += 1
         raw_start = ev.get("start")
         has_start = isinstance(raw_start, (int, float)) and not isinstance(raw_start, bool)
-        start = _ns(raw_start) if has_start else (state.prev_ns if state.prev_ns is not None else ts)
+        start = (
+            _ns(raw_start) if has_start else (state.prev_ns if state.prev_ns is not None else ts)
+        )
         start = min(start, ts)
         state.prev_ns = ts
         if state.first_ns is None or start < state.first_ns:
@@ -802,7 +783,19 @@ class SpanConverter:
 
 
 _BASE_KEYS = frozenset(
-    {"ts", "run", "kind", "seq", "trace_id", "span_id", "parent_id", "start", "capped", "otel", "name"}
+    {
+        "ts",
+        "run",
+        "kind",
+        "seq",
+        "trace_id",
+        "span_id",
+        "parent_id",
+        "start",
+        "capped",
+        "otel",
+        "name",
+    }
 )
 
 

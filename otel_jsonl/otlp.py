@@ -88,7 +88,9 @@ def _any_value(value: Any) -> dict[str, Any]:
         if math.isfinite(value):
             return {"doubleValue": value}
         # proto3 JSON spells non-finite doubles as strings.
-        return {"doubleValue": "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")}
+        return {
+            "doubleValue": "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+        }
     if isinstance(value, (bytes, bytearray)):
         return {"bytesValue": base64.b64encode(bytes(value)).decode("ascii")}
     if isinstance(value, Mapping):
@@ -363,7 +365,9 @@ def _decode_span(
     parent_id = _id(raw.get("parentSpanId"), 8, "parentSpanId")
     parent = None
     if parent_id is not None:
-        parent = SpanContext(trace_id, parent_id, bool(flags & _IS_REMOTE), TraceFlags(flags & 0xFF))
+        parent = SpanContext(
+            trace_id, parent_id, bool(flags & _IS_REMOTE), TraceFlags(flags & 0xFF)
+        )
     kind = _enum(raw.get("kind", 0), _KIND_NAMES, "kind")
     if not 0 <= kind <= 5:
         raise OtlpFormatError(f"unknown span kind {kind}")
@@ -522,7 +526,9 @@ def resolve_endpoint(endpoint: str | None, protocol: str) -> str:
             return endpoint
         base = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
         if not base:
-            return "http://localhost:4318/v1/traces" if protocol != "grpc" else "http://localhost:4317"
+            return (
+                "http://localhost:4318/v1/traces" if protocol != "grpc" else "http://localhost:4317"
+            )
         if protocol == "grpc":
             return base
         return base.rstrip("/") + "/v1/traces"
@@ -567,7 +573,7 @@ def make_span_exporter(
     if compression is not None and compression not in ("gzip", "none"):
         raise ValueError(f"unsupported compression {compression!r} (use gzip or none)")
     if proto == "grpc":
-        import grpc
+        import grpc  # type: ignore[import-untyped]
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
             OTLPSpanExporter as GrpcExporter,
         )
@@ -586,7 +592,9 @@ def make_span_exporter(
             )
         gcomp = None
         if compression is not None:
-            gcomp = grpc.Compression.Gzip if compression == "gzip" else grpc.Compression.NoCompression
+            gcomp = (
+                grpc.Compression.Gzip if compression == "gzip" else grpc.Compression.NoCompression
+            )
         return GrpcExporter(
             endpoint=url,
             insecure=insecure,

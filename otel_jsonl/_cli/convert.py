@@ -1,9 +1,408 @@
-"""Sub-commands of the convert group (filled in by their issue)."""
+"""``convert`` (trace files to an OTLP JSON lines file and/or an OTLP endpoint) and ``import``
+(OTLP JSON lines back into the event schema)."""
 
 from __future__ import annotations
 
-from typing import Any
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack
+from typing import IO, Any
+
+from ..exceptions import OtelJsonlError
+from ..reader import Line, ReadReport, read_events
+from .common import EXIT_DATA, EXIT_OK, EXIT_USAGE, CliError, check_readable, iter_lines
+
+ENV_NOTE = (
+    "Without --endpoint and -o, spans go to OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or "
+    "OTEL_EXPORTER_OTLP_ENDPOINT when set. The SDK exporter reads "
+    "OTEL_EXPORTER_OTLP_{,TRACES_}{ENDPOINT,HEADERS,COMPRESSION,TIMEOUT,CERTIFICATE,"
+    "CLIENT_KEY,CLIENT_CERTIFICATE,PROTOCOL} for anything not given as an option."
+)
+
+
+def _key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key.strip(), value.strip()
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text!r}")
+    return value
 
 
 def register(sub: Any) -> None:
-    """Add this group's commands to the sub-command parser."""
+    """Add ``convert`` and ``import`` to the sub-command parser."""
+    p = sub.add_parser(
+        "convert",
+        help="convert trace files to OTLP: an OTLP JSON lines file, or send to an endpoint",
+        description="Turn each FILE's events into spans (a run is a trace, a step a span) and "
+        "write them as OTLP JSON lines (-o) and/or send them over OTLP (--endpoint). Bad "
+        "lines are printed as FILE:LINE: REASON and skipped. " + ENV_NOTE,
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="trace file (- for stdin, .gz ok)")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="write OTLP JSON lines (one TracesData per line) to OUT (- for stdout)",
+    )
+    p.add_argument(
+        "--endpoint",
+        metavar="URL",
+        help="send to this OTLP endpoint (HTTP: /v1/traces is added to a bare URL)",
+    )
+    p.add_argument(
+        "--protocol",
+        choices=("http/protobuf", "grpc"),
+        default=None,
+        help="OTLP transport (default: OTEL_EXPORTER_OTLP_PROTOCOL or http/protobuf)",
+    )
+    p.add_argument(
+        "-H",
+        "--header",
+        action="append",
+        type=_key_value,
+        default=[],
+        metavar="KEY=VALUE",
+        help="request header, repeatable (added to OTEL_EXPORTER_OTLP_HEADERS)",
+    )
+    p.add_argument(
+        "--compression",
+        choices=("gzip", "none"),
+        default=None,
+        help="request compression (default: OTEL_EXPORTER_OTLP_COMPRESSION or none)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="per-request timeout, the SDK exporter's own retries included "
+        "(default: OTEL_EXPORTER_OTLP_TIMEOUT or 10)",
+    )
+    p.add_argument("--certificate", metavar="PEM", help="CA certificate to trust (TLS)")
+    p.add_argument("--client-key", metavar="PEM", help="client key (mutual TLS)")
+    p.add_argument("--client-certificate", metavar="PEM", help="client certificate (mutual TLS)")
+    p.add_argument(
+        "--insecure",
+        action="store_true",
+        default=None,
+        help="gRPC: plain text even for a non-http:// endpoint",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=512,
+        metavar="N",
+        help="spans per request and per OTLP JSON line (default 512)",
+    )
+    p.add_argument(
+        "--retries", type=int, default=4, metavar="N", help="re-sends of a failed batch (default 4)"
+    )
+    p.add_argument(
+        "--retry-backoff",
+        type=_seconds,
+        default=1.0,
+        metavar="SECONDS",
+        help="first wait before a re-send, doubled each time up to 30 (default 1)",
+    )
+    p.add_argument(
+        "--retry-max-time",
+        type=_seconds,
+        default=120.0,
+        metavar="SECONDS",
+        help="give up on a batch this long after its first attempt (default 120)",
+    )
+    p.add_argument(
+        "--service-name",
+        metavar="NAME",
+        help="service.name of spans from recorder lines (default: OTEL_SERVICE_NAME or otel-jsonl)",
+    )
+    p.add_argument(
+        "--resource-attr",
+        action="append",
+        type=_key_value,
+        default=[],
+        metavar="KEY=VALUE",
+        help="resource attribute added to every span, repeatable "
+        "(e.g. openinference.project.name=my-project)",
+    )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="stop at the first bad line; nothing is written or sent",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no summary line")
+    p.set_defaults(func=cmd_convert)
+
+    p = sub.add_parser(
+        "import",
+        help="import OTLP JSON lines into the event schema",
+        description="Read OTLP JSON lines (the collector's file exporter, "
+        "opentelemetry-exporter-otlp-json-file, OTLP JSON from a backend) and write them as "
+        "events, exactly as the span exporter would have. Bad lines are printed as "
+        "FILE:LINE: REASON and skipped.",
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="OTLP JSON lines file (- for stdin)")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT",
+        help="trace file to append to (- for stdout)",
+    )
+    p.add_argument(
+        "--strict", action="store_true", help="stop at the first bad line; nothing is written"
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no summary line")
+    p.set_defaults(func=cmd_import)
+
+
+# -- convert -------------------------------------------------------------------------------
+
+
+def _endpoint_from_env() -> bool:
+    return bool(
+        os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+    )
+
+
+def _spool_stdin(stack: ExitStack) -> str:
+    """Copy stdin to a temporary file so a strict check can read it twice."""
+    tmp = stack.enter_context(tempfile.NamedTemporaryFile(prefix="otel-jsonl-", suffix=".jsonl"))
+    shutil.copyfileobj(sys.stdin.buffer, tmp)
+    tmp.flush()
+    return tmp.name
+
+
+def _check_strict(paths: list[str]) -> None:
+    for path in paths:
+        check_readable(path)
+        try:
+            for _ in read_events(path, strict=True, report=ReadReport()):
+                pass
+        except OtelJsonlError as exc:
+            raise CliError(f"{exc} (--strict: nothing converted)") from None
+        except OSError as exc:
+            raise CliError(f"{path}: {exc.strerror or exc}") from None
+
+
+def _open_output(path: str, stack: ExitStack) -> IO[bytes]:
+    if path == "-":
+        return sys.stdout.buffer
+    try:
+        return stack.enter_context(open(path, "wb"))  # noqa: SIM115 - closed by the stack
+    except OSError as exc:
+        raise CliError(f"{path}: {exc.strerror or exc}") from None
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    """Convert trace files to OTLP JSON lines and/or send them to an OTLP endpoint."""
+    from .. import otlp
+    from ..convert import SpanConverter, default_resource
+
+    send = args.endpoint is not None or (args.output is None and _endpoint_from_env())
+    if args.output is None and not send:
+        raise CliError(
+            "nowhere to put the spans: give -o OUT, --endpoint URL, or set "
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            EXIT_USAGE,
+        )
+    if args.retries < 0:
+        raise CliError("--retries must be >= 0", EXIT_USAGE)
+    extra = dict(args.resource_attr)
+    base = {"service.name": args.service_name} if args.service_name else None
+    resource = default_resource(base)
+    converter = SpanConverter(resource=resource, resource_attrs=extra or None)
+
+    with ExitStack() as stack:
+        paths = list(args.files)
+        if args.strict:
+            if paths.count("-") > 1:
+                raise CliError("stdin (-) can be read only once", EXIT_USAGE)
+            paths = [_spool_stdin(stack) if p == "-" else p for p in paths]
+            names = dict(zip(paths, args.files))
+            try:
+                _check_strict(paths)
+            except CliError as exc:
+                for tmp, name in names.items():
+                    if tmp != name:
+                        exc.args = (str(exc).replace(tmp, name),)
+                raise
+        shipper = None
+        endpoint = ""
+        if send:
+            try:
+                protocol = otlp.resolve_protocol(args.protocol)
+                endpoint = otlp.resolve_endpoint(args.endpoint, protocol)
+                exporter = otlp.make_span_exporter(
+                    args.endpoint,
+                    protocol=protocol,
+                    headers=dict(args.header) or None,
+                    compression=args.compression,
+                    timeout=args.timeout,
+                    certificate=args.certificate,
+                    client_key=args.client_key,
+                    client_certificate=args.client_certificate,
+                    insecure=args.insecure,
+                )
+            except (ValueError, OSError) as exc:
+                raise CliError(f"cannot set up the OTLP exporter: {exc}", EXIT_USAGE) from None
+            retry = otlp.RetryPolicy(
+                attempts=args.retries + 1,
+                initial_backoff=args.retry_backoff,
+                max_time=args.retry_max_time,
+            )
+            shipper = stack.enter_context(
+                otlp.Shipper(exporter, endpoint=endpoint, batch_size=args.batch_size, retry=retry)
+            )
+        out = _open_output(args.output, stack) if args.output is not None else None
+        reports: list[ReadReport] = []
+
+        def lines() -> Iterator[Line]:
+            for path in args.files if not args.strict else paths:
+                report = ReadReport()
+                reports.append(report)
+                yield from iter_lines(path, strict=args.strict, report=report)
+
+        batch: list[Any] = []
+        written = 0
+
+        def emit(spans: list[Any]) -> None:
+            nonlocal written, batch
+            for span in spans:
+                if shipper is not None:
+                    shipper.add(span)
+                if out is not None:
+                    batch.append(span)
+                    if len(batch) >= args.batch_size:
+                        written += otlp.write_otlp_json(batch, out, batch_size=args.batch_size)
+                        batch = []
+
+        for line in lines():
+            emit(converter.feed(line))
+        emit(converter.finish())
+        if out is not None and batch:
+            written += otlp.write_otlp_json(batch, out, batch_size=args.batch_size)
+        if out is not None:
+            out.flush()
+        ship_report = shipper.close() if shipper is not None else None
+
+    stats = converter.stats
+    skipped = sum(r.skipped - (1 if r.torn else 0) for r in reports)
+    code = EXIT_OK
+    if not args.quiet:
+        parts = [f"{stats.spans} spans ({stats.runs} runs) from {stats.lines} events"]
+        if skipped:
+            parts.append(f"{skipped} bad lines skipped")
+        if out is not None:
+            parts.append(f"wrote {written} spans to {args.output}")
+        if ship_report is not None:
+            parts.append(ship_report.summary())
+        print("otel-jsonl: convert: " + "; ".join(parts), file=sys.stderr)
+    if skipped:
+        code = EXIT_DATA
+    if ship_report is not None and not ship_report.ok:
+        reason = f": {ship_report.last_error}" if ship_report.last_error else ""
+        print(
+            f"otel-jsonl: error: {ship_report.spans_failed} of "
+            f"{ship_report.spans_failed + ship_report.spans_sent} spans could not be sent to "
+            f"{endpoint}{reason}",
+            file=sys.stderr,
+        )
+        code = EXIT_DATA
+    return code
+
+
+# -- import --------------------------------------------------------------------------------
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import OTLP JSON lines files into the event schema."""
+    from .. import otlp
+    from ..exporter import JsonlSpanExporter
+
+    with ExitStack() as stack:
+        paths = list(args.files)
+        if args.strict:
+            if paths.count("-") > 1:
+                raise CliError("stdin (-) can be read only once", EXIT_USAGE)
+            paths = [_spool_stdin(stack) if p == "-" else p for p in paths]
+            for path, name in zip(paths, args.files):
+                check_readable(path)
+                try:
+                    with open(path, "rb") as fh:
+                        for _ in otlp.read_otlp_json(fh, name=name, strict=True):
+                            pass
+                except otlp.OtlpFormatError as exc:
+                    raise CliError(f"{exc} (--strict: nothing imported)") from None
+                except OSError as exc:
+                    raise CliError(f"{name}: {exc.strerror or exc}") from None
+        for path in paths:
+            check_readable(path)
+        if args.output == "-":
+            exporter = JsonlSpanExporter(stream=sys.stdout.buffer)
+        else:
+            exporter = JsonlSpanExporter(args.output)
+        spans = 0
+        bad = 0
+        try:
+            for path, name in zip(paths, args.files):
+                report = otlp.ImportReport()
+                try:
+                    fh: IO[bytes] = (
+                        sys.stdin.buffer if path == "-" else stack.enter_context(open(path, "rb"))
+                    )
+                    batch: list[Any] = []
+                    for span in otlp.read_otlp_json(
+                        fh,
+                        name=name if name != "-" else "<stdin>",
+                        strict=False,
+                        report=report,
+                        on_problem=lambda m: print(m, file=sys.stderr),
+                    ):
+                        batch.append(span)
+                        if len(batch) >= 512:
+                            _export(exporter, batch)
+                            batch = []
+                    if batch:
+                        _export(exporter, batch)
+                except OSError as exc:
+                    raise CliError(f"{name}: {exc.strerror or exc}") from None
+                spans += report.spans
+                bad += len(report.problems)
+        finally:
+            exporter.shutdown()
+    if not args.quiet:
+        extra = f"; {bad} bad lines skipped" if bad else ""
+        print(f"otel-jsonl: import: {spans} spans to {args.output}{extra}", file=sys.stderr)
+    return EXIT_DATA if bad else EXIT_OK
+
+
+def _export(exporter: Any, batch: list[Any]) -> None:
+    from opentelemetry.sdk.trace.export import SpanExportResult
+
+    if exporter.export(batch) is not SpanExportResult.SUCCESS:
+        raise CliError("could not write the events (see the message above)")
