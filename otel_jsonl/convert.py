@@ -732,11 +732,10 @@ class SpanConverter:
         for draft in candidates:
             if draft is None:
                 continue
-            if isinstance(step, int) and not isinstance(step, bool) and draft.seq == step:
+            by_step = isinstance(step, int) and not isinstance(step, bool) and draft.seq == step
+            by_id = isinstance(sid, str) and _is_hex(sid, 16) and draft.span_id == int(sid, 16)
+            if by_step or by_id:
                 target = draft
-            elif isinstance(sid, str) and _is_hex(sid, 16) and draft.span_id == int(sid, 16):
-                target = draft
-            if target is not None:
                 break
         if target is None and tool is not None and step is None:
             # The demo logs a tool's error between its tool_call and tool_result.

@@ -677,7 +677,7 @@ class _Capture(logging.Handler):
         if record.levelno >= logging.WARNING:
             try:
                 self.last = record.getMessage()
-            except Exception:  # noqa: BLE001 - a bad log format must not break shipping
+            except Exception:  # broad catch: a bad log format must not break shipping
                 self.last = str(record.msg)
 
 
@@ -762,7 +762,7 @@ class Shipper:
             logger.propagate = False
 
     def _unmute(self) -> None:
-        for logger, propagate in zip(self._loggers, self._saved):
+        for logger, propagate in zip(self._loggers, self._saved, strict=True):
             logger.removeHandler(self._capture)
             logger.propagate = propagate
         self._saved = []
@@ -772,7 +772,7 @@ class Shipper:
         self._mute()
         try:
             result = self.exporter.export(batch)
-        except Exception as exc:  # noqa: BLE001 - an exporter must not raise; if it does, count it
+        except Exception as exc:  # broad catch: an exporter must not raise; if it does, count it
             self.report.last_error = f"{type(exc).__name__}: {exc}"
             return False
         finally:
@@ -817,7 +817,7 @@ class Shipper:
             self._mute()
             try:
                 self.exporter.shutdown()
-            except Exception:  # noqa: BLE001 - shutting down a broken exporter is best effort
+            except Exception:  # broad catch: shutting down a broken exporter is best effort
                 pass
             finally:
                 self._unmute()

@@ -191,7 +191,10 @@ def _endpoint_from_env() -> bool:
 
 def _spool_stdin(stack: ExitStack) -> str:
     """Copy stdin to a temporary file so a strict check can read it twice."""
-    tmp = stack.enter_context(tempfile.NamedTemporaryFile(prefix="otel-jsonl-", suffix=".jsonl"))
+    # Deleted when the command's ExitStack closes.
+    tmp = stack.enter_context(
+        tempfile.NamedTemporaryFile(prefix="otel-jsonl-", suffix=".jsonl")  # noqa: SIM115
+    )
     shutil.copyfileobj(sys.stdin.buffer, tmp)
     tmp.flush()
     return tmp.name
@@ -213,7 +216,7 @@ def _open_output(path: str, stack: ExitStack) -> IO[bytes]:
     if path == "-":
         return sys.stdout.buffer
     try:
-        return stack.enter_context(open(path, "wb"))  # noqa: SIM115 - closed by the stack
+        return stack.enter_context(open(path, "wb"))
     except OSError as exc:
         raise CliError(f"{path}: {exc.strerror or exc}") from None
 
@@ -243,7 +246,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
             if paths.count("-") > 1:
                 raise CliError("stdin (-) can be read only once", EXIT_USAGE)
             paths = [_spool_stdin(stack) if p == "-" else p for p in paths]
-            names = dict(zip(paths, args.files))
+            names = dict(zip(paths, args.files, strict=True))
             try:
                 _check_strict(paths)
             except CliError as exc:
@@ -350,11 +353,11 @@ def cmd_import(args: argparse.Namespace) -> int:
             if paths.count("-") > 1:
                 raise CliError("stdin (-) can be read only once", EXIT_USAGE)
             paths = [_spool_stdin(stack) if p == "-" else p for p in paths]
-            for path, name in zip(paths, args.files):
+            for path, name in zip(paths, args.files, strict=True):
                 check_readable(path)
                 try:
-                    with open(path, "rb") as fh:
-                        for _ in otlp.read_otlp_json(fh, name=name, strict=True):
+                    with open(path, "rb") as check:
+                        for _ in otlp.read_otlp_json(check, name=name, strict=True):
                             pass
                 except otlp.OtlpFormatError as exc:
                     raise CliError(f"{exc} (--strict: nothing imported)") from None
@@ -369,7 +372,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         spans = 0
         bad = 0
         try:
-            for path, name in zip(paths, args.files):
+            for path, name in zip(paths, args.files, strict=True):
                 report = otlp.ImportReport()
                 try:
                     fh: IO[bytes] = (
