@@ -43,7 +43,7 @@ def jsonable(value: Any) -> Any:
     if callable(dump):
         try:
             return dump(mode="json")
-        except Exception:
+        except Exception:  # broad: a broken model_dump must not break recording
             return repr(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
@@ -67,7 +67,7 @@ def jsonable(value: Any) -> Any:
     if callable(to_dict):
         try:
             return to_dict()
-        except Exception:
+        except Exception:  # broad: same as model_dump above
             return repr(value)
     return repr(value)
 
@@ -83,26 +83,31 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def _dumps_std(value: Any) -> bytes:
-    def default(obj: Any) -> Any:
-        return jsonable(obj)
+def _default(obj: Any) -> Any:
+    return jsonable(obj)
 
+
+# One encoder, built once: json.dumps() with non-default options builds a new one per call.
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_default
+)
+_ENCODER_NAN = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_default)
+
+
+def _dumps_std(value: Any) -> bytes:
     try:
-        text = json.dumps(
-            value, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=default
-        )
+        text = _ENCODER.encode(value)
     except ValueError:
         # Non-finite floats, or a circular reference: sanitise and try once more.
-        text = json.dumps(
-            _finite(value), ensure_ascii=False, separators=(",", ":"), default=default
-        )
+        text = _ENCODER_NAN.encode(_finite(value))
     except TypeError:
         # Non-string dict keys of a type json refuses (tuples, ...).
-        text = json.dumps(
-            _stringify_keys(value), ensure_ascii=False, separators=(",", ":"), default=default
-        )
+        text = _ENCODER.encode(_stringify_keys(value))
     # Lone surrogates cannot be UTF-8: replace rather than fail.
-    return text.encode("utf-8", "replace")
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace")
 
 
 def _stringify_keys(value: Any) -> Any:

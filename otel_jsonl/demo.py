@@ -136,7 +136,7 @@ def run_demo(
                 trace.step("tool_call", name=call["name"], id=call["id"], args=call["arguments"])
                 try:
                     output = TOOLS[call["name"]](**call["arguments"])
-                except Exception as exc:
+                except Exception as exc:  # broad: a tool error goes back to the model
                     trace.error(exc, tool=call["name"])
                     output = f"error: {exc}"
                 trace.step("tool_result", id=call["id"], name=call["name"], output=output)

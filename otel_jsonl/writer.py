@@ -114,7 +114,7 @@ class LineWriter:
             except OSError as exc:
                 # Telemetry never raises into the host program: the steps that follow are
                 # counted as dropped, and each one tries to open the file again.
-                self._fail(exc)
+                self.record_failure(exc)
 
     # -- file handling -------------------------------------------------------------------
 
@@ -145,7 +145,7 @@ class LineWriter:
             elif self._stream is not None:
                 self._stream.flush()
         except (OSError, ValueError) as exc:
-            self._fail(exc)
+            self.record_failure(exc)
 
     def flush(self) -> None:
         """Make written lines durable: fsync the file (the OS already has every line)."""
@@ -155,7 +155,7 @@ class LineWriter:
             elif self._stream is not None and not self._closed:
                 self._stream.flush()
         except (OSError, ValueError) as exc:
-            self._fail(exc)
+            self.record_failure(exc)
 
     # -- encoding ------------------------------------------------------------------------
 
@@ -244,8 +244,8 @@ class LineWriter:
                 raise ValueError("write to a closed trace")
             self.write_bytes(self.encode(event))
             return True
-        except Exception as exc:
-            self._fail(exc)
+        except Exception as exc:  # broad: telemetry must never raise into the host
+            self.record_failure(exc)
             return False
 
     def write_bytes(self, data: bytes) -> None:
@@ -293,7 +293,8 @@ class LineWriter:
                 os.write(fd, b"\n")
             raise
 
-    def _fail(self, exc: BaseException) -> None:
+    def record_failure(self, exc: BaseException) -> None:
+        """Count a dropped write and log the first one (raise it instead when strict)."""
         with self._lock:
             self.dropped += 1
             self.last_error = exc

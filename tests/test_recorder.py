@@ -577,3 +577,40 @@ def test_fsync_policies_write_the_same_lines(tmp_path: Path, policy: Any) -> Non
             t.step("x", i=i)
         t.flush()
     assert [e["i"] for e in lines_of(path)] == list(range(7))
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "sk-ant-api03-abcdefghijklmnop",
+        "sk-" + "a" * 20,
+        "sk-proj-" + "b" * 20,
+        "AKIA" + "A" * 16,
+        "ASIA" + "B" * 16,
+        "ghp_" + "c" * 30,
+        "github_pat_" + "d" * 22,
+        "AIza" + "e" * 35,
+        "xoxb-" + "1" * 15,
+        "bearer abcdefgh",
+        "AUTHORIZATION=abcd",
+    ],
+)
+def test_cheap_screen_never_hides_a_builtin_secret(secret: str) -> None:
+    """The shortest match of every built-in pattern passes the cheap screen and is redacted."""
+    from otel_jsonl.redact import Redactor, may_hold_builtin_secret
+
+    line = json.dumps({"ts": 1, "run": "r", "kind": "x", "v": f"a {secret} b"}).encode()
+    assert may_hold_builtin_secret(line)
+    red, n = Redactor().redact_bytes(line)
+    assert n >= 1
+    assert secret.split()[-1].split("=")[-1] not in red.decode()
+
+
+def test_cheap_screen_passes_ordinary_text() -> None:
+    """Prose, numbers and short ids do not trigger the slow path."""
+    from otel_jsonl.redact import may_hold_builtin_secret
+
+    line = json.dumps(
+        {"ts": 1764300000.123456, "run": "1a2b3c4d", "kind": "x", "text": "the quick brown " * 50}
+    ).encode()
+    assert not may_hold_builtin_secret(line)
