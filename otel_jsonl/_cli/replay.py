@@ -1,9 +1,335 @@
-"""Sub-commands of the replay group (filled in by their issue)."""
+"""``replay``, ``diff``, ``show`` and ``stats``: the commands that look inside runs."""
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import sys
+import time
 from typing import Any
+
+from ..diff import DEFAULT_IGNORE, RunDiff, diff_runs
+from ..exceptions import OtelJsonlError
+from ..pricing import PRICES, load_prices
+from ..reader import ReadReport
+from ..replay import FORMATS, RunEvents, Step, read_run, replay_step, step_events
+from ..schema import META_KINDS, check_required
+from ..view import compute_stats, render_header, render_stats, render_step, shorten
+from .common import EXIT_DATA, EXIT_OK, CliError, check_readable, iter_lines
+
+#: How long ``show --follow`` sleeps between polls of the file, in seconds.
+FOLLOW_INTERVAL = 0.5
 
 
 def register(sub: Any) -> None:
-    """Add this group's commands to the sub-command parser."""
+    """Add the replay, diff, show and stats commands to the sub-command parser."""
+    p = sub.add_parser(
+        "replay",
+        help="print the messages the model saw at a step",
+        description="Print, as JSON, the messages the model was sent at step N (the event's "
+        "seq) of a run, in a form ready to send again.",
+    )
+    p.add_argument("file", metavar="FILE", help="trace file (- for stdin, .gz ok)")
+    p.add_argument("--step", type=int, required=True, metavar="N", help="step (seq) to replay")
+    p.add_argument("--run", default=None, metavar="R", help="run id (needed if several)")
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="openai",
+        help="openai (default): messages list; anthropic: {system, messages}; "
+        "genai: GenAI parts messages",
+    )
+    p.add_argument("--full", action="store_true", help="restore capped values from the blob store")
+    p.add_argument(
+        "--blob-dir", default=None, metavar="DIR", help="blob store (default: blobs/ beside FILE)"
+    )
+    p.add_argument(
+        "--allow-missing-input",
+        action="store_true",
+        help="replay a run with no input event (its first messages are missing)",
+    )
+    p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser(
+        "diff",
+        help="compare two runs step by step",
+        description="Align the steps of two runs and print where they differ. Exit 0 when "
+        "equal, 1 when they differ. Ignored: " + ", ".join(DEFAULT_IGNORE) + ".",
+    )
+    p.add_argument("file_a", metavar="A", help="trace file of run A")
+    p.add_argument("file_b", metavar="B", help="trace file of run B (may be A)")
+    p.add_argument("--run-a", default=None, metavar="X", help="run of A (needed if several)")
+    p.add_argument("--run-b", default=None, metavar="Y", help="run of B (needed if several)")
+    p.add_argument(
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="also ignore this dotted path (* one level, ** any); repeatable",
+    )
+    p.add_argument("--json", action="store_true", help="the differences as one JSON object")
+    p.add_argument(
+        "--limit",
+        type=int,
+        default=50,
+        metavar="N",
+        help="differences to print (default 50; 0 for all)",
+    )
+    p.set_defaults(func=cmd_diff)
+
+    p = sub.add_parser(
+        "show",
+        help="draw a run as a timeline",
+        description="One row per step: step, time since the run started, duration, kind, "
+        "and model, tokens, tool names and arguments, results, errors (long values shortened).",
+    )
+    p.add_argument("file", metavar="FILE", help="trace file (- for stdin, .gz ok)")
+    p.add_argument("--run", default=None, metavar="R", help="show only this run")
+    p.add_argument(
+        "--width",
+        type=int,
+        default=100,
+        metavar="N",
+        help="characters of detail per row (default 100)",
+    )
+    p.add_argument(
+        "-f",
+        "--follow",
+        action="store_true",
+        help="keep watching the file for new steps (Ctrl-C to stop)",
+    )
+    p.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="ANSI colours (auto: on a terminal, unless NO_COLOR is set)",
+    )
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser(
+        "stats",
+        help="tokens, estimated cost, tool calls, errors and wall time per run",
+        description="Per run: steps, model calls, tokens in and out, an estimated cost from "
+        "the price table (otel_jsonl.pricing; --prices to override), tool calls, errors, "
+        "wall time. A model with no price shows its cost as ?.",
+    )
+    p.add_argument("file", metavar="FILE", help="trace file (- for stdin, .gz ok)")
+    p.add_argument("--run", default=None, metavar="R", help="only this run")
+    p.add_argument(
+        "--prices",
+        default=None,
+        metavar="FILE.json",
+        help='prices to add or override: {"model": {"input": USD/M, "output": USD/M}}',
+    )
+    p.add_argument("--json", action="store_true", help="one JSON object per run")
+    p.set_defaults(func=cmd_stats)
+
+
+def _read(path: str, run: str | None) -> RunEvents:
+    check_readable(path)
+    try:
+        return read_run(path, run, report=ReadReport())
+    except OtelJsonlError as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"{path}: {exc.strerror or exc}") from None
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """Print the replayed messages as JSON; warnings go to stderr."""
+    events = _read(args.file, args.run)
+    if args.full and args.file == "-" and args.blob_dir is None:
+        raise CliError("--full on stdin needs --blob-dir")
+    try:
+        result = replay_step(
+            events,
+            args.step,
+            format=args.format,
+            full=args.full,
+            blob_dir=args.blob_dir,
+            allow_missing_input=args.allow_missing_input,
+        )
+    except OtelJsonlError as exc:
+        raise CliError(str(exc)) from None
+    for warning in result.warnings:
+        print(f"otel-jsonl: warning: {warning}", file=sys.stderr)
+    print(json.dumps(result.payload, ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
+def _value(v: Any, width: int = 70) -> str:
+    return shorten(json.dumps(v, ensure_ascii=False, default=repr), width)
+
+
+def format_diff(result: RunDiff, a: str, b: str, limit: int = 50) -> str:
+    """The readable form of a diff."""
+    lines = [
+        f"A: {a} run {result.run_a} ({result.steps_a} steps)",
+        f"B: {b} run {result.run_b} ({result.steps_b} steps)",
+    ]
+    if result.equal:
+        lines.append(f"equal: {result.pairs} steps aligned, no differences")
+        return "\n".join(lines)
+    first = result.first
+    assert first is not None
+    lines.append(
+        f"first divergence at step {first.step}: {first.kind}"
+        + (f" {first.path}" if first.path else "")
+    )
+    shown = result.differences if limit <= 0 else result.differences[:limit]
+    for d in shown:
+        if d.kind == "changed":
+            where = (
+                f"step {d.step_a}" if d.step_a == d.step_b else f"step {d.step_a} (B: {d.step_b})"
+            )
+            lines.append(f"~ {where} {d.path or '/'}")
+            lines.append(f"    A: {'(missing)' if d.missing == 'a' else _value(d.a)}")
+            lines.append(f"    B: {'(missing)' if d.missing == 'b' else _value(d.b)}")
+        elif d.kind == "inserted":
+            lines.append(f"+ step {d.step_b} only in B: {_value(d.b)}")
+        else:
+            lines.append(f"- step {d.step_a} only in A: {_value(d.a)}")
+    if len(shown) < len(result.differences):
+        lines.append(f"... {len(result.differences) - len(shown)} more differences (--limit 0)")
+    lines.append(f"{len(result.differences)} differences, {result.pairs} steps aligned")
+    return "\n".join(lines)
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    """Diff two runs; exit 1 when they differ."""
+    run_a = _read(args.file_a, args.run_a)
+    run_b = _read(args.file_b, args.run_b)
+    result = diff_runs(run_a, run_b, ignore=args.ignore)
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, default=repr))
+    else:
+        print(format_diff(result, args.file_a, args.file_b, args.limit))
+    return EXIT_OK if result.equal else EXIT_DATA
+
+
+def _use_color(mode: str) -> bool:
+    if mode == "always":
+        return True
+    if mode == "never" or os.environ.get("NO_COLOR"):
+        return False
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """Print each run as a timeline; with --follow keep printing new steps."""
+    color = _use_color(args.color)
+    if args.follow:
+        return _follow(args.file, args.run, color, args.width)
+    check_readable(args.file)
+    runs: dict[str, list[Step]] = {}
+    for st in step_events(iter_lines(args.file, run=args.run)):
+        if st.step >= 0:
+            runs.setdefault(st.event["run"], []).append(st)
+    if args.run is not None and not runs:
+        raise CliError(f"{args.file}: no run {args.run!r}")
+    blocks = []
+    for rid, steps in runs.items():
+        starts = [_began(s.event) for s in steps]
+        t0, t1 = min(starts), max(float(s.event["ts"]) for s in steps)
+        rows = [render_header(rid, t0, len(steps), t1 - t0, color=color)]
+        rows.extend(render_step(s.step, s.event, t0, color=color, width=args.width) for s in steps)
+        blocks.append("\n".join(rows))
+    print("\n\n".join(blocks))
+    return EXIT_OK
+
+
+def _began(ev: dict[str, Any]) -> float:
+    start = ev.get("start")
+    return float(start) if isinstance(start, (int, float)) else float(ev["ts"])
+
+
+def _follow(
+    path: str,
+    run: str | None,
+    color: bool,
+    width: int,
+    interval: float = FOLLOW_INTERVAL,
+    max_polls: int | None = None,
+) -> int:
+    """Print steps as they are appended to ``path`` until Ctrl-C (or ``max_polls`` polls)."""
+    if path == "-":
+        raise CliError("--follow needs a file, not stdin")
+    check_readable(path)
+    t0s: dict[str, float] = {}
+    counters: dict[str, int] = {}
+    pending = b""
+    lineno = 0
+    polls = 0
+    with open(path, "rb") as f:
+        while max_polls is None or polls < max_polls:
+            chunk = f.read()
+            if chunk:
+                pending += chunk
+                *complete, pending = pending.split(b"\n")
+                for raw in complete:
+                    lineno += 1
+                    _follow_line(path, lineno, raw, run, t0s, counters, color, width)
+                sys.stdout.flush()
+            else:
+                polls += 1
+                time.sleep(interval)
+    return EXIT_OK
+
+
+def _follow_line(
+    path: str,
+    lineno: int,
+    raw: bytes,
+    run: str | None,
+    t0s: dict[str, float],
+    counters: dict[str, int],
+    color: bool,
+    width: int,
+) -> None:
+    if not raw.strip():
+        return
+    try:
+        ev = json.loads(raw)
+    except ValueError:
+        print(f"{path}:{lineno}: not valid JSON", file=sys.stderr)
+        return
+    reason = check_required(ev)
+    if reason is not None:
+        print(f"{path}:{lineno}: {reason}", file=sys.stderr)
+        return
+    if (run is not None and ev["run"] != run) or ev["kind"] in META_KINDS:
+        return
+    rid = ev["run"]
+    n = counters.get(rid, 0)
+    counters[rid] = n + 1
+    seq = ev.get("seq")
+    step = seq if isinstance(seq, int) else n
+    if rid not in t0s:
+        t0s[rid] = _began(ev)
+        print(render_header(rid, t0s[rid], color=color))
+    print(render_step(step, ev, t0s[rid], color=color, width=width))
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    """Print per-run totals and estimated cost."""
+    prices = PRICES
+    if args.prices:
+        try:
+            prices = load_prices(args.prices)
+        except OSError as exc:
+            raise CliError(f"{args.prices}: {exc.strerror or exc}") from None
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+    stats = compute_stats(iter_lines(args.file, run=args.run), prices)
+    if args.run is not None and not stats:
+        raise CliError(f"{args.file}: no run {args.run!r}")
+    if args.json:
+        for s in stats:
+            print(json.dumps(s.to_dict(), ensure_ascii=False))
+    else:
+        print(render_stats(stats))
+    return EXIT_OK
