@@ -7,6 +7,9 @@ Variants, interleaved in every repetition (order shuffled), each writing N steps
 - ``trace-stdlib``: the same with the standard-library encoder (orjson switched off);
 - ``raw``: ``os.write`` of a prebuilt line on an O_APPEND descriptor (the floor).
 
+With ``--durability`` the variants are the fsync policies instead (``never`` = ``trace``,
+every 100 lines, every line), to document what durability costs.
+
 Payloads: a ~200 B step, a ~2 KB llm_call, a ~4 KB tool_result (under the 4 KB cap, so the
 line is written whole, as the article writes it). Prints the median microseconds per step and
 the median of per-repetition ratios to the article. Usage: ``python bench/recorder.py [--reps
@@ -129,7 +132,11 @@ def time_variant(variant: str, kind: str, fields: dict[str, Any], steps: int, tm
         if variant == "trace-stdlib":
             _codec.dumps_line = lambda v: _codec._dumps_std(v) + b"\n"  # type: ignore[assignment]
         try:
-            t = Trace(path, fsync="never")
+            policy: Any = "never"
+            if variant.startswith("fsync-"):
+                tail = variant.removeprefix("fsync-")
+                policy = int(tail) if tail.isdigit() else tail
+            t = Trace(path, fsync=policy)
             t0 = time.perf_counter()
             for _ in range(steps):
                 t.step(kind, **fields)
@@ -146,8 +153,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=15)
     parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument(
+        "--durability",
+        action="store_true",
+        help="compare fsync policies instead: never, every 100 lines, every line",
+    )
     args = parser.parse_args()
     variants = ["article", "trace", "trace-stdlib", "raw"]
+    if args.durability:
+        variants = ["article", "trace", "fsync-100", "fsync-line"]
     print(f"orjson: {_codec.HAVE_ORJSON}; {args.reps} reps x {args.steps} steps, interleaved")
     print(
         f"{'payload':<16} {'variant':<13} {'median µs':>10} "

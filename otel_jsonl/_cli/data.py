@@ -11,7 +11,7 @@ from typing import Any
 from ..exceptions import OtelJsonlError
 from ..reader import ReadReport, read_events, summarize_runs
 from ..schema import validate_event
-from .common import EXIT_DATA, EXIT_OK, CliError, check_readable, iter_lines
+from .common import EXIT_DATA, EXIT_OK, CliError, Progress, check_readable, iter_lines
 
 
 def register(sub: Any) -> None:
@@ -63,8 +63,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
         report = ReadReport()
         events = bad = 0
         shown = 0
+        bar = Progress(path)
         try:
             for lineno, event in read_events(path, strict=False, report=report):
+                bar.update(lineno)
                 while shown < len(report.problems):
                     print(report.problems[shown], file=out)
                     shown += 1
@@ -79,6 +81,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             raise CliError(str(exc)) from None
         except OSError as exc:
             raise CliError(f"{path}: {exc.strerror or exc}") from None
+        finally:
+            bar.close()
         while shown < len(report.problems):
             print(report.problems[shown], file=out)
             shown += 1
