@@ -214,6 +214,8 @@ def _normalise_messages(value: Any, role: str | None = None) -> list[dict[str, A
     value = _parse_json(value)
     if value is None:
         return None
+    if isinstance(value, tuple):
+        value = list(value)
     if isinstance(value, str):
         return [{"role": role or "user", "parts": [{"type": "text", "content": value}]}]
     if isinstance(value, Mapping):
@@ -236,6 +238,8 @@ def _normalise_messages(value: Any, role: str | None = None) -> list[dict[str, A
 
 def _normalise_system(value: Any) -> Any:
     value = _parse_json(value)
+    if isinstance(value, tuple):
+        value = list(value)
     if isinstance(value, list):
         parts = []
         for item in value:
