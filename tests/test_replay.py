@@ -258,3 +258,53 @@ def test_cli_replay(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "no input event" in capsys.readouterr().err
     assert main(["replay", str(path), "--step", "42", "--allow-missing-input"]) == 1
     assert "no step 42" in capsys.readouterr().err
+
+
+def _one_text_block_as_string(payload: Any) -> Any:
+    """Normalise a tool_result whose content is one text block to that text.
+
+    The Anthropic SDK's native tracing records a tool result sent as a string as
+    ``[{"type": "text", "text": ...}]``; the Messages API treats both forms as the same content,
+    so the comparison does too (this is the only normalisation in these tests)."""
+    for message in payload.get("messages", []):
+        for block in message["content"] if isinstance(message["content"], list) else []:
+            content = block.get("content")
+            if (
+                block.get("type") == "tool_result"
+                and isinstance(content, list)
+                and len(content) == 1
+                and content[0].get("type") == "text"
+            ):
+                block["content"] = content[0]["text"]
+    return payload
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_replay_equals_wire_exporter(tmp_path: Path, provider: str) -> None:
+    """Spans from a real instrumentation with content capture, written by the span exporter,
+    replay at every llm_call to what the server received on that call."""
+    exporter_mod = pytest.importorskip("otel_jsonl.exporter")
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from support.fixtures import anthropic_native_tracing, instrumented_openai_v2
+
+    path = tmp_path / "spans.jsonl"
+    provider_ = TracerProvider()
+    provider_.add_span_processor(SimpleSpanProcessor(exporter_mod.JsonlSpanExporter(path)))
+    with ProviderServer(SCRIPT) as server:
+        if provider == "openai":
+            with instrumented_openai_v2(provider_, capture="SPAN_ONLY"):
+                run_openai_loop(server.openai_base_url)
+        else:
+            with anthropic_native_tracing(provider_) as option:
+                run_anthropic_loop(server.anthropic_base_url, open_telemetry=option)
+        calls = server.calls
+    provider_.shutdown()
+    llm = [ev for _, ev in read_events(path, kind="llm_call")]
+    assert len(llm) == len(calls) == 3
+    for ev, call in zip(llm, calls, strict=True):
+        got = replay(path, ev["seq"], run=ev["run"], format=provider)  # type: ignore[arg-type]
+        want = _wire(provider, call.body)
+        if provider == "anthropic":
+            got, want = _one_text_block_as_string(got), _one_text_block_as_string(want)
+        assert got == want
