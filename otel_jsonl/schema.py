@@ -13,7 +13,7 @@ import math
 import re
 from collections.abc import Mapping
 from importlib import resources
-from typing import Any, TypeGuard, TypedDict
+from typing import Any, TypedDict, TypeGuard
 
 __all__ = [
     "KINDS",
