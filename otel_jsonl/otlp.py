@@ -194,6 +194,18 @@ def _encode_scope(scope: InstrumentationScope | None) -> dict[str, Any]:
     return out
 
 
+def _scope_key(scope: InstrumentationScope) -> Any:
+    attrs = scope.attributes
+    if not attrs:
+        return (scope.name, scope.version, scope.schema_url)
+    try:
+        frozen = tuple(attrs.items())
+        hash(frozen)
+    except TypeError:
+        frozen = (id(attrs),)  # type: ignore[assignment]
+    return (scope.name, scope.version, scope.schema_url, frozen)
+
+
 def encode_traces_data(spans: Iterable[ReadableSpan]) -> dict[str, Any]:
     """A ``TracesData`` object: spans grouped by resource, then by instrumentation scope."""
     by_resource: dict[int, tuple[Resource, dict[Any, tuple[Any, list[dict[str, Any]]]]]] = {}
@@ -203,11 +215,7 @@ def encode_traces_data(spans: Iterable[ReadableSpan]) -> dict[str, Any]:
         if entry is None:
             entry = by_resource[id(resource)] = (resource, {})
         scope = span.instrumentation_scope
-        key = (
-            None
-            if scope is None
-            else (scope.name, scope.version, scope.schema_url, id(scope.attributes or None))
-        )
+        key = None if scope is None else _scope_key(scope)
         group = entry[1].get(key)
         if group is None:
             group = entry[1][key] = (scope, [])
