@@ -732,9 +732,9 @@ def _otel_block(span: ReadableSpan, b: _Builder, resource_ref: str | None) -> di
     scope = span.instrumentation_scope
     if scope is not None:
         s: dict[str, Any] = {"name": scope.name}
-        if scope.version:
+        if scope.version is not None:
             s["version"] = scope.version
-        if scope.schema_url:
+        if scope.schema_url is not None:
             s["schema_url"] = scope.schema_url
         if scope.attributes:
             s["attrs"] = encode_attrs(scope.attributes)
