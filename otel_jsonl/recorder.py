@@ -15,7 +15,7 @@ import traceback
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import IO, Any
 
 from .writer import DEFAULT_CAP, FsyncPolicy, LineWriter
 
@@ -43,6 +43,9 @@ class Trace:
     Use as a context manager to close in ``finally``: an exception escaping the block is
     recorded as an ``error`` step and re-raised.
 
+    Give ``path`` (created ``0600``) or ``stream`` (an open binary or text file object that
+    the caller closes; capped values are only truncated unless ``blob_dir`` is given).
+
     Options: ``cap`` bytes per string value (0 = off) with full values in ``blob_dir``
     (default ``blobs/`` beside the trace); ``redact`` (default on) and ``redact_patterns``;
     ``fsync`` ``"never"``, ``"close"`` (default), ``"line"`` or every N lines; ``clock`` the
@@ -51,8 +54,9 @@ class Trace:
 
     def __init__(
         self,
-        path: str | os.PathLike[str],
+        path: str | os.PathLike[str] | None = None,
         *,
+        stream: IO[Any] | None = None,
         run_id: str | None = None,
         cap: int = DEFAULT_CAP,
         blob_dir: str | os.PathLike[str] | None = None,
@@ -69,6 +73,7 @@ class Trace:
         self._seq = itertools.count()
         self._writer = LineWriter(
             path,
+            stream=stream,
             cap=cap,
             blob_dir=blob_dir,
             redact=redact,

@@ -192,6 +192,8 @@ class LineWriter:
         native["capped"] = capped
         refs = []
         for pointer, info in capped.items():
+            if "sha256" not in info:
+                continue  # no blob store (a stream with no blob_dir): nothing to refer to
             ref: dict[str, Any] = {"ts": native.get("ts"), "run": native.get("run")}
             ref["kind"] = "blob_ref"
             if "seq" in native:
