@@ -1,6 +1,7 @@
 """otel-jsonl: every step of an agent loop as one JSON line.
 
-``Trace`` (the recorder), the reader and the schema import only the standard library; the
+``Trace`` (the recorder), the reader, the schema, replay and diff import only the standard
+library; the
 OpenTelemetry parts (``JsonlSpanExporter``, ``JsonlLogExporter``, ``configure``, conversion)
 are imported on first use, so ``from otel_jsonl import Trace`` works without the OTel SDK.
 """
@@ -11,17 +12,21 @@ from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .blobs import BlobStore
+from .diff import diff_runs
 from .exceptions import (
     BlobError,
+    MissingInputError,
     OtelJsonlError,
     OtelJsonlWarning,
     RunNotFoundError,
     TornLineWarning,
     TraceFormatError,
 )
+from .messages import to_anthropic, to_openai, to_parts
 from .reader import Line, Problem, ReadReport, RunSummary, list_runs, read_events
 from .recorder import Trace
 from .redact import Redactor
+from .replay import replay, replay_step
 from .schema import KINDS, SCHEMA_VERSION, usage_of, validate_event
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -54,6 +59,7 @@ __all__ = [
     "JsonlLogExporter",
     "JsonlSpanExporter",
     "Line",
+    "MissingInputError",
     "OtelJsonlError",
     "OtelJsonlWarning",
     "Problem",
@@ -66,8 +72,14 @@ __all__ = [
     "TraceFormatError",
     "__version__",
     "configure",
+    "diff_runs",
     "list_runs",
     "read_events",
+    "replay",
+    "replay_step",
+    "to_anthropic",
+    "to_openai",
+    "to_parts",
     "usage_of",
     "validate_event",
 ]

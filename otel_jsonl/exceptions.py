@@ -34,6 +34,11 @@ class RunNotFoundError(OtelJsonlError, LookupError):
     """Raised when a run, a step, or a unique run is asked for and the file does not have it."""
 
 
+class MissingInputError(OtelJsonlError, ValueError):
+    """Raised by ``replay`` when the run never recorded its input (no ``input`` event and no
+    ``input`` on the ``llm_call``), unless ``allow_missing_input=True``."""
+
+
 class OtelJsonlWarning(UserWarning):
     """Base class of warnings otel-jsonl issues from data paths."""
 

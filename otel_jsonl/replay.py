@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Literal
 
 from .blobs import BlobStore, blob_dir_for
-from .exceptions import OtelJsonlError, RunNotFoundError
+from .exceptions import MissingInputError, RunNotFoundError
 from .messages import system_text, to_anthropic, to_openai, to_parts, tool_response_message
 from .reader import ReadReport, display_name, read_events
 from .schema import META_KINDS
@@ -54,11 +54,6 @@ FORMATS: tuple[ReplayFormat, ...] = ("openai", "anthropic", "genai")
 
 #: Keys a ``tool_result`` line may carry its result under, in the order they are looked for.
 RESULT_KEYS = ("output", "result", "response", "content")
-
-
-class MissingInputError(OtelJsonlError, ValueError):
-    """Raised by :func:`replay` when the run never recorded its input (no ``input`` event and
-    no ``input`` on the ``llm_call``), unless ``allow_missing_input=True``."""
 
 
 @dataclass(frozen=True)
