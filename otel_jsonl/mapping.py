@@ -39,6 +39,7 @@ from opentelemetry.trace import Link, SpanContext, SpanKind, TraceFlags, TraceSt
 from opentelemetry.trace.status import Status, StatusCode
 from opentelemetry.util.types import Attributes
 
+from . import _codec
 from . import semconv as sc
 from .messages import to_parts
 
@@ -183,30 +184,48 @@ def llm_call_id(attrs: Mapping[str, Any]) -> str | None:
 # --- messages --------------------------------------------------------------------------------
 
 
+def _loads(raw: str) -> Any:
+    """Parse JSON text: orjson when it can (fast), the stdlib for what orjson refuses
+    (NaN literals, integers over 64 bits); ValueError when it is not JSON."""
+    if _codec.HAVE_ORJSON:
+        try:
+            return _codec.loads(raw)
+        except ValueError:
+            pass
+    return json.loads(raw)
+
+
 def _parse_json(raw: Any) -> Any:
     if not isinstance(raw, str):
         return raw
     try:
-        return json.loads(raw)
+        return _loads(raw)
     except ValueError:
         return raw
 
 
 def _exact_json_style(raw: str, parsed: Any) -> str | None:
     """The :data:`JSON_STYLES` codec that re-encodes ``parsed`` to ``raw`` exactly, or None."""
-    for name, options in JSON_STYLES.items():
+    for name, encode in _ENCODERS.items():
         try:
-            if json.dumps(parsed, allow_nan=False, **options) == raw:
+            if encode(parsed) == raw:
                 return name
         except (ValueError, TypeError):
             return None
     return None
 
 
+# One encoder per style, built once (json.dumps with options builds one per call).
+_ENCODERS = {
+    name: json.JSONEncoder(allow_nan=False, **options).encode
+    for name, options in JSON_STYLES.items()
+}
+
+
 def _is_parts_list(value: Any) -> bool:
-    return isinstance(value, list) and all(
-        isinstance(m, dict) and isinstance(m.get("parts"), list) for m in value
-    )
+    if not isinstance(value, list):
+        return False
+    return all(isinstance(m, dict) and isinstance(m.get("parts"), list) for m in value)
 
 
 def _normalise_messages(value: Any, role: str | None = None) -> list[dict[str, Any]] | None:
@@ -457,6 +476,9 @@ def _hex_span(value: int) -> str:
     return format(value, "016x")
 
 
+_POINTERS: dict[tuple[str, ...], str] = {}
+
+
 class _Builder:
     """Moves attributes into line fields, keeping track of what moved where."""
 
@@ -476,7 +498,11 @@ class _Builder:
         return target, path[-1]
 
     def _where(self, path: Sequence[str], codec: str, line: str | None) -> Any:
-        pointer = "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in path)
+        pointer = _POINTERS.get(tuple(path))
+        if pointer is None:
+            pointer = "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in path)
+            if len(_POINTERS) < 1024:
+                _POINTERS[tuple(path)] = pointer
         if line is None and codec == "":
             return pointer
         return [pointer, codec] if line is None else [pointer, codec, line]
@@ -519,19 +545,21 @@ class _Builder:
         if not isinstance(raw, str):
             return False
         try:
-            parsed = json.loads(raw)
+            parsed = _loads(raw)
         except ValueError:
             return False
-        value = normalise(parsed)
+        # Already in the parts form (the common case): nothing to normalise.
+        value = parsed if _is_parts_list(parsed) else normalise(parsed)
         if value is None:
             return False
         slot = self._slot(line, path)
         if slot is None or slot[1] in slot[0]:
             return False
         slot[0][slot[1]] = value
-        if value == parsed:
+        if value is parsed or value == parsed:
+            # allow_nan=False in the check: a NaN or Infinity cannot be held exactly.
             codec = _exact_json_style(raw, parsed)
-            if codec is not None and not _has_nonfinite(parsed):
+            if codec is not None:
                 del self.attrs[key]
                 self.moved[key] = self._where(path, codec, line)
         return True
@@ -544,7 +572,7 @@ class _Builder:
         parsed = _parse_json(raw)
         if parsed is not raw and not isinstance(parsed, (int, float, bool)) and parsed is not None:
             codec = _exact_json_style(raw, parsed)
-            if codec is not None and not _has_nonfinite(parsed):
+            if codec is not None:
                 slot = self._slot(line, path)
                 if slot is None or slot[1] in slot[0]:
                     return False
@@ -553,16 +581,6 @@ class _Builder:
                 self.moved[key] = self._where(path, codec, line)
                 return True
         return self.move(key, path, line) is not None
-
-
-def _has_nonfinite(value: Any) -> bool:
-    if isinstance(value, float):
-        return not math.isfinite(value)
-    if isinstance(value, dict):
-        return any(_has_nonfinite(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_nonfinite(v) for v in value)
-    return False
 
 
 def _first(*values: Any) -> Any:
