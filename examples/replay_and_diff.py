@@ -3,11 +3,11 @@
 Three things the trace file is for, in order:
 
 1. Record run A with the loop of examples/openai_loop.py.
-2. Replay: take the messages the model saw at A's last model call (``otel_jsonl.replay.replay``
+2. Replay: take the messages the model saw at A's last model call (``otel_jsonl.replay()``
    rebuilds them from the recorded prompt, the model's turns and the tool results, with their
    call ids), change one tool result, and send them to the model again: "what would it have
    said if the weather had been different?"
-3. Record run B with an edited prompt, and diff A and B (``otel_jsonl.diff.diff_runs``): the
+3. Record run B with an edited prompt, and diff A and B (``otel_jsonl.diff_runs()``): the
    first divergence, then every difference, as data.
 
 The same from the command line: ``otel-jsonl replay A.jsonl --step N`` and
@@ -31,9 +31,7 @@ from typing import Any
 import openai
 from openai_loop import MODEL, TOOLS, USER_PROMPT, run  # the loop of examples/openai_loop.py
 
-from otel_jsonl import Trace, read_events
-from otel_jsonl.diff import diff_runs
-from otel_jsonl.replay import replay
+from otel_jsonl import Trace, diff_runs, read_events, replay
 
 WHAT_IF = json.dumps({"city": "Lisbon", "conditions": "heavy snow", "temperature_c": -3})
 EDITED_PROMPT = USER_PROMPT + " I love museums."
