@@ -105,7 +105,19 @@ def _any_value(value: Any) -> dict[str, Any]:
 def _key_values(attrs: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     if not attrs:
         return []
-    return [{"key": k, "value": _any_value(v)} for k, v in attrs.items()]
+    out: list[dict[str, Any]] = []
+    append = out.append
+    for k, v in attrs.items():
+        # Exact-type dispatch for the common cases (bool is not int here); the rest via
+        # _any_value. This loop is most of the encoder's time.
+        t = type(v)
+        if t is str:
+            append({"key": k, "value": {"stringValue": v}})
+        elif t is int:
+            append({"key": k, "value": {"intValue": str(v)}})
+        else:
+            append({"key": k, "value": _any_value(v)})
+    return out
 
 
 def _flags(context: SpanContext | None, trace_flags: int) -> int:
@@ -115,11 +127,20 @@ def _flags(context: SpanContext | None, trace_flags: int) -> int:
     return flags
 
 
+_KIND_NUMBERS = {kind: kind.value + 1 for kind in SpanKind}
+
+
+def _dropped(seq: Any) -> int:
+    return int(getattr(seq, "dropped", 0) or 0)
+
+
 def encode_span(span: ReadableSpan) -> dict[str, Any]:
     """One span as an OTLP JSON ``Span`` object."""
-    ctx = span.context
+    # The private fields, not the properties: the properties copy events and links and wrap
+    # attributes on every access, which is most of the cost of encoding a span.
+    ctx = span._context
     assert ctx is not None
-    parent = span.parent
+    parent = span._parent
     out: dict[str, Any] = {
         "traceId": f"{ctx.trace_id:032x}",
         "spanId": f"{ctx.span_id:016x}",
@@ -128,27 +149,30 @@ def encode_span(span: ReadableSpan) -> dict[str, Any]:
         out["traceState"] = ctx.trace_state.to_header()
     if parent is not None:
         out["parentSpanId"] = f"{parent.span_id:016x}"
-    out["flags"] = _flags(parent, ctx.trace_flags)
-    out["name"] = span.name
-    out["kind"] = span.kind.value + 1
-    out["startTimeUnixNano"] = str(span.start_time or 0)
-    out["endTimeUnixNano"] = str(span.end_time or 0)
-    attrs = span.attributes
+    flags = (ctx.trace_flags & 0xFF) | _HAS_IS_REMOTE
+    if parent is not None and parent.is_remote:
+        flags |= _IS_REMOTE
+    out["flags"] = flags
+    out["name"] = span._name
+    out["kind"] = _KIND_NUMBERS[span._kind]
+    out["startTimeUnixNano"] = str(span._start_time or 0)
+    out["endTimeUnixNano"] = str(span._end_time or 0)
+    attrs = span._attributes
     if attrs:
         out["attributes"] = _key_values(attrs)
-    if span.dropped_attributes:
-        out["droppedAttributesCount"] = span.dropped_attributes
-    events = span.events
+        if dropped := _dropped(attrs):
+            out["droppedAttributesCount"] = dropped
+    events = span._events
     if events:
         out["events"] = [_encode_event(e) for e in events]
-    if span.dropped_events:
-        out["droppedEventsCount"] = span.dropped_events
-    links = span.links
+        if dropped := _dropped(events):
+            out["droppedEventsCount"] = dropped
+    links = span._links
     if links:
         out["links"] = [_encode_link(link) for link in links]
-    if span.dropped_links:
-        out["droppedLinksCount"] = span.dropped_links
-    status = span.status
+        if dropped := _dropped(links):
+            out["droppedLinksCount"] = dropped
+    status = span._status
     if status.status_code is not StatusCode.UNSET:
         st: dict[str, Any] = {"code": status.status_code.value}
         if status.description:
@@ -209,13 +233,19 @@ def _scope_key(scope: InstrumentationScope) -> Any:
 def encode_traces_data(spans: Iterable[ReadableSpan]) -> dict[str, Any]:
     """A ``TracesData`` object: spans grouped by resource, then by instrumentation scope."""
     by_resource: dict[int, tuple[Resource, dict[Any, tuple[Any, list[dict[str, Any]]]]]] = {}
+    scope_keys: dict[int, Any] = {}
     for span in spans:
-        resource = span.resource
+        resource = span._resource
         entry = by_resource.get(id(resource))
         if entry is None:
             entry = by_resource[id(resource)] = (resource, {})
-        scope = span.instrumentation_scope
-        key = None if scope is None else _scope_key(scope)
+        scope = span._instrumentation_scope
+        if scope is None:
+            key = None
+        else:
+            key = scope_keys.get(id(scope))
+            if key is None:
+                key = scope_keys[id(scope)] = _scope_key(scope)
         group = entry[1].get(key)
         if group is None:
             group = entry[1][key] = (scope, [])

@@ -156,7 +156,7 @@ def roundtrip_json(batch: Sequence[ReadableSpan]) -> list[ReadableSpan]:
 
 def by_id(batch: Sequence[ReadableSpan]) -> list[tuple[Any, ...]]:
     """Canonical spans in a stable order (encoding groups spans by resource and scope)."""
-    return sorted((canon(s) for s in batch), key=lambda c: (c[1], c[0]))
+    return sorted((canon(s) for s in batch), key=repr)
 
 
 HEX32 = re.compile(r"[0-9a-f]{32}")
@@ -260,7 +260,9 @@ def test_decoder_reads_generic_protobuf_json(batch: list[ReadableSpan]) -> None:
         links = [(strip(lc), a) for lc, a in c[10]]
         return (c[0], strip(c[1]), strip(c[2]), *c[3:10], links, *c[11:])
 
-    assert sorted(map(no_flags, map(canon, back))) == sorted(map(no_flags, map(canon, batch)))
+    assert sorted(map(no_flags, map(canon, back)), key=repr) == sorted(
+        map(no_flags, map(canon, batch)), key=repr
+    )
 
 
 def write_exporter_jsonl(batch: Sequence[ReadableSpan], path: Path) -> None:

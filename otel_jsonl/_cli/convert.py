@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import shutil
 import sys
@@ -235,6 +236,9 @@ def cmd_convert(args: argparse.Namespace) -> int:
         )
     if args.retries < 0:
         raise CliError("--retries must be >= 0", EXIT_USAGE)
+    # Everything imported so far lives for the whole command: keep the cyclic collector from
+    # walking it again and again while millions of short-lived span objects go by.
+    gc.freeze()
     extra = dict(args.resource_attr)
     base = {"service.name": args.service_name} if args.service_name else None
     resource = default_resource(base)

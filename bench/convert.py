@@ -1,0 +1,275 @@
+"""Benchmark: converting trace files to OTLP, against the route through protobuf's json_format.
+
+Throughput (median of ``--reps`` repetitions, variants interleaved), on a generated recorder
+file of ``--runs`` demo-like runs (input, llm_call, tool_call/tool_result pairs, a ~3 KB tool
+output, final):
+
+- ``encode json``: our OTLP JSON encoder (dicts + orjson) on already built spans;
+- ``encode json_format``: the SDK's protobuf encoder, then ``json_format.MessageToJson`` on the
+  same spans (the baseline; it also writes base64 ids, which OTLP JSON forbids);
+- ``encode protobuf``: the SDK's protobuf encoder and ``SerializeToString`` (what OTLP/HTTP sends);
+- ``file -> OTLP JSON`` and ``file -> OTLP protobuf``: read the JSONL, build spans, encode,
+  write (end to end, spans/s and input MB/s).
+
+Then peak RSS: a ~``--big-mb`` MB file (default 1024) of interleaved runs is generated under
+``--big-dir`` (default ``.cache/bench``; never commit it) and ``otel-jsonl convert BIG -o
+/dev/null`` runs in a child process; its ``ru_maxrss`` is the number. Usage:
+``python bench/convert.py [--reps 5] [--runs 2000] [--big-mb 1024] [--skip-big]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import io
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from google.protobuf import json_format
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.sdk.trace import ReadableSpan
+
+from otel_jsonl import otlp
+from otel_jsonl.convert import events_to_spans
+from otel_jsonl.reader import read_events
+
+BATCH = 512
+
+
+def run_lines(run: str, t0: float, rng: random.Random) -> list[dict[str, Any]]:
+    """One demo-like run: 3 turns with 2 tool calls each, then a final answer."""
+    lines: list[dict[str, Any]] = []
+    t = t0
+    seq = 0
+
+    def add(kind: str, **fields: Any) -> None:
+        nonlocal t, seq
+        t += rng.uniform(0.001, 0.5)
+        lines.append({"ts": t, "run": run, "seq": seq, "kind": kind, **fields})
+        seq += 1
+
+    add(
+        "input",
+        system="You are a travel agent. " * 4,
+        agent="bench",
+        messages=[{"role": "user", "parts": [{"type": "text", "content": "Plan Lisbon. " * 10}]}],
+    )
+    for turn in range(3):
+        calls = [
+            {
+                "type": "tool_call",
+                "id": f"call_{turn}_{i}",
+                "name": "search",
+                "arguments": {"q": f"lisbon {turn} {i}"},
+            }
+            for i in range(2)
+        ]
+        add(
+            "llm_call",
+            model="gpt-4o-mini",
+            provider="openai",
+            output=[
+                {
+                    "role": "assistant",
+                    "parts": [{"type": "text", "content": "Checking."}, *calls],
+                    "finish_reason": "tool_call",
+                }
+            ],
+            usage={"input_tokens": 500 + turn * 300, "output_tokens": 40},
+            finish_reason="tool_calls",
+            response_id=f"chatcmpl-{run}-{turn}",
+        )
+        for call in calls:
+            add("tool_call", name="search", id=call["id"], args=call["arguments"])
+            add(
+                "tool_result",
+                id=call["id"],
+                name="search",
+                output="result row with some text; " * rng.randint(20, 120),
+            )
+    add(
+        "llm_call",
+        model="gpt-4o-mini",
+        provider="openai",
+        output=[
+            {
+                "role": "assistant",
+                "parts": [{"type": "text", "content": "Done. " * 30}],
+                "finish_reason": "stop",
+            }
+        ],
+        usage={"input_tokens": 1800, "output_tokens": 200},
+        finish_reason="stop",
+    )
+    add("final", text="Done. " * 30)
+    return lines
+
+
+def generate(runs: int, seed: int = 7) -> bytes:
+    """A recorder file of ``runs`` runs, each run's lines contiguous."""
+    rng = random.Random(seed)
+    out = io.BytesIO()
+    for i in range(runs):
+        for line in run_lines(f"{i:08x}", 1_780_000_000.0 + i * 10, rng):
+            out.write(json.dumps(line).encode() + b"\n")
+    return out.getvalue()
+
+
+def generate_big(path: Path, target_bytes: int, concurrent: int = 8) -> None:
+    """``target_bytes`` of runs, ``concurrent`` of them interleaved line by line (processes
+    appending to one file), written in chunks so generation itself stays small."""
+    rng = random.Random(11)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    written = 0
+    next_run = 0
+    active: list[list[bytes]] = []
+    with path.open("wb") as fh:
+        while written < target_bytes or active:
+            while len(active) < concurrent and written < target_bytes:
+                lines = run_lines(f"{next_run:08x}", 1_780_000_000.0 + next_run, rng)
+                active.append([json.dumps(x).encode() + b"\n" for x in lines])
+                next_run += 1
+            chunk = []
+            for lines in active:
+                chunk.append(lines.pop(0))
+            active = [x for x in active if x]
+            data = b"".join(chunk)
+            fh.write(data)
+            written += len(data)
+
+
+def timed(fn: Callable[[], int]) -> tuple[float, int]:
+    """(seconds, result) of one call."""
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def main() -> int:
+    """Run the benchmark and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=2000)
+    parser.add_argument("--big-mb", type=int, default=1024)
+    parser.add_argument("--big-dir", default=".cache/bench")
+    parser.add_argument("--skip-big", action="store_true")
+    args = parser.parse_args()
+
+    data = generate(args.runs)
+    mb = len(data) / 1e6
+    spans: list[ReadableSpan] = list(events_to_spans(read_events(io.BytesIO(data))))
+    n = len(spans)
+    # The spans held here for the encode-only variants would make every full collection walk
+    # them; a streaming conversion holds almost nothing. Freeze them out of the collector.
+    gc.freeze()
+    batches = [spans[i : i + BATCH] for i in range(0, n, BATCH)]
+    nlines = data.count(b"\n")
+    print(f"input: {mb:.1f} MB, {nlines} lines, {n} spans, {args.reps} reps")
+
+    def enc_json() -> int:
+        return sum(
+            len(b"".join(otlp.spans_to_otlp_json_lines(b, batch_size=BATCH))) for b in batches
+        )
+
+    def enc_json_format() -> int:
+        total = 0
+        for b in batches:
+            total += len(json_format.MessageToJson(encode_spans(b), indent=None)) + 1
+        return total
+
+    def enc_proto() -> int:
+        return sum(len(encode_spans(b).SerializeToString()) for b in batches)
+
+    def file_json() -> int:
+        sink = io.BytesIO()
+        otlp.write_otlp_json(events_to_spans(read_events(io.BytesIO(data))), sink)
+        return n
+
+    def file_proto() -> int:
+        total = 0
+        batch: list[ReadableSpan] = []
+        for span in events_to_spans(read_events(io.BytesIO(data))):
+            batch.append(span)
+            if len(batch) >= BATCH:
+                total += len(encode_spans(batch).SerializeToString())
+                batch = []
+        if batch:
+            total += len(encode_spans(batch).SerializeToString())
+        return n
+
+    def file_json_format() -> int:
+        total = 0
+        batch: list[ReadableSpan] = []
+        for span in events_to_spans(read_events(io.BytesIO(data))):
+            batch.append(span)
+            if len(batch) >= BATCH:
+                total += len(json_format.MessageToJson(encode_spans(batch), indent=None))
+                batch = []
+        if batch:
+            total += len(json_format.MessageToJson(encode_spans(batch), indent=None))
+        return n
+
+    variants: dict[str, Callable[[], int]] = {
+        "encode json": enc_json,
+        "encode json_format": enc_json_format,
+        "encode protobuf": enc_proto,
+        "file -> OTLP JSON": file_json,
+        "file -> OTLP protobuf": file_proto,
+        "file -> json_format": file_json_format,
+    }
+    times: dict[str, list[float]] = {k: [] for k in variants}
+    ratios: list[float] = []
+    file_ratios: list[float] = []
+    rng = random.Random(3)
+    for _ in range(args.reps):
+        order = list(variants)
+        rng.shuffle(order)
+        rep: dict[str, float] = {}
+        for name in order:
+            rep[name] = timed(variants[name])[0]
+            times[name].append(rep[name])
+        ratios.append(rep["encode json_format"] / rep["encode json"])
+        file_ratios.append(rep["file -> json_format"] / rep["file -> OTLP JSON"])
+    print(f"{'variant':24} {'median s':>9} {'spans/s':>10} {'MB/s (in)':>10}")
+    for name, ts in times.items():
+        med = statistics.median(ts)
+        print(f"{name:24} {med:9.3f} {n / med:10.0f} {mb / med:10.1f}")
+    print(f"encode ratio json_format / ours (median): {statistics.median(ratios):.1f}x")
+    print(f"file ratio json_format route / ours (median): {statistics.median(file_ratios):.1f}x")
+
+    if not args.skip_big:
+        big = Path(args.big_dir) / "convert-big.jsonl"
+        if not big.exists() or big.stat().st_size < args.big_mb * 1_000_000 * 0.95:
+            t, _ = timed(lambda: generate_big(big, args.big_mb * 1_000_000) or 0)
+            print(f"generated {big} ({big.stat().st_size / 1e6:.0f} MB) in {t:.0f} s")
+        cli = Path(sys.executable).with_name("otel-jsonl")
+        start = time.perf_counter()
+        proc = subprocess.run(
+            [str(cli), "convert", str(big), "-o", os.devnull],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=3600,
+        )
+        elapsed = time.perf_counter() - start
+        peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        size_mb = big.stat().st_size / 1e6
+        print(f"big: rc={proc.returncode} {proc.stderr.strip()}")
+        print(
+            f"big: {size_mb:.0f} MB in {elapsed:.0f} s ({size_mb / elapsed:.1f} MB/s), "
+            f"peak RSS {peak_kb / 1024:.0f} MB"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
