@@ -59,7 +59,8 @@ __all__ = [
 
 #: JSON encodings a JSON-string attribute may have been written with (codec name -> dumps
 #: options). "json" is compact (util-genai, the Anthropic SDK); "json/s" is ``json.dumps``'s
-#: default spacing (OpenLLMetry, OpenInference); "/a" variants escape non-ASCII.
+#: default spacing (OpenLLMetry, OpenInference); "/a" variants escape non-ASCII. A fifth
+#: codec, "json/o", is the compact form as orjson writes it (checked first when installed).
 JSON_STYLES: dict[str, dict[str, Any]] = {
     "json": {"separators": (",", ":"), "ensure_ascii": False},
     "json/a": {"separators": (",", ":"), "ensure_ascii": True},
@@ -205,7 +206,17 @@ def _parse_json(raw: Any) -> Any:
 
 
 def _exact_json_style(raw: str, parsed: Any) -> str | None:
-    """The :data:`JSON_STYLES` codec that re-encodes ``parsed`` to ``raw`` exactly, or None."""
+    """The :data:`JSON_STYLES` codec that re-encodes ``parsed`` to ``raw`` exactly, or None.
+
+    With orjson installed the compact style is checked with orjson first (twenty times faster
+    than the stdlib encoder) and recorded as ``json/o``; the stdlib styles are tried after.
+    """
+    if _codec.HAVE_ORJSON:
+        try:
+            if _codec.dumps(parsed) == raw.encode("utf-8"):
+                return "json/o"
+        except UnicodeEncodeError:
+            return None
     for name, encode in _ENCODERS.items():
         try:
             if encode(parsed) == raw:
@@ -950,7 +961,11 @@ def events_to_span(
         if source is None:
             raise ValueError(f"attribute {key!r} lives on a {kind!r} line that is missing")
         value = _resolve(source, pointer)
-        if codec:
+        if codec == "json/o":
+            # Checked with orjson at export; orjson again here (the stdlib compact form is
+            # the same text but for rare float spellings, used only without orjson).
+            value = _codec.dumps(value).decode("utf-8")
+        elif codec:
             value = json.dumps(value, **JSON_STYLES[codec])
         attrs[key] = value
     trace_id = main["trace_id"]
