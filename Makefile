@@ -18,18 +18,27 @@ $(STAMP): pyproject.toml requirements/test.txt
 venv: $(STAMP)
 
 demo: venv
-	$(BIN)/otel-jsonl demo -o traces/demo.jsonl
+	rm -f traces/demo.jsonl traces/demo.otlp.jsonl
+	$(BIN)/otel-jsonl demo -q -o traces/demo.jsonl --run-id demo0001
+	$(BIN)/otel-jsonl show traces/demo.jsonl
+	$(BIN)/otel-jsonl stats traces/demo.jsonl
+	$(BIN)/otel-jsonl convert traces/demo.jsonl -o traces/demo.otlp.jsonl
+	@echo
+	@echo "Recorded traces/demo.jsonl (try: jq . traces/demo.jsonl | less)"
+	@echo "Converted to OTLP JSON: traces/demo.otlp.jsonl (upload it in Jaeger's UI, or see README)"
 
 phoenix:
 	PHOENIX_VENV=$(PHOENIX_VENV) bash scripts/install-phoenix.sh
 
+LINTED := $(wildcard otel_jsonl tests examples bench)
+
 lint: venv
-	$(BIN)/ruff check otel_jsonl tests examples bench
-	$(BIN)/ruff format --check otel_jsonl tests examples bench
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 
 format: venv
-	$(BIN)/ruff format otel_jsonl tests examples bench
-	$(BIN)/ruff check --fix otel_jsonl tests examples bench
+	$(BIN)/ruff format $(LINTED)
+	$(BIN)/ruff check --fix $(LINTED)
 
 typecheck: venv
 	$(BIN)/mypy
@@ -41,6 +50,10 @@ test: venv phoenix lint typecheck pytest
 
 bench: venv
 	$(BIN)/python bench/recorder.py
+	$(BIN)/python bench/recorder.py --durability --reps 5 --steps 500
+	$(BIN)/python bench/exporter.py
+	$(BIN)/python bench/convert.py
+	$(BIN)/python bench/replay.py
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache .hypothesis

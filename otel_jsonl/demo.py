@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -32,13 +33,16 @@ def _tokens(messages: list[dict[str, Any]]) -> int:
 class FakeModel:
     """A deterministic chat model: asks for tools on turn one, answers on turn two."""
 
-    def __init__(self) -> None:
+    def __init__(self, latency: float = 0.0) -> None:
         self.calls = 0
+        self.latency = latency
 
     def complete(self, system: str, messages: list[dict[str, Any]]) -> dict[str, Any]:
         """Return ``{"message": ..., "usage": ..., "finish_reason": ..., "id": ...}`` with the
         assistant message in the GenAI parts form."""
         self.calls += 1
+        if self.latency:
+            time.sleep(self.latency)  # a model takes a while; the trace shows how long
         tool_results = [
             p for m in messages for p in m["parts"] if p.get("type") == "tool_call_response"
         ]
@@ -103,20 +107,29 @@ TOOLS: dict[str, Callable[..., str]] = {"get_weather": _get_weather, "list_event
 
 
 def run_demo(
-    path: str | os.PathLike[str] = "traces/demo.jsonl", *, run_id: str | None = None
+    path: str | os.PathLike[str] = "traces/demo.jsonl",
+    *,
+    run_id: str | None = None,
+    latency: float = 0.05,
 ) -> Trace:
-    """Run the scripted loop, recording to ``path``; return the closed :class:`Trace`."""
-    model = FakeModel()
+    """Run the scripted loop, recording to ``path``; return the closed :class:`Trace`.
+
+    ``latency`` is how long the fake model takes per call (seconds), so the trace has
+    durations worth looking at; tools take a fifth of it.
+    """
+    model = FakeModel(latency)
     messages: list[dict[str, Any]] = [
         {"role": "user", "parts": [{"type": "text", "content": USER_PROMPT}]}
     ]
     with Trace(path, run_id=run_id) as trace:
         trace.step("input", system=SYSTEM_PROMPT, messages=messages, agent="travel-demo")
         for turn in range(4):  # bounded: an agent loop always has a turn limit
+            started = time.time()
             reply = model.complete(SYSTEM_PROMPT, messages)
             msg = reply["message"]
             trace.step(
                 "llm_call",
+                start=started,
                 turn=turn,
                 model=MODEL,
                 provider=PROVIDER,
@@ -134,12 +147,16 @@ def run_demo(
             results = []
             for call in calls:
                 trace.step("tool_call", name=call["name"], id=call["id"], args=call["arguments"])
+                started = time.time()
                 try:
+                    time.sleep(latency / 5)
                     output = TOOLS[call["name"]](**call["arguments"])
                 except Exception as exc:  # broad: a tool error goes back to the model
                     trace.error(exc, tool=call["name"])
                     output = f"error: {exc}"
-                trace.step("tool_result", id=call["id"], name=call["name"], output=output)
+                trace.step(
+                    "tool_result", start=started, id=call["id"], name=call["name"], output=output
+                )
                 # What the model sees next turn is capped like the trace: 4 KB.
                 results.append(
                     {

@@ -321,7 +321,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
     skipped = sum(r.skipped - (1 if r.torn else 0) for r in reports)
     code = EXIT_OK
     if not args.quiet:
-        parts = [f"{stats.spans} spans ({stats.runs} runs) from {stats.lines} events"]
+        runs = "1 run" if stats.runs == 1 else f"{stats.runs} runs"
+        parts = [f"{stats.spans} spans ({runs}) from {stats.lines} events"]
         if skipped:
             parts.append(f"{skipped} bad lines skipped")
         if out is not None:
