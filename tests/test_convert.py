@@ -209,8 +209,8 @@ def test_demo_trace_spans(tmp_path: Path) -> None:
     assert tools[0].start_time == round(call_ts * 1e9)
     assert tools[0].end_time == round(result_ts * 1e9)
     # An llm_call starts where the previous step ended.
-    input_ts = events[0]["ts"]
-    assert chats[0].start_time == round(input_ts * 1e9)
+    first_call = next(e for e in events if e["kind"] == "llm_call")
+    assert chats[0].start_time == round(first_call["start"] * 1e9)
 
 
 def test_converting_twice_gives_the_same_ids(tmp_path: Path) -> None:
@@ -372,7 +372,7 @@ def test_output_to_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     attrs = {a["key"]: a["value"] for a in data["resourceSpans"][0]["resource"]["attributes"]}
     assert attrs["deployment"] == {"stringValue": "test"}
     assert attrs["service.name"] == {"stringValue": "otel-jsonl"}
-    assert "otel-jsonl: convert: 2 spans (1 runs) from 1 events; wrote 2 spans to -" in captured.err
+    assert "otel-jsonl: convert: 2 spans (1 run) from 1 events; wrote 2 spans to -" in captured.err
 
 
 def test_import_reports_bad_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
