@@ -601,6 +601,26 @@ def _first(*values: Any) -> Any:
     return None
 
 
+#: Usage attributes, current and deprecated, and the usage field each one fills.
+_USAGE_KEYS = (
+    (sc.GEN_AI_USAGE_INPUT_TOKENS, "input_tokens"),
+    (sc.GEN_AI_USAGE_PROMPT_TOKENS, "input_tokens"),
+    (sc.LLM_TOKEN_COUNT_PROMPT, "input_tokens"),
+    (sc.GEN_AI_USAGE_OUTPUT_TOKENS, "output_tokens"),
+    (sc.GEN_AI_USAGE_COMPLETION_TOKENS, "output_tokens"),
+    (sc.LLM_TOKEN_COUNT_COMPLETION, "output_tokens"),
+    (sc.GEN_AI_USAGE_TOTAL_TOKENS, "total_tokens"),
+    (sc.LLM_TOKEN_COUNT_TOTAL, "total_tokens"),
+    (sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, "cache_read_input_tokens"),
+    (sc.LLM_TOKEN_COUNT_CACHE_READ, "cache_read_input_tokens"),
+    (sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, "cache_creation_input_tokens"),
+    (sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS, "cache_creation_input_tokens"),
+    (sc.LLM_TOKEN_COUNT_CACHE_WRITE, "cache_creation_input_tokens"),
+    (sc.GEN_AI_USAGE_REASONING_TOKENS, "reasoning_tokens"),
+    (sc.LLM_TOKEN_COUNT_REASONING, "reasoning_tokens"),
+)
+
+
 def _fill_llm(b: _Builder, span: ReadableSpan, op: str, attrs: Mapping[str, Any]) -> None:
     """Fields of an ``llm_call`` (also used, in part, by ``embeddings``)."""
     ev = b.main
@@ -617,24 +637,7 @@ def _fill_llm(b: _Builder, span: ReadableSpan, op: str, attrs: Mapping[str, Any]
         b.move(key, ["provider"])
     b.move(sc.GEN_AI_RESPONSE_ID, ["response_id"])
     # usage, current names written, deprecated ones read
-    usage_keys = (
-        (sc.GEN_AI_USAGE_INPUT_TOKENS, "input_tokens"),
-        (sc.GEN_AI_USAGE_PROMPT_TOKENS, "input_tokens"),
-        (sc.LLM_TOKEN_COUNT_PROMPT, "input_tokens"),
-        (sc.GEN_AI_USAGE_OUTPUT_TOKENS, "output_tokens"),
-        (sc.GEN_AI_USAGE_COMPLETION_TOKENS, "output_tokens"),
-        (sc.LLM_TOKEN_COUNT_COMPLETION, "output_tokens"),
-        (sc.GEN_AI_USAGE_TOTAL_TOKENS, "total_tokens"),
-        (sc.LLM_TOKEN_COUNT_TOTAL, "total_tokens"),
-        (sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, "cache_read_input_tokens"),
-        (sc.LLM_TOKEN_COUNT_CACHE_READ, "cache_read_input_tokens"),
-        (sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, "cache_creation_input_tokens"),
-        (sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS, "cache_creation_input_tokens"),
-        (sc.LLM_TOKEN_COUNT_CACHE_WRITE, "cache_creation_input_tokens"),
-        (sc.GEN_AI_USAGE_REASONING_TOKENS, "reasoning_tokens"),
-        (sc.LLM_TOKEN_COUNT_REASONING, "reasoning_tokens"),
-    )
-    for key, name in usage_keys:
+    for key, name in _USAGE_KEYS:
         value = b.attrs.get(key)
         if isinstance(value, int) and not isinstance(value, bool):
             b.move(key, ["usage", name])
