@@ -129,3 +129,36 @@ def test_instrumented_openai_trace_in_phoenix(
         assert (
             got["attributes"]["llm.token_count.completion"] == attrs["gen_ai.usage.output_tokens"]
         )
+
+
+def test_demo_trace_over_grpc_in_phoenix(
+    phoenix: PhoenixServer, project: str, tmp_path: Path
+) -> None:
+    """`convert --protocol grpc` ships the demo trace over OTLP/gRPC with the same span ids."""
+    if phoenix.otlp_grpc_endpoint is None:
+        pytest.fail("the Phoenix fixture started without its loopback gRPC receiver")
+    path = tmp_path / "demo.jsonl"
+    run_demo(path, run_id=uuid.uuid4().hex[:8], latency=0.0)
+    sent = {f"{s.context.span_id:016x}": s for s in events_to_spans(read_events(path))}  # type: ignore[union-attr]
+    rc = main(
+        [
+            "convert",
+            str(path),
+            "--endpoint",
+            phoenix.otlp_grpc_endpoint,
+            "--protocol",
+            "grpc",
+            "--insecure",
+            "--resource-attr",
+            f"openinference.project.name={project}",
+            "--timeout",
+            "10",
+            "-q",
+        ]
+    )
+    assert rc == 0
+    spans = phoenix.spans(project, expect=len(sent))
+    assert sorted(s["context"]["span_id"] for s in spans) == sorted(sent)
+    assert sorted(s["span_kind"] for s in spans) == ["AGENT", "LLM", "LLM", "TOOL", "TOOL"]
+    for got in spans:
+        assert got["name"] == sent[got["context"]["span_id"]].name
