@@ -350,18 +350,19 @@ class JsonlSpanExporter(SpanExporter):
     def _duplicate_of(self, event: dict[str, Any], span: ReadableSpan) -> str | None:
         """The span id of the ``llm_call`` already written for the same model call."""
         trace_id, span_id = event["trace_id"], event["span_id"]
-        found = None
         rid = llm_call_id(span.attributes or {})
-        if rid is not None:
-            found = self._by_response.get((trace_id, rid))
-            if found is None:
-                self._by_response[(trace_id, rid)] = span_id
-                if len(self._by_response) > MAX_RECENT_CALLS:
-                    self._by_response.popitem(last=False)
+        found = self._by_response.get((trace_id, rid)) if rid is not None else None
         if found is None:
             found = self._llm_child_of.get(span_id)
-        if found is None and "parent_id" in event:
-            self._llm_child_of[event["parent_id"]] = span_id
+        # Every later copy of this call must point at the line that was kept, never at
+        # another copy: register the kept span id, for the response id and for the parent.
+        kept = span_id if found is None else found
+        if rid is not None and (trace_id, rid) not in self._by_response:
+            self._by_response[(trace_id, rid)] = kept
+            if len(self._by_response) > MAX_RECENT_CALLS:
+                self._by_response.popitem(last=False)
+        if "parent_id" in event:
+            self._llm_child_of[event["parent_id"]] = kept
             if len(self._llm_child_of) > MAX_RECENT_CALLS:
                 self._llm_child_of.popitem(last=False)
         return found
