@@ -293,15 +293,8 @@ def _fill_tool_ids(messages: list[Any]) -> list[Any]:
     return messages
 
 
-class JsonlSpanExporter(SpanExporter):
-    """Writes finished spans as event lines (see docs/exporter.md).
-
-    ``path`` or ``stream`` (neither: ``OTEL_EXPORTER_JSONL_PATH``, default
-    ``traces/otel.jsonl``); ``cap`` bytes per string value (default ``OTEL_JSONL_CAP`` or
-    4096; 0 = off), ``blob_dir`` for capped values, ``redact`` (default ``OTEL_JSONL_REDACT``
-    or on) and ``redact_patterns``. ``joiner`` receives GenAI log records from a
-    :class:`JsonlLogExporter` so their content lands on the ``llm_call`` line.
-    """
+class _FileUser:
+    """What both exporters share: the file (a shared sink) and the log joiner."""
 
     def __init__(
         self,
@@ -318,6 +311,28 @@ class JsonlSpanExporter(SpanExporter):
         self._sink = _sink or _make_sink(path, stream, cap, redact, blob_dir, redact_patterns)
         self._sink.users += 1
         self.joiner = joiner if joiner is not None else _joiner_for(self._sink.writer)
+        self._setup()
+
+    def _setup(self) -> None:
+        """State of the exporter itself (after the file and joiner are set)."""
+
+    @property
+    def writer(self) -> LineWriter:
+        """The line writer (its ``dropped`` and ``last_error`` tell what failed)."""
+        return self._sink.writer
+
+
+class JsonlSpanExporter(_FileUser, SpanExporter):
+    """Writes finished spans as event lines (see docs/exporter.md).
+
+    ``path`` or ``stream`` (neither: ``OTEL_EXPORTER_JSONL_PATH``, default
+    ``traces/otel.jsonl``); ``cap`` bytes per string value (default ``OTEL_JSONL_CAP`` or
+    4096; 0 = off), ``blob_dir`` for capped values, ``redact`` (default ``OTEL_JSONL_REDACT``
+    or on) and ``redact_patterns``. ``joiner`` receives GenAI log records from a
+    :class:`JsonlLogExporter` so their content lands on the ``llm_call`` line.
+    """
+
+    def _setup(self) -> None:
         self._lock = threading.Lock()
         self._shutdown = False
         self._seq = _SeqCounter()
@@ -325,11 +340,6 @@ class JsonlSpanExporter(SpanExporter):
         self._resource_ids: dict[int, tuple[Resource, str]] = {}
         self._by_response: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._llm_child_of: OrderedDict[str, str] = OrderedDict()
-
-    @property
-    def writer(self) -> LineWriter:
-        """The line writer (its ``dropped`` and ``last_error`` tell what failed)."""
-        return self._sink.writer
 
     def _resource_ref(
         self, resource: Resource, out: list[dict[str, Any]], run: str, ts: float
@@ -461,7 +471,7 @@ def log_line(record: ReadableLogRecord) -> dict[str, Any]:
     return line
 
 
-class JsonlLogExporter(LogRecordExporter):
+class JsonlLogExporter(_FileUser, LogRecordExporter):
     """Writes log records into the trace file; GenAI content joins its span's ``llm_call``.
 
     Takes the same arguments as :class:`JsonlSpanExporter`. Records that belong to a span not
@@ -469,29 +479,10 @@ class JsonlLogExporter(LogRecordExporter):
     share one by default); other records become ``log`` lines at once.
     """
 
-    def __init__(
-        self,
-        path: str | os.PathLike[str] | None = None,
-        *,
-        stream: IO[Any] | None = None,
-        cap: int | None = None,
-        blob_dir: str | os.PathLike[str] | None = None,
-        redact: bool | None = None,
-        redact_patterns: Mapping[str, str] | Iterable[str] = (),
-        joiner: LogJoiner | None = None,
-        _sink: _Sink | None = None,
-    ) -> None:
-        self._sink = _sink or _make_sink(path, stream, cap, redact, blob_dir, redact_patterns)
-        self._sink.users += 1
-        self.joiner = joiner if joiner is not None else _joiner_for(self._sink.writer)
+    def _setup(self) -> None:
         if self.joiner is not None:
             self.joiner._sink = self._write_quietly
         self._shutdown = False
-
-    @property
-    def writer(self) -> LineWriter:
-        """The line writer."""
-        return self._sink.writer
 
     def _write_quietly(self, lines: list[dict[str, Any]]) -> None:
         try:

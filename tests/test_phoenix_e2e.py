@@ -48,14 +48,15 @@ def assert_times(got: dict[str, Any], want: ReadableSpan) -> None:
     assert abs(seconds(got["end_time"]) - want.end_time / 1e9) <= 1.5e-6  # type: ignore[operator]
 
 
-def ship(path: Path, phoenix: PhoenixServer, project: str) -> None:
-    """Convert and send ``path`` to Phoenix over OTLP/HTTP into ``project``."""
+def ship(path: Path, endpoint: str, project: str, *extra: str) -> None:
+    """Convert and send ``path`` to Phoenix's ``endpoint`` into ``project``."""
     rc = main(
         [
             "convert",
             str(path),
             "--endpoint",
-            phoenix.otlp_http_endpoint,
+            endpoint,
+            *extra,
             "--resource-attr",
             f"openinference.project.name={project}",
             "--timeout",
@@ -71,7 +72,7 @@ def test_demo_trace_in_phoenix(phoenix: PhoenixServer, project: str, tmp_path: P
     path = tmp_path / "demo.jsonl"
     run_demo(path, run_id=uuid.uuid4().hex[:8])
     sent = {f"{s.context.span_id:016x}": s for s in events_to_spans(read_events(path))}  # type: ignore[union-attr]
-    ship(path, phoenix, project)
+    ship(path, phoenix.otlp_http_endpoint, project)
     spans = phoenix.spans(project, expect=len(sent))
     assert len(spans) == len(sent), spans
     root = next(s for s in sent.values() if s.parent is None)
@@ -113,7 +114,7 @@ def test_instrumented_openai_trace_in_phoenix(
         provider.shutdown()
     originals = {f"{s.context.span_id:016x}": s for s in memory.get_finished_spans()}  # type: ignore[union-attr]
     assert originals
-    ship(path, phoenix, project)
+    ship(path, phoenix.otlp_http_endpoint, project)
     spans = phoenix.spans(project, expect=len(originals))
     assert len(spans) == len(originals), spans
     for got in spans:
@@ -140,23 +141,7 @@ def test_demo_trace_over_grpc_in_phoenix(
     path = tmp_path / "demo.jsonl"
     run_demo(path, run_id=uuid.uuid4().hex[:8], latency=0.0)
     sent = {f"{s.context.span_id:016x}": s for s in events_to_spans(read_events(path))}  # type: ignore[union-attr]
-    rc = main(
-        [
-            "convert",
-            str(path),
-            "--endpoint",
-            phoenix.otlp_grpc_endpoint,
-            "--protocol",
-            "grpc",
-            "--insecure",
-            "--resource-attr",
-            f"openinference.project.name={project}",
-            "--timeout",
-            "10",
-            "-q",
-        ]
-    )
-    assert rc == 0
+    ship(path, phoenix.otlp_grpc_endpoint, project, "--protocol", "grpc", "--insecure")
     spans = phoenix.spans(project, expect=len(sent))
     assert sorted(s["context"]["span_id"] for s in spans) == sorted(sent)
     assert sorted(s["span_kind"] for s in spans) == ["AGENT", "LLM", "LLM", "TOOL", "TOOL"]
