@@ -259,3 +259,64 @@ def test_pricing_lookup(tmp_path: Path) -> None:
 def test_shorten(value: Any, width: int, text: str) -> None:
     """Values become one line, cut with an ellipsis."""
     assert shorten(value, width) == text
+
+
+def test_show_orders_span_lines_by_time(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Lines from spans (written as each span ends, the run's input last) are shown in the
+    order they happened; their step numbers are kept."""
+    run = "4bf92f3577b34da6a3ce929d0e0e4736"
+    rows = [
+        {
+            "ts": 10.5,
+            "run": run,
+            "kind": "llm_call",
+            "span_id": "00000000000000a1",
+            "start": 10.1,
+            "seq": 0,
+            "model": "m",
+        },
+        {
+            "ts": 10.6,
+            "run": run,
+            "kind": "tool_call",
+            "span_id": "00000000000000a2",
+            "seq": 1,
+            "name": "t",
+            "id": "c1",
+            "args": {},
+        },
+        {
+            "ts": 10.8,
+            "run": run,
+            "kind": "tool_result",
+            "span_id": "00000000000000a2",
+            "start": 10.6,
+            "seq": 2,
+            "id": "c1",
+            "output": "ok",
+        },
+        {
+            "ts": 10.0,
+            "run": run,
+            "kind": "input",
+            "span_id": "00000000000000a0",
+            "seq": 3,
+            "messages": [],
+        },
+        {
+            "ts": 11.0,
+            "run": run,
+            "kind": "final",
+            "span_id": "00000000000000a0",
+            "start": 10.0,
+            "seq": 4,
+            "text": "done",
+        },
+    ]
+    path = tmp_path / "spans.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert main(["show", str(path), "--color", "never"]) == 0
+    lines = capsys.readouterr().out.splitlines()[2:]
+    assert [line.split()[0] for line in lines] == ["3", "0", "1", "2", "4"]
+    assert " input " in lines[0]
+    assert " final " in lines[-1]

@@ -233,6 +233,10 @@ def cmd_show(args: argparse.Namespace) -> int:
         raise CliError(f"{args.file}: no run {args.run!r}")
     blocks = []
     for rid, steps in runs.items():
+        if any("span_id" in s.event for s in steps):
+            # Lines from spans are written when each span ends, children before parents
+            # (the run's input last): show them in the order they happened.
+            steps.sort(key=lambda s: _when(s.event))
         starts = [_began(s.event) for s in steps]
         t0, t1 = min(starts), max(float(s.event["ts"]) for s in steps)
         rows = [render_header(rid, t0, len(steps), t1 - t0, color=color)]
@@ -240,6 +244,12 @@ def cmd_show(args: argparse.Namespace) -> int:
         blocks.append("\n".join(rows))
     print("\n\n".join(blocks))
     return EXIT_OK
+
+
+def _when(ev: dict[str, Any]) -> float:
+    """Where a step sits on the timeline: a run's final answer at its end, any other step
+    at its start."""
+    return float(ev["ts"]) if ev["kind"] in ("final", "error") else _began(ev)
 
 
 def _began(ev: dict[str, Any]) -> float:
