@@ -49,10 +49,12 @@ class Problem(NamedTuple):
 
 @dataclass
 class ReadReport:
-    """What a read saw: lines, events, and the lines it skipped (the first 1000 in full)."""
+    """What a read saw: lines (and bytes), events, and the lines it skipped (the first 1000 in
+    full)."""
 
     path: str = ""
     lines: int = 0
+    bytes_read: int = 0
     events: int = 0
     skipped: int = 0
     problems: list[Problem] = field(default_factory=list)
@@ -157,6 +159,7 @@ def _iter(
         lineno += 1
         if report is not None:
             report.lines += 1
+            report.bytes_read += len(raw)
         if pending is not None:
             # The previous bad line was not the last: it is an ordinary bad line.
             _bad(name, *pending, strict, report)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from otel_jsonl import __version__, read_events, validate_event
+from otel_jsonl._cli.common import Progress
 from otel_jsonl.cli import main
 
 
@@ -177,3 +179,53 @@ def test_console_script_runs(tmp_path: Path) -> None:
         check=False,
     )
     assert proc.returncode == 0 and proc.stdout.strip() == f"otel-jsonl {__version__}"
+
+
+class _Terminal(io.StringIO):
+    """A text stream that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_draws_on_a_terminal_for_large_files(tmp_path: Path) -> None:
+    """Progress draws a bar with the share read on a terminal, and erases it at the end."""
+    path = tmp_path / "big.jsonl"
+    path.write_bytes(b"x" * 1000)
+    ticks = iter(float(t) for t in range(100))
+    term = _Terminal()
+    bar = Progress(str(path), stream=term, min_bytes=1000, clock=lambda: next(ticks))
+    bar.update(10, 250)
+    bar.update(20, 500)
+    bar.close()
+    assert term.getvalue() == (
+        f"\r{path} [######------------------]  25%  10 lines"
+        f"\r{path} [############------------]  50%  20 lines"
+        "\r\033[K"
+    )
+
+
+@pytest.mark.parametrize(("terminal", "size"), [(False, 10_000), (True, 999)])
+def test_progress_bar_stays_quiet_when_piped_or_small(
+    tmp_path: Path, terminal: bool, size: int
+) -> None:
+    """No progress output when the stream is not a terminal, or the file is small."""
+    path = tmp_path / "t.jsonl"
+    path.write_bytes(b"x" * size)
+    stream = _Terminal() if terminal else io.StringIO()
+    bar = Progress(str(path), stream=stream, min_bytes=1000)
+    bar.update(1, 10)
+    bar.close()
+    assert stream.getvalue() == ""
+
+
+def test_report_counts_bytes_read(tmp_path: Path) -> None:
+    """ReadReport.bytes_read counts every byte read, newlines included."""
+    from otel_jsonl import ReadReport
+
+    path = tmp_path / "t.jsonl"
+    data = b'{"ts":1,"run":"r","kind":"x"}\n{"ts":2,"run":"r","kind":"y"}\n'
+    path.write_bytes(data)
+    report = ReadReport()
+    assert len(list(read_events(path, report=report))) == 2
+    assert report.bytes_read == len(data)

@@ -68,7 +68,7 @@ def iter_lines(
                 print_problem(str(report.problems[shown]))
                 shown += 1
             if bar is not None:
-                bar.update(line.lineno)
+                bar.update(line.lineno, report.bytes_read)
             yield line
     except OtelJsonlError as exc:
         raise CliError(str(exc)) from None
@@ -87,38 +87,60 @@ def iter_lines(
 
 
 class Progress:
-    """A one-line progress indicator on stderr, drawn only when stderr is a terminal and the
-    file is large enough to be worth it; at most ten redraws a second."""
+    """A one-line progress bar on stderr for reading a large file.
 
-    def __init__(self, path: str, stream: IO[str] | None = None, min_bytes: int = 8 << 20) -> None:
+    Drawn only when the stream is a terminal and the file is at least ``min_bytes`` (8 MiB)
+    long, so piped output and small files stay quiet; at most ten redraws a second; erased on
+    :meth:`close`. Shows the share of the file read (for ``.gz`` files, lines only).
+    """
+
+    WIDTH = 24
+
+    def __init__(
+        self,
+        path: str,
+        stream: IO[str] | None = None,
+        min_bytes: int = 8 << 20,
+        clock: Any = time.monotonic,
+    ) -> None:
         self.stream = stream if stream is not None else sys.stderr
-        self.total = 0
         self.path = path
+        self.total = 0
         self.active = False
-        self._last = 0.0
-        self._fh: Any = None
+        self.drawn = 0
+        self._clock = clock
+        self._last = float("-inf")
         if path != "-" and _isatty(self.stream):
             try:
                 self.total = os.path.getsize(path)
             except OSError:
                 self.total = 0
-            self.active = self.total >= min_bytes and not path.endswith(".gz")
-        self._lines = 0
+            self.active = self.total >= min_bytes
+            if path.endswith(".gz"):
+                self.total = 0  # compressed size: a share of it would mean nothing
 
-    def update(self, lineno: int) -> None:
-        """Note that ``lineno`` lines were read; redraw if it is time."""
+    def update(self, lineno: int, bytes_read: int | None = None) -> None:
+        """Note that ``lineno`` lines (``bytes_read`` bytes) were read; redraw if it is time."""
         if not self.active:
             return
-        now = time.monotonic()
+        now = self._clock()
         if now - self._last < 0.1:
             return
         self._last = now
-        self.stream.write(f"\r{self.path}: {lineno:,} lines read")
+        if self.total and bytes_read is not None:
+            share = min(1.0, bytes_read / self.total)
+            done = int(share * self.WIDTH)
+            bar = "#" * done + "-" * (self.WIDTH - done)
+            text = f"{self.path} [{bar}] {share:4.0%}  {lineno:,} lines"
+        else:
+            text = f"{self.path}: {lineno:,} lines"
+        self.stream.write("\r" + text)
         self.stream.flush()
+        self.drawn += 1
 
     def close(self) -> None:
         """Erase the progress line."""
-        if self.active:
+        if self.active and self.drawn:
             self.stream.write("\r\033[K")
             self.stream.flush()
 

@@ -66,7 +66,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         bar = Progress(path)
         try:
             for lineno, event in read_events(path, strict=False, report=report):
-                bar.update(lineno)
+                bar.update(lineno, report.bytes_read)
                 while shown < len(report.problems):
                     print(report.problems[shown], file=out)
                     shown += 1
