@@ -176,3 +176,22 @@ def test_align_beyond_max_edits_pairs_in_order() -> None:
     pairs = align(list("aaaa"), list("bbbbbb"), max_edits=2)
     assert pairs[:4] == [(0, 0), (1, 1), (2, 2), (3, 3)]
     assert pairs[4:] == [(None, 4), (None, 5)]
+
+
+def test_cli_shows_where_two_long_strings_part(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two long texts that differ late are shown from where they part, not cut before it."""
+    head = "The forecast says light rain until six in the evening, so spend the afternoon at the "
+    rows_a = [{"ts": 1, "run": "a", "seq": 0, "kind": "final", "text": head + "Gulbenkian."}]
+    rows_b = [{"ts": 1, "run": "b", "seq": 0, "kind": "final", "text": head + "Berardo."}]
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    a.write_text("".join(json.dumps(r) + "\n" for r in rows_a))
+    b.write_text("".join(json.dumps(r) + "\n" for r in rows_b))
+    assert main(["diff", str(a), str(b)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    line_a = next(line for line in out if line.startswith("    A: "))
+    line_b = next(line for line in out if line.startswith("    B: "))
+    assert "Gulbenkian." in line_a
+    assert "Berardo." in line_b
+    assert line_a.endswith(f"(from character {len(head) - 70 // 4})")

@@ -162,6 +162,21 @@ def _value(v: Any, width: int = 70) -> str:
     return shorten(json.dumps(v, ensure_ascii=False, default=repr), width)
 
 
+def _changed_pair(a: Any, b: Any, width: int = 70) -> tuple[str, str]:
+    """Both sides of a change, shortened so that the difference shows: two long strings that
+    share a long beginning are shown from a little before where they part."""
+    if isinstance(a, str) and isinstance(b, str):
+        # character by character is what is wanted here (these are texts, not paths)
+        common = len(os.path.commonprefix([a, b]))  # noqa: RUF071
+        if common > width // 3:
+            start = common - width // 4
+            return (
+                f"…{_value(a[start:], width)} (from character {start})",
+                f"…{_value(b[start:], width)}",
+            )
+    return _value(a, width), _value(b, width)
+
+
 def format_diff(result: RunDiff, a: str, b: str, limit: int = 50) -> str:
     """The readable form of a diff."""
     lines = [
@@ -184,8 +199,9 @@ def format_diff(result: RunDiff, a: str, b: str, limit: int = 50) -> str:
                 f"step {d.step_a}" if d.step_a == d.step_b else f"step {d.step_a} (B: {d.step_b})"
             )
             lines.append(f"~ {where} {d.path or '/'}")
-            lines.append(f"    A: {'(missing)' if d.missing == 'a' else _value(d.a)}")
-            lines.append(f"    B: {'(missing)' if d.missing == 'b' else _value(d.b)}")
+            shown_a, shown_b = _changed_pair(d.a, d.b)
+            lines.append(f"    A: {'(missing)' if d.missing == 'a' else shown_a}")
+            lines.append(f"    B: {'(missing)' if d.missing == 'b' else shown_b}")
         elif d.kind == "inserted":
             lines.append(f"+ step {d.step_b} only in B: {_value(d.b)}")
         else:
