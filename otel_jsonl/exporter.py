@@ -338,7 +338,7 @@ class JsonlSpanExporter(_FileUser, SpanExporter):
         self._seq = _SeqCounter()
         self._resources: dict[str, None] = {}
         self._resource_ids: dict[int, tuple[Resource, str]] = {}
-        self._by_response: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self._by_response: OrderedDict[str, str] = OrderedDict()
         self._llm_child_of: OrderedDict[str, str] = OrderedDict()
 
     def _resource_ref(
@@ -359,16 +359,19 @@ class JsonlSpanExporter(_FileUser, SpanExporter):
 
     def _duplicate_of(self, event: dict[str, Any], span: ReadableSpan) -> str | None:
         """The span id of the ``llm_call`` already written for the same model call."""
-        trace_id, span_id = event["trace_id"], event["span_id"]
+        span_id = event["span_id"]
         rid = llm_call_id(span.attributes or {})
-        found = self._by_response.get((trace_id, rid)) if rid is not None else None
+        # By response id alone: two instrumentations that both start a root span put one call
+        # in two traces (the Anthropic SDK's own span beside OpenLLMetry's, with no agent span
+        # around them). A provider's response ids are unique; the memory is bounded.
+        found = self._by_response.get(rid) if rid is not None else None
         if found is None:
             found = self._llm_child_of.get(span_id)
         # Every later copy of this call must point at the line that was kept, never at
         # another copy: register the kept span id, for the response id and for the parent.
         kept = span_id if found is None else found
-        if rid is not None and (trace_id, rid) not in self._by_response:
-            self._by_response[(trace_id, rid)] = kept
+        if rid is not None and rid not in self._by_response:
+            self._by_response[rid] = kept
             if len(self._by_response) > MAX_RECENT_CALLS:
                 self._by_response.popitem(last=False)
         if "parent_id" in event:

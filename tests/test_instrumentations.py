@@ -14,6 +14,7 @@ result attributes. The LLM spans become children of the agent span.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -302,3 +303,68 @@ def test_anthropic_native(
     )
     llm = [line for line in lines if line["kind"] == "llm_call"]
     assert [line["finish_reason"] for line in llm] == ["tool_use", "end_turn"]
+
+
+_DOUBLE_TRACED = """
+import sys
+from opentelemetry.instrumentation.anthropic import AnthropicInstrumentor
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from support.agent_loops import run_anthropic_loop
+from support.providers import ProviderServer
+from otel_jsonl.exporter import JsonlSpanExporter
+
+path, stream = sys.argv[1], sys.argv[2] == "sse"
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(JsonlSpanExporter(path)))
+AnthropicInstrumentor().instrument(tracer_provider=provider)
+native = {"tracer_provider": provider, "traces": {"enabled": True, "content_mode": "content"}}
+with ProviderServer() as server:
+    print(run_anthropic_loop(server.anthropic_base_url, stream=stream, open_telemetry=native))
+provider.shutdown()
+"""
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "sse"])
+def test_anthropic_native_beside_openllmetry_gives_one_llm_call_per_call(
+    tmp_path: Path, stream: bool
+) -> None:
+    """The Anthropic SDK's own spans and OpenLLMetry's anthropic instrumentation trace each
+    call twice, as two root spans in two traces; the file has one llm_call per model call and
+    the other copy as a span line pointing at it. (A subprocess: the instrumentation patches
+    the anthropic client for the whole process.)"""
+    import subprocess
+    import sys
+
+    path = tmp_path / "double.jsonl"
+    tests_dir = Path(__file__).resolve().parent
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-W",
+            "ignore::DeprecationWarning",
+            "-c",
+            _DOUBLE_TRACED,
+            str(path),
+            "sse" if stream else "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(tests_dir)},
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    llm = [line for line in lines if line["kind"] == "llm_call"]
+    copies = [line for line in lines if line.get("duplicate_of")]
+    assert len(llm) == 2
+    assert len(copies) == 2
+    assert {c["duplicate_of"] for c in copies} == {line["span_id"] for line in llm}
+    # The two copies of each call really were in different traces (no agent span around them).
+    by_span = {line["span_id"]: line for line in llm}
+    assert all(c["trace_id"] != by_span[c["duplicate_of"]]["trace_id"] for c in copies)
+    assert {c["otel"]["name"] for c in copies} | {line["otel"]["name"] for line in llm} == {
+        "anthropic.messages.create",
+        "anthropic.chat",
+    }
