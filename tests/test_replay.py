@@ -279,32 +279,45 @@ def _one_text_block_as_string(payload: Any) -> Any:
     return payload
 
 
-@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+@pytest.mark.parametrize("provider", ["openai", "openai-events", "anthropic"])
 def test_replay_equals_wire_exporter(tmp_path: Path, provider: str) -> None:
     """Spans from a real instrumentation with content capture, written by the span exporter,
-    replay at every llm_call to what the server received on that call."""
-    exporter_mod = pytest.importorskip("otel_jsonl.exporter")
+    replay at every llm_call to what the server received on that call; ``openai-events`` has
+    the content in log records (openai-v2 EVENT_ONLY), joined by the log exporter."""
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from support.fixtures import anthropic_native_tracing, instrumented_openai_v2
 
+    from otel_jsonl.exporter import JsonlLogExporter, JsonlSpanExporter
+
     path = tmp_path / "spans.jsonl"
     provider_ = TracerProvider()
-    provider_.add_span_processor(SimpleSpanProcessor(exporter_mod.JsonlSpanExporter(path)))
+    provider_.add_span_processor(SimpleSpanProcessor(JsonlSpanExporter(path)))
+    logs = LoggerProvider()
+    logs.add_log_record_processor(SimpleLogRecordProcessor(JsonlLogExporter(path)))
+    wire = "anthropic" if provider == "anthropic" else "openai"
     with ProviderServer(SCRIPT) as server:
         if provider == "openai":
             with instrumented_openai_v2(provider_, capture="SPAN_ONLY"):
+                run_openai_loop(server.openai_base_url)
+        elif provider == "openai-events":
+            with instrumented_openai_v2(provider_, logs, capture="EVENT_ONLY"):
                 run_openai_loop(server.openai_base_url)
         else:
             with anthropic_native_tracing(provider_) as option:
                 run_anthropic_loop(server.anthropic_base_url, open_telemetry=option)
         calls = server.calls
+    logs.shutdown()
     provider_.shutdown()
     llm = [ev for _, ev in read_events(path, kind="llm_call")]
     assert len(llm) == len(calls) == 3
+    if provider == "openai-events":
+        assert not any("gen_ai.input.messages" in ev["otel"].get("attrs", {}) for ev in llm)
     for ev, call in zip(llm, calls, strict=True):
-        got = replay(path, ev["seq"], run=ev["run"], format=provider)  # type: ignore[arg-type]
-        want = _wire(provider, call.body)
+        got = replay(path, ev["seq"], run=ev["run"], format=wire)  # type: ignore[arg-type]
+        want = _wire(wire, call.body)
         if provider == "anthropic":
             got, want = _one_text_block_as_string(got), _one_text_block_as_string(want)
         assert got == want
