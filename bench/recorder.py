@@ -5,6 +5,7 @@ Variants, interleaved in every repetition (order shuffled), each writing N steps
   a line-buffered text file;
 - ``trace``: ``otel_jsonl.Trace`` with defaults (cap and redaction on), orjson present;
 - ``trace-stdlib``: the same with the standard-library encoder (orjson switched off);
+- ``trace-noredact``: ``Trace`` with ``redact=False`` (what the secret screen costs);
 - ``raw``: ``os.write`` of a prebuilt line on an O_APPEND descriptor (the floor).
 
 With ``--durability`` the variants are the fsync policies instead (``never`` = ``trace``,
@@ -136,7 +137,7 @@ def time_variant(variant: str, kind: str, fields: dict[str, Any], steps: int, tm
             if variant.startswith("fsync-"):
                 tail = variant.removeprefix("fsync-")
                 policy = int(tail) if tail.isdigit() else tail
-            t = Trace(path, fsync=policy)
+            t = Trace(path, fsync=policy, redact=variant != "trace-noredact")
             t0 = time.perf_counter()
             for _ in range(steps):
                 t.step(kind, **fields)
@@ -159,7 +160,7 @@ def main() -> None:
         help="compare fsync policies instead: never, every 100 lines, every line",
     )
     args = parser.parse_args()
-    variants = ["article", "trace", "trace-stdlib", "raw"]
+    variants = ["article", "trace", "trace-stdlib", "trace-noredact", "raw"]
     if args.durability:
         variants = ["article", "trace", "fsync-100", "fsync-line"]
     print(f"orjson: {_codec.HAVE_ORJSON}; {args.reps} reps x {args.steps} steps, interleaved")
