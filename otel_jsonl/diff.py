@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, Literal
 
+from .reader import paused_gc
 from .replay import RunEvents, Step, read_run
 
 __all__ = ["DEFAULT_IGNORE", "Difference", "RunDiff", "align", "diff_runs"]
@@ -323,6 +324,7 @@ def _load(
     return name, steps
 
 
+@paused_gc()
 def diff_runs(
     a: str | os.PathLike[str] | IO[bytes] | RunEvents | Iterable[Mapping[str, Any]],
     b: str | os.PathLike[str] | IO[bytes] | RunEvents | Iterable[Mapping[str, Any]],

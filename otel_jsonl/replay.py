@@ -33,7 +33,7 @@ from typing import IO, Any, Literal
 from .blobs import BlobStore, blob_dir_for
 from .exceptions import MissingInputError, RunNotFoundError
 from .messages import system_text, to_anthropic, to_openai, to_parts, tool_response_message
-from .reader import ReadReport, display_name, read_events
+from .reader import ReadReport, display_name, paused_gc, read_events
 from .schema import META_KINDS
 
 __all__ = [
@@ -107,12 +107,13 @@ def read_run(
     name = display_name(source)
     report = report if report is not None else ReadReport()
     runs: dict[str, RunEvents] = {}
-    for st in step_events(read_events(source, run=run, report=report)):
-        rid = st.event["run"]
-        r = runs.get(rid)
-        if r is None:
-            r = runs[rid] = RunEvents(name, rid)
-        (r.meta if st.step < 0 else r.steps).append(st)
+    with paused_gc():
+        for st in step_events(read_events(source, run=run, report=report)):
+            rid = st.event["run"]
+            r = runs.get(rid)
+            if r is None:
+                r = runs[rid] = RunEvents(name, rid)
+            (r.meta if st.step < 0 else r.steps).append(st)
     if not runs:
         if run is not None:
             raise RunNotFoundError(f"{name}: no run {run!r}")
@@ -293,6 +294,7 @@ def _format(messages: list[dict[str, Any]], system: Any, fmt: ReplayFormat) -> A
     return out
 
 
+@paused_gc()
 def replay_step(
     source: str | os.PathLike[str] | IO[bytes] | RunEvents,
     step: int,

@@ -197,3 +197,38 @@ def test_arbitrary_bytes_never_crash_lenient_reading(data: bytes) -> None:
     nonblank = len(data.splitlines())
     assert len(events) + report.skipped <= max(nonblank, report.lines)
     assert report.lines == len(io.BytesIO(data).readlines())
+
+
+def test_paused_gc_restores_the_collector_even_on_error() -> None:
+    """paused_gc turns the collector off inside and back on after, also when the body raises;
+    a collector that was already off stays off."""
+    import gc
+
+    from otel_jsonl.reader import paused_gc
+
+    assert gc.isenabled()
+    with pytest.raises(ValueError, match="boom"), paused_gc():
+        assert not gc.isenabled()
+        raise ValueError("boom")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with paused_gc():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_replay_and_diff_leave_the_collector_on(tmp_path: Path) -> None:
+    """replay and diff_runs pause the collector while they work and restore it, errors too."""
+    import gc
+
+    from otel_jsonl import RunNotFoundError, diff_runs, replay
+
+    path = write(tmp_path, GOOD + "\n")
+    assert diff_runs(path, path).equal
+    assert gc.isenabled()
+    with pytest.raises(RunNotFoundError):
+        replay(path, 99)
+    assert gc.isenabled()
