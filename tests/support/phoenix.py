@@ -41,6 +41,10 @@ STARTUP_TIMEOUT = 120.0  # ready in ~20 s here (CPU-bound imports); slow CI mach
 STOP_TIMEOUT = 20.0
 
 
+#: Pages of spans read at most from one listing.
+MAX_PAGES = 1000
+
+
 class PhoenixError(RuntimeError):
     """Raised when the Phoenix server cannot be started, or listens beyond loopback."""
 
@@ -319,7 +323,7 @@ class PhoenixServer:
     def _paged(self, path: str, params: dict[str, str]) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         cursor: str | None = None
-        while True:
+        for _ in range(MAX_PAGES):  # bounded: a server repeating a cursor must not hang a test
             query = dict(params)
             if cursor:
                 query["cursor"] = cursor
@@ -328,6 +332,7 @@ class PhoenixServer:
             cursor = page.get("next_cursor")
             if not cursor:
                 return items
+        raise PhoenixError(f"{path}: more than {MAX_PAGES} pages; is the cursor repeating?")
 
     def spans(
         self, project: str, *, expect: int = 1, timeout: float = 60.0
