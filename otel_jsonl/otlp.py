@@ -231,14 +231,21 @@ def _scope_key(scope: InstrumentationScope) -> Any:
 
 
 def encode_traces_data(spans: Iterable[ReadableSpan]) -> dict[str, Any]:
-    """A ``TracesData`` object: spans grouped by resource, then by instrumentation scope."""
-    by_resource: dict[int, tuple[Resource, dict[Any, tuple[Any, list[dict[str, Any]]]]]] = {}
+    """A ``TracesData`` object: spans grouped by resource, then by instrumentation scope.
+
+    Grouping keeps the spans' order: a span whose resource (or scope) differs from the one
+    before it opens a new ``ResourceSpans`` (or ``ScopeSpans``), which OTLP allows. Importing
+    the file then meets the spans in the order they were converted, so the steps get the same
+    ``seq`` back. With one resource and one scope (the usual case) there is one group of each.
+    """
+    resource_spans: list[dict[str, Any]] = []
     scope_keys: dict[int, Any] = {}
+    last_resource: Resource | None = None
+    last_scope: Any = _NO_SCOPE
+    scope_list: list[dict[str, Any]] = []
+    encoded: list[dict[str, Any]] = []
     for span in spans:
         resource = span._resource
-        entry = by_resource.get(id(resource))
-        if entry is None:
-            entry = by_resource[id(resource)] = (resource, {})
         scope = span._instrumentation_scope
         if scope is None:
             key = None
@@ -246,23 +253,25 @@ def encode_traces_data(spans: Iterable[ReadableSpan]) -> dict[str, Any]:
             key = scope_keys.get(id(scope))
             if key is None:
                 key = scope_keys[id(scope)] = _scope_key(scope)
-        group = entry[1].get(key)
-        if group is None:
-            group = entry[1][key] = (scope, [])
-        group[1].append(encode_span(span))
-    resource_spans = []
-    for resource, scopes in by_resource.values():
-        scope_spans = []
-        for scope, encoded in scopes.values():
+        if resource is not last_resource:
+            rs: dict[str, Any] = {"resource": _encode_resource(resource), "scopeSpans": []}
+            if resource.schema_url:
+                rs["schemaUrl"] = resource.schema_url
+            resource_spans.append(rs)
+            scope_list = rs["scopeSpans"]
+            last_resource, last_scope = resource, _NO_SCOPE
+        if key != last_scope:
+            encoded = []
             ss: dict[str, Any] = {"scope": _encode_scope(scope), "spans": encoded}
             if scope is not None and scope.schema_url:
                 ss["schemaUrl"] = scope.schema_url
-            scope_spans.append(ss)
-        rs: dict[str, Any] = {"resource": _encode_resource(resource), "scopeSpans": scope_spans}
-        if resource.schema_url:
-            rs["schemaUrl"] = resource.schema_url
-        resource_spans.append(rs)
+            scope_list.append(ss)
+            last_scope = key
+        encoded.append(encode_span(span))
     return {"resourceSpans": resource_spans}
+
+
+_NO_SCOPE = object()
 
 
 def _batches(spans: Iterable[ReadableSpan], size: int) -> Iterator[list[ReadableSpan]]:

@@ -369,3 +369,35 @@ def test_non_finite_doubles_are_spelled_as_strings() -> None:
     (line,) = otlp.spans_to_otlp_json_lines([span])
     assert b'"doubleValue":"Infinity"' in line
     json_format.Parse(line, TracesData())
+
+
+def test_interleaved_resources_keep_span_order_and_seq(tmp_path: Path) -> None:
+    """Spans of one trace from two resources, interleaved, come back from convert and import
+    in the same order, so every step keeps its seq (OTLP groups by resource; the encoder opens
+    a new group rather than reorder)."""
+    service_a = Resource.create({"service.name": "a"})
+    service_b = Resource.create({"service.name": "b"})
+    scope = InstrumentationScope("lib.a")
+    batch = [
+        ReadableSpan(
+            name=f"step {i}",
+            context=SpanContext(1, i + 1, False, TraceFlags(1)),
+            resource=service_a if i % 2 == 0 else service_b,
+            instrumentation_scope=scope,
+            start_time=1_600_000_000_000_000_000 + i,
+            end_time=1_600_000_000_000_000_000 + i + 1,
+        )
+        for i in range(4)
+    ]
+    original = tmp_path / "a.jsonl"
+    write_exporter_jsonl(batch, original)
+    assert main(["convert", str(original), "-o", str(tmp_path / "a.otlp.json"), "-q"]) == 0
+    line = json.loads((tmp_path / "a.otlp.json").read_text().splitlines()[0])
+    assert len(line["resourceSpans"]) == 4
+    assert main(["import", str(tmp_path / "a.otlp.json"), "-o", str(tmp_path / "b.jsonl")]) == 0
+
+    def steps(path: Path) -> list[tuple[str, int]]:
+        return [(e["span_id"], e["seq"]) for _, e in read_events(path) if e["kind"] == "span"]
+
+    assert steps(tmp_path / "b.jsonl") == steps(original)
+    assert [s for s, _ in steps(original)] == [f"{i + 1:016x}" for i in range(4)]
