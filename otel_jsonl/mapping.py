@@ -894,10 +894,13 @@ def number_events(events: list[dict[str, Any]], next_seq: Any) -> None:
     """Give each step of one span its ``seq`` (``next_seq()`` per line) and point the
     span's ``error`` lines at the span's step."""
     step = None
-    for event in events:
-        event["seq"] = next_seq()
+    for i, event in enumerate(events):
+        seq = next_seq()
+        # Same key order as the recorder's lines (ts, run, seq, kind, ...), for people who
+        # read the file: keys already present keep their place, the rest follow.
+        events[i] = event = {"ts": event["ts"], "run": event["run"], "seq": seq, **event}
         if "otel" in event:
-            step = event["seq"]
+            step = seq
         elif event["kind"] == "error" and step is not None:
             event["step"] = step
 
