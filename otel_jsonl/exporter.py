@@ -100,8 +100,12 @@ class _Sink:
     def write(self, events: Iterable[dict[str, Any]]) -> None:
         """Encode and append events with one write (raises on failure)."""
         writer = self.writer
-        data = b"".join([writer.encode(e) for e in events])
+        self.write_bytes(b"".join([writer.encode(e) for e in events]))
+
+    def write_bytes(self, data: bytes) -> None:
+        """Append encoded lines with one write (raises on failure)."""
         if data:
+            writer = self.writer
             with self.lock:
                 if writer.closed:
                     raise ValueError("write to a closed trace file")
@@ -385,11 +389,17 @@ class JsonlSpanExporter(_FileUser, SpanExporter):
         if self._shutdown:
             return SpanExportResult.FAILURE
         try:
-            out: list[dict[str, Any]] = []
+            # Each span's lines are encoded as soon as they are mapped: the dicts die young
+            # (a batch of them alive at once costs more in garbage collection than mapping).
+            encode = self._sink.writer.encode
+            chunks: list[bytes] = []
+            events: list[dict[str, Any]] = []
             with self._lock:
                 for span in spans:
-                    self._map(span, out)
-            self._sink.write(out)
+                    self._map(span, events)
+                    chunks.extend([encode(e) for e in events])
+                    events.clear()
+            self._sink.write_bytes(b"".join(chunks))
             if self.joiner is not None:
                 self.joiner.expire()
             return SpanExportResult.SUCCESS
