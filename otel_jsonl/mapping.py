@@ -236,7 +236,10 @@ _ENCODERS = {
 def _is_parts_list(value: Any) -> bool:
     if not isinstance(value, list):
         return False
-    return all(isinstance(m, dict) and isinstance(m.get("parts"), list) for m in value)
+    for m in value:  # noqa: SIM110 (a loop: all() over a generator costs more per call)
+        if not isinstance(m, dict) or not isinstance(m.get("parts"), list):
+            return False
+    return True
 
 
 def _normalise_messages(value: Any, role: str | None = None) -> list[dict[str, Any]] | None:
@@ -488,6 +491,17 @@ def _hex_span(value: int) -> str:
 
 
 _POINTERS: dict[tuple[str, ...], str] = {}
+_MISSING: Any = object()
+
+
+def _pointer(path: tuple[str, ...]) -> str:
+    """The JSON pointer of ``path`` (the common ones are built once)."""
+    pointer = _POINTERS.get(path)
+    if pointer is None:
+        pointer = "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in path)
+        if len(_POINTERS) < 1024:
+            _POINTERS[path] = pointer
+    return pointer
 
 
 class _Builder:
@@ -499,7 +513,7 @@ class _Builder:
         self.main = main
         self.lines: dict[str, dict[str, Any]] = {}
 
-    def _slot(self, line: str | None, path: Sequence[str]) -> tuple[dict[str, Any], str] | None:
+    def _slot(self, line: str | None, path: tuple[str, ...]) -> tuple[dict[str, Any], str] | None:
         target = self.main if line is None else self.lines[line]
         for key in path[:-1]:
             nxt = target.setdefault(key, {})
@@ -508,41 +522,47 @@ class _Builder:
             target = nxt
         return target, path[-1]
 
-    def _where(self, path: Sequence[str], codec: str, line: str | None) -> Any:
-        pointer = _POINTERS.get(tuple(path))
-        if pointer is None:
-            pointer = "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in path)
-            if len(_POINTERS) < 1024:
-                _POINTERS[tuple(path)] = pointer
+    def _where(self, path: tuple[str, ...], codec: str, line: str | None) -> Any:
+        pointer = _pointer(path)
         if line is None and codec == "":
             return pointer
         return [pointer, codec] if line is None else [pointer, codec, line]
 
-    def move(self, key: str, path: Sequence[str], line: str | None = None) -> Any:
+    def move(self, key: str, path: tuple[str, ...], line: str | None = None) -> Any:
         """Put attribute ``key`` at ``path`` (when its value is exact there); return it."""
-        if key not in self.attrs:
+        attrs = self.attrs
+        value = attrs.get(key, _MISSING)
+        if value is _MISSING:
             return None
-        value = self.attrs[key]
-        if not _exact_scalar(value):
+        t = type(value)
+        if t is float:
+            if not math.isfinite(value):
+                return None
+        elif t is not str and t is not int and t is not bool and not _exact_scalar(value):
             return None
-        slot = self._slot(line, path)
-        if slot is None:
-            return None
-        target, field = slot
+        if line is None and len(path) == 1:
+            target = self.main
+            field = path[0]
+        else:
+            slot = self._slot(line, path)
+            if slot is None:
+                return None
+            target, field = slot
         if field in target:
             old = target[field]
             if type(old) is not type(value) or old != value:
                 return None
         else:
             target[field] = value
-        del self.attrs[key]
-        self.moved[key] = self._where(path, "", line)
+        del attrs[key]
+        pointer = _pointer(path)
+        self.moved[key] = pointer if line is None else [pointer, "", line]
         return value
 
     def move_json(
         self,
         key: str,
-        path: Sequence[str],
+        path: tuple[str, ...],
         normalise: Any,
         line: str | None = None,
     ) -> bool:
@@ -575,7 +595,7 @@ class _Builder:
                 self.moved[key] = self._where(path, codec, line)
         return True
 
-    def move_raw_or_json(self, key: str, path: Sequence[str], line: str | None = None) -> bool:
+    def move_raw_or_json(self, key: str, path: tuple[str, ...], line: str | None = None) -> bool:
         """A value that is JSON text or plain text: stored parsed when exact, else as is."""
         raw = self.attrs.get(key)
         if not isinstance(raw, str):
@@ -624,23 +644,23 @@ _USAGE_KEYS = (
 def _fill_llm(b: _Builder, span: ReadableSpan, op: str, attrs: Mapping[str, Any]) -> None:
     """Fields of an ``llm_call`` (also used, in part, by ``embeddings``)."""
     ev = b.main
-    if b.move(sc.GEN_AI_OPERATION_NAME, ["operation"]) is None:
+    if b.move(sc.GEN_AI_OPERATION_NAME, ("operation",)) is None:
         ev["operation"] = op
     # model: the request model, else the response model (OpenInference: llm.model_name)
-    b.move(sc.GEN_AI_REQUEST_MODEL, ["model"])
-    b.move(sc.GEN_AI_RESPONSE_MODEL, ["response_model"])
+    b.move(sc.GEN_AI_REQUEST_MODEL, ("model",))
+    b.move(sc.GEN_AI_RESPONSE_MODEL, ("response_model",))
     if "model" not in ev:
-        b.move(sc.LLM_MODEL_NAME, ["model"])
+        b.move(sc.LLM_MODEL_NAME, ("model",))
     if "model" not in ev and "response_model" in ev:
         ev["model"] = ev["response_model"]
     for key in (sc.GEN_AI_PROVIDER_NAME, sc.GEN_AI_SYSTEM, sc.LLM_PROVIDER, sc.LLM_SYSTEM):
-        b.move(key, ["provider"])
-    b.move(sc.GEN_AI_RESPONSE_ID, ["response_id"])
+        b.move(key, ("provider",))
+    b.move(sc.GEN_AI_RESPONSE_ID, ("response_id",))
     # usage, current names written, deprecated ones read
     for key, name in _USAGE_KEYS:
         value = b.attrs.get(key)
         if isinstance(value, int) and not isinstance(value, bool):
-            b.move(key, ["usage", name])
+            b.move(key, ("usage", name))
     if op not in sc.LLM_OPERATIONS:
         return
     # finish reason: the first of the list, else Anthropic's stop reason, else OpenInference's
@@ -648,17 +668,17 @@ def _fill_llm(b: _Builder, span: ReadableSpan, op: str, attrs: Mapping[str, Any]
     if isinstance(reasons, (tuple, list)) and reasons and isinstance(reasons[0], str):
         ev["finish_reason"] = reasons[0]
     else:
-        b.move(sc.ANTHROPIC_STOP_REASON, ["finish_reason"])
-        b.move(sc.LLM_FINISH_REASON, ["finish_reason"])
+        b.move(sc.ANTHROPIC_STOP_REASON, ("finish_reason",))
+        b.move(sc.LLM_FINISH_REASON, ("finish_reason",))
     # request parameters
     for key in list(b.attrs):
         if key.startswith(sc.GEN_AI_REQUEST_PREFIX) and key != sc.GEN_AI_REQUEST_MODEL:
-            b.move(key, ["request", key[len(sc.GEN_AI_REQUEST_PREFIX) :]])
+            b.move(key, ("request", key[len(sc.GEN_AI_REQUEST_PREFIX) :]))
     # content: current attributes, then OpenInference, OpenLLMetry, span events
-    b.move_json(sc.GEN_AI_SYSTEM_INSTRUCTIONS, ["system"], _normalise_system)
-    b.move_json(sc.GEN_AI_INPUT_MESSAGES, ["input"], _normalise_messages)
+    b.move_json(sc.GEN_AI_SYSTEM_INSTRUCTIONS, ("system",), _normalise_system)
+    b.move_json(sc.GEN_AI_INPUT_MESSAGES, ("input",), _normalise_messages)
     b.move_json(
-        sc.GEN_AI_OUTPUT_MESSAGES, ["output"], lambda v: _normalise_messages(v, "assistant")
+        sc.GEN_AI_OUTPUT_MESSAGES, ("output",), lambda v: _normalise_messages(v, "assistant")
     )
     if "input" not in ev:
         flat = _flattened_messages(attrs, sc.LLM_INPUT_MESSAGES)
@@ -694,24 +714,24 @@ def _fill_tool(b: _Builder, attrs: Mapping[str, Any], error: bool) -> None:
     call = b.lines["tool_call"]
     res = b.main
     for key in (sc.GEN_AI_TOOL_NAME, sc.TOOL_NAME):
-        b.move(key, ["name"])
+        b.move(key, ("name",))
     for key in (sc.GEN_AI_TOOL_CALL_ID, sc.TOOL_CALL_ID):
-        b.move(key, ["id"])
+        b.move(key, ("id",))
     if "name" in res:
         call["name"] = res["name"]
     if "id" in res:
         call["id"] = res["id"]
     else:
         call["id"] = res["id"] = None
-    moved_args = b.move_raw_or_json(sc.GEN_AI_TOOL_CALL_ARGUMENTS, ["args"], "tool_call")
+    moved_args = b.move_raw_or_json(sc.GEN_AI_TOOL_CALL_ARGUMENTS, ("args",), "tool_call")
     if not moved_args and attrs.get(sc.OPENINFERENCE_SPAN_KIND) == "TOOL":
-        b.move_raw_or_json(sc.INPUT_VALUE, ["args"], "tool_call")
+        b.move_raw_or_json(sc.INPUT_VALUE, ("args",), "tool_call")
     for key in (sc.GEN_AI_TOOL_CALL_RESULT, sc.ANTHROPIC_TOOL_RESULT_CONTENT):
-        if b.move_raw_or_json(key, ["output"]):
+        if b.move_raw_or_json(key, ("output",)):
             break
     else:
         if attrs.get(sc.OPENINFERENCE_SPAN_KIND) == "TOOL":
-            b.move_raw_or_json(sc.OUTPUT_VALUE, ["output"])
+            b.move_raw_or_json(sc.OUTPUT_VALUE, ("output",))
     if error:
         res["is_error"] = True
 
@@ -719,17 +739,17 @@ def _fill_tool(b: _Builder, attrs: Mapping[str, Any], error: bool) -> None:
 def _fill_agent(b: _Builder, attrs: Mapping[str, Any]) -> None:
     first = b.lines["input"]
     for key in (sc.GEN_AI_AGENT_NAME, sc.AGENT_NAME):
-        b.move(key, ["agent"], "input")
-    b.move_json(sc.GEN_AI_SYSTEM_INSTRUCTIONS, ["system"], _normalise_system, "input")
-    b.move_json(sc.GEN_AI_INPUT_MESSAGES, ["messages"], _normalise_messages, "input")
+        b.move(key, ("agent",), "input")
+    b.move_json(sc.GEN_AI_SYSTEM_INSTRUCTIONS, ("system",), _normalise_system, "input")
+    b.move_json(sc.GEN_AI_INPUT_MESSAGES, ("messages",), _normalise_messages, "input")
     b.move_json(
-        sc.GEN_AI_OUTPUT_MESSAGES, ["output"], lambda v: _normalise_messages(v, "assistant")
+        sc.GEN_AI_OUTPUT_MESSAGES, ("output",), lambda v: _normalise_messages(v, "assistant")
     )
     if "messages" not in first and isinstance(attrs.get(sc.INPUT_VALUE), str):
         first["messages"] = _normalise_messages(attrs[sc.INPUT_VALUE])
     text = _text_of(b.main.get("output"))
     if text is None and isinstance(attrs.get(sc.OUTPUT_VALUE), str):
-        b.move(sc.OUTPUT_VALUE, ["text"])
+        b.move(sc.OUTPUT_VALUE, ("text",))
     else:
         b.main["text"] = text
 
@@ -852,7 +872,8 @@ def span_to_events(span: ReadableSpan, *, resource_ref: str | None = None) -> li
     if span.parent is not None:
         base["parent_id"] = _hex_span(span.parent.span_id)
     start = (span.start_time or 0) / 1e9
-    attrs: Mapping[str, Any] = span.attributes or {}
+    # A plain dict: the span's attributes are a proxy of a Python-level mapping, slow to read.
+    attrs: dict[str, Any] = dict(span.attributes or {})
     op = operation_of(attrs)
     error = span.status.status_code is StatusCode.ERROR
     main = dict(base)
@@ -880,7 +901,7 @@ def span_to_events(span: ReadableSpan, *, resource_ref: str | None = None) -> li
     elif op == "retrieval":
         main["kind"] = "retrieval"
         for key in ("gen_ai.retrieval.query.text", sc.INPUT_VALUE):
-            if b.move(key, ["query"]) is not None:
+            if b.move(key, ("query",)) is not None:
                 break
     else:
         main["name"] = span.name
