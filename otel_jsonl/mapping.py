@@ -76,6 +76,11 @@ _NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
 def _encode_value(value: Any) -> Any:
+    t = type(value)
+    if t is str or t is int or t is bool:
+        return value
+    if t is tuple:
+        return [_encode_value(v) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
         return {"float": "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")}
     if isinstance(value, (str, bool, int, float)) or value is None:
@@ -482,6 +487,26 @@ def _text_of(messages: Any) -> str | None:
 # --- span -> events --------------------------------------------------------------------------
 
 
+def _span_attrs(span: ReadableSpan) -> dict[str, Any]:
+    """The span's attributes as a plain dict (a copy).
+
+    The SDK gives a proxy of its ``BoundedAttributes``, slow to read key by key; the proxy's
+    ``copy()`` is the underlying dict's copy, made in C. Anything else is copied key by key.
+    """
+    raw = span.attributes
+    if not raw:
+        return {}
+    copy = getattr(raw, "copy", None)
+    if copy is not None:
+        try:
+            out = copy()
+        except Exception:  # a mapping without a working copy(): copy it key by key below
+            out = None
+        if type(out) is dict:
+            return out
+    return dict(raw)
+
+
 def _hex_trace(value: int) -> str:
     return format(value, "032x")
 
@@ -764,7 +789,9 @@ def _status(span: ReadableSpan) -> dict[str, Any] | None:
     return out
 
 
-def _otel_block(span: ReadableSpan, b: _Builder, resource_ref: str | None) -> dict[str, Any]:
+def _otel_block(
+    span: ReadableSpan, b: _Builder, resource_ref: str | None, events: Sequence[Event]
+) -> dict[str, Any]:
     otel: dict[str, Any] = {
         "name": span.name,
         "kind": _KIND_NAMES[span.kind],
@@ -777,10 +804,11 @@ def _otel_block(span: ReadableSpan, b: _Builder, resource_ref: str | None) -> di
         otel["attrs"] = encode_attrs(b.attrs)
     if b.moved:
         otel["moved"] = b.moved
-    if span.events:
-        otel["events"] = [_event_json(e.name, e.timestamp, e.attributes) for e in span.events]
-    if span.links:
-        otel["links"] = [_link_json(link) for link in span.links]
+    if events:
+        otel["events"] = [_event_json(e.name, e.timestamp, e.attributes) for e in events]
+    links = span.links
+    if links:
+        otel["links"] = [_link_json(link) for link in links]
     scope = span.instrumentation_scope
     if scope is not None:
         s: dict[str, Any] = {"name": scope.name}
@@ -801,14 +829,10 @@ def _otel_block(span: ReadableSpan, b: _Builder, resource_ref: str | None) -> di
             otel["trace_state"] = ctx.trace_state.to_header()
     if span.parent is not None and span.parent.is_remote:
         otel["parent_remote"] = True
-    dropped = {
-        "attrs": span.dropped_attributes,
-        "events": span.dropped_events,
-        "links": span.dropped_links,
-    }
-    dropped = {k: v for k, v in dropped.items() if v}
-    if dropped:
-        otel["dropped"] = dropped
+    d_attrs, d_events, d_links = span.dropped_attributes, span.dropped_events, span.dropped_links
+    if d_attrs or d_events or d_links:
+        dropped = {"attrs": d_attrs, "events": d_events, "links": d_links}
+        otel["dropped"] = {k: v for k, v in dropped.items() if v}
     return otel
 
 
@@ -833,9 +857,11 @@ def _link_json(link: Link) -> dict[str, Any]:
     return out
 
 
-def _errors(span: ReadableSpan, base: dict[str, Any]) -> list[dict[str, Any]]:
+def _errors(
+    span: ReadableSpan, base: dict[str, Any], events: Sequence[Event]
+) -> list[dict[str, Any]]:
     out = []
-    for event in span.events:
+    for event in events:
         if event.name != "exception":
             continue
         attrs = event.attributes or {}
@@ -872,8 +898,7 @@ def span_to_events(span: ReadableSpan, *, resource_ref: str | None = None) -> li
     if span.parent is not None:
         base["parent_id"] = _hex_span(span.parent.span_id)
     start = (span.start_time or 0) / 1e9
-    # A plain dict: the span's attributes are a proxy of a Python-level mapping, slow to read.
-    attrs: dict[str, Any] = dict(span.attributes or {})
+    attrs = _span_attrs(span)
     op = operation_of(attrs)
     error = span.status.status_code is StatusCode.ERROR
     main = dict(base)
@@ -905,9 +930,10 @@ def span_to_events(span: ReadableSpan, *, resource_ref: str | None = None) -> li
                 break
     else:
         main["name"] = span.name
-    main["otel"] = _otel_block(span, b, resource_ref)
+    events = span.events
+    main["otel"] = _otel_block(span, b, resource_ref, events)
     lines.append(main)
-    lines.extend(_errors(span, base))
+    lines.extend(_errors(span, base, events))
     return lines
 
 
