@@ -147,6 +147,9 @@ def test_demo_records_a_valid_two_turn_tool_loop(
     code, out, err = run(capsys, "demo", "-o", str(path), "--run-id", "demo0001")
     assert (code, err) == (0, "")
     assert out.startswith(f"recorded run demo0001 to {path}\n")
+    # The steps are drawn exactly as `show` draws the run.
+    assert main(["show", str(path), "--color", "never"]) == 0
+    assert out.split("\n", 1)[1] == capsys.readouterr().out
     events = [ev for _, ev in read_events(path)]
     assert all(validate_event(e) == [] for e in events)
     kinds = [e["kind"] for e in events]

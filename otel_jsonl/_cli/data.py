@@ -151,35 +151,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
             f"{args.output}: {trace.dropped} steps could not be written ({trace.last_error})"
         )
     if not args.quiet:
+        from ..replay import step_events
+        from .replay import format_run
+
+        steps = [s for s in step_events(read_events(args.output, run=trace.run_id)) if s.step >= 0]
         print(f"recorded run {trace.run_id} to {args.output}")
-        for _lineno, ev in read_events(args.output, run=trace.run_id):
-            print(_describe(ev))
+        print(format_run(trace.run_id, steps))
     return EXIT_OK
-
-
-def _describe(ev: dict[str, Any]) -> str:
-    kind = ev["kind"]
-    seq = ev.get("seq", "-")
-    if kind == "llm_call":
-        u = ev.get("usage") or {}
-        detail = (
-            f"{ev.get('model')} in={u.get('input_tokens')} out={u.get('output_tokens')} "
-            f"finish={ev.get('finish_reason')}"
-        )
-    elif kind == "tool_call":
-        detail = (
-            f"{ev.get('name')}({json.dumps(ev.get('args'), ensure_ascii=False)}) id={ev.get('id')}"
-        )
-    elif kind == "tool_result":
-        out = str(ev.get("output"))
-        capped = " [capped]" if ev.get("capped") else ""
-        detail = f"id={ev.get('id')} {len(out.encode())} bytes{capped}: {out[:50]!r}"
-    elif kind == "blob_ref":
-        detail = f"full value of step {ev.get('of')} {ev.get('field')}: blobs/{ev.get('sha256')}"
-    elif kind == "input":
-        detail = f"system + {len(ev.get('messages') or [])} message(s)"
-    elif kind == "final":
-        detail = str(ev.get("text"))[:70]
-    else:
-        detail = ""
-    return f"{seq!s:>3}  {kind:<12} {detail}"

@@ -15,7 +15,14 @@ from ..pricing import PRICES, load_prices
 from ..reader import ReadReport
 from ..replay import FORMATS, RunEvents, Step, read_run, replay_step, step_events
 from ..schema import META_KINDS, check_required
-from ..view import compute_stats, render_header, render_stats, render_step, shorten
+from ..view import (
+    DETAIL_WIDTH,
+    compute_stats,
+    render_header,
+    render_stats,
+    render_step,
+    shorten,
+)
 from .common import EXIT_DATA, EXIT_OK, CliError, check_readable, iter_lines
 
 #: How long ``show --follow`` sleeps between polls of the file, in seconds.
@@ -247,19 +254,24 @@ def cmd_show(args: argparse.Namespace) -> int:
             runs.setdefault(st.event["run"], []).append(st)
     if args.run is not None and not runs:
         raise CliError(f"{args.file}: no run {args.run!r}")
-    blocks = []
-    for rid, steps in runs.items():
-        if any("span_id" in s.event for s in steps):
-            # Lines from spans are written when each span ends, children before parents
-            # (the run's input last): show them in the order they happened.
-            steps.sort(key=lambda s: _when(s.event))
-        starts = [_began(s.event) for s in steps]
-        t0, t1 = min(starts), max(float(s.event["ts"]) for s in steps)
-        rows = [render_header(rid, t0, len(steps), t1 - t0, color=color)]
-        rows.extend(render_step(s.step, s.event, t0, color=color, width=args.width) for s in steps)
-        blocks.append("\n".join(rows))
+    blocks = [format_run(rid, steps, color=color, width=args.width) for rid, steps in runs.items()]
     print("\n\n".join(blocks))
     return EXIT_OK
+
+
+def format_run(
+    run: str, steps: list[Step], *, color: bool = False, width: int = DETAIL_WIDTH
+) -> str:
+    """A run as ``show`` draws it: a header, then one row per step."""
+    if any("span_id" in s.event for s in steps):
+        # Lines from spans are written when each span ends, children before parents
+        # (the run's input last): show them in the order they happened.
+        steps = sorted(steps, key=lambda s: _when(s.event))
+    starts = [_began(s.event) for s in steps]
+    t0, t1 = min(starts), max(float(s.event["ts"]) for s in steps)
+    rows = [render_header(run, t0, len(steps), t1 - t0, color=color)]
+    rows.extend(render_step(s.step, s.event, t0, color=color, width=width) for s in steps)
+    return "\n".join(rows)
 
 
 def _when(ev: dict[str, Any]) -> float:
