@@ -884,7 +884,8 @@ def _errors(
 
 
 def span_to_events(span: ReadableSpan, *, resource_ref: str | None = None) -> list[dict[str, Any]]:
-    """The events of one span, in file order, without ``seq`` (the exporter numbers them).
+    """The events of one span, in file order, their ``seq`` None until :func:`number_events`
+    numbers them (the exporter does, per run).
 
     The line that carries ``otel`` is the span's step; ``error`` lines (derived from the
     status or ``exception`` events) come last, carry the same ``span_id`` and no ``otel``, and
@@ -892,7 +893,9 @@ def span_to_events(span: ReadableSpan, *, resource_ref: str | None = None) -> li
     """
     ctx = span.context
     trace_id = _hex_trace(ctx.trace_id) if ctx is not None else "0" * 32
-    base: dict[str, Any] = {"ts": (span.end_time or 0) / 1e9, "run": trace_id, "kind": "span"}
+    # "seq" holds its place (after "run", as on the recorder's lines) until number_events.
+    base: dict[str, Any] = {"ts": (span.end_time or 0) / 1e9, "run": trace_id, "seq": None}
+    base["kind"] = "span"
     base["trace_id"] = trace_id
     base["span_id"] = _hex_span(ctx.span_id) if ctx is not None else "0" * 16
     if span.parent is not None:
@@ -941,11 +944,8 @@ def number_events(events: list[dict[str, Any]], next_seq: Any) -> None:
     """Give each step of one span its ``seq`` (``next_seq()`` per line) and point the
     span's ``error`` lines at the span's step."""
     step = None
-    for i, event in enumerate(events):
-        seq = next_seq()
-        # Same key order as the recorder's lines (ts, run, seq, kind, ...), for people who
-        # read the file: keys already present keep their place, the rest follow.
-        events[i] = event = {"ts": event["ts"], "run": event["run"], "seq": seq, **event}
+    for event in events:
+        event["seq"] = seq = next_seq()
         if "otel" in event:
             step = seq
         elif event["kind"] == "error" and step is not None:
