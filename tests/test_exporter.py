@@ -72,6 +72,8 @@ def test_export_writes_lines_with_ids_and_seq(tmp_path: Path, spans: list[Readab
     assert {line["run"] for line in steps} == {trace_id}
     assert [line["seq"] for line in steps] == list(range(11))
     assert [line["kind"] for line in steps] == ["llm_call"] * 9 + ["input", "final"]
+    # The recorder's key order, for people reading the file: ts, run, seq, kind first.
+    assert all(list(line)[:4] == ["ts", "run", "seq", "kind"] for line in steps)
     assert all(line["otel"]["resource"] == lines[0]["id"] for line in steps if "otel" in line)
     assert (tmp_path / "t.jsonl").stat().st_mode & 0o777 == 0o600
 
