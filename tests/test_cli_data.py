@@ -232,3 +232,30 @@ def test_report_counts_bytes_read(tmp_path: Path) -> None:
     report = ReadReport()
     assert len(list(read_events(path, report=report))) == 2
     assert report.bytes_read == len(data)
+
+
+def test_torn_last_line_is_reported_once_by_every_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A torn last line is one report on stderr, not also counted as a hidden bad line."""
+    path = tmp_path / "torn.jsonl"
+    path.write_bytes(b'{"ts":1,"run":"r","kind":"x"}\n{"ts":1,"ru')
+    assert main(["runs", str(path)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1
+    assert err[0].startswith(f"{path}:2: torn last line skipped")
+
+
+def test_more_bad_lines_than_shown_are_counted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the report's limit, bad lines are counted in one closing line."""
+    monkeypatch.setattr("otel_jsonl.reader.MAX_PROBLEMS", 2)
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(b"x\n" * 5 + b'{"ts":1,"run":"r","kind":"x"}\n')
+    assert main(["runs", str(path)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 3
+    assert err[0].startswith(f"{path}:1: not valid JSON")
+    assert err[1].startswith(f"{path}:2: not valid JSON")
+    assert err[2] == f"{path}: 3 more bad lines not shown"

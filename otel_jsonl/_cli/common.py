@@ -31,11 +31,6 @@ def print_error(message: str) -> None:
     print(f"otel-jsonl: error: {message}", file=sys.stderr)
 
 
-def print_problem(message: str) -> None:
-    """Print one ``file:line: reason`` to stderr."""
-    print(message, file=sys.stderr)
-
-
 def check_readable(path: str) -> None:
     """Raise CliError when ``path`` (not ``-``) does not exist or is not a file."""
     if path == "-":
@@ -54,18 +49,25 @@ def iter_lines(
     run: str | None = None,
     kind: str | None = None,
     progress: bool = True,
+    out: IO[str] | None = None,
+    torn_note: str = "",
 ) -> Iterator[Line]:
-    """Read ``path`` for a command: bad lines are printed as ``file:line: reason`` to stderr as
-    they are met (lenient) or end the command (strict); a torn last line is reported. Shows a
-    progress bar on a terminal for large files."""
+    """Read ``path`` for a command: bad lines are printed as ``file:line: reason`` (to ``out``,
+    stderr by default) as they are met (lenient) or end the command (strict); a torn last line
+    is reported, followed by ``torn_note``. Shows a progress bar on a terminal for large
+    files."""
     check_readable(path)
+
+    def say(message: str) -> None:
+        print(message, file=out if out is not None else sys.stderr)
+
     report = report if report is not None else ReadReport()
     shown = 0
     bar = Progress(path) if progress else None
     try:
         for line in read_events(path, run=run, kind=kind, strict=strict, report=report):
             while shown < len(report.problems):
-                print_problem(str(report.problems[shown]))
+                say(str(report.problems[shown]))
                 shown += 1
             if bar is not None:
                 bar.update(line.lineno, report.bytes_read)
@@ -78,12 +80,14 @@ def iter_lines(
         if bar is not None:
             bar.close()
     while shown < len(report.problems):
-        print_problem(str(report.problems[shown]))
+        say(str(report.problems[shown]))
         shown += 1
-    if report.skipped > len(report.problems):
-        print_problem(f"{path}: {report.skipped - len(report.problems)} more bad lines not shown")
+    # skipped counts the torn last line too; it is reported on its own below.
+    hidden = report.skipped - len(report.problems) - (1 if report.torn is not None else 0)
+    if hidden > 0:
+        say(f"{path}: {hidden} more bad lines not shown")
     if report.torn is not None:
-        print_problem(str(report.torn))
+        say(f"{report.torn}{torn_note}")
 
 
 class Progress:

@@ -8,10 +8,9 @@ import json
 import sys
 from typing import Any
 
-from ..exceptions import OtelJsonlError
 from ..reader import ReadReport, read_events, summarize_runs
 from ..schema import validate_event
-from .common import EXIT_DATA, EXIT_OK, CliError, Progress, check_readable, iter_lines
+from .common import EXIT_DATA, EXIT_OK, CliError, iter_lines
 
 
 def register(sub: Any) -> None:
@@ -56,42 +55,24 @@ def register(sub: Any) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Validate files; print each problem as file:line: reason, then a summary line."""
-    total_events = total_bad = total_torn = 0
+    total_events = total_bad = 0
     out = sys.stdout
     for path in args.files:
-        check_readable(path)
         report = ReadReport()
         events = bad = 0
-        shown = 0
-        bar = Progress(path)
-        try:
-            for lineno, event in read_events(path, strict=False, report=report):
-                bar.update(lineno, report.bytes_read)
-                while shown < len(report.problems):
-                    print(report.problems[shown], file=out)
-                    shown += 1
-                problems = validate_event(event)
-                if problems:
-                    bad += 1
-                    for reason in problems:
-                        print(f"{report.path}:{lineno}: {reason}", file=out)
-                else:
-                    events += 1
-        except OtelJsonlError as exc:
-            raise CliError(str(exc)) from None
-        except OSError as exc:
-            raise CliError(f"{path}: {exc.strerror or exc}") from None
-        finally:
-            bar.close()
-        while shown < len(report.problems):
-            print(report.problems[shown], file=out)
-            shown += 1
-        bad += len(report.problems) + max(
-            0, report.skipped - len(report.problems) - (1 if report.torn else 0)
+        lines = iter_lines(
+            path, report=report, out=out, torn_note=" (warning: the writer died mid-line)"
         )
-        if report.torn is not None:
-            print(f"{report.torn} (warning: the writer died mid-line)", file=out)
-            total_torn += 1
+        for lineno, event in lines:
+            problems = validate_event(event)
+            if problems:
+                bad += 1
+                for reason in problems:
+                    print(f"{report.path}:{lineno}: {reason}", file=out)
+            else:
+                events += 1
+        # A torn last line is only a warning: the writer died, the lines before it are whole.
+        bad += report.skipped - (1 if report.torn is not None else 0)
         total_events += events
         total_bad += bad
         if not args.quiet:
