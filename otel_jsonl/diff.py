@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Literal
 
 from .reader import paused_gc
-from .replay import RunEvents, Step, read_run
+from .replay import RunEvents, Step, read_run, step_events
 
 __all__ = ["DEFAULT_IGNORE", "Difference", "RunDiff", "align", "diff_runs"]
 
@@ -316,10 +316,7 @@ def _load(
     if isinstance(source, (str, os.PathLike)) or hasattr(source, "read"):
         events = read_run(source, run)  # type: ignore[arg-type]
         return events.run, events.steps
-    steps = [
-        Step(e["seq"] if isinstance(e.get("seq"), int) else i, 0, dict(e))
-        for i, e in enumerate(e for e in source if e.get("kind") not in ("blob_ref", "resource"))
-    ]
+    steps = [st for st in step_events((0, dict(e)) for e in source) if st.step >= 0]
     name = str(steps[0].event.get("run", "")) if steps else ""
     return name, steps
 
