@@ -13,7 +13,8 @@ from contextlib import ExitStack
 from typing import IO, TYPE_CHECKING, Any
 
 from ..exceptions import OtelJsonlError
-from ..read.lines import Line, ReadReport, read_events
+from ..read.lines import Line, ReadReport, open_source, read_events
+from ..record.writer import WriterOptions
 from .common import EXIT_DATA, EXIT_OK, EXIT_USAGE, CliError, check_readable, iter_lines
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -180,6 +181,20 @@ def register(sub: Any) -> None:
         help="trace file to append to (- for stdout)",
     )
     p.add_argument(
+        "--cap",
+        type=int,
+        default=None,
+        metavar="BYTES",
+        help="cap per string value (default 4096; 0 = off); full values go to the blob store",
+    )
+    p.add_argument(
+        "--blob-dir",
+        default=None,
+        metavar="DIR",
+        help="blob store for capped values (default: blobs/ beside OUT; with -o - none, and "
+        "capped values are cut and counted)",
+    )
+    p.add_argument(
         "--strict", action="store_true", help="stop at the first bad line; nothing is written"
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no summary line")
@@ -343,7 +358,7 @@ def _convert_summary(args: argparse.Namespace, result: ConvertResult) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     """Import OTLP JSON lines files into the event schema."""
     from ..otel.files import import_files
-    from ..otel.otlp_json import OtlpFormatError, read_otlp_json
+    from ..otel.otlp_json import read_otlp_json
 
     with ExitStack() as stack:
         paths = _spooled(list(args.files), stack) if args.strict else list(args.files)
@@ -351,27 +366,44 @@ def cmd_import(args: argparse.Namespace) -> int:
             check_readable(path)
             if args.strict:
                 try:
-                    with open(path, "rb") as check:
+                    with open_source(path) as check:
                         for _ in read_otlp_json(check, name=name, strict=True):
                             pass
-                except OtlpFormatError as exc:
+                except OtelJsonlError as exc:
                     raise CliError(f"{exc} (--strict: nothing imported)") from None
                 except OSError as exc:
                     raise CliError(f"{name}: {exc.strerror or exc}") from None
         sources: list[tuple[str, IO[bytes]]] = []
         for path, name in zip(paths, args.files, strict=True):
             try:
-                stream = sys.stdin.buffer if path == "-" else stack.enter_context(open(path, "rb"))
+                stream = stack.enter_context(open_source(path)) if path != "-" else open_source("-")
             except OSError as exc:
                 raise CliError(f"{name}: {exc.strerror or exc}") from None
             sources.append((name if name != "-" else "<stdin>", stream))
         output: Any = sys.stdout.buffer if args.output == "-" else args.output
+        overrides: dict[str, Any] = {}
+        if args.cap is not None:
+            overrides["cap"] = args.cap
+        if args.blob_dir is not None:
+            overrides["blob_dir"] = args.blob_dir
         try:
-            result = import_files(sources, output, on_problem=lambda m: print(m, file=sys.stderr))
+            options = WriterOptions(**overrides)
+        except ValueError as exc:
+            raise CliError(str(exc), EXIT_USAGE) from None
+        try:
+            result = import_files(
+                sources, output, options=options, on_problem=lambda m: print(m, file=sys.stderr)
+            )
         except (OtelJsonlError, OSError) as exc:
             raise CliError(str(exc)) from None
     if not args.quiet:
         bad = len(result.problems)
         extra = f"; {bad} bad lines skipped" if bad else ""
         print(f"otel-jsonl: import: {result.spans} spans to {args.output}{extra}", file=sys.stderr)
+    if result.cut:
+        print(
+            f"otel-jsonl: import: note: {result.cut} values over the {options.cap}-byte cap "
+            "were cut with no blob kept (give --blob-dir DIR, or --cap 0 to keep them whole)",
+            file=sys.stderr,
+        )
     return EXIT_OK if result.ok else EXIT_DATA

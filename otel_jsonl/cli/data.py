@@ -49,7 +49,9 @@ def register(sub: Any) -> None:
         metavar="PATH",
         help="trace file to append to (default: traces/demo.jsonl)",
     )
-    p.add_argument("--run-id", default=None, help="run id to record under (default: random)")
+    p.add_argument(
+        "--run-id", default=None, type=_run_id, help="run id to record under (default: random)"
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="do not print the steps")
     p.set_defaults(func=cmd_demo)
 
@@ -121,6 +123,14 @@ def cmd_runs(args: argparse.Namespace) -> int:
                 f"{s.duration:>7.2f}s  {s.input_tokens:>8}  {s.output_tokens:>8}  {s.errors:>6}"
             )
     return EXIT_DATA if report.skipped and args.strict else EXIT_OK
+
+
+def _run_id(text: str) -> str:
+    if not text or not text.isprintable() or text != text.strip():
+        raise argparse.ArgumentTypeError(
+            f"must be a non-empty printable string without surrounding spaces, got {text!r}"
+        )
+    return text
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

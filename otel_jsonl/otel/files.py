@@ -9,8 +9,11 @@ an imported span becomes exactly the lines the exporter would have written.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import gc
 import os
+import stat
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -21,7 +24,8 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExportResult
 
 from ..exceptions import OtelJsonlError
-from ..read.lines import Line, ReadReport, read_events
+from ..read.lines import Line, ReadReport, open_source, read_events
+from ..record.writer import WriterOptions
 from .exporter import JsonlSpanExporter
 from .ids import default_resource
 from .otlp_json import DEFAULT_BATCH_SIZE, ImportReport, read_otlp_json, write_otlp_json
@@ -60,10 +64,52 @@ class ConvertResult:
         return not self.skipped and (self.ship is None or self.ship.ok)
 
 
+class _LineFile:
+    """An output file written a whole line at a time: when a write fails (disk full, a file
+    size limit), a regular file is cut back to its last whole line, so no torn OTLP line is
+    left for a collector to choke on. Created ``0600`` (an existing file is made ``0600``
+    too: it is rewritten with trace content)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        try:
+            st = os.fstat(self.fd)
+            self.regular = stat.S_ISREG(st.st_mode)
+            if self.regular and stat.S_IMODE(st.st_mode) != 0o600:
+                os.fchmod(self.fd, 0o600)
+        except OSError:
+            os.close(self.fd)
+            raise
+        self.good = 0
+
+    def write(self, data: bytes) -> int:
+        view = memoryview(data)
+        try:
+            while view:
+                n = os.write(self.fd, view)
+                if n <= 0:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                view = view[n:]
+        except OSError:
+            if self.regular:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(self.fd, self.good)
+            raise
+        self.good += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        """Nothing is buffered."""
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
 def _open_output(output: Source, stack: ExitStack) -> IO[bytes]:
     if isinstance(output, (str, os.PathLike)):
-        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-        return stack.enter_context(os.fdopen(fd, "wb"))
+        sink = _LineFile(output)
+        stack.callback(sink.close)
+        return sink  # type: ignore[return-value]
     return output
 
 
@@ -176,6 +222,8 @@ class ImportResult:
 
     spans: int = 0
     problems: list[str] = field(default_factory=list)
+    #: Values over the cap cut with no blob kept (writing to a stream with no ``blob_dir``).
+    cut: int = 0
 
     @property
     def ok(self) -> bool:
@@ -190,18 +238,22 @@ def import_files(
     strict: bool = False,
     on_problem: Callable[[str], None] | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    options: WriterOptions | None = None,
 ) -> ImportResult:
     """Read OTLP JSON lines files and write their spans as trace lines to ``output`` (a path
     or a binary stream), through :class:`JsonlSpanExporter`.
 
-    ``sources`` are paths, or (name, binary stream) pairs. A bad line raises
-    :class:`~otel_jsonl.otel.otlp_json.OtlpFormatError` when ``strict``; otherwise it is
-    skipped, passed to ``on_problem`` and listed in ``result.problems``.
+    ``sources`` are paths (gzip read when compressed), or (name, binary stream) pairs. A bad
+    line raises :class:`~otel_jsonl.otel.otlp_json.OtlpFormatError` when ``strict``;
+    otherwise it is skipped, passed to ``on_problem`` and listed in ``result.problems``.
+    ``options`` are the writer's (cap, blob directory, redaction): values over the cap go to
+    the blob directory (default ``blobs/`` beside a path output; a stream output with no
+    ``blob_dir`` cuts them, counted in ``result.cut``).
     """
     if isinstance(output, (str, os.PathLike)):
-        exporter = JsonlSpanExporter(output)
+        exporter = JsonlSpanExporter(output, options=options)
     else:
-        exporter = JsonlSpanExporter(stream=output)
+        exporter = JsonlSpanExporter(stream=output, options=options)
     result = ImportResult()
     try:
         with ExitStack() as stack:
@@ -210,7 +262,7 @@ def import_files(
                     name, stream = source
                 else:
                     name = os.fspath(source)
-                    stream = stack.enter_context(open(source, "rb"))
+                    stream = stack.enter_context(open_source(source))
                 report = ImportReport()
                 batch: list[ReadableSpan] = []
                 for span in read_otlp_json(
@@ -226,6 +278,7 @@ def import_files(
                 result.problems.extend(report.problems)
     finally:
         exporter.shutdown()
+        result.cut = exporter.writer.cut
     return result
 
 

@@ -111,6 +111,12 @@ class Trace:
         return self._writer.dropped
 
     @property
+    def cut(self) -> int:
+        """How many capped values were cut with no blob kept (no blob store beside a device
+        or stream, or the store failed); the steps themselves were written."""
+        return self._writer.cut
+
+    @property
     def last_error(self) -> BaseException | None:
         """The last failure, if any (for diagnostics; it was not raised)."""
         return self._writer.last_error
