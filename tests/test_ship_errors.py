@@ -4,6 +4,7 @@ splits the batch, 429/503 honour Retry-After, the summary counts spans, batches 
 from __future__ import annotations
 
 import os
+import select
 import subprocess
 import sys
 import time
@@ -94,19 +95,20 @@ def test_refused_is_reported_while_still_retrying(demo_file: Path, tmp_path: Pat
             "30",
         ],
         stderr=subprocess.PIPE,
-        text=True,
         env={k: v for k, v in os.environ.items() if not k.startswith("OTEL_")},
     )
     try:
         assert proc.stderr is not None
-        os.set_blocking(proc.stderr.fileno(), False)
+        fd = proc.stderr.fileno()
         seen = ""
         deadline = time.monotonic() + 6
         while "connection refused" not in seen.lower() and time.monotonic() < deadline:
-            chunk = proc.stderr.read()
-            if chunk:
-                seen += chunk
-            time.sleep(0.05)
+            ready, _, _ = select.select([fd], [], [], 0.1)
+            if ready:
+                chunk = os.read(fd, 4096)
+                if not chunk:
+                    break
+                seen += chunk.decode("utf-8", "replace")
     finally:
         proc.kill()
         proc.wait(timeout=10)

@@ -243,6 +243,7 @@ def _spooled(paths: list[str], stack: ExitStack) -> list[str]:
 
 def _make_shipper(args: argparse.Namespace) -> Shipper:
     from ..otel.ship import (
+        Attempts,
         RetryPolicy,
         Shipper,
         make_span_exporter,
@@ -250,6 +251,7 @@ def _make_shipper(args: argparse.Namespace) -> Shipper:
         resolve_protocol,
     )
 
+    attempts = Attempts()
     try:
         protocol = resolve_protocol(args.protocol)
         endpoint = resolve_endpoint(args.endpoint, protocol)
@@ -263,6 +265,7 @@ def _make_shipper(args: argparse.Namespace) -> Shipper:
             client_key=args.client_key,
             client_certificate=args.client_certificate,
             insecure=args.insecure,
+            attempts=attempts,
         )
     except (ValueError, OSError) as exc:
         raise CliError(f"cannot set up the OTLP exporter: {exc}", EXIT_USAGE) from None
@@ -271,7 +274,19 @@ def _make_shipper(args: argparse.Namespace) -> Shipper:
         initial_backoff=args.retry_backoff,
         max_time=args.retry_max_time,
     )
-    return Shipper(exporter, endpoint=endpoint, batch_size=args.batch_size, retry=retry)
+
+    def notify(message: str) -> None:
+        if not args.quiet:
+            print(f"otel-jsonl: convert: {message}", file=sys.stderr, flush=True)
+
+    return Shipper(
+        exporter,
+        endpoint=endpoint,
+        batch_size=args.batch_size,
+        retry=retry,
+        attempts=attempts,
+        notify=notify,
+    )
 
 
 def cmd_convert(args: argparse.Namespace) -> int:

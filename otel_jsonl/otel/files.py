@@ -29,7 +29,14 @@ from ..record.writer import WriterOptions
 from .exporter import JsonlSpanExporter
 from .ids import default_resource
 from .otlp_json import DEFAULT_BATCH_SIZE, ImportReport, read_otlp_json, write_otlp_json
-from .ship import Shipper, ShipReport, make_span_exporter, resolve_endpoint, resolve_protocol
+from .ship import (
+    Attempts,
+    Shipper,
+    ShipReport,
+    make_span_exporter,
+    resolve_endpoint,
+    resolve_protocol,
+)
 from .to_spans import ConvertStats, SpanConverter
 
 __all__ = [
@@ -189,9 +196,13 @@ def convert_files(
     shipper = None
     if endpoint is not None:
         chosen = resolve_protocol(protocol)
-        exporter = make_span_exporter(endpoint, protocol=chosen, headers=headers)
+        attempts = Attempts()
+        exporter = make_span_exporter(endpoint, protocol=chosen, headers=headers, attempts=attempts)
         shipper = Shipper(
-            exporter, endpoint=resolve_endpoint(endpoint, chosen), batch_size=batch_size
+            exporter,
+            endpoint=resolve_endpoint(endpoint, chosen),
+            batch_size=batch_size,
+            attempts=attempts,
         )
     if resource is None and service_name:
         resource = default_resource({"service.name": service_name})

@@ -1,9 +1,11 @@
 """Shipping spans to an OTLP endpoint through the SDK's OTLP exporters.
 
-Bounded batches go to the SDK's OTLP/HTTP-protobuf or OTLP/gRPC exporter (which retries
-transient failures within its own timeout, and reads the ``OTEL_EXPORTER_OTLP_*`` variables for
-whatever is not given), with an outer bounded retry with exponential backoff for a backend that
-stays down longer. The SDK's log messages are captured, not printed.
+Bounded batches go to the SDK's OTLP/HTTP-protobuf or OTLP/gRPC exporter (which reads the
+``OTEL_EXPORTER_OTLP_*`` variables for whatever is not given). Over HTTP a recording session
+(:mod:`otel_jsonl.otel.transport`) tells the shipper what each request met, so: a refused
+connection is said at once as such; a 413 halves the batch until the parts fit; a 429/503 is
+re-sent after its ``Retry-After``; everything else transient is retried with exponential
+backoff, bounded in attempts and time. The SDK's log messages are captured, not printed.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from .otlp_json import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_SIZE
+from .transport import Attempts, Outcome, RecordingSession, probe
 
 __all__ = [
     "PROTOCOLS",
+    "Attempts",
     "RetryPolicy",
     "ShipReport",
     "Shipper",
@@ -91,14 +95,24 @@ def make_span_exporter(
     client_key: str | None = None,
     client_certificate: str | None = None,
     insecure: bool | None = None,
+    attempts: Attempts | None = None,
 ) -> SpanExporter:
     """The SDK's OTLP span exporter for ``protocol`` (see :func:`resolve_protocol`).
 
     Anything left as None is read by the SDK exporter from the ``OTEL_EXPORTER_OTLP_*``
     variables (endpoint, compression, timeout, certificate, client key and certificate);
     ``headers`` are added to those of ``OTEL_EXPORTER_OTLP_(TRACES_)HEADERS``.
-    ``compression`` is ``gzip`` or ``none``.
+    ``compression`` is ``gzip`` or ``none``. ``attempts``, shared with a :class:`Shipper`, lets
+    it see what each request met (see :mod:`otel_jsonl.otel.transport`). A certificate or
+    key file that does not exist raises ValueError here, before anything is sent.
     """
+    for what, path in (
+        ("certificate", certificate),
+        ("client key", client_key),
+        ("client certificate", client_certificate),
+    ):
+        if path is not None and not os.path.isfile(path):
+            raise ValueError(f"{what} file {path}: no such file")
     proto = resolve_protocol(protocol)
     url = resolve_endpoint(endpoint, proto) if endpoint is not None else None
     merged = {**_env_headers(), **(headers or {})} if headers else None
@@ -127,6 +141,13 @@ def make_span_exporter(
             gcomp = (
                 grpc.Compression.Gzip if compression == "gzip" else grpc.Compression.NoCompression
             )
+        if attempts is not None:
+            target = urllib.parse.urlsplit(
+                resolve_endpoint(endpoint, proto) if "//" in (url or "//") else f"//{url}"
+            )
+            if target.hostname:
+                attempts.probe_address = (target.hostname, target.port or 4317)
+            attempts.timeout = timeout or _env_timeout()
         return GrpcExporter(
             endpoint=url,
             insecure=insecure,
@@ -143,6 +164,10 @@ def make_span_exporter(
     hcomp = None
     if compression is not None:
         hcomp = Compression.Gzip if compression == "gzip" else Compression.NoCompression
+    session = None
+    if attempts is not None and not os.environ.get(_CREDENTIAL_PROVIDER_ENV):
+        session = RecordingSession(attempts)
+        attempts.timeout = timeout or _env_timeout()
     return HttpExporter(
         endpoint=url,
         certificate_file=certificate,
@@ -151,7 +176,22 @@ def make_span_exporter(
         headers=merged,
         timeout=timeout,
         compression=hcomp,
+        session=session,
     )
+
+
+#: The SDK's own variable for a session factory; when it is set, its session is used.
+_CREDENTIAL_PROVIDER_ENV = "OTEL_PYTHON_EXPORTER_OTLP_HTTP_TRACES_CREDENTIAL_PROVIDER"
+
+
+def _env_timeout() -> float:
+    raw = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT") or os.environ.get(
+        "OTEL_EXPORTER_OTLP_TIMEOUT"
+    )
+    try:
+        return float(raw) if raw else 10.0
+    except ValueError:
+        return 10.0
 
 
 @dataclass
@@ -169,8 +209,10 @@ class RetryPolicy:
 
 @dataclass
 class ShipReport:
-    """What a :class:`Shipper` did: spans and batches sent, retried (batches re-sent after a
-    failed attempt, and their spans) and failed (given up on), and the last error seen."""
+    """What a :class:`Shipper` did: spans and batches sent and failed (each span and batch
+    counted once, however often it was tried), requests made (``attempts``), batches halved
+    after a 413 (``splits``), re-sends (``batches_retried``, and their spans), and the last
+    error seen."""
 
     endpoint: str = ""
     spans_sent: int = 0
@@ -179,6 +221,8 @@ class ShipReport:
     batches_sent: int = 0
     batches_retried: int = 0
     batches_failed: int = 0
+    attempts: int = 0
+    splits: int = 0
     last_error: str | None = None
 
     @property
@@ -187,12 +231,18 @@ class ShipReport:
         return self.spans_failed == 0
 
     def summary(self) -> str:
-        """One line: ``sent N spans in B batches to URL (R retried, F failed)``."""
+        """One line: ``sent N spans in B batches to URL (A attempts, F failed)``."""
+        tries = f"{self.attempts} attempt{'s' if self.attempts != 1 else ''}"
+        failed = f"{self.spans_failed} failed"
+        if self.batches_failed:
+            failed += f" in {self.batches_failed} batch{'es' if self.batches_failed != 1 else ''}"
         text = (
             f"sent {self.spans_sent} spans in {self.batches_sent} "
             f"batch{'es' if self.batches_sent != 1 else ''} to {self.endpoint} "
-            f"({self.spans_retried} retried, {self.spans_failed} failed)"
+            f"({tries}, {failed})"
         )
+        if self.splits:
+            text += f"; {self.splits} batch{'es' if self.splits != 1 else ''} split after HTTP 413"
         if self.spans_failed and self.last_error:
             text += f"; last error: {self.last_error}"
         return text
@@ -230,7 +280,12 @@ class Shipper:
     ``add()`` buffers a span and sends a batch once it holds ``batch_size`` spans or about
     ``batch_bytes`` bytes; ``close()`` sends the rest, shuts the exporter down and returns the
     :class:`ShipReport`. Export failures never raise; the SDK's log output is captured and its
-    last message kept as ``report.last_error``.
+    last message kept as ``report.last_error``. ``attempts`` (given to
+    :func:`make_span_exporter` too) tells the shipper what each request met: then 413 halves
+    the batch, ``Retry-After`` sets the wait, and a failure that cannot pass on retry (a
+    certificate not trusted, a 400) is given up at once. ``notify`` is called with a line
+    each time a batch is to be re-sent (the CLI prints it), so a user learns what is wrong
+    before the waits.
     """
 
     def __init__(
@@ -243,6 +298,8 @@ class Shipper:
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        attempts: Attempts | None = None,
+        notify: Callable[[str], None] | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -253,6 +310,8 @@ class Shipper:
         self.report = ShipReport(endpoint=endpoint)
         self._sleep = sleep
         self._clock = clock
+        self.attempts = attempts
+        self._notify = notify
         self._batch: list[ReadableSpan] = []
         self._bytes = 0
         self._down = False
@@ -299,44 +358,83 @@ class Shipper:
             logger.propagate = propagate
         self._saved = []
 
-    def _export(self, batch: Sequence[ReadableSpan]) -> bool:
+    def _export(self, batch: Sequence[ReadableSpan]) -> Outcome | None:
+        """One attempt: None when the batch got through, else what went wrong."""
+        seen = self.attempts
+        if seen is not None:
+            refused = probe(seen)
+            if refused is not None:
+                self.report.attempts += 1
+                self.report.last_error = refused.message
+                return refused
+            seen.last = None
+            before = seen.count
         self._capture.last = None
         self._mute()
         try:
             result = self.exporter.export(batch)
         except Exception as exc:  # broad catch: an exporter must not raise; if it does, count it
-            self.report.last_error = f"{type(exc).__name__}: {exc}"
-            return False
+            result = None
+            self._capture.last = f"{type(exc).__name__}: {exc}"
         finally:
             self._unmute()
+        made = seen.count - before if seen is not None and seen.count > before else 1
+        self.report.attempts += made
         if result is SpanExportResult.SUCCESS:
-            return True
-        self.report.last_error = self._capture.last or "export failed"
-        return False
+            return None
+        outcome = seen.last if seen is not None else None
+        if outcome is None:
+            outcome = Outcome(self._capture.last or "export failed")
+        self.report.last_error = outcome.message
+        return outcome
 
     def _send(self, batch: list[ReadableSpan]) -> None:
         policy = self.retry
-        attempts = 1 if self._down else max(1, policy.attempts)
+        allowed = 1 if self._down else max(1, policy.attempts)
         began = self._clock()
         backoff = policy.initial_backoff
-        for attempt in range(attempts):
-            if attempt:
+        attempt = 0
+        while True:
+            attempt += 1
+            if attempt > 1:
                 self.report.batches_retried += 1
                 self.report.spans_retried += len(batch)
-            if self._export(batch):
+            outcome = self._export(batch)
+            if outcome is None:
                 self.report.batches_sent += 1
                 self.report.spans_sent += len(batch)
                 self._down = False
                 return
-            if attempt + 1 >= attempts:
+            if outcome.status == 413 and len(batch) > 1:
+                # Too large for the receiver: halve it until the parts fit; a single span
+                # that is still too large fails on its own.
+                self.report.splits += 1
+                half = len(batch) // 2
+                self._send(batch[:half])
+                self._send(batch[half:])
+                return
+            if not outcome.retryable or attempt >= allowed:
                 break
-            if self._clock() - began + backoff > policy.max_time:
+            wait = outcome.retry_after if outcome.retry_after is not None else backoff
+            if self._clock() - began + wait > policy.max_time:
+                if outcome.retry_after is not None:
+                    self.report.last_error = (
+                        f"{outcome.message} (Retry-After: {wait:g} s, beyond the "
+                        f"{policy.max_time:g} s retry limit)"
+                    )
                 break
-            self._sleep(backoff)
-            backoff = min(backoff * 2, policy.max_backoff)
+            if self._notify is not None:
+                self._notify(
+                    f"{self.report.endpoint}: {outcome.message}; retrying in {wait:g} s "
+                    f"(attempt {attempt + 1} of {allowed})"
+                )
+            self._sleep(wait)
+            if outcome.retry_after is None:
+                backoff = min(backoff * 2, policy.max_backoff)
         self.report.batches_failed += 1
         self.report.spans_failed += len(batch)
-        self._down = True
+        if outcome.retryable:
+            self._down = True
 
     def close(self) -> ShipReport:
         """Send the rest, shut the exporter down (twice is safe), return the report."""
