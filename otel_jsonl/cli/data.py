@@ -8,6 +8,8 @@ import json
 import sys
 from typing import Any
 
+from ..analyze.textwidth import clean, pad
+from ..analyze.textwidth import width as text_width
 from ..read.lines import ReadReport, read_events
 from ..read.runs import step_events, summarize_runs
 from ..schema import validate_event
@@ -86,7 +88,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _iso(ts: float) -> str:
-    return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        stamp = datetime.datetime.fromtimestamp(ts, datetime.timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        return f"{ts!r} (no date)"  # a time no calendar holds: show the number
+    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
@@ -112,14 +118,15 @@ def cmd_runs(args: argparse.Namespace) -> int:
                 )
             )
     else:
-        width = max([len("RUN"), *(len(s.run) for s in summaries)])
+        names = [clean(s.run) for s in summaries]
+        width = max([len("RUN"), *(text_width(n) for n in names)])
         print(
             f"{'RUN':<{width}}  {'STEPS':>5}  {'START (UTC)':<20}  {'WALL':>8}  "
             f"{'TOK IN':>8}  {'TOK OUT':>8}  {'ERRORS':>6}"
         )
-        for s in summaries:
+        for s, name in zip(summaries, names, strict=True):
             print(
-                f"{s.run:<{width}}  {s.steps:>5}  {_iso(s.first_ts):<20}  "
+                f"{pad(name, width)}  {s.steps:>5}  {_iso(s.first_ts):<20}  "
                 f"{s.duration:>7.2f}s  {s.input_tokens:>8}  {s.output_tokens:>8}  {s.errors:>6}"
             )
     return EXIT_DATA if report.skipped and args.strict else EXIT_OK
