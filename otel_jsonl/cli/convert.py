@@ -336,9 +336,12 @@ def cmd_convert(args: argparse.Namespace) -> int:
                 resource=default_resource(base),
                 resource_attrs=dict(args.resource_attr) or None,
                 batch_size=args.batch_size,
+                source_name=lambda: reports[-1].path if reports else "<events>",
+                on_problem=lambda m: print(m, file=sys.stderr),
             )
         except OSError as exc:
-            raise CliError(f"{args.output}: {exc.strerror or exc}") from None
+            kept = " (the file keeps only whole lines)" if args.output not in (None, "-") else ""
+            raise CliError(f"{args.output}: {exc.strerror or exc}{kept}") from None
         result.reports = reports
     return _convert_summary(args, result)
 
@@ -353,6 +356,11 @@ def _convert_summary(args: argparse.Namespace, result: ConvertResult) -> int:
             parts.append(f"{result.skipped} bad lines skipped")
         if args.output is not None:
             parts.append(f"wrote {result.written} spans to {args.output}")
+        if result.oversize:
+            parts.append(
+                f"{result.oversize} spans are each over 1 MiB as a line (a collector's "
+                "otlp_json_file receiver drops such lines at its default max_log_size)"
+            )
         if ship is not None:
             parts.append(ship.summary())
         print("otel-jsonl: convert: " + "; ".join(parts), file=sys.stderr)

@@ -59,11 +59,15 @@ class ConvertResult:
     written: int = 0
     ship: ShipReport | None = None
     reports: list[ReadReport] = field(default_factory=list)
+    #: Lines that were read but could not be made into spans (``name:line: reason``).
+    unconvertible: list[str] = field(default_factory=list)
+    #: Spans whose OTLP JSON line alone is longer than MAX_LINE_BYTES (written whole).
+    oversize: int = 0
 
     @property
     def skipped(self) -> int:
-        """Bad lines skipped while reading (a torn last line is not counted)."""
-        return sum(r.skipped - (1 if r.torn else 0) for r in self.reports)
+        """Bad lines skipped while reading (a torn last line is not counted) or converting."""
+        return sum(r.skipped - (1 if r.torn else 0) for r in self.reports) + len(self.unconvertible)
 
     @property
     def ok(self) -> bool:
@@ -128,6 +132,8 @@ def convert_lines(
     resource: Resource | None = None,
     resource_attrs: Mapping[str, Any] | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    source_name: Callable[[], str] | None = None,
+    on_problem: Callable[[str], None] | None = None,
 ) -> ConvertResult:
     """Convert trace lines to spans; write them to ``output`` as OTLP JSON lines (a path,
     created ``0600``, or a binary stream) and/or hand them to ``shipper``, which is closed at
@@ -135,7 +141,9 @@ def convert_lines(
 
     ``resource`` is the resource of spans built from recorder lines (default
     :func:`~otel_jsonl.otel.ids.default_resource`); ``resource_attrs`` are merged into every
-    span's resource.
+    span's resource. A line whose values cannot make a span (a valid event with, say, a
+    ``usage`` that is not an object) is skipped, listed in ``result.unconvertible`` as
+    ``name:line: reason`` (``source_name()`` gives the name) and passed to ``on_problem``.
     """
     if output is None and shipper is None:
         raise ValueError("nowhere to put the spans: give an output or a shipper")
@@ -157,17 +165,44 @@ def convert_lines(
                 if out is not None:
                     batch.append(span)
             if out is not None and len(batch) >= batch_size:
-                result.written += write_otlp_json(batch, out, batch_size=batch_size)
+                result.written += write(batch)
                 batch.clear()
 
+        oversize: list[ReadableSpan] = []
+
+        def write(spans: list[ReadableSpan]) -> int:
+            assert out is not None
+            return write_otlp_json(spans, out, batch_size=batch_size, oversize=oversize)
+
+        def problem(where: str, exc: Exception) -> None:
+            message = f"{where}: cannot convert ({type(exc).__name__}: {exc})"
+            result.unconvertible.append(message)
+            if on_problem is not None:
+                on_problem(message)
+
         for line in lines:
-            emit(converter.feed(line))
-        emit(converter.finish())
+            try:
+                spans = converter.feed(line)
+            except _CONVERT_ERRORS as exc:
+                name = source_name() if source_name is not None else "<events>"
+                problem(f"{name}:{line.lineno if isinstance(line, Line) else '?'}", exc)
+                continue
+            emit(spans)
+        try:
+            emit(converter.finish())
+        except _CONVERT_ERRORS as exc:
+            problem(source_name() if source_name is not None else "<events>", exc)
         if out is not None:
             if batch:
-                result.written += write_otlp_json(batch, out, batch_size=batch_size)
+                result.written += write(batch)
             out.flush()
+        result.oversize = len(oversize)
     return result
+
+
+#: What a line with values of unexpected types can make the converter raise; anything else
+#: is a bug and is left to surface.
+_CONVERT_ERRORS = (KeyError, TypeError, ValueError, AttributeError, OverflowError, IndexError)
 
 
 def _close_shipper(shipper: Shipper, result: ConvertResult) -> None:
@@ -221,6 +256,7 @@ def convert_files(
         resource=resource,
         resource_attrs=resource_attrs,
         batch_size=batch_size,
+        source_name=lambda: reports[-1].path if reports else "<events>",
     )
     result.reports = reports
     return result

@@ -225,7 +225,11 @@ class SpanConverter:
         if kind == "resource":
             self._add_resource(ev)
             return out
-        if isinstance(ev.get("otel"), Mapping):
+        if (
+            isinstance(ev.get("otel"), Mapping)
+            and isinstance(ev.get("trace_id"), str)
+            and isinstance(ev.get("span_id"), str)
+        ):
             self._exporter_line(ev, out)
             return out
         span_id = ev.get("span_id")
