@@ -343,7 +343,8 @@ def _convert_summary(args: argparse.Namespace, result: ConvertResult) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     """Import OTLP JSON lines files into the event schema."""
     from ..otel.files import import_files
-    from ..otel.otlp_json import OtlpFormatError, read_otlp_json
+    from ..otel.otlp_json import OtlpFormatError
+    from ..otel.otlp_read import read_otlp_json
 
     with ExitStack() as stack:
         paths = _spooled(list(args.files), stack) if args.strict else list(args.files)
