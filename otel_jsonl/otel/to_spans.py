@@ -142,6 +142,11 @@ class SpanConverter:
         self._recorder_line(ev, out)
         return out
 
+    @property
+    def open_runs(self) -> int:
+        """How many runs are open (their root span not emitted yet)."""
+        return len(self._runs)
+
     def finish(self) -> list[ReadableSpan]:
         """End of input: emit everything still open (runs without ``final``, unpaired tools)."""
         out: list[ReadableSpan] = []

@@ -74,6 +74,11 @@ class Trace:
         self._writer = LineWriter(path, stream=stream, options=options, **overrides)
         self.path = self._writer.path
 
+    @property
+    def options(self) -> WriterOptions:
+        """How this trace writes its lines (cap, blobs, redaction, fsync, strict)."""
+        return self._writer.options
+
     # -- recording -------------------------------------------------------------------------
 
     def step(self, kind: str, /, **fields: Any) -> int | None:
