@@ -11,8 +11,6 @@ from __future__ import annotations
 import itertools
 import os
 import time
-import traceback
-import uuid
 from collections.abc import Callable
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
@@ -30,8 +28,9 @@ RESERVED_KEYS = frozenset({"ts", "run", "seq", "kind"})
 
 
 def new_run_id() -> str:
-    """Eight hex characters, as the article's ``str(uuid.uuid4())[:8]``."""
-    return uuid.uuid4().hex[:8]
+    """Eight random hex characters (the article's ``str(uuid.uuid4())[:8]``, without importing
+    uuid)."""
+    return os.urandom(4).hex()
 
 
 class Trace:
@@ -100,6 +99,8 @@ class Trace:
     def error(self, exc: BaseException, /, **fields: Any) -> int | None:
         """Record an exception as an ``error`` step (type, message, traceback)."""
         try:
+            import traceback
+
             tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
             return self.step(
                 "error", type=type(exc).__name__, message=str(exc), traceback=tb, **fields
