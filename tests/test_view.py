@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -334,3 +335,25 @@ def test_show_orders_span_lines_by_time(tmp_path: Path, capsys: pytest.CaptureFi
     assert [line.split()[0] for line in lines] == ["3", "0", "1", "2", "4"]
     assert " input " in lines[0]
     assert " final " in lines[-1]
+
+
+def test_show_reads_stdin_and_interleaved_runs_as_a_file(
+    fixed_trace: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`show -` draws what `show FILE` draws; interleaved runs still come out one block each."""
+    lines = fixed_trace.read_text().splitlines(keepends=True)
+    shuffled = fixed_trace.parent / "interleaved.jsonl"
+    # Alternate the two runs' lines: each run's steps keep their order, the runs interleave.
+    runs: dict[str, list[str]] = {}
+    for line in lines:
+        runs.setdefault(json.loads(line)["run"], []).append(line)
+    a, b = runs.values()
+    mixed = [x for pair in zip(a, b, strict=False) for x in pair] + a[len(b) :] + b[len(a) :]
+    shuffled.write_text("".join(mixed))
+    assert main(["show", str(fixed_trace)]) == 0
+    expected = capsys.readouterr().out
+    assert main(["show", str(shuffled)]) == 0
+    assert capsys.readouterr().out == expected
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO("".join(mixed).encode())))
+    assert main(["show", "-"]) == 0
+    assert capsys.readouterr().out == expected
