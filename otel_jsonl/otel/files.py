@@ -14,7 +14,7 @@ import errno
 import gc
 import os
 import stat
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -28,7 +28,8 @@ from ..read.lines import Line, ReadReport, open_source, read_events
 from ..record.writer import WriterOptions
 from .exporter import JsonlSpanExporter
 from .ids import default_resource
-from .otlp_json import DEFAULT_BATCH_SIZE, ImportReport, read_otlp_json, write_otlp_json
+from .otlp_json import DEFAULT_BATCH_SIZE, write_otlp_json
+from .otlp_read import ImportReport, read_otlp_json
 from .ship import (
     Attempts,
     Shipper,
@@ -174,30 +175,46 @@ def convert_lines(
             assert out is not None
             return write_otlp_json(spans, out, batch_size=batch_size, oversize=oversize)
 
-        def problem(where: str, exc: Exception) -> None:
-            message = f"{where}: cannot convert ({type(exc).__name__}: {exc})"
-            result.unconvertible.append(message)
-            if on_problem is not None:
-                on_problem(message)
-
-        for line in lines:
-            try:
-                spans = converter.feed(line)
-            except _CONVERT_ERRORS as exc:
-                name = source_name() if source_name is not None else "<events>"
-                problem(f"{name}:{line.lineno if isinstance(line, Line) else '?'}", exc)
-                continue
+        for spans in _spans_of(converter, lines, result, source_name, on_problem):
             emit(spans)
-        try:
-            emit(converter.finish())
-        except _CONVERT_ERRORS as exc:
-            problem(source_name() if source_name is not None else "<events>", exc)
         if out is not None:
             if batch:
                 result.written += write(batch)
             out.flush()
         result.oversize = len(oversize)
     return result
+
+
+def _spans_of(
+    converter: SpanConverter,
+    lines: Iterable[Line | Mapping[str, Any]],
+    result: ConvertResult,
+    source_name: Callable[[], str] | None,
+    on_problem: Callable[[str], None] | None,
+) -> Iterator[list[ReadableSpan]]:
+    """The spans each line completes, then those the end of input completes; a line that
+    cannot make a span is reported (``name:line: cannot convert (...)``) and skipped."""
+
+    def problem(where: str, exc: Exception) -> None:
+        message = f"{where}: cannot convert ({type(exc).__name__}: {exc})"
+        result.unconvertible.append(message)
+        if on_problem is not None:
+            on_problem(message)
+
+    def name() -> str:
+        return source_name() if source_name is not None else "<events>"
+
+    for line in lines:
+        try:
+            spans = converter.feed(line)
+        except _CONVERT_ERRORS as exc:
+            problem(f"{name()}:{line.lineno if isinstance(line, Line) else '?'}", exc)
+            continue
+        yield spans
+    try:
+        yield converter.finish()
+    except _CONVERT_ERRORS as exc:
+        problem(name(), exc)
 
 
 #: What a line with values of unexpected types can make the converter raise; anything else

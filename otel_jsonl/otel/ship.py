@@ -16,6 +16,7 @@ import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
@@ -84,6 +85,26 @@ def _env_headers() -> dict[str, str]:
     return dict(parse_env_headers(raw, liberal=True)) if raw else {}
 
 
+def _read_file(path: str | None) -> bytes | None:
+    if path is None:
+        return None
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def _grpc_credentials(
+    certificate: str | None, client_key: str | None, client_certificate: str | None
+) -> Any:
+    """TLS channel credentials from PEM files (None: the exporter's own defaults)."""
+    if certificate is None:
+        return None
+    import grpc  # type: ignore[import-untyped,unused-ignore]
+
+    return grpc.ssl_channel_credentials(
+        _read_file(certificate), _read_file(client_key), _read_file(client_certificate)
+    )
+
+
 def make_span_exporter(
     endpoint: str | None = None,
     *,
@@ -106,48 +127,26 @@ def make_span_exporter(
     it see what each request met (see :mod:`otel_jsonl.otel.transport`). A certificate or
     key file that does not exist raises ValueError here, before anything is sent.
     """
-    for what, path in (
-        ("certificate", certificate),
-        ("client key", client_key),
-        ("client certificate", client_certificate),
-    ):
-        if path is not None and not os.path.isfile(path):
-            raise ValueError(f"{what} file {path}: no such file")
+    _check_files(certificate=certificate, client_key=client_key, client_cert=client_certificate)
     proto = resolve_protocol(protocol)
     url = resolve_endpoint(endpoint, proto) if endpoint is not None else None
     merged = {**_env_headers(), **(headers or {})} if headers else None
     if compression is not None and compression not in ("gzip", "none"):
         raise ValueError(f"unsupported compression {compression!r} (use gzip or none)")
     if proto == "grpc":
-        import grpc  # type: ignore[import-untyped]
+        import grpc  # type: ignore[import-untyped,unused-ignore]
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
             OTLPSpanExporter as GrpcExporter,
         )
 
-        credentials = None
-        if certificate is not None:
-
-            def read(path: str | None) -> bytes | None:
-                if path is None:
-                    return None
-                with open(path, "rb") as fh:
-                    return fh.read()
-
-            credentials = grpc.ssl_channel_credentials(
-                read(certificate), read(client_key), read(client_certificate)
-            )
+        credentials = _grpc_credentials(certificate, client_key, client_certificate)
         gcomp = None
         if compression is not None:
             gcomp = (
                 grpc.Compression.Gzip if compression == "gzip" else grpc.Compression.NoCompression
             )
         if attempts is not None:
-            target = urllib.parse.urlsplit(
-                resolve_endpoint(endpoint, proto) if "//" in (url or "//") else f"//{url}"
-            )
-            if target.hostname:
-                attempts.probe_address = (target.hostname, target.port or 4317)
-            attempts.timeout = timeout or _env_timeout()
+            _probe_grpc(attempts, resolve_endpoint(endpoint, proto), timeout)
         return GrpcExporter(
             endpoint=url,
             insecure=insecure,
@@ -164,10 +163,6 @@ def make_span_exporter(
     hcomp = None
     if compression is not None:
         hcomp = Compression.Gzip if compression == "gzip" else Compression.NoCompression
-    session = None
-    if attempts is not None and not os.environ.get(_CREDENTIAL_PROVIDER_ENV):
-        session = RecordingSession(attempts)
-        attempts.timeout = timeout or _env_timeout()
     return HttpExporter(
         endpoint=url,
         certificate_file=certificate,
@@ -176,8 +171,30 @@ def make_span_exporter(
         headers=merged,
         timeout=timeout,
         compression=hcomp,
-        session=session,
+        session=_recording_session(attempts, timeout),
     )
+
+
+def _recording_session(attempts: Attempts | None, timeout: float | None) -> Any:
+    """The session that tells the shipper what each request met (None: the SDK's own)."""
+    if attempts is None or os.environ.get(_CREDENTIAL_PROVIDER_ENV):
+        return None
+    attempts.timeout = timeout or _env_timeout()
+    return RecordingSession(attempts)
+
+
+def _check_files(**paths: str | None) -> None:
+    for what, path in paths.items():
+        if path is not None and not os.path.isfile(path):
+            raise ValueError(f"{what.replace('_', ' ')} file {path}: no such file")
+
+
+def _probe_grpc(attempts: Attempts, url: str, timeout: float | None) -> None:
+    """Let the shipper check that something listens at a gRPC endpoint before each attempt."""
+    target = urllib.parse.urlsplit(url if "//" in url else f"//{url}")
+    if target.hostname:
+        attempts.probe_address = (target.hostname, target.port or 4317)
+    attempts.timeout = timeout or _env_timeout()
 
 
 #: The SDK's own variable for a session factory; when it is set, its session is used.
