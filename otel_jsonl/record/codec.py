@@ -131,14 +131,27 @@ if _orjson is not None:
     _JSONEncodeError = _orjson.JSONEncodeError
 
     def _has_nonfinite(value: Any) -> bool:
-        # orjson writes NaN and Infinity as null. Only a line with a null can hide one, and
-        # the stdlib encoder (in C, allow_nan=False) finds it at once.
-        try:
-            _ENCODER.encode(value)
-        except ValueError:
-            return True
-        except TypeError:
-            return False
+        # orjson writes NaN and Infinity as null, so only a line with a null can hide one;
+        # an iterative walk finds it (about 2 us on a typical step). Objects orjson would
+        # hand to ``jsonable`` are walked in the form it gives them.
+        stack = [value]
+        pop, push, extend = stack.pop, stack.append, stack.extend
+        budget = 1_000_000  # orjson already refused anything deeper or circular
+        while stack and budget:
+            budget -= 1
+            v = pop()
+            t = type(v)
+            if t is str or t is int or v is None or t is bool:
+                continue
+            if t is float or isinstance(v, float):
+                if v - v != 0.0:  # NaN - NaN and inf - inf are NaN
+                    return True
+            elif t is dict:
+                extend(v.values())
+            elif t is list or t is tuple:
+                extend(v)
+            elif not isinstance(v, (str, int)):
+                push(jsonable(v))
         return False
 
     def dumps(value: Any) -> bytes:
