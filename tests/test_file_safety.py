@@ -228,3 +228,28 @@ def test_cli_output_files_are_0600(tmp_path: Path, command: str) -> None:
         out = tmp_path / "back.jsonl"
         assert main(["import", str(otlp_file), "-o", str(out), "-q"]) == 0
     assert mode_of(out) == 0o600
+
+
+def test_exporter_built_with_no_arguments_takes_the_switches_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """JsonlSpanExporter() (as opentelemetry-instrument builds it) refuses a link at its path,
+    and follows it with OTEL_JSONL_FOLLOW_SYMLINKS=true; export() never raises."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    from otel_jsonl.otel.exporter import JsonlSpanExporter
+
+    real = tmp_path / "real.jsonl"
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(real)
+    monkeypatch.setenv("OTEL_EXPORTER_JSONL_PATH", str(link))
+    for follow, written in (("", False), ("true", True)):
+        monkeypatch.setenv("OTEL_JSONL_FOLLOW_SYMLINKS", follow)
+        exporter = JsonlSpanExporter()
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        with provider.get_tracer("t").start_as_current_span("work"):
+            pass
+        provider.shutdown()
+        assert real.exists() == written
