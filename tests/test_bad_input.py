@@ -242,3 +242,57 @@ def test_a_span_too_large_for_a_line_is_written_whole_and_noted(demo: Path) -> N
     lines = list(spans_to_otlp_json_lines([span], max_line_bytes=100, oversize=oversize))
     assert len(lines) == 1
     assert oversize == [span]
+
+
+def test_convert_never_writes_invalid_otlp(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Values OTLP cannot hold are never written as such: an integer over int64 becomes its
+    digits as a string, NaN a "NaN" string, and a time past 2554 or before 1970 is a
+    ``FILE:LINE: cannot convert`` line, skipped (exit 1); what is written imports back."""
+    src = tmp_path / "odd.jsonl"
+    src.write_text(
+        '{"ts": 10.0, "run": "r1", "seq": 0, "kind": "tool_call", "id": "c1", "name": "t",'
+        ' "args": {"big": 1208925819614629174706176}, "score": 123456789012345678901234567890}\n'
+        '{"ts": 11.0, "run": "r1", "seq": 1, "kind": "tool_result", "id": "c1", "output": "x"}\n'
+        '{"ts": 1e30, "run": "r2", "seq": 0, "kind": "final", "text": "late"}\n'
+        '{"ts": -5.0, "run": "r3", "seq": 0, "kind": "final", "text": "early"}\n'
+        '{"ts": 12.0, "run": "r1", "seq": 2, "kind": "final", "text": "ok", "x": NaN}\n'
+    )
+    out = tmp_path / "odd.otlp.jsonl"
+    rc = main(["convert", str(src), "-o", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert f"{src}:3: cannot convert" in err
+    assert f"{src}:4: cannot convert" in err
+    text = out.read_text()
+    for line in text.splitlines():
+        data = json.loads(line, parse_constant=lambda c: pytest.fail(f"literal {c}"))
+        for span in decode_traces_data(data):
+            assert span.start_time is not None and 0 <= span.start_time < 1 << 64
+
+
+def test_integers_over_int64_are_written_as_their_digits(demo: Path) -> None:
+    """An attribute integer OTLP's int64 cannot hold is written as a stringValue of its exact
+    digits, never as an invalid intValue (nor rounded to a double)."""
+    from opentelemetry.sdk.trace import ReadableSpan
+
+    (base, *_) = events_to_spans(read_events(demo))
+    span = ReadableSpan(
+        name="big",
+        context=base.context,
+        resource=base.resource,
+        attributes={"big": 2**80, "neg": -(2**63), "max": 2**63 - 1},
+        start_time=base.start_time,
+        end_time=base.end_time,
+    )
+    (line,) = spans_to_otlp_json_lines([span])
+    attrs = {
+        kv["key"]: kv["value"]
+        for kv in json.loads(line)["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["attributes"]
+    }
+    assert attrs == {
+        "big": {"stringValue": str(2**80)},
+        "neg": {"intValue": str(-(2**63))},
+        "max": {"intValue": str(2**63 - 1)},
+    }

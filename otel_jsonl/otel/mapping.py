@@ -459,6 +459,10 @@ def events_to_span(
         span_attrs = BoundedAttributes(attributes=attrs, immutable=False)
         span_attrs.dropped = dropped["attrs"]
     start_ns, end_ns = otel["ns"]
+    for ns in (start_ns, end_ns):
+        # OTLP times are fixed64: anything else would make the OTLP written later invalid.
+        if type(ns) is not int or not 0 <= ns < 1 << 64:
+            raise ValueError(f"otel.ns holds {ns!r}, not a time in nanoseconds OTLP can hold")
     return ReadableSpan(
         name=otel["name"],
         context=context,

@@ -60,7 +60,10 @@ def _any_value(value: Any) -> dict[str, Any]:
     if isinstance(value, bool):
         return {"boolValue": value}
     if isinstance(value, int):
-        return {"intValue": str(value)}
+        if -(1 << 63) <= value < 1 << 63:
+            return {"intValue": str(value)}
+        # intValue is int64: a larger integer keeps its exact digits as a string.
+        return {"stringValue": str(value)}
     if isinstance(value, float):
         if math.isfinite(value):
             return {"doubleValue": value}
@@ -90,7 +93,7 @@ def _key_values(attrs: Mapping[str, Any] | None) -> list[dict[str, Any]]:
         t = type(v)
         if t is str:
             append({"key": k, "value": {"stringValue": v}})
-        elif t is int:
+        elif t is int and -(1 << 63) <= v < 1 << 63:
             append({"key": k, "value": {"intValue": str(v)}})
         else:
             append({"key": k, "value": _any_value(v)})

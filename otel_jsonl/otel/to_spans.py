@@ -76,7 +76,11 @@ _NOT_SPANS = META_KINDS | {"log"}
 
 
 def _ns(seconds: Any) -> int:
-    return round(float(seconds) * 1e9)
+    ns = round(float(seconds) * 1e9)  # NaN and infinities raise ValueError / OverflowError
+    if not 0 <= ns < 1 << 64:
+        # OTLP times are fixed64 nanoseconds: such a span would make invalid OTLP.
+        raise ValueError(f"time {seconds!r} s is outside what OTLP can hold (1970 to 2554)")
+    return ns
 
 
 class SpanConverter:
