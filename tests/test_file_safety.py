@@ -14,9 +14,28 @@ import pytest
 from otel_jsonl import Trace
 from otel_jsonl.cli import main
 from otel_jsonl.demo import run_demo
-from otel_jsonl.record.blobs import BlobStore
+from otel_jsonl.record.blobs import BlobStore, _private_group
 
 BIG = "x" * 10_000
+
+
+def foreign_gid() -> int:
+    """A group that is not the user's private group (root may give a directory any group)."""
+    if os.getuid() == 0:
+        return 1
+    for gid in os.getgroups():
+        if not _private_group(gid):
+            return gid
+    pytest.skip("no group other than the user's own to give the directory")
+
+
+def shared_dir(path: Path, bits: int) -> Path:
+    """``path`` made a directory with ``bits``, owned by a group that is not the user's."""
+    path.mkdir()
+    if bits & 0o020:
+        os.chown(path, -1, foreign_gid())
+    path.chmod(bits)
+    return path
 
 
 def mode_of(path: Path) -> int:
@@ -62,9 +81,7 @@ def test_group_or_other_writable_blob_directory_is_refused(
 ) -> None:
     """An existing blobs/ others may write to gets no blob: the step is written with the value
     cut, counted in ``cut``, and the warning names the directory and the switch."""
-    blobs = tmp_path / "blobs"
-    blobs.mkdir()
-    blobs.chmod(bits)
+    blobs = shared_dir(tmp_path / "blobs", bits)
     with caplog.at_level(logging.WARNING, "otel_jsonl"), Trace(tmp_path / "t.jsonl") as trace:
         seq = trace.step("tool_result", output=BIG)
     assert seq == 0
@@ -81,9 +98,7 @@ def test_insecure_dirs_warn_writes_and_warns(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """insecure_dirs="warn" writes the blob into the group-writable directory and says so."""
-    blobs = tmp_path / "blobs"
-    blobs.mkdir()
-    blobs.chmod(0o775)
+    blobs = shared_dir(tmp_path / "blobs", 0o775)
     with (
         caplog.at_level(logging.WARNING, "otel_jsonl"),
         Trace(tmp_path / "t.jsonl", insecure_dirs="warn") as trace,
@@ -99,15 +114,28 @@ def test_group_writable_trace_directory_is_refused(
 ) -> None:
     """A trace directory writable by others: nothing is written, steps are dropped (never
     raised), and the warning says why and how to allow it."""
-    shared = tmp_path / "shared"
-    shared.mkdir()
-    shared.chmod(0o777)
+    shared = shared_dir(tmp_path / "shared", 0o777)
     with caplog.at_level(logging.WARNING, "otel_jsonl"), Trace(shared / "t.jsonl") as trace:
         assert trace.step("final", text="x") is None
     assert trace.dropped >= 1
     assert not (shared / "t.jsonl").exists()
     assert "writable by others" in caplog.text
     assert "refusing" in caplog.text
+
+
+def test_group_writable_directory_of_the_users_own_group_is_accepted(tmp_path: Path) -> None:
+    """Under umask 002 a new directory is group-writable by the user's private group: that
+    is no one else, so it is used without a word."""
+    if not _private_group(os.getgid()):
+        pytest.skip("the user's primary group is shared with others here")
+    own = tmp_path / "own"
+    own.mkdir()
+    os.chown(own, -1, os.getgid())
+    own.chmod(0o775)
+    with Trace(own / "t.jsonl", strict=True) as trace:
+        assert trace.step("tool_result", output=BIG) == 0
+    assert trace.cut == 0
+    assert len(list((own / "blobs").iterdir())) == 1
 
 
 def test_sticky_world_writable_directory_is_accepted(tmp_path: Path) -> None:

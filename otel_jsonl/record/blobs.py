@@ -44,13 +44,17 @@ def check_directory(path: Path, what: str, insecure_dirs: InsecureDirs) -> str |
 
     Unsafe means writable by group or others without the sticky bit (a sticky directory such
     as ``/tmp`` keeps others from renaming or deleting what is ours; links planted there are
-    not followed anyway)."""
+    not followed anyway). A directory writable by its group only is safe when that group is
+    the user's private group (named as the user, no other member), as ``mkdir`` makes them
+    under umask 002."""
     st = os.stat(path)
     if not stat.S_ISDIR(st.st_mode):
         raise NotADirectoryError(f"{path} is not a directory")
     mode = stat.S_IMODE(st.st_mode)
     if not mode & 0o022 or mode & stat.S_ISVTX:
         return None
+    if not mode & 0o002 and _private_group(st.st_gid):
+        return None  # group-writable, but the group is the user's own (umask 002 systems)
     message = (
         f"the {what} {path} is writable by {'others' if mode & 0o002 else 'its group'} "
         f"(mode {mode:04o}): anyone who may write there could swap files under it"
@@ -61,6 +65,21 @@ def check_directory(path: Path, what: str, insecure_dirs: InsecureDirs) -> str |
             'insecure_dirs="warn" to write anyway)'
         )
     return message
+
+
+def _private_group(gid: int) -> bool:
+    """True when ``gid`` is the current user's private group: their primary group, named as
+    they are, with no other member."""
+    try:
+        import grp
+        import pwd
+
+        user = pwd.getpwuid(os.getuid())
+        group = grp.getgrgid(gid)
+    except (ImportError, KeyError):
+        return False
+    others = [m for m in group.gr_mem if m != user.pw_name]
+    return user.pw_gid == gid and group.gr_name == user.pw_name and not others
 
 
 class BlobStore:
