@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PHOENIX_VENV ?= .phoenix-venv
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: venv demo test lint format typecheck pytest phoenix bench clean
+.PHONY: venv demo test lint format typecheck pytest phoenix browser bench clean
 
 $(STAMP): pyproject.toml requirements/test.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ demo: venv
 phoenix:
 	PHOENIX_VENV=$(PHOENIX_VENV) bash scripts/install-phoenix.sh
 
+# Debian's Chromium for the HTML view's browser tests (Playwright drives it; no browser download).
+browser:
+	bash scripts/install-browser.sh
+
 LINTED := $(wildcard otel_jsonl tests examples bench)
 
 lint: venv
@@ -46,7 +50,7 @@ typecheck: venv
 pytest: venv
 	$(BIN)/pytest
 
-test: venv phoenix lint typecheck pytest
+test: venv phoenix browser lint typecheck pytest
 
 bench: venv
 	$(BIN)/python bench/recorder.py
@@ -54,6 +58,7 @@ bench: venv
 	$(BIN)/python bench/exporter.py
 	$(BIN)/python bench/convert.py
 	$(BIN)/python bench/replay.py
+	$(BIN)/python bench/view.py
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache .hypothesis

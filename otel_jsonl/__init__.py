@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .analyze.diff import diff_runs
+from .analyze.html import view_html
 from .analyze.replay import replay, replay_step
 from .exceptions import (
     BlobError,
@@ -101,4 +102,5 @@ __all__ = [
     "to_parts",
     "usage_of",
     "validate_event",
+    "view_html",
 ]

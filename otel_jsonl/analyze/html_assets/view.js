@@ -474,7 +474,7 @@
   // ---- the virtual list ------------------------------------------------------------------
 
   var app = document.getElementById('app');
-  var state = { kinds: {}, query: '', expanded: new Set(), current: 0, items: [], heights: null, offsets: null, rows: new Map() };
+  var state = { kinds: {}, query: '', expanded: new Set(), current: 0, items: [], heights: null, measured: null, offsets: null, rows: new Map() };
   var list, countEl, searchEl, estimate = 36;
 
   RUNS.forEach(function (r, i) { r.side = DIFF ? (i === 0 ? 'a' : 'b') : ''; prepareRun(r); });
@@ -507,6 +507,7 @@
     state.items = ALL.filter(passes);
     var n = state.items.length;
     state.heights = new Float64Array(n);
+    state.measured = new Uint8Array(n);
     for (var i = 0; i < n; i++) state.heights[i] = state.expanded.has(state.items[i].id) ? estimate * 6 : estimate;
     state.offsets = new Float64Array(n + 1);
     relayout();
@@ -556,16 +557,31 @@
   function schedule() { if (!drawing) { drawing = true; requestAnimationFrame(draw); } }
   // Rows report their real height (expanded steps, wrapped text, zoom); the list re-flows, and
   // keeps what is on screen in place when a row above the viewport changed.
+  // The first measured collapsed row re-estimates every row not yet drawn, so later rows
+  // arrive at their height and scrolling does not re-flow the list on every frame.
   var resizer = new ResizeObserver(function (entries) {
-    var changed = false, shift = 0, top = window.scrollY - listTop();
+    var changed = false, shift = 0, top = window.scrollY - listTop(), hs = state.heights;
     entries.forEach(function (e) {
       var el = e.target, i = Number(el.dataset.index);
       if (state.rows.get(i) !== el) return;
       var hgt = el.offsetHeight;
-      if (hgt && Math.abs(hgt - state.heights[i]) > 0.5) {
-        if (state.offsets[i + 1] <= top) shift += hgt - state.heights[i];
-        if (!state.expanded.has(state.items[i].id)) estimate = hgt;
-        state.heights[i] = hgt; changed = true;
+      if (!hgt) return;
+      var collapsed = !state.expanded.has(state.items[i].id);
+      if (collapsed && !state.measured[i] && Math.abs(hgt - estimate) > 0.5) {
+        var old = estimate;
+        estimate = hgt;
+        for (var j = 0; j < hs.length; j++) {
+          if (!state.measured[j] && j !== i && !state.expanded.has(state.items[j].id)) {
+            if (state.offsets[j + 1] <= top) shift += hgt - old;
+            hs[j] = hgt;
+          }
+        }
+        changed = true;
+      }
+      state.measured[i] = 1;
+      if (Math.abs(hgt - hs[i]) > 0.5) {
+        if (state.offsets[i + 1] <= top) shift += hgt - hs[i];
+        hs[i] = hgt; changed = true;
       }
     });
     if (changed) { relayout(); if (shift) window.scrollBy(0, shift); schedule(); }
@@ -607,6 +623,7 @@
   }
   function rowNode(it, i) {
     var row = h('div', 'row');
+    row.setAttribute('role', 'listitem');
     row.dataset.index = String(i);
     var open = state.expanded.has(it.id);
     var line = h('div', 'line');

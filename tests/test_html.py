@@ -21,19 +21,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from support.browser import Watched, watch
 
-from otel_jsonl.blobs import BlobStore
-from otel_jsonl.demo import run_demo
-from otel_jsonl.diff import diff_runs
-from otel_jsonl.htmlview import (
+from otel_jsonl.analyze.diff import diff_runs
+from otel_jsonl.analyze.html import (
     RunData,
     blob_assets,
     diff_data,
-    load_run,
     render_html,
+    run_data,
     script_data,
+    view_html,
     write_html,
 )
-from otel_jsonl.replay import read_run
+from otel_jsonl.demo import run_demo
+from otel_jsonl.read.runs import read_run
+from otel_jsonl.record.blobs import BlobStore
 
 DOCS_IMG = Path(__file__).resolve().parents[1] / "docs" / "img"
 SHOTS = os.environ.get("OTEL_JSONL_SCREENSHOTS") == "1"
@@ -46,14 +47,12 @@ def write_lines(path: Path, events: list[dict[str, Any]]) -> Path:
 
 
 def page_for(trace: Path, out: Path, *, run: str | None = None, full: bool = False) -> Path:
-    write_html(out, render_html([load_run(trace, run, full=full, page=out)]))
+    write_html(out, view_html(trace, run_a=run, full=full, page=out))
     return out
 
 
 def diff_page(a: Path, b: Path, out: Path) -> Path:
-    ra, rb = load_run(a, page=out), load_run(b, page=out)
-    result = diff_runs(read_run(a), read_run(b))
-    write_html(out, render_html([ra, rb], diff=diff_data(result, ra, rb)))
+    write_html(out, view_html(a, b, page=out))
     return out
 
 
@@ -175,7 +174,7 @@ def test_diff_rows_align_an_inserted_step(tmp_path: Path) -> None:
     other.insert(2, {"ts": T0 + 1.5, "run": "b", "kind": "tool_result", "output": "r"})
     a = write_lines(tmp_path / "a.jsonl", base)
     b = write_lines(tmp_path / "b.jsonl", other)
-    ra, rb = load_run(a), load_run(b)
+    ra, rb = run_data(read_run(a)), run_data(read_run(b))
     data = diff_data(diff_runs(read_run(a), read_run(b)), ra, rb)
     assert [r[:3] for r in data["rows"]] == [
         [0, 0, "same"],
