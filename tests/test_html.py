@@ -650,6 +650,65 @@ def test_spans_are_nested_as_in_the_trace(watched: Watched, tmp_path: Path) -> N
     watched.assert_clean()
 
 
+def test_exporter_trace_nests_its_spans(watched: Watched, tmp_path: Path) -> None:
+    """A file written by JsonlSpanExporter from real SDK spans (invoke_agent > chat,
+    execute_tool > HTTP span, chat) shows the agent's input first, its children indented, the
+    HTTP span under its tool, and the final answer last."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    from otel_jsonl import JsonlSpanExporter
+
+    trace = tmp_path / "app.jsonl"
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(JsonlSpanExporter(str(trace))))
+    tracer = provider.get_tracer("test")
+    said = [{"role": "assistant", "parts": [{"type": "text", "content": "18C in Lisbon."}]}]
+    agent_attrs = {
+        "gen_ai.operation.name": "invoke_agent",
+        "gen_ai.agent.name": "weather",
+        "gen_ai.input.messages": json.dumps(
+            [{"role": "user", "parts": [{"type": "text", "content": "Weather in Lisbon?"}]}]
+        ),
+    }
+    with tracer.start_as_current_span("invoke_agent weather", attributes=agent_attrs) as agent:
+        chat = {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.request.model": "gpt-4o-mini",
+            "gen_ai.usage.input_tokens": 42,
+            "gen_ai.usage.output_tokens": 7,
+        }
+        with tracer.start_as_current_span("chat gpt-4o-mini", attributes=chat):
+            pass
+        tool = {
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.name": "get_weather",
+            "gen_ai.tool.call.id": "call_1",
+            "gen_ai.tool.call.arguments": '{"city": "Lisbon"}',
+            "gen_ai.tool.call.result": '"18C"',
+        }
+        with (
+            tracer.start_as_current_span("execute_tool get_weather", attributes=tool),
+            tracer.start_as_current_span("GET /weather"),
+        ):
+            pass
+        with tracer.start_as_current_span("chat gpt-4o-mini", attributes=chat):
+            pass
+        agent.set_attribute("gen_ai.output.messages", json.dumps(said))
+    provider.shutdown()
+    watched.open(page_for(trace, tmp_path / "app.html"))
+    kinds = watched.page.locator(".row .kind").all_inner_texts()
+    assert kinds == ["input", "llm_call", "tool_call", "span", "tool_result", "llm_call", "final"]
+    pads = watched.page.eval_on_selector_all(
+        ".row .sum", "els => els.map(e => e.style.paddingLeft)"
+    )
+    depth = [0 if not p else round(float(p.removesuffix("rem")) / 0.9) for p in pads]
+    assert depth == [0, 1, 1, 2, 1, 1, 0]
+    assert "GET /weather" in rows(watched)[3]
+    assert "tokens 84 in · 14 out" in " ".join(watched.page.inner_text("header").split())
+    watched.assert_clean()
+
+
 def test_ten_thousand_steps_become_interactive(chromium: Any, tmp_path: Path) -> None:
     """A 10,000-step run opens with only the rows on screen in the DOM, jumps to its end, and
     a click there opens a step (the time it took is printed, not asserted)."""

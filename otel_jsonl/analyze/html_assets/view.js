@@ -360,9 +360,16 @@
     });
     return pre;
   }
-  function stepLink(run, n) {
-    var a = h('a', 'stepno', 'step ' + n);
+  function stepLink(run, n, text) {
+    var a = h('a', 'stepno', text || 'step ' + n);
     a.href = '#' + runPrefix(run) + 'step-' + Math.floor(n);
+    // Open the step even when the address bar already holds its link (no hashchange then).
+    a.addEventListener('click', function (e) {
+      e.preventDefault();
+      e.stopPropagation();
+      try { history.replaceState(null, '', a.getAttribute('href')); } catch (err) { location.hash = a.getAttribute('href'); }
+      openHash();
+    });
     return a;
   }
   function runPrefix(run) { return DIFF && run.side === 'b' ? 'b-' : ''; }
@@ -605,9 +612,7 @@
     return tr;
   }
   function stepCells(s, parent) {
-    var a = h('a', 'stepno', '#' + s.step);
-    a.href = '#' + runPrefix(s.run) + 'step-' + Math.floor(s.step);
-    a.addEventListener('click', function (e) { e.stopPropagation(); });
+    var a = stepLink(s.run, s.step, '#' + s.step);
     var kind = h('span', 'kind ' + kindClass(s.kind), s.kind);
     var at = h('span', 'num', fmtAt(s.begin !== null ? s.begin - s.run.t0 : null));
     var took = h('span', 'num', s.dur !== null ? fmtDur(s.dur) : '');
