@@ -58,6 +58,8 @@ bench: venv
 	$(BIN)/python bench/exporter.py
 	$(BIN)/python bench/convert.py
 	$(BIN)/python bench/replay.py
+	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/bigfile.py
 	$(BIN)/python bench/view.py
 
 clean:
