@@ -320,6 +320,9 @@ def test_search_and_kind_filters(watched: Watched, demo: Path, tmp_path: Path) -
     until(watched.page, "document.querySelectorAll('.row').length === 3")
     assert [t.split()[0] for t in rows(watched)] == ["#1", "#4", "#5"]
     assert "3 of 8 steps" in watched.page.inner_text(".count")
+    marks = watched.page.locator(".row mark").all_inner_texts()
+    assert marks
+    assert set(marks) == {"list_events"}
     watched.page.fill("input[type=search]", "no such text anywhere")
     until(watched.page, "document.querySelectorAll('.row').length === 0")
     assert watched.page.is_visible("text=No step matches.")

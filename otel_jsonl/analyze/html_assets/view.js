@@ -71,6 +71,11 @@
 
   function jsonTree(value, ptr, ctx) {
     var pre = h('pre', 'json');
+    // A huge value (an embedded document, a long array) as one text node, not a node per token.
+    if (!(ctx && ctx.changed)) {
+      var flat = safeJSON(value, 2);
+      if (flat.length > 100000) { pre.textContent = flat; return pre; }
+    }
     writeJSON(pre, value, ptr || '', ctx || {}, '');
     return pre;
   }
@@ -663,8 +668,26 @@
     row.appendChild(line);
     if (open) row.appendChild(detailNode(it));
     if (i === state.current) row.classList.add('current');
-    if (state.query) row.classList.add('hit');
+    if (state.query) { row.classList.add('hit'); highlight(row, state.query); }
     return row;
+  }
+  // Wrap each match of the search in <mark>, splitting text nodes (no markup is parsed).
+  function highlight(root, q) {
+    var walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT), nodes = [], n;
+    while ((n = walker.nextNode())) nodes.push(n);
+    nodes.forEach(function (node) {
+      var text = node.nodeValue, low = text.toLowerCase(), at = low.indexOf(q);
+      if (at < 0 || node.parentNode.closest('summary')) return;
+      var frag = document.createDocumentFragment(), from = 0, count = 0;
+      while (at >= 0 && count++ < 200) {
+        if (at > from) frag.appendChild(document.createTextNode(text.slice(from, at)));
+        frag.appendChild(h('mark', null, text.slice(at, at + q.length)));
+        from = at + q.length;
+        at = low.indexOf(q, from);
+      }
+      frag.appendChild(document.createTextNode(text.slice(from)));
+      node.parentNode.replaceChild(frag, node);
+    });
   }
   function detailNode(it) {
     var d = h('div', 'detail');
