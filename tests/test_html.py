@@ -343,6 +343,9 @@ def test_keyboard_navigation_and_permalinks(watched: Watched, demo: Path, tmp_pa
     assert page.locator(".row.current").get_attribute("id") == "step-5"
     page.keyboard.press("j")
     assert page.locator(".row.current").get_attribute("id") == "step-6"
+    tab_stops = page.eval_on_selector_all(".row .line[tabindex='0']", "els => els.length")
+    assert tab_stops == 1
+    assert page.get_attribute("#step-6 .line", "tabindex") == "0"
     page.keyboard.press("Enter")
     assert page.get_attribute("#step-6 .line", "aria-expanded") == "true"
     assert page.evaluate("location.hash") == "#step-6"

@@ -637,7 +637,7 @@
     row.dataset.index = String(i);
     var open = state.expanded.has(it.id);
     var line = h('div', 'line');
-    line.tabIndex = -1;
+    line.tabIndex = i === state.current ? 0 : -1; // one tab stop for the list: the current step
     line.setAttribute('role', 'button');
     line.setAttribute('aria-expanded', open ? 'true' : 'false');
     if (!DIFF) {
@@ -725,11 +725,11 @@
     if (!n) return;
     i = Math.max(0, Math.min(n - 1, i));
     var prev = state.rows.get(state.current);
-    if (prev) prev.classList.remove('current');
+    if (prev) { prev.classList.remove('current'); prev.firstChild.tabIndex = -1; }
     state.current = i;
     if (scroll) scrollToIndex(i);
     var el = state.rows.get(i);
-    if (el) el.classList.add('current');
+    if (el) { el.classList.add('current'); el.firstChild.tabIndex = 0; }
     focusRow(i);
   }
   function focusRow(i) {
@@ -812,6 +812,7 @@
     .forEach(function (p) { add(help, h('kbd', null, p[0]), document.createTextNode(' ' + p[1] + '   ')); });
   list = h('div', 'list');
   list.setAttribute('role', 'list');
+  list.setAttribute('aria-label', DIFF ? 'aligned steps of runs A and B' : 'steps of the run');
   var empty = h('div', 'empty', 'No step matches.');
   empty.hidden = true;
   add(wrap, header, bar, help, empty, list);
