@@ -167,3 +167,26 @@ def test_view_errors(
     fill = {"two": str(two_runs), "dir": str(two_runs.parent)}
     args = [a.format(**fill) for a in argv] + ["-o", "-"]
     assert run(capsys, *args) == (code, "", f"otel-jsonl: error: {message.format(**fill)}\n")
+
+
+def test_view_bad_line_is_a_data_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A line that is not an event ends the command with file:line: reason and exit 1."""
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"ts": 1, "run": "r", "kind": "input"}\n[1, 2]\n')
+    code, out, err = run(capsys, "view", str(path), "-o", str(tmp_path / "p.html"))
+    assert (code, out) == (1, "")
+    assert err.startswith(f"otel-jsonl: error: {path}:2: ")
+    assert not (tmp_path / "p.html").exists()
+
+
+def test_view_error_leaves_no_temporary_page(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without -o, a run that is not there leaves no empty page in the temporary directory."""
+    path = tmp_path / "one.jsonl"
+    path.write_text('{"ts": 1, "run": "r", "kind": "input"}\n')
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    code, _, err = run(capsys, "view", str(path), "--run", "nope")
+    assert (code, err) == (1, f"otel-jsonl: error: {path}: no run 'nope'\n")
+    assert list(tmp_path.glob("*.html")) == []

@@ -96,9 +96,11 @@ def cmd_view(args: argparse.Namespace) -> int:
         text = view_html(
             file_a, file_b, run_a=run_a, run_b=run_b, full=args.full, page=page, ignore=args.ignore
         )
-    except OtelJsonlError as exc:
-        raise CliError(str(exc)) from None
-    except OSError as exc:
+    except (OtelJsonlError, OSError) as exc:
+        if page is not None and not args.output:
+            page.unlink(missing_ok=True)  # the empty temporary file made for the page
+        if isinstance(exc, OtelJsonlError):
+            raise CliError(str(exc)) from None
         raise CliError(f"{exc.filename or file_a}: {exc.strerror or exc}") from None
     if page is None:
         sys.stdout.write(text)

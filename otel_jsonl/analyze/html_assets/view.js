@@ -28,7 +28,8 @@
   function isObj(v) { return v !== null && typeof v === 'object' && !Array.isArray(v); }
   function has(o, k) { return isObj(o) && Object.prototype.hasOwnProperty.call(o, k); }
   function num(v) { return typeof v === 'number' && isFinite(v) ? v : null; }
-  function fmtInt(n) { return n === null || n === undefined ? '?' : Number(n).toLocaleString('en-US'); }
+  var INT = new Intl.NumberFormat('en-US'); // one formatter: toLocaleString builds one per call
+  function fmtInt(n) { return n === null || n === undefined ? '?' : INT.format(Number(n)); }
   function fmtDur(s) {
     if (s === null || s === undefined || !isFinite(s)) return '';
     if (s < 0.001) return '<1 ms';
