@@ -46,6 +46,7 @@
   }
   function fmtCost(c) {
     if (c === null || c === undefined) return '?';
+    if (c === 0) return '$0';
     return c >= 1 ? '$' + c.toFixed(2) : '$' + c.toFixed(c >= 0.01 ? 4 : 6);
   }
   function oneLine(v, width) {
