@@ -1,6 +1,6 @@
 """A local OTLP receiver: spans and log records that arrive over OTLP/HTTP or OTLP/gRPC are
-written as event lines by :class:`~otel_jsonl.exporter.JsonlSpanExporter` and
-:class:`~otel_jsonl.exporter.JsonlLogExporter`, so any app in any language writes the file an
+written as event lines by :class:`~otel_jsonl.otel.exporter.JsonlSpanExporter` and
+:class:`~otel_jsonl.otel.exporter.JsonlLogExporter`, so any app in any language writes the file an
 in-process Python exporter would.
 
 The one code path: a request body is decoded into the SDK's own ``ReadableSpan`` /
@@ -76,7 +76,9 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope as SdkSc
 from opentelemetry.trace import Link, SpanContext, SpanKind, TraceFlags, TraceState
 from opentelemetry.trace.status import Status, StatusCode
 
-from .exporter import JsonlLogExporter, JsonlSpanExporter, LogJoiner
+from ..record.writer import WriterOptions
+from .exporter import JsonlLogExporter, JsonlSpanExporter
+from .joiner import LogJoiner
 
 __all__ = [
     "DEFAULT_GRPC",
@@ -204,9 +206,7 @@ class _Resources:
         with self._lock:
             found = self._scopes.get(key)
         if found is None:
-            found = SdkScope(
-                pb.name, pb.version, schema_url or None, _attrs(pb.attributes) or None
-            )
+            found = SdkScope(pb.name, pb.version, schema_url or None, _attrs(pb.attributes) or None)
             with self._lock:
                 if len(self._scopes) >= self.limit:
                     self._scopes.clear()
@@ -586,8 +586,8 @@ _SIGNALS = {
 class Receiver:
     """An OTLP receiver writing spans and log records as event lines (see the module docstring).
 
-    ``path`` or ``stream`` is where lines go; ``writer_options`` (``cap``, ``blob_dir``,
-    ``redact``, ``redact_patterns``) are handed unchanged to both exporters. ``http`` and
+    ``path`` or ``stream`` is where lines go; ``options`` (:class:`WriterOptions`: cap, blobs,
+    redaction, ...) are handed unchanged to the exporters. ``http`` and
     ``grpc`` are ``(host, port)`` or None (off); port 0 picks a free one (see
     :attr:`http_address`). A host that is not loopback needs ``token`` (clients send
     ``Authorization: Bearer TOKEN``) or ``insecure_listen``. ``on_note`` gets one-time notes
@@ -607,7 +607,7 @@ class Receiver:
         queue_size: int = DEFAULT_QUEUE,
         retry_after: int = DEFAULT_RETRY_AFTER,
         on_note: Callable[[str], None] | None = None,
-        writer_options: Mapping[str, Any] | None = None,
+        options: WriterOptions | None = None,
     ) -> None:
         if http is None and grpc is None:
             raise ValueError("both OTLP/HTTP and OTLP/gRPC are off: nothing to listen on")
@@ -634,10 +634,11 @@ class Receiver:
         self._resources = _Resources()
         self._noted: set[str] = set()
         self._lock = threading.Lock()
-        options = dict(writer_options or {})
-        joiner = LogJoiner()
-        self.span_exporter = JsonlSpanExporter(path, stream=stream, joiner=joiner, **options)
-        self.log_exporter = JsonlLogExporter(path, stream=stream, joiner=joiner, **options)
+        # One file, one writer, one log joiner: the pair configure() builds in a process.
+        self.span_exporter = JsonlSpanExporter(
+            path, stream=stream, joiner=LogJoiner(), options=options
+        )
+        self.log_exporter = JsonlLogExporter.sharing(self.span_exporter)
         self._pipeline = _Pipeline(self.span_exporter, self.log_exporter, queue_size, self.stats)
         self._http: _HttpServer | None = None
         self._http_thread: threading.Thread | None = None
