@@ -9,9 +9,18 @@ server; the same spans and log records also go to the in-process `JsonlSpanExpor
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import http.client
 import json
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,7 +48,7 @@ from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from support.agent_loops import run_openai_loop
 from support.fixtures import instrumented_openai_v2
@@ -435,3 +444,198 @@ def test_grpc_bad_body_is_invalid_argument_and_serving_goes_on(receiver: Receive
         )
         export_traces(protobuf_body(make_spans(2)), timeout=10)
     assert receiver.stop().spans == 2
+
+
+# --- the command, under load -----------------------------------------------------------------
+
+
+class ServeProcess:
+    """``otel-jsonl serve`` in a subprocess on free loopback ports, its stderr collected."""
+
+    def __init__(self, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "otel_jsonl", "serve", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.stderr: list[str] = []
+        self._lines: queue.Queue[str] = queue.Queue()
+        self._pump_thread = threading.Thread(target=self._pump, daemon=True)
+        self._pump_thread.start()
+        self.http = ""
+        self.grpc = ""
+        deadline = time.monotonic() + 60
+        while not self.http:
+            left = deadline - time.monotonic()
+            assert left > 0 and self.proc.poll() is None, self.stderr
+            with contextlib.suppress(queue.Empty):
+                line = self._lines.get(timeout=min(left, 1.0))
+                if "OTLP/HTTP on" in line:
+                    self.http = re.search(r"OTLP/HTTP on (http://[^\s;]+)", line).group(1)  # type: ignore[union-attr]
+                    found = re.search(r"OTLP/gRPC on (\S+) ", line)
+                    self.grpc = found.group(1) if found else ""
+
+    def _pump(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.stderr.append(line)
+            self._lines.put(line)
+
+    def peak_rss_kib(self) -> int:
+        """The process's peak resident set size (VmHWM), in KiB."""
+        status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1))  # type: ignore[union-attr]
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        """Send ``sig``; wait (bounded) for the exit code."""
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout=60)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+            self._pump_thread.join(timeout=10)
+            for pipe in (self.proc.stdout, self.proc.stderr):
+                if pipe is not None:
+                    pipe.close()
+
+
+def send_spans(tracer_provider: TracerProvider, n: int, tag: str, payload: int = 0) -> None:
+    """Create ``n`` chat spans (each its own trace, ``payload`` characters of output each) and
+    flush them out."""
+    tracer = tracer_provider.get_tracer("load")
+    text = "x" * payload
+    for i in range(n):
+        with tracer.start_as_current_span("chat gpt-4o-mini") as span:
+            span.set_attributes(
+                {
+                    "gen_ai.operation.name": "chat",
+                    "gen_ai.request.model": "gpt-4o-mini",
+                    "gen_ai.usage.input_tokens": i,
+                    "sender": tag,
+                    "payload": text,
+                }
+            )
+    tracer_provider.shutdown()
+
+
+def batch_provider(exporter: Any) -> TracerProvider:
+    """A provider with a batch processor big enough that the sender itself drops nothing."""
+    provider = TracerProvider(shutdown_on_exit=False)
+    provider.add_span_processor(
+        BatchSpanProcessor(
+            exporter, max_queue_size=20_000, max_export_batch_size=512, schedule_delay_millis=50
+        )
+    )
+    return provider
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "sigint"])
+def test_command_serves_until_a_signal_then_writes_everything(tmp_path: Path, sig: int) -> None:
+    """`otel-jsonl serve` prints where it listens, takes HTTP and gRPC, and stops cleanly."""
+    out = tmp_path / "served.jsonl"
+    server = ServeProcess("-o", str(out), "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0")
+    http_provider = batch_provider(HttpSpanExporter(endpoint=server.http + "/v1/traces"))
+    grpc_provider = batch_provider(GrpcSpanExporter(endpoint=server.grpc, insecure=True))
+    send_spans(http_provider, 30, "http")
+    send_spans(grpc_provider, 20, "grpc")
+    assert server.stop(sig) == 0, server.stderr
+    lines = _read(out)
+    senders = [line["otel"]["attrs"]["sender"] for line in lines if "otel" in line]
+    assert sorted(senders) == ["grpc"] * 20 + ["http"] * 30
+    assert "stopped; 50 spans, 0 log records written" in "".join(server.stderr)
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.slow
+def test_two_senders_ten_thousand_spans_nothing_lost_memory_bounded(tmp_path: Path) -> None:
+    """Two OTLP/HTTP senders, 10,000 spans: every one written once; the second half of the
+    load leaves the peak RSS where the first half put it (memory bounded, not per span)."""
+    out = tmp_path / "served.jsonl"
+    server = ServeProcess(
+        "-o", str(out), "--http", "127.0.0.1:0", "--grpc", "none", "--queue", "2000", "--cap", "0"
+    )
+    payload = 3000  # 10,000 spans carry 30 MB: far more than the queue may hold
+    peaks = [server.peak_rss_kib()]
+    for half in ("1", "2"):
+        senders = [
+            threading.Thread(
+                target=send_spans,
+                args=(
+                    batch_provider(HttpSpanExporter(endpoint=server.http + "/v1/traces")),
+                    2500,
+                    tag + half,
+                    payload,
+                ),
+            )
+            for tag in ("a", "b")
+        ]
+        for thread in senders:
+            thread.start()
+        for thread in senders:
+            thread.join(timeout=120)
+            assert not thread.is_alive()
+        peaks.append(server.peak_rss_kib())
+    assert server.stop() == 0, server.stderr
+    ids = span_ids(out)
+    assert len(ids) == 10_000
+    assert len(set(ids)) == 10_000
+    # Holding the second half (15 MB of payload, more as objects) would raise the peak by
+    # well over 15 MB; a bounded queue leaves it near the first half's.
+    assert peaks[2] - peaks[1] < 12 * 1024, peaks
+
+
+def test_full_queue_answers_429_and_the_sdk_retries_bring_everything_in(tmp_path: Path) -> None:
+    """A burst larger than the queue gets 429 / RESOURCE_EXHAUSTED; SDK retries deliver it all."""
+    read_fd, write_fd = os.pipe()
+    # The writer blocks once the pipe is full and nobody reads it: a slow consumer.
+    sink = os.fdopen(write_fd, "wb")
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(_read_all(read_fd)), daemon=True)
+    r = Receiver(stream=sink, http=LOOPBACK, grpc=LOOPBACK, queue_size=300, retry_after=1)
+    r.start()
+    try:
+        assert r.grpc_address is not None
+        providers = [
+            batch_provider(HttpSpanExporter(endpoint=_http_url(r, "/v1/traces"))),
+            batch_provider(GrpcSpanExporter(endpoint=_grpc_target(r), insecure=True)),
+        ]
+        senders = [
+            threading.Thread(target=send_spans, args=(p, 2000, tag))
+            for p, tag in zip(providers, ("http", "grpc"), strict=True)
+        ]
+        for thread in senders:
+            thread.start()
+        deadline = time.monotonic() + 60
+        while r.stats.throttled_requests < 2:
+            assert time.monotonic() < deadline, "the queue never filled"
+            time.sleep(0.05)
+        # 429s seen while nothing is read: raw requests too
+        status, headers, body = post(r, "/v1/traces", protobuf_body(make_spans(400)))
+        assert status == 429
+        assert headers["retry-after"] == "1"
+        assert status_of(body).code == 8  # RESOURCE_EXHAUSTED
+        reader.start()
+        for thread in senders:
+            thread.join(timeout=120)
+            assert not thread.is_alive()
+    finally:
+        r.stop()
+        sink.close()
+    reader.join(timeout=30)
+    lines = [json.loads(line) for line in received[0].splitlines()]
+    senders_seen = [line["otel"]["attrs"]["sender"] for line in lines if "otel" in line]
+    assert sorted(senders_seen) == ["grpc"] * 2000 + ["http"] * 2000
+    assert r.stats.throttled_requests >= 3
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    with os.fdopen(fd, "rb") as f:
+        while chunk := f.read(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)

@@ -36,6 +36,7 @@ import hmac
 import ipaddress
 import logging
 import os
+import signal
 import socket
 import threading
 import time
@@ -93,6 +94,7 @@ __all__ = [
     "is_loopback",
     "parse_address",
     "parse_body",
+    "serve",
 ]
 
 logger = logging.getLogger("otel_jsonl")
@@ -531,7 +533,7 @@ class _Pipeline:
                 self._cond.wait()
             signal, items = self._queue.popleft()
             # Consecutive batches of one signal are written as one (fewer, larger writes).
-            while self._queue and self._queue[0][0] == signal and len(items) < 4096:
+            while self._queue and self._queue[0][0] == signal and len(items) < 1024:
                 items = items + self._queue.popleft()[1]
             return signal, items
 
@@ -621,8 +623,9 @@ class Receiver:
                 and not is_loopback(address[0])
             ):
                 raise ValueError(
-                    f"{address[0]} is not a loopback address: give a token (clients send "
-                    "'Authorization: Bearer TOKEN') or allow an open listener explicitly"
+                    f"{address[0]} is not a loopback address: give a token (--token; "
+                    "clients send 'Authorization: Bearer TOKEN') or allow an open listener "
+                    "explicitly (--insecure-listen)"
                 )
         self.token = token
         self.max_body = max_body
@@ -1151,3 +1154,39 @@ def _start_grpc(address: tuple[str, int], receiver: Receiver) -> tuple[Any, int]
         raise OSError(f"cannot listen on {target} (gRPC)")
     server.start()
     return server, int(bound)
+
+
+# --- running until told to stop --------------------------------------------------------------
+
+
+def serve(
+    receiver: Receiver,
+    *,
+    on_ready: Callable[[Receiver], None] | None = None,
+    stop: threading.Event | None = None,
+    timeout: float = 30.0,
+) -> ReceiverStats:
+    """Start ``receiver`` and serve until SIGTERM or SIGINT (or ``stop`` is set); then stop
+    listening, write everything received and close the file. Returns what was written.
+
+    ``on_ready`` is called once the listeners are bound. The signal handlers are installed
+    only when called from the main thread, and the previous ones are restored on return.
+    """
+    stop = stop if stop is not None else threading.Event()
+    previous: dict[signal.Signals, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, lambda *_: stop.set())
+    try:
+        receiver.start()
+        if on_ready is not None:
+            on_ready(receiver)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        try:
+            receiver.stop(timeout)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+    return receiver.stats
