@@ -145,16 +145,17 @@ def _value(v: AnyValue, *, seq: type = tuple) -> Any:
     return None
 
 
+_SCALARS = frozenset({"string_value", "int_value", "bool_value", "double_value", "bytes_value"})
+
+
 def _attrs(kvs: Iterable[KeyValue]) -> dict[str, Any]:
-    # The common scalar cases inline: this runs for every attribute of every span.
+    # This runs for every attribute of every span: the set field's name, then one getattr.
     out: dict[str, Any] = {}
     for kv in kvs:
         v = kv.value
         which = v.WhichOneof("value")
-        if which == "string_value":
-            out[kv.key] = v.string_value
-        elif which == "int_value":
-            out[kv.key] = v.int_value
+        if which in _SCALARS:
+            out[kv.key] = getattr(v, which)
         else:
             out[kv.key] = _value(v)
     return out
