@@ -17,6 +17,7 @@ import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -55,6 +56,7 @@ from support.fixtures import instrumented_openai_v2
 from support.providers import ProviderServer
 from test_instrumentations import SpanRecorder, check_loop
 
+from otel_jsonl.cli import main
 from otel_jsonl.otel.exporter import JsonlLogExporter, JsonlSpanExporter
 from otel_jsonl.otel.joiner import LogJoiner
 from otel_jsonl.otel.otlp_json import encode_traces_data
@@ -639,3 +641,18 @@ def _read_all(fd: int) -> bytes:
         while chunk := f.read(65536):
             chunks.append(chunk)
     return b"".join(chunks)
+
+
+def test_command_refuses_an_open_address_and_a_taken_port(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A non-loopback address without a token is a usage error (2); a taken port exits 1."""
+    out = str(tmp_path / "t.jsonl")
+    assert main(["serve", "-o", out, "--http", "0.0.0.0:0", "--grpc", "none"]) == 2
+    assert "not a loopback address" in capsys.readouterr().err
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "-o", out, "--http", f"127.0.0.1:{port}", "--grpc", "none"]) == 1
+    assert "otel-jsonl: error: cannot listen" in capsys.readouterr().err
