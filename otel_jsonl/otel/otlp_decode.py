@@ -160,70 +160,69 @@ def decode_spans(
         for ss in rs.scope_spans:
             scope = cache.scope(ss.scope, ss.schema_url) if ss.HasField("scope") else None
             for s in ss.spans:
-                tid, sid = s.trace_id, s.span_id
-                if len(tid) != 16 or len(sid) != 8:
+                span = _decode_span(s, resource, scope)
+                if span is None:
                     rejected += 1
-                    continue
-                trace_id = int.from_bytes(tid, "big")
-                span_id = int.from_bytes(sid, "big")
-                if not trace_id or not span_id:
-                    rejected += 1
-                    continue
-                flags = s.flags
-                trace_flags = TraceFlags(flags & 0xFF or _UNSENT_FLAGS)
-                state = _trace_state(s.trace_state)
-                context = SpanContext(trace_id, span_id, False, trace_flags, state)
-                parent = None
-                if len(s.parent_span_id) == 8:
-                    parent_id = int.from_bytes(s.parent_span_id, "big")
-                    if parent_id:
-                        parent = SpanContext(
-                            trace_id, parent_id, bool(flags & _IS_REMOTE), trace_flags
-                        )
-                code = s.status.code
-                if code == 2:
-                    status = Status(StatusCode.ERROR, s.status.message or None)
                 else:
-                    status = _STATUS.get(code, _STATUS[0])
-                events = [
-                    Event(
-                        e.name,
-                        _bounded_attrs(e.attributes, e.dropped_attributes_count),
-                        e.time_unix_nano,
-                    )
-                    for e in s.events
-                ]
-                links = []
-                for link in s.links:
-                    if len(link.trace_id) != 16 or len(link.span_id) != 8:
-                        continue
-                    lctx = SpanContext(
-                        int.from_bytes(link.trace_id, "big"),
-                        int.from_bytes(link.span_id, "big"),
-                        bool(link.flags & _IS_REMOTE),
-                        TraceFlags(link.flags & 0xFF),
-                        _trace_state(link.trace_state),
-                    )
-                    links.append(
-                        Link(lctx, _bounded_attrs(link.attributes, link.dropped_attributes_count))
-                    )
-                spans.append(
-                    ReadableSpan(
-                        name=s.name,
-                        context=context,
-                        parent=parent,
-                        resource=resource,
-                        attributes=_bounded_attrs(s.attributes, s.dropped_attributes_count),
-                        events=_bounded_list(events, s.dropped_events_count),
-                        links=_bounded_list(links, s.dropped_links_count),
-                        kind=_KINDS.get(s.kind, SpanKind.INTERNAL),
-                        status=status,
-                        start_time=s.start_time_unix_nano,
-                        end_time=s.end_time_unix_nano,
-                        instrumentation_scope=scope,
-                    )
-                )
+                    spans.append(span)
     return spans, rejected
+
+
+def _decode_span(s: Any, resource: Resource, scope: SdkScope | None) -> ReadableSpan | None:
+    tid, sid = s.trace_id, s.span_id
+    if len(tid) != 16 or len(sid) != 8:
+        return None
+    trace_id = int.from_bytes(tid, "big")
+    span_id = int.from_bytes(sid, "big")
+    if not trace_id or not span_id:
+        return None
+    flags = s.flags
+    trace_flags = TraceFlags(flags & 0xFF or _UNSENT_FLAGS)
+    context = SpanContext(trace_id, span_id, False, trace_flags, _trace_state(s.trace_state))
+    parent = None
+    if len(s.parent_span_id) == 8:
+        parent_id = int.from_bytes(s.parent_span_id, "big")
+        if parent_id:
+            parent = SpanContext(trace_id, parent_id, bool(flags & _IS_REMOTE), trace_flags)
+    code = s.status.code
+    if code == 2:
+        status = Status(StatusCode.ERROR, s.status.message or None)
+    else:
+        status = _STATUS.get(code, _STATUS[0])
+    events = [
+        Event(e.name, _bounded_attrs(e.attributes, e.dropped_attributes_count), e.time_unix_nano)
+        for e in s.events
+    ]
+    return ReadableSpan(
+        name=s.name,
+        context=context,
+        parent=parent,
+        resource=resource,
+        attributes=_bounded_attrs(s.attributes, s.dropped_attributes_count),
+        events=_bounded_list(events, s.dropped_events_count),
+        links=_bounded_list(_links(s.links), s.dropped_links_count),
+        kind=_KINDS.get(s.kind, SpanKind.INTERNAL),
+        status=status,
+        start_time=s.start_time_unix_nano,
+        end_time=s.end_time_unix_nano,
+        instrumentation_scope=scope,
+    )
+
+
+def _links(raw: Iterable[Any]) -> list[Link]:
+    links = []
+    for link in raw:
+        if len(link.trace_id) != 16 or len(link.span_id) != 8:
+            continue
+        context = SpanContext(
+            int.from_bytes(link.trace_id, "big"),
+            int.from_bytes(link.span_id, "big"),
+            bool(link.flags & _IS_REMOTE),
+            TraceFlags(link.flags & 0xFF),
+            _trace_state(link.trace_state),
+        )
+        links.append(Link(context, _bounded_attrs(link.attributes, link.dropped_attributes_count)))
+    return links
 
 
 def decode_logs(
