@@ -656,3 +656,29 @@ def test_command_refuses_an_open_address_and_a_taken_port(
         port = taken.getsockname()[1]
         assert main(["serve", "-o", out, "--http", f"127.0.0.1:{port}", "--grpc", "none"]) == 1
     assert "otel-jsonl: error: cannot listen" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("head", "status"),
+    [
+        (b"Content-Type: application/x-protobuf\r\n\r\n", 411),
+        (b"Content-Type: application/x-protobuf\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),
+        (
+            b"Content-Type: application/x-protobuf\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nab",
+            400,
+        ),
+    ],
+    ids=["no-length", "bad-chunk-size", "cut-chunk"],
+)
+def test_bad_framing_is_answered_and_serving_goes_on(
+    receiver: Receiver, head: bytes, status: int
+) -> None:
+    """A body with no length, or a broken or cut chunked body, gets 411 or 400; then a request
+    works."""
+    assert receiver.http_address is not None
+    with socket.create_connection(receiver.http_address, timeout=10) as sock:
+        sock.sendall(b"POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\n" + head)
+        sock.shutdown(socket.SHUT_WR)
+        answer = sock.makefile("rb").readline()
+    assert answer.split()[1] == str(status).encode()
+    assert post(receiver, "/v1/traces", protobuf_body(make_spans(2)))[0] == 200

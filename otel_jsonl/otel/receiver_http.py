@@ -95,7 +95,11 @@ class HttpServer(ThreadingHTTPServer):
 
 
 class _TooLarge(Exception):
-    pass
+    """The body is over the size limit."""
+
+
+class _LengthRequired(ValueError):
+    """Neither Content-Length nor chunked transfer encoding."""
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -189,30 +193,42 @@ class _Handler(BaseHTTPRequestHandler):
         self._error(404, code_pb2.NOT_FOUND, f"no such path: {path}", json=True)
 
     def _read_body(self, limit: int) -> bytes:
+        """The body (Content-Length or chunked); ValueError when it is malformed or cut."""
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks: list[bytes] = []
-            total = 0
-            while True:
-                line = self.rfile.readline(1024)
-                size = int(line.split(b";", 1)[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline(1024).strip():  # trailers
-                        pass
-                    return b"".join(chunks)
-                total += size
-                if total > limit:
-                    raise _TooLarge
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline(8)  # the CRLF after the chunk
+            return self._read_chunked(limit)
         length = self.headers.get("Content-Length")
         if length is None:
-            raise ValueError("no Content-Length")
+            raise _LengthRequired("no Content-Length (or chunked transfer encoding)")
         n = int(length)
         if n < 0:
             raise ValueError("negative Content-Length")
         if n > limit:
             raise _TooLarge
-        return self.rfile.read(n)
+        body = self.rfile.read(n)
+        if len(body) != n:
+            raise ValueError("the body ended before its Content-Length")
+        return body
+
+    def _read_chunked(self, limit: int) -> bytes:
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            line = self.rfile.readline(1024)
+            if not line.endswith(b"\n"):
+                raise ValueError("the chunked body ended early")
+            size = int(line.split(b";", 1)[0].strip(), 16)
+            if size == 0:
+                while self.rfile.readline(1024).strip():  # trailers, if any
+                    pass
+                return b"".join(chunks)
+            total += size
+            if total > limit:
+                raise _TooLarge
+            chunk = self.rfile.read(size)
+            if len(chunk) != size:
+                raise ValueError("the chunked body ended early")
+            chunks.append(chunk)
+            self.rfile.readline(8)  # the CRLF after the chunk
 
     def do_POST(self) -> None:
         ingest = self.server.ingest
@@ -247,7 +263,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._refuse(413, f"the body is larger than {limit} bytes", json, close=True)
             return None
         except ValueError as exc:
-            self._refuse(411, str(exc), json, close=True)
+            status = 411 if isinstance(exc, _LengthRequired) else 400
+            self._refuse(status, str(exc), json, close=True)
             return None
         if not json and ctype not in ("application/x-protobuf", "application/protobuf"):
             self._refuse(
