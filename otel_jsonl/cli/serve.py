@@ -34,6 +34,13 @@ def _bytes(text: str) -> int:
     return value
 
 
+def _positive(text: str) -> int:
+    value = _bytes(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def register(sub: Any) -> None:
     """Add ``serve`` to the sub-command parser."""
     p = sub.add_parser(
@@ -74,14 +81,14 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--max-body",
-        type=_bytes,
+        type=_positive,
         default=None,
         metavar="BYTES",
         help="largest request body, also after decompression (default 16 MiB)",
     )
     p.add_argument(
         "--queue",
-        type=_bytes,
+        type=_positive,
         default=None,
         metavar="N",
         help="spans and log records that may wait for the writer; past it senders get "
