@@ -60,6 +60,7 @@ bench: venv
 	$(BIN)/python bench/replay.py
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/bigfile.py
+	PHOENIX_VENV=$(PHOENIX_VENV) $(BIN)/python bench/serve.py
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache .hypothesis
