@@ -621,6 +621,18 @@ def test_full_queue_answers_429_and_the_sdk_retries_bring_everything_in(tmp_path
         assert status == 429
         assert headers["retry-after"] == "1"
         assert status_of(body).code == 8  # RESOURCE_EXHAUSTED
+        import grpc
+        from google.rpc.error_details_pb2 import RetryInfo
+
+        with grpc.insecure_channel(_grpc_target(r)) as channel:
+            export = channel.unary_unary(
+                "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+            )
+            with pytest.raises(grpc.RpcError) as info:
+                export(protobuf_body(make_spans(400)), timeout=10)
+        assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        hint = dict(info.value.trailing_metadata())["google.rpc.retryinfo-bin"]
+        assert RetryInfo.FromString(hint).retry_delay.seconds == 1
         reader.start()
         for thread in senders:
             thread.join(timeout=120)
