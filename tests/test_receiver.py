@@ -28,6 +28,7 @@ from typing import Any
 
 import pytest
 from google.rpc import status_pb2
+from hypothesis import given, settings
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.exporter.otlp.proto.grpc._log_exporter import (
     OTLPLogExporter as GrpcLogExporter,
@@ -43,6 +44,7 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
 )
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
 from opentelemetry.sdk._logs import LoggerProvider
@@ -51,14 +53,19 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import SpanContext, TraceFlags
 from support.agent_loops import run_openai_loop
 from support.fixtures import instrumented_openai_v2
 from support.providers import ProviderServer
 from test_instrumentations import SpanRecorder, check_loop
+from test_otlp import spans as otlp_spans
 
 from otel_jsonl.cli import main
 from otel_jsonl.otel.exporter import JsonlLogExporter, JsonlSpanExporter
 from otel_jsonl.otel.joiner import LogJoiner
+from otel_jsonl.otel.mapping import resource_id, span_to_events
+from otel_jsonl.otel.otlp_decode import decode_spans, parse_body
 from otel_jsonl.otel.otlp_json import encode_traces_data
 from otel_jsonl.otel.receiver import Receiver, is_loopback, parse_address
 from otel_jsonl.record.writer import WriterOptions
@@ -694,3 +701,53 @@ def test_bad_framing_is_answered_and_serving_goes_on(
         answer = sock.makefile("rb").readline()
     assert answer.split()[1] == str(status).encode()
     assert post(receiver, "/v1/traces", protobuf_body(make_spans(2)))[0] == 200
+
+
+# --- decoding, as a property -----------------------------------------------------------------
+
+
+def sendable(span: ReadableSpan) -> ReadableSpan:
+    """``span`` as an SDK exports it: sampled (only sampled spans are exported) and with ""
+    for a scope version of None (OTLP strings have no absent value; SDK tracers use "")."""
+    ctx, scope = span.context, span.instrumentation_scope
+    return ReadableSpan(
+        name=span.name,
+        context=SpanContext(
+            ctx.trace_id, ctx.span_id, False, TraceFlags(int(ctx.trace_flags) | 1), ctx.trace_state
+        ),
+        parent=span.parent,
+        resource=span.resource,
+        attributes=span.attributes,
+        events=span.events,
+        links=span.links,
+        kind=span.kind,
+        status=span.status,
+        start_time=span.start_time,
+        end_time=span.end_time,
+        instrumentation_scope=InstrumentationScope(
+            scope.name, scope.version or "", scope.schema_url, scope.attributes
+        )
+        if scope is not None
+        else None,
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(generated=otlp_spans())
+def test_decoded_span_maps_to_the_lines_of_the_original(generated: ReadableSpan) -> None:
+    """Any span, as an OTLP JSON or protobuf request and decoded, maps to exactly its own
+    lines."""
+    span = sendable(generated)
+    body = json.dumps(encode_traces_data([span])).encode()
+    request = ExportTraceServiceRequest()
+    parse_body(body, request, json=True)
+    (decoded,), rejected = decode_spans(request)
+    assert rejected == 0
+    rid = resource_id(span.resource)
+    assert resource_id(decoded.resource) == rid
+    expected = span_to_events(span, resource_ref=rid)
+    assert span_to_events(decoded, resource_ref=rid) == expected
+    again = ExportTraceServiceRequest()
+    parse_body(request.SerializeToString(), again, json=False)
+    (from_protobuf,), _ = decode_spans(again)
+    assert span_to_events(from_protobuf, resource_ref=rid) == expected
