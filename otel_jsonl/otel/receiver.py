@@ -1,12 +1,13 @@
-"""A local OTLP receiver: spans and log records that arrive over OTLP/HTTP or OTLP/gRPC are
-written as event lines by :class:`~otel_jsonl.otel.exporter.JsonlSpanExporter` and
-:class:`~otel_jsonl.otel.exporter.JsonlLogExporter`, so any app in any language writes the file an
-in-process Python exporter would.
+"""The local OTLP receiver behind ``otel-jsonl serve``: OTLP/HTTP and OTLP/gRPC in, trace lines out.
 
-The one code path: a request body is decoded into the SDK's own ``ReadableSpan`` /
-``ReadableLogRecord`` objects and handed to the exporters, with the same writer options (cap,
-blobs, redaction, log join). A span received over OTLP becomes exactly the lines the in-process
-exporter writes for it.
+Spans and log records that arrive are written by
+:class:`~otel_jsonl.otel.exporter.JsonlSpanExporter` and
+:class:`~otel_jsonl.otel.exporter.JsonlLogExporter`, so any app in any language writes the file an
+in-process Python exporter would. The one code path: a request body is decoded
+(:mod:`~otel_jsonl.otel.otlp_decode`) into the SDK's own ``ReadableSpan`` /
+``ReadableLogRecord`` objects and handed to the exporters (:mod:`~otel_jsonl.otel.ingest`), with
+the same writer options (cap, blobs, redaction, log join). A span received over OTLP becomes
+exactly the lines the in-process exporter writes for it.
 
 Transport, as the OTLP specification (1.x, "OTLP/HTTP" and "OTLP/gRPC") gives it:
 
