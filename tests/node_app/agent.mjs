@@ -7,7 +7,7 @@
 // Completions; `openai.chat(...)` selects that API (the provider's default is Responses).
 import { NodeSDK } from "@opentelemetry/sdk-node";
 import { createOpenAI } from "@ai-sdk/openai";
-import { generateText, stepCountIs, tool } from "ai";
+import { generateText, stepCountIs, streamText, tool } from "ai";
 import { z } from "zod";
 
 const sdk = new NodeSDK();
@@ -25,17 +25,26 @@ const getWeather = tool({
     JSON.stringify({ city, conditions: "sunny", temperature_c: 21 }),
 });
 
+const request = {
+  model: openai.chat("gpt-4o-mini"),
+  system: "You are a concise weather assistant. Use the tools you are given.",
+  prompt: "What is the weather in Lisbon?",
+  tools: { get_weather: getWeather },
+  stopWhen: stepCountIs(4),
+  maxRetries: 0,
+  experimental_telemetry: { isEnabled: true, functionId: "weather-agent" },
+};
+
 try {
-  const result = await generateText({
-    model: openai.chat("gpt-4o-mini"),
-    system: "You are a concise weather assistant. Use the tools you are given.",
-    prompt: "What is the weather in Lisbon?",
-    tools: { get_weather: getWeather },
-    stopWhen: stepCountIs(4),
-    maxRetries: 0,
-    experimental_telemetry: { isEnabled: true, functionId: "weather-agent" },
-  });
-  console.log(result.text);
+  // AGENT_STREAM=1: the same loop with streamText (server-sent events from the model).
+  if (process.env.AGENT_STREAM === "1") {
+    const result = streamText(request);
+    await result.consumeStream(); // the run's span ends when the stream is fully read
+    console.log(await result.text);
+  } else {
+    const result = await generateText(request);
+    console.log(result.text);
+  }
 } finally {
   await sdk.shutdown();
 }
