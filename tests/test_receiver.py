@@ -9,6 +9,7 @@ server; the same spans and log records also go to the in-process `JsonlSpanExpor
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import gzip
 import http.client
@@ -22,13 +23,18 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from google.protobuf import json_format
 from google.rpc import status_pb2
 from hypothesis import given, settings
+from opentelemetry import trace
+from opentelemetry._logs import SeverityNumber
+from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.exporter.otlp.proto.grpc._log_exporter import (
     OTLPLogExporter as GrpcLogExporter,
@@ -48,13 +54,13 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 from opentelemetry.sdk._logs import LoggerProvider
-from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import SpanContext, TraceFlags
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 from support.agent_loops import run_openai_loop
 from support.fixtures import instrumented_openai_v2
 from support.providers import ProviderServer
@@ -213,7 +219,8 @@ def span_ids(path: Path) -> list[str]:
 
 
 def test_protobuf_json_and_gzip_bodies_give_the_same_lines(tmp_path: Path) -> None:
-    """One batch sent as protobuf, as OTLP JSON (hex ids) and gzipped gives the same file."""
+    """One batch sent as protobuf, as OTLP JSON (hex ids), gzipped or deflated gives the same
+    file."""
     spans = make_spans(5)
     files = []
     bodies = [
@@ -223,6 +230,11 @@ def test_protobuf_json_and_gzip_bodies_give_the_same_lines(tmp_path: Path) -> No
             "application/x-protobuf",
             gzip.compress(protobuf_body(spans)),
             {"Content-Encoding": "gzip"},
+        ),
+        (
+            "application/x-protobuf",
+            zlib.compress(protobuf_body(spans)),
+            {"Content-Encoding": "deflate"},
         ),
     ]
     for i, (ctype, body, headers) in enumerate(bodies):
@@ -239,7 +251,52 @@ def test_protobuf_json_and_gzip_bodies_give_the_same_lines(tmp_path: Path) -> No
             assert not response.HasField("partial_success")
         files.append(_read(out))
     assert len(span_ids(tmp_path / "0.jsonl")) == 5
-    assert files[0] == files[1] == files[2]
+    assert files[0] == files[1] == files[2] == files[3]
+
+
+def test_log_records_as_protobuf_and_as_json_give_the_same_lines(tmp_path: Path) -> None:
+    """Log records sent as protobuf and as OTLP JSON (hex ids) are written alike, with their
+    event name, body, severity and span ids."""
+    memory = InMemoryLogRecordExporter()
+    provider = LoggerProvider(shutdown_on_exit=False)
+    provider.add_log_record_processor(SimpleLogRecordProcessor(memory))
+    span = NonRecordingSpan(SpanContext(0xABC, 0xDEF, False, TraceFlags(1)))
+    provider.get_logger("app").emit(
+        context=trace.set_span_in_context(span),
+        event_name="gen_ai.client.inference.operation.details",
+        body={"note": ["a", "b"], "n": 2},
+        severity_number=SeverityNumber.INFO,
+        attributes={"k": "v"},
+    )
+    provider.shutdown()
+    request = encode_logs(memory.get_finished_logs())
+    as_json = json_format.MessageToDict(request)
+    for rl in as_json["resourceLogs"]:
+        for sl in rl["scopeLogs"]:
+            for record in sl["logRecords"]:
+                for key in ("traceId", "spanId"):
+                    record[key] = base64.b64decode(record[key]).hex()
+    files = []
+    for i, (ctype, body) in enumerate(
+        [
+            ("application/x-protobuf", request.SerializeToString()),
+            ("application/json", json.dumps(as_json).encode()),
+        ]
+    ):
+        out = tmp_path / f"{i}.jsonl"
+        with Receiver(out, http=LOOPBACK, grpc=None) as r:
+            assert post(r, "/v1/logs", body, ctype)[0] == 200
+        files.append(_read(out))
+    assert files[0] == files[1]
+    (line,) = files[0]
+    assert (line["kind"], line["event"], line["severity"]) == (
+        "log",
+        "gen_ai.client.inference.operation.details",
+        "INFO",
+    )
+    assert (line["trace_id"], line["span_id"]) == (format(0xABC, "032x"), format(0xDEF, "016x"))
+    assert line["body"] == {"note": ["a", "b"], "n": 2}
+    assert line["attrs"] == {"k": "v"}
 
 
 def test_partial_success_counts_spans_without_ids(receiver: Receiver) -> None:
