@@ -722,7 +722,8 @@ def _read_all(fd: int) -> bytes:
 def test_command_refuses_an_open_address_and_a_taken_port(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A non-loopback address without a token is a usage error (2); a taken port exits 1."""
+    """A non-loopback address without a token is a usage error (2); a taken port or a file that
+    cannot be written exits 1."""
     out = str(tmp_path / "t.jsonl")
     assert main(["serve", "-o", out, "--http", "0.0.0.0:0", "--grpc", "none"]) == 2
     assert "not a loopback address" in capsys.readouterr().err
@@ -732,6 +733,10 @@ def test_command_refuses_an_open_address_and_a_taken_port(
         port = taken.getsockname()[1]
         assert main(["serve", "-o", out, "--http", f"127.0.0.1:{port}", "--grpc", "none"]) == 1
     assert "otel-jsonl: error: cannot listen" in capsys.readouterr().err
+    unwritable = str(tmp_path / "file" / "t.jsonl")
+    (tmp_path / "file").write_text("a file, not a directory")
+    assert main(["serve", "-o", unwritable, "--http", "127.0.0.1:0", "--grpc", "none"]) == 1
+    assert f"otel-jsonl: error: cannot write {unwritable}" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

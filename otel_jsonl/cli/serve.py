@@ -151,6 +151,8 @@ def run(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
+    except OSError as exc:
+        raise CliError(str(exc)) from None
 
     def ready(r: Receiver) -> None:
         print(_listening(r, args.output), file=sys.stderr, flush=True)

@@ -217,6 +217,12 @@ class Ingest:
             path, stream=stream, joiner=LogJoiner(), options=options
         )
         self.log_exporter = JsonlLogExporter.sharing(self.span_exporter)
+        error = self.span_exporter.writer.last_error
+        if error is not None:
+            # A receiver that cannot open its file would answer 200 and drop everything.
+            self.span_exporter.shutdown()
+            self.log_exporter.shutdown()
+            raise OSError(f"cannot write {path}: {error}")
         self._pipeline = _Pipeline(self.span_exporter, self.log_exporter, queue_size, self.stats)
 
     @property
