@@ -72,8 +72,7 @@ def _read(path: Path) -> list[dict[str, Any]]:
 def test_vercel_ai_sdk_loop_lands_as_steps(
     tmp_path: Path, openai_server: ProviderServer, env: dict[str, str]
 ) -> None:
-    """The AI SDK's tool loop (generateText, or streamText over SSE), exported by the Node SDK
-    over OTLP/HTTP, gives the loop's steps."""
+    """The AI SDK's loop (generateText or streamText) over OTLP/HTTP lands as its steps."""
     out = tmp_path / "node.jsonl"
     with Receiver(out, http=("127.0.0.1", 0), grpc=None) as receiver:
         answer = run_node_app(openai_server, receiver, **env)

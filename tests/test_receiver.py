@@ -219,8 +219,7 @@ def span_ids(path: Path) -> list[str]:
 
 
 def test_protobuf_json_and_gzip_bodies_give_the_same_lines(tmp_path: Path) -> None:
-    """One batch sent as protobuf, as OTLP JSON (hex ids), gzipped or deflated gives the same
-    file."""
+    """One batch as protobuf, OTLP JSON (hex ids), gzip or deflate gives one file."""
     spans = make_spans(5)
     files = []
     bodies = [
@@ -255,8 +254,7 @@ def test_protobuf_json_and_gzip_bodies_give_the_same_lines(tmp_path: Path) -> No
 
 
 def test_log_records_as_protobuf_and_as_json_give_the_same_lines(tmp_path: Path) -> None:
-    """Log records sent as protobuf and as OTLP JSON (hex ids) are written alike, with their
-    event name, body, severity and span ids."""
+    """Log records as protobuf or OTLP JSON give the same lines, every field kept."""
     memory = InMemoryLogRecordExporter()
     provider = LoggerProvider(shutdown_on_exit=False)
     provider.add_log_record_processor(SimpleLogRecordProcessor(memory))
@@ -619,8 +617,7 @@ def test_command_serves_until_a_signal_then_writes_everything(tmp_path: Path, si
 
 @pytest.mark.slow
 def test_two_senders_ten_thousand_spans_nothing_lost_memory_bounded(tmp_path: Path) -> None:
-    """Two OTLP/HTTP senders, 10,000 spans: every one written once; the second half of the
-    load leaves the peak RSS where the first half put it (memory bounded, not per span)."""
+    """Two senders, 10,000 spans: each written once; the second half leaves peak RSS flat."""
     out = tmp_path / "served.jsonl"
     server = ServeProcess(
         "-o", str(out), "--http", "127.0.0.1:0", "--grpc", "none", "--queue", "2000", "--cap", "0"
@@ -722,8 +719,7 @@ def _read_all(fd: int) -> bytes:
 def test_command_refuses_an_open_address_and_a_taken_port(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A non-loopback address without a token is a usage error (2); a taken port or a file that
-    cannot be written exits 1."""
+    """An open address without a token exits 2; a taken port or unwritable file exits 1."""
     out = str(tmp_path / "t.jsonl")
     assert main(["serve", "-o", out, "--http", "0.0.0.0:0", "--grpc", "none"]) == 2
     assert "not a loopback address" in capsys.readouterr().err
@@ -754,8 +750,7 @@ def test_command_refuses_an_open_address_and_a_taken_port(
 def test_bad_framing_is_answered_and_serving_goes_on(
     receiver: Receiver, head: bytes, status: int
 ) -> None:
-    """A body with no length, or a broken or cut chunked body, gets 411 or 400; then a request
-    works."""
+    """No length is 411, a broken or cut chunked body 400; the next request works."""
     assert receiver.http_address is not None
     with socket.create_connection(receiver.http_address, timeout=10) as sock:
         sock.sendall(b"POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\n" + head)
@@ -797,8 +792,7 @@ def sendable(span: ReadableSpan) -> ReadableSpan:
 @settings(max_examples=150, deadline=None)
 @given(generated=otlp_spans())
 def test_decoded_span_maps_to_the_lines_of_the_original(generated: ReadableSpan) -> None:
-    """Any span, as an OTLP JSON or protobuf request and decoded, maps to exactly its own
-    lines."""
+    """Any span decoded from OTLP JSON or protobuf maps to exactly its own lines."""
     span = sendable(generated)
     body = json.dumps(encode_traces_data([span])).encode()
     request = ExportTraceServiceRequest()
