@@ -1,8 +1,8 @@
 """A real Node.js app into `otel-jsonl serve`: the Vercel AI SDK (`ai` with `@ai-sdk/openai`,
 `experimental_telemetry`) runs the two-turn tool loop against the loopback OpenAI server and
-exports with `@opentelemetry/sdk-node`'s OTLP/HTTP exporter, configured only by the standard
-`OTEL_EXPORTER_OTLP_*` variables; its steps land as `llm_call`, `tool_call`, `tool_result`,
-`input` and `final` lines.
+exports with `@opentelemetry/sdk-node`'s OTLP exporter (HTTP or gRPC), configured only by the
+standard `OTEL_EXPORTER_OTLP_*` variables; its steps land as `llm_call`, `tool_call`,
+`tool_result`, `input` and `final` lines.
 
 The npm packages come from tests/node_app/package-lock.json (`make node-app`, part of
 `make test`).
@@ -31,8 +31,10 @@ def run_node_app(server: ProviderServer, receiver: Receiver, **env: str) -> str:
     node = shutil.which("node")
     assert node is not None, "Node.js is needed: install node >= 20"
     assert (APP / "node_modules" / "ai").is_dir(), "run `make node-app` (npm ci in tests/node_app)"
-    assert receiver.http_address is not None
-    host, port = receiver.http_address
+    grpc = env.get("OTEL_EXPORTER_OTLP_PROTOCOL") == "grpc"
+    address = receiver.grpc_address if grpc else receiver.http_address
+    assert address is not None
+    host, port = address
     full_env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": os.environ.get("HOME", ""),
@@ -66,15 +68,16 @@ def _read(path: Path) -> list[dict[str, Any]]:
         {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"},
         {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf", "OTEL_EXPORTER_OTLP_COMPRESSION": "gzip"},
         {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf", "AGENT_STREAM": "1"},
+        {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"},
     ],
-    ids=["protobuf", "json", "protobuf-gzip", "streamText"],
+    ids=["protobuf", "json", "protobuf-gzip", "streamText", "grpc"],
 )
 def test_vercel_ai_sdk_loop_lands_as_steps(
     tmp_path: Path, openai_server: ProviderServer, env: dict[str, str]
 ) -> None:
-    """The AI SDK's loop (generateText or streamText) over OTLP/HTTP lands as its steps."""
+    """The AI SDK's loop (generateText or streamText) over OTLP lands as its steps."""
     out = tmp_path / "node.jsonl"
-    with Receiver(out, http=("127.0.0.1", 0), grpc=None) as receiver:
+    with Receiver(out, http=("127.0.0.1", 0), grpc=("127.0.0.1", 0)) as receiver:
         answer = run_node_app(openai_server, receiver, **env)
     assert "sunny" in answer
     lines = _read(out)
