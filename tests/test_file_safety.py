@@ -240,9 +240,9 @@ def test_stream_with_no_blob_dir_counts_cut_values() -> None:
     assert b'"size":10000' in buf.getvalue()
 
 
-@pytest.mark.parametrize("command", ["convert", "import"])
+@pytest.mark.parametrize("command", ["convert", "import", "view"])
 def test_cli_output_files_are_0600(tmp_path: Path, command: str) -> None:
-    """convert -o and import -o write 0600 files, even over an existing 0644 file."""
+    """convert -o, import -o and view -o write 0600 files, even over an existing 0644 file."""
     src = tmp_path / "demo.jsonl"
     run_demo(src, run_id="f00d0001")
     otlp_file = tmp_path / "demo.otlp.jsonl"
@@ -252,10 +252,27 @@ def test_cli_output_files_are_0600(tmp_path: Path, command: str) -> None:
         out.write_text("")
         out.chmod(0o644)
         assert main(["convert", str(src), "-o", str(out), "-q"]) == 0
-    else:
+    elif command == "import":
         out = tmp_path / "back.jsonl"
         assert main(["import", str(otlp_file), "-o", str(out), "-q"]) == 0
+    else:
+        out = tmp_path / "page.html"
+        out.write_text("")
+        out.chmod(0o644)
+        assert main(["view", str(src), "-o", str(out)]) == 0
     assert mode_of(out) == 0o600
+
+
+@pytest.mark.parametrize("command", ["convert", "view"])
+def test_writing_to_dev_null_leaves_its_mode_alone(
+    tmp_path: Path, command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """-o /dev/null works and never chmods the device (run as root, it could)."""
+    src = tmp_path / "demo.jsonl"
+    run_demo(src, run_id="f00d0002")
+    before = mode_of(Path(os.devnull))
+    assert main([command, str(src), "-o", os.devnull]) == 0, capsys.readouterr().err
+    assert mode_of(Path(os.devnull)) == before
 
 
 def test_exporter_built_with_no_arguments_takes_the_switches_from_the_environment(

@@ -220,6 +220,8 @@ def commands(path: str, other: str, out_dir: Path) -> list[list[str]]:
         ["convert", path, "-o", str(out_dir / "out.otlp.jsonl"), "-q"],
         ["convert", path, "--strict", "-o", str(out_dir / "out2.otlp.jsonl"), "-q"],
         ["import", path, "-o", str(out_dir / "imported.jsonl"), "-q"],
+        ["view", path, "-o", str(out_dir / "page.html")],
+        ["view", path, other, "-o", str(out_dir / "diff.html")],
     ]
 
 
@@ -252,7 +254,7 @@ def test_no_data_command_ever_raises(data: tuple[str, bytes], tmp_path: Path) ->
 
 @pytest.mark.parametrize(
     "command",
-    ["validate", "runs", "show", "stats", "replay", "diff", "convert", "import"],
+    ["validate", "runs", "show", "stats", "replay", "diff", "convert", "import", "view"],
 )
 def test_truncated_gzip_is_an_error_line(
     command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -275,6 +277,7 @@ def test_truncated_gzip_is_an_error_line(
         "diff": ["diff", str(path), str(path)],
         "convert": ["convert", str(path), "-o", str(tmp_path / "o.jsonl")],
         "import": ["import", str(path), "-o", str(tmp_path / "i.jsonl")],
+        "view": ["view", str(path), "-o", str(tmp_path / "v.html")],
     }[command]
     rc = main(argv)
     err = capsys.readouterr().err
