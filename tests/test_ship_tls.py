@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.grpc_receiver import GrpcReceiver
 from support.otlp_receiver import OtlpReceiver
 from support.tls import Certificates, make_certificates
 
@@ -259,3 +260,55 @@ def test_timeout_from_the_environment_bounds_a_hung_backend(
     assert rc == 1
     assert "timed out" in err.lower()
     assert elapsed < 8, f"took {elapsed:.1f} s: OTEL_EXPORTER_OTLP_TIMEOUT=1 was not honoured"
+
+
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_grpc_over_tls_with_the_test_ca(
+    demo_file: Path,
+    certs: Certificates,
+    how: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """OTLP/gRPC to a loopback TLS receiver: --certificate or OTEL_EXPORTER_OTLP_CERTIFICATE
+    makes it trusted; every span arrives."""
+    with GrpcReceiver(certs) as grpc_tls:
+        argv = ["convert", str(demo_file), "--protocol", "grpc", "--endpoint", grpc_tls.endpoint]
+        if how == "option":
+            argv += ["--certificate", str(certs.ca)]
+        else:
+            monkeypatch.setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", str(certs.ca))
+        rc = main(argv)
+        err = capsys.readouterr().err
+        assert rc == 0, err
+        assert len(grpc_tls.spans) == 5
+
+
+def test_grpc_mutual_tls(
+    demo_file: Path,
+    certs: Certificates,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """OTLP/gRPC to a receiver that requires a client certificate: the client certificate and
+    key options pass it (the CA from OTEL_EXPORTER_OTLP_CERTIFICATE: options and variables
+    combine); without them nothing arrives and the command exits 1."""
+    with GrpcReceiver(certs, require_client_cert=True) as grpc_mtls:
+        base = ["convert", str(demo_file), "--protocol", "grpc", "--endpoint", grpc_mtls.endpoint]
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", str(certs.ca))
+        rc = main(
+            [
+                *base,
+                "--client-certificate",
+                str(certs.client_cert),
+                "--client-key",
+                str(certs.client_key),
+            ]
+        )
+        assert rc == 0, capsys.readouterr().err
+        assert len(grpc_mtls.spans) == 5
+        rc = main([*base, "--retries", "0", "--timeout", "2"])
+        err = capsys.readouterr().err
+        assert rc == 1
+        assert "5 of 5 spans could not be sent" in err
+        assert len(grpc_mtls.spans) == 5

@@ -95,10 +95,21 @@ def _read_file(path: str | None) -> bytes | None:
 def _grpc_credentials(
     certificate: str | None, client_key: str | None, client_certificate: str | None
 ) -> Any:
-    """TLS channel credentials from PEM files (None: the exporter's own defaults)."""
-    if certificate is None:
+    """TLS channel credentials from PEM files (None: the exporter's own defaults). A file not
+    given as an option comes from its ``OTEL_EXPORTER_OTLP_(TRACES_)*`` variable, so a client
+    certificate given alone is not dropped."""
+    if certificate is None and client_key is None and client_certificate is None:
         return None
     import grpc  # type: ignore[import-untyped,unused-ignore]
+
+    def env(name: str) -> str | None:
+        return os.environ.get(f"OTEL_EXPORTER_OTLP_TRACES_{name}") or os.environ.get(
+            f"OTEL_EXPORTER_OTLP_{name}"
+        )
+
+    certificate = certificate or env("CERTIFICATE")
+    client_key = client_key or env("CLIENT_KEY")
+    client_certificate = client_certificate or env("CLIENT_CERTIFICATE")
 
     return grpc.ssl_channel_credentials(
         _read_file(certificate), _read_file(client_key), _read_file(client_certificate)
