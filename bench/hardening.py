@@ -130,8 +130,13 @@ def main() -> int:
         with_null = {**step, "response_id": None}
         n = 20_000
 
-        def old_line(value: object) -> bytes:  # dumps_line before the NaN check
-            out: bytes = orjson.dumps(value, default=codec.jsonable, option=codec._OPTS_LINE)
+        dumps, jsonable, opts = orjson.dumps, codec.jsonable, codec._OPTS_LINE
+
+        def old_line(value: object) -> bytes:  # dumps_line as it was before the NaN check
+            try:
+                out: bytes = dumps(value, default=jsonable, option=opts)
+            except orjson.JSONEncodeError:
+                return codec._dumps_std(value) + b"\n"
             return out
 
         rows: dict[str, list[float]] = {
