@@ -225,3 +225,29 @@ def test_failed_summary_counts_each_span_once(
     assert "(3 attempts, 10 failed in 1 batch)" in err
     assert "10 of 10 spans could not be sent" in err
     assert "503" in err
+
+
+def test_batch_over_the_sdks_request_limit_is_split(tmp_path: Path) -> None:
+    """A batch the SDK exporter refuses to send (over its max_request_size) is halved like a
+    413 instead of being re-sent as it is; every span arrives."""
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    from otel_jsonl.otel.ship import RetryPolicy, Shipper
+    from otel_jsonl.otel.to_spans import events_to_spans
+    from otel_jsonl.read.lines import read_events
+
+    path = tmp_path / "demo.jsonl"
+    run_demo(path, run_id="cafe0002")
+    spans = list(events_to_spans(read_events(path)))
+    largest = max(len(encode_spans([s]).SerializeToString()) for s in spans)
+    with OtlpReceiver() as receiver:
+        exporter = OTLPSpanExporter(endpoint=receiver.endpoint, max_request_size=largest + 200)
+        shipper = Shipper(
+            exporter, batch_size=len(spans), retry=RetryPolicy(attempts=3, initial_backoff=0)
+        )
+        shipper.add_all(spans)
+        report = shipper.close()
+        assert report.spans_sent == len(spans)
+        assert report.splits >= 1
+        assert len(set(receiver.span_ids())) == len(spans)

@@ -412,7 +412,11 @@ class Shipper:
             return None
         outcome = seen.last if seen is not None else None
         if outcome is None:
-            outcome = Outcome(self._capture.last or "export failed")
+            said = self._capture.last or "export failed"
+            # The SDK drops a request over its max_request_size (64 MiB) before sending it:
+            # the same remedy as a 413, and no use sending it again as it is.
+            too_big = "max_request_size" in said
+            outcome = Outcome(said, status=413 if too_big else None, retryable=not too_big)
         self.report.last_error = outcome.message
         return outcome
 
