@@ -1,0 +1,342 @@
+"""Rotation and retention: size and daily rotation (fake clock), keep N files / D days, gzip,
+several processes appending to one path, and readers over rotated sets."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from otel_jsonl.fileset import expand_sources, order_files, read_files, set_members
+from otel_jsonl.reader import read_events
+from otel_jsonl.rotate import (
+    RotatingFile,
+    RotationPolicy,
+    apply_retention,
+    rotated_files,
+    rotated_name,
+)
+
+DAY = 86400.0
+#: 2026-11-29 23:59:00 UTC
+T0 = 1795996740.0
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: float = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def write(rf: RotatingFile, data: bytes) -> None:
+    with rf.target(len(data)) as fd:
+        os.write(fd, data)
+
+
+def line(run: str, seq: int, pad: int = 0, ts: float = T0) -> bytes:
+    event = {"ts": ts, "run": run, "seq": seq, "kind": "note", "pad": "x" * pad}
+    return (json.dumps(event) + "\n").encode()
+
+
+def all_lines(active: Path) -> list[bytes]:
+    out: list[bytes] = []
+    for p in set_members(active):
+        opener = gzip.open if p.name.endswith(".gz") else open
+        with opener(p, "rb") as fh:
+            out.extend(fh.read().splitlines(keepends=True))
+    return out
+
+
+def test_size_rotation_keeps_lines_whole_and_in_order(tmp_path: Path) -> None:
+    """max_bytes: no file exceeds it, no line is split, the set reads back in write order."""
+    path = tmp_path / "agent.jsonl"
+    rf = RotatingFile(path, RotationPolicy(max_bytes=1000))
+    written = [line("r", i, pad=i % 40) for i in range(200)]
+    for data in written:
+        write(rf, data)
+    rf.close()
+    members = set_members(path)
+    assert len(members) > 5 and members[-1] == path
+    for p in members:
+        assert p.stat().st_size <= 1000
+        assert p.read_bytes().endswith(b"\n")
+        assert stat.S_IMODE(p.stat().st_mode) == 0o600
+    assert all_lines(path) == written
+    assert rf.rotations == len(members) - 1
+
+
+def test_a_line_larger_than_the_limit_goes_whole_into_a_fresh_file(tmp_path: Path) -> None:
+    """A write bigger than max_bytes is not split: it starts a file of its own."""
+    path = tmp_path / "t.jsonl"
+    rf = RotatingFile(path, RotationPolicy(max_bytes=100))
+    small, big = line("r", 0), line("r", 1, pad=500)
+    write(rf, small)
+    write(rf, big)
+    rf.close()
+    assert [p.read_bytes() for p in set_members(path)] == [small, big]
+
+
+def test_rotated_names_sort_in_time_order_even_when_the_clock_stands_still(
+    tmp_path: Path,
+) -> None:
+    """Rotations in the same microsecond (or with the clock stepping back) still get names
+    that sort in rotation order."""
+    path = tmp_path / "t.jsonl"
+    clock = FakeClock()
+    rf = RotatingFile(path, RotationPolicy(max_bytes=10), clock=clock)
+    for i in range(6):
+        if i == 4:
+            clock.now -= 3600  # the clock steps back
+        write(rf, line("r", i))
+    rf.close()
+    rotated = rotated_files(path)
+    assert len(rotated) == 5
+    names = [f.path.name for f in rotated]
+    assert names == sorted(names) and len(set(names)) == 5
+    assert all_lines(path) == [line("r", i) for i in range(6)]
+
+
+def test_daily_rotation_with_a_fake_clock(tmp_path: Path) -> None:
+    """daily: the first write of a new UTC day starts a new file; the rotated file is named
+    for the moment of its rotation."""
+    path = tmp_path / "t.jsonl"
+    clock = FakeClock(T0)
+    rf = RotatingFile(path, RotationPolicy(daily=True), clock=clock)
+    write(rf, line("a", 0))
+    clock.now = T0 + 30  # 23:59:30, same day
+    write(rf, line("a", 1))
+    clock.now = T0 + 61  # 00:00:01 the next day
+    write(rf, line("a", 2))
+    clock.now = T0 + 61 + DAY  # and the day after
+    write(rf, line("a", 3))
+    rf.close()
+    rotated = rotated_files(path)
+    assert [f.path.name for f in rotated] == [
+        "t.20261130T000001.000000Z.jsonl",
+        "t.20261201T000001.000000Z.jsonl",
+    ]
+    assert rotated[0].path.read_bytes() == line("a", 0) + line("a", 1)
+    assert rotated[1].path.read_bytes() == line("a", 2)
+    assert path.read_bytes() == line("a", 3)
+
+
+def test_daily_does_not_rotate_an_empty_file(tmp_path: Path) -> None:
+    """A day with nothing written leaves no empty rotated file behind."""
+    path = tmp_path / "t.jsonl"
+    clock = FakeClock(T0)
+    rf = RotatingFile(path, RotationPolicy(daily=True), clock=clock)
+    with rf.target(0):
+        pass  # opens the file, writes nothing
+    clock.now += DAY
+    write(rf, line("a", 0))
+    rf.close()
+    assert rotated_files(path) == []
+    assert path.read_bytes() == line("a", 0)
+
+
+def test_retention_keeps_the_newest_n_files(tmp_path: Path) -> None:
+    """keep_files=2: only the two newest rotated files remain, with the active file."""
+    path = tmp_path / "t.jsonl"
+    clock = FakeClock()
+    rf = RotatingFile(path, RotationPolicy(max_bytes=10, keep_files=2), clock=clock)
+    for i in range(6):
+        clock.now += 1
+        write(rf, line("r", i))
+    rf.close()
+    assert all_lines(path) == [line("r", i) for i in (3, 4, 5)]
+
+
+def test_retention_by_age_with_a_fake_clock(tmp_path: Path) -> None:
+    """keep_days=2: rotated files rotated more than two days ago are deleted."""
+    path = tmp_path / "t.jsonl"
+    clock = FakeClock()
+    rf = RotatingFile(path, RotationPolicy(daily=True, keep_days=2), clock=clock)
+    for i in range(5):
+        write(rf, line("r", i))
+        clock.now += DAY
+    write(rf, line("r", 5))
+    rf.close()
+    # Rotations happened at days 1..5 after T0; the last at T0 + 5 days: files rotated at
+    # days 3, 4, 5 are within two days of it.
+    assert [f.when for f in rotated_files(path)] == [T0 + 3 * DAY, T0 + 4 * DAY, T0 + 5 * DAY]
+    assert all_lines(path) == [line("r", i) for i in (2, 3, 4, 5)]
+    assert apply_retention(path, RotationPolicy(keep_days=2), T0 + 7.5 * DAY) != []
+    assert all_lines(path) == [line("r", 5)]
+
+
+def test_gzip_of_rotated_files(tmp_path: Path) -> None:
+    """compress: rotated files become .gz (0600), the active file stays plain, and the set
+    reads back the same bytes."""
+    path = tmp_path / "t.jsonl"
+    rf = RotatingFile(path, RotationPolicy(max_bytes=300, compress=True))
+    written = [line("r", i, pad=20) for i in range(40)]
+    for data in written:
+        write(rf, data)
+    rf.close()
+    # Compression runs beside the writer; a last pass catches what a busy pass skipped.
+    for f in rotated_files(path):
+        assert f.compressed, f.path
+        assert stat.S_IMODE(f.path.stat().st_mode) == 0o600
+    assert not path.name.endswith(".gz")
+    assert all_lines(path) == written
+    assert [ln.event for ln in read_files(set_members(path))] == [json.loads(d) for d in written]
+
+
+def test_readers_over_a_rotated_set_give_the_events_of_the_unrotated_file(
+    tmp_path: Path,
+) -> None:
+    """The same lines written once with and once without rotation (plain and .gz) read back as
+    the same events through a directory, a glob and the list of files."""
+    one = tmp_path / "one" / "t.jsonl"
+    many = tmp_path / "many" / "t.jsonl"
+    plain = RotatingFile(one, RotationPolicy())
+    rot = RotatingFile(many, RotationPolicy(max_bytes=700, compress=True))
+    for i in range(120):
+        data = line(f"run{i % 3}", i // 3, pad=(i * 7) % 50)
+        write(plain, data)
+        write(rot, data)
+    plain.close()
+    rot.close()
+    expected = [ln.event for ln in read_events(one)]
+    assert len(rotated_files(many)) > 3
+    by_dir = expand_sources([str(many.parent)])
+    by_glob = expand_sources([str(many.parent / "t*")])
+    assert by_dir == by_glob == [str(p) for p in set_members(many)]
+    assert [ln.event for ln in read_files(by_dir)] == expected
+
+
+def test_order_files_puts_sets_in_time_order(tmp_path: Path) -> None:
+    """Stamped names by time, logrotate's numbers highest first, the active file last; a file
+    both plain and .gz is read once."""
+    names = [
+        "a.jsonl",
+        "a.20261201T000000.000000Z.jsonl.gz",
+        "a.20261130T000000.000000Z.jsonl",
+        "a.20261130T000000.000000Z.jsonl.gz",
+        "b.jsonl.1",
+        "b.jsonl",
+        "b.jsonl.2.gz",
+    ]
+    ordered = [p.name for p in order_files([tmp_path / n for n in names])]
+    assert ordered == [
+        "a.20261130T000000.000000Z.jsonl",
+        "a.20261201T000000.000000Z.jsonl.gz",
+        "a.jsonl",
+        "b.jsonl.2.gz",
+        "b.jsonl.1",
+        "b.jsonl",
+    ]
+
+
+def test_rotated_name_forms() -> None:
+    """UTC names end in Z; a name without an extension still gets its stamp."""
+    assert rotated_name("d/t.jsonl", T0).name == "t.20261129T235900.000000Z.jsonl"
+    assert rotated_name("d/trace", T0).name == "trace.20261129T235900.000000Z"
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, None),
+        (
+            {"OTEL_JSONL_ROTATE_MAX_MB": "1.5", "OTEL_JSONL_ROTATE_KEEP_FILES": "3"},
+            RotationPolicy(max_bytes=1572864, keep_files=3),
+        ),
+        (
+            {
+                "OTEL_JSONL_ROTATE_DAILY": "true",
+                "OTEL_JSONL_ROTATE_KEEP_DAYS": "7",
+                "OTEL_JSONL_ROTATE_GZIP": "1",
+            },
+            RotationPolicy(daily=True, keep_days=7.0, compress=True),
+        ),
+    ],
+)
+def test_policy_from_environment(env: dict[str, str], expected: RotationPolicy | None) -> None:
+    """OTEL_JSONL_ROTATE_* describe the policy of the exporters' zero-argument form."""
+    assert RotationPolicy.from_env(env) == expected
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"OTEL_JSONL_ROTATE_MAX_MB": "big"},
+        {"OTEL_JSONL_ROTATE_DAILY": "sometimes"},
+        {"OTEL_JSONL_ROTATE_KEEP_FILES": "2.5"},
+        {"OTEL_JSONL_ROTATE_KEEP_DAYS": "-1"},
+    ],
+)
+def test_bad_policy_variables_are_named(env: dict[str, str]) -> None:
+    """A bad variable is a ValueError naming it."""
+    with pytest.raises(ValueError, match=next(iter(env))):
+        RotationPolicy.from_env(env)
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"max_bytes": -1}, {"keep_files": 1.5}, {"keep_days": -2}, {"max_bytes": True}]
+)
+def test_bad_policy_arguments_fail_at_construction(kwargs: dict[str, object]) -> None:
+    """Negative or non-integral limits are refused when the policy is made."""
+    with pytest.raises(ValueError):
+        RotationPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+_CHILD = textwrap.dedent(
+    """
+    import json, os, sys, threading
+    from otel_jsonl.rotate import RotatingFile, RotationPolicy
+    path, proc = sys.argv[1], sys.argv[2]
+    rf = RotatingFile(path, RotationPolicy(max_bytes=64 * 1024, compress=True, keep_files=0))
+    def work(thread):
+        for i in range(250):
+            ev = {"ts": 1.0, "run": "p" + proc, "seq": thread * 1000 + i, "kind": "note",
+                  "pad": "x" * (i * 37 % 700)}
+            data = (json.dumps(ev) + "\\n").encode()
+            with rf.target(len(data)) as fd:
+                assert os.write(fd, data) == len(data)
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for th in threads: th.start()
+    for th in threads: th.join()
+    rf.close()
+    print(rf.rotations)
+    """
+)
+
+
+def test_four_processes_four_threads_rotate_one_path_safely(tmp_path: Path) -> None:
+    """4 processes x 4 threads append to one rotating, compressing path: every line is whole
+    and present exactly once across the set, and the processes shared the rotations."""
+    path = tmp_path / "t.jsonl"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _CHILD, str(path), str(n)], stdout=subprocess.PIPE, text=True
+        )
+        for n in range(4)
+    ]
+    rotations = 0
+    for p in procs:
+        out, _ = p.communicate(timeout=120)
+        assert p.returncode == 0
+        rotations += int(out)
+    # Compression of the last rotated files may still be under way in a child that exited:
+    # the set reads plain where .gz is not finished.
+    events = [ln.event for ln in read_files(set_members(path))]
+    assert len(events) == 4000
+    for n in range(4):
+        seqs = sorted(e["seq"] for e in events if e["run"] == f"p{n}")
+        assert seqs == sorted(t * 1000 + i for t in range(4) for i in range(250))
+    members = set_members(path)
+    assert rotations == len(members) - 1 > 3
+    for p in members[:-1]:
+        assert p.stat().st_size <= 64 * 1024 or p.name.endswith(".gz")
