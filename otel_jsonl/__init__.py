@@ -32,6 +32,7 @@ from .read.lines import Line, Problem, ReadReport, read_events
 from .read.runs import RunEvents, RunSummary, list_runs, read_run, summarize_runs
 from .record.blobs import BlobStore
 from .record.redact import Redactor
+from .record.rotate import RotationPolicy
 from .record.trace import Trace
 from .record.writer import WriterOptions
 from .schema import KINDS, SCHEMA_VERSION, usage_of, validate_event
@@ -77,6 +78,7 @@ __all__ = [
     "Problem",
     "ReadReport",
     "Redactor",
+    "RotationPolicy",
     "RunEvents",
     "RunNotFoundError",
     "RunSummary",

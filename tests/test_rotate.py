@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from otel_jsonl.fileset import expand_sources, order_files, read_files, set_members
-from otel_jsonl.reader import read_events
-from otel_jsonl.rotate import (
+from otel_jsonl.read.fileset import expand_sources, order_files, read_files, set_members
+from otel_jsonl.read.lines import read_events
+from otel_jsonl.record.rotate import (
     RotatingFile,
     RotationPolicy,
     apply_retention,
@@ -294,29 +294,27 @@ def test_bad_policy_arguments_fail_at_construction(kwargs: dict[str, object]) ->
 
 _CHILD = textwrap.dedent(
     """
-    import json, os, sys, threading
-    from otel_jsonl.rotate import RotatingFile, RotationPolicy
+    import sys, threading
+    from otel_jsonl import RotationPolicy, Trace
     path, proc = sys.argv[1], sys.argv[2]
-    rf = RotatingFile(path, RotationPolicy(max_bytes=64 * 1024, compress=True, keep_files=0))
+    policy = RotationPolicy(max_bytes=64 * 1024, compress=True)
+    t = Trace(path, run_id="p" + proc, fsync="never", rotate=policy)
     def work(thread):
         for i in range(250):
-            ev = {"ts": 1.0, "run": "p" + proc, "seq": thread * 1000 + i, "kind": "note",
-                  "pad": "x" * (i * 37 % 700)}
-            data = (json.dumps(ev) + "\\n").encode()
-            with rf.target(len(data)) as fd:
-                assert os.write(fd, data) == len(data)
+            t.step("tool_result", thread=thread, i=i, output=("x" * (i * 37 % 5000)))
     threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
     for th in threads: th.start()
     for th in threads: th.join()
-    rf.close()
-    print(rf.rotations)
+    t.close()
+    print(t.dropped, t._writer._rotating.rotations)
     """
 )
 
 
 def test_four_processes_four_threads_rotate_one_path_safely(tmp_path: Path) -> None:
-    """4 processes x 4 threads append to one rotating, compressing path: every line is whole
-    and present exactly once across the set, and the processes shared the rotations."""
+    """4 processes x 4 threads record into one rotating, compressing path: every line is whole
+    and present once across the set, each blob_ref sits in the file of its step, and the
+    processes shared the rotations."""
     path = tmp_path / "t.jsonl"
     procs = [
         subprocess.Popen(
@@ -328,15 +326,20 @@ def test_four_processes_four_threads_rotate_one_path_safely(tmp_path: Path) -> N
     for p in procs:
         out, _ = p.communicate(timeout=120)
         assert p.returncode == 0
-        rotations += int(out)
-    # Compression of the last rotated files may still be under way in a child that exited:
-    # the set reads plain where .gz is not finished.
-    events = [ln.event for ln in read_files(set_members(path))]
-    assert len(events) == 4000
-    for n in range(4):
-        seqs = sorted(e["seq"] for e in events if e["run"] == f"p{n}")
-        assert seqs == sorted(t * 1000 + i for t in range(4) for i in range(250))
+        dropped, rotated = out.split()
+        assert dropped == "0"
+        rotations += int(rotated)
     members = set_members(path)
     assert rotations == len(members) - 1 > 3
-    for p in members[:-1]:
-        assert p.stat().st_size <= 64 * 1024 or p.name.endswith(".gz")
+    steps = 0
+    for member in members:
+        events = [ln.event for ln in read_events(member)]
+        here = {(e["run"], e["seq"]) for e in events if e["kind"] != "blob_ref"}
+        refs = [e for e in events if e["kind"] == "blob_ref"]
+        assert all((r["run"], r["of"]) in here for r in refs)
+        steps += len(here)
+    assert steps == 4000
+    events = [ln.event for ln in read_files(members)]
+    for n in range(4):
+        seqs = sorted(e["seq"] for e in events if e["run"] == f"p{n}" and e["kind"] != "blob_ref")
+        assert seqs == list(range(1000))

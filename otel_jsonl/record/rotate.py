@@ -281,9 +281,9 @@ class RotatingFile:
 
     Use :meth:`target` around each write: it yields the descriptor to write whole lines to,
     rotating or reopening first when needed. ``clock`` (``time.time``) decides days and names;
-    ``on_new_file`` is called (under the write lock) with the new descriptor whenever this
-    process starts writing into a file it has not written before, and returns bytes to write
-    at its top (the span exporter's resource lines), or ``b""``.
+    ``on_new_file`` is called (under the write lock) when this process first writes into a
+    file it moved to after a rotation (its own or another process's), and returns bytes to
+    write at its top (the span exporter's resource lines), or ``b""``.
     """
 
     def __init__(
@@ -329,7 +329,6 @@ class RotatingFile:
         # (every writer rotates before writing into a new day, so that is its day).
         self._period = self._day(now if st.st_size == 0 else min(st.st_mtime, now))
         self._fd = fd
-        self._fresh = True
         return fd
 
     def _due(self, st: os.stat_result, nbytes: int) -> bool:
@@ -340,6 +339,16 @@ class RotatingFile:
         if self.policy.max_bytes and st.st_size + nbytes > self.policy.max_bytes:
             return True
         return self.policy.daily and self._day(self._clock()) != self._period
+
+    def open(self) -> int:
+        """Open the file now (it is otherwise opened by the first write); return its
+        descriptor."""
+        with self._lock:
+            if self._fd is None:
+                self._open()
+                self._fresh = False
+            assert self._fd is not None
+            return self._fd
 
     @contextlib.contextmanager
     def target(self, nbytes: int) -> Iterator[int]:
@@ -392,6 +401,7 @@ class RotatingFile:
             with contextlib.suppress(OSError):
                 os.close(old)
         self._open()
+        self._fresh = True
 
     def _rotate(self, nbytes: int) -> bool:
         """Rotate the file (or notice that another process did) and reopen; False when the

@@ -14,8 +14,8 @@ import re
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 
-from .exceptions import OtelJsonlError
-from .reader import Line, ReadReport, read_events
+from ..exceptions import OtelJsonlError
+from .lines import Line, ReadReport, read_events
 
 __all__ = [
     "FileSetError",
