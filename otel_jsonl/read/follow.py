@@ -204,6 +204,12 @@ class Follower:
         """The file being read now."""
         return self._cur.path if self._cur is not None else None
 
+    def __enter__(self) -> Follower:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         """Close the file being read."""
         cur, self._cur = self._cur, None
