@@ -343,3 +343,37 @@ def test_four_processes_four_threads_rotate_one_path_safely(tmp_path: Path) -> N
     for n in range(4):
         seqs = sorted(e["seq"] for e in events if e["run"] == f"p{n}" and e["kind"] != "blob_ref")
         assert seqs == list(range(1000))
+
+
+def test_exporter_zero_argument_form_rotates_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OTEL_JSONL_ROTATE_* rotate the span exporter's file; every file of the set starts with
+    the resource line, so each converts on its own with the service name."""
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    from otel_jsonl import JsonlSpanExporter
+    from otel_jsonl.otel.to_spans import events_to_spans
+
+    path = tmp_path / "otel.jsonl"
+    monkeypatch.setenv("OTEL_EXPORTER_JSONL_PATH", str(path))
+    monkeypatch.setenv("OTEL_JSONL_ROTATE_MAX_MB", "0.002")  # about 2 KB
+    monkeypatch.setenv("OTEL_JSONL_ROTATE_KEEP_FILES", "50")
+    exporter = JsonlSpanExporter()
+    provider = TracerProvider(resource=Resource({"service.name": "rotating-svc"}))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("t")
+    for i in range(30):
+        with tracer.start_as_current_span(f"step {i}") as span:
+            span.set_attribute("i", i)
+    provider.shutdown()
+    members = set_members(path)
+    assert len(members) > 3
+    for member in members:
+        events = [ln.event for ln in read_events(member)]
+        assert events[0]["kind"] == "resource"
+        spans = list(events_to_spans(events))
+        assert spans and all(s.resource.attributes["service.name"] == "rotating-svc" for s in spans)
+    assert sum(1 for _ in read_files(members) if _.event["kind"] != "resource") == 30

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
 from ..exceptions import OtelJsonlError
@@ -39,6 +39,42 @@ def check_readable(path: str) -> None:
         raise CliError(f"{path}: no such file")
     if os.path.isdir(path):
         raise CliError(f"{path}: is a directory")
+
+
+#: The help of a FILE argument that takes files, directories and globs.
+FILES_HELP = (
+    "trace files, directories or globs (- for stdin, .gz ok); rotated sets are read in time "
+    "order, as one"
+)
+
+
+def expand_args(args: str | Sequence[str]) -> list[str]:
+    """The files command-line arguments name (see
+    :func:`~otel_jsonl.read.fileset.expand_sources`), each checked to be readable."""
+    from ..read.fileset import FileSetError, expand_sources
+
+    try:
+        files = expand_sources([args] if isinstance(args, str) else list(args))
+    except FileSetError as exc:
+        raise CliError(str(exc)) from None
+    for path in files:
+        check_readable(path)
+    return files
+
+
+def iter_sources(
+    args: str | Sequence[str],
+    *,
+    reports: list[ReadReport] | None = None,
+    **kwargs: Any,
+) -> Iterator[Line]:
+    """:func:`iter_lines` over every file the arguments name, read as one stream; one report
+    per file is appended to ``reports``."""
+    for path in expand_args(args):
+        report = ReadReport()
+        if reports is not None:
+            reports.append(report)
+        yield from iter_lines(path, report=report, **kwargs)
 
 
 def iter_lines(

@@ -14,7 +14,16 @@ from typing import IO, TYPE_CHECKING, Any
 
 from ..exceptions import OtelJsonlError
 from ..read.lines import Line, ReadReport, read_events
-from .common import EXIT_DATA, EXIT_OK, EXIT_USAGE, CliError, check_readable, iter_lines
+from .common import (
+    EXIT_DATA,
+    EXIT_OK,
+    EXIT_USAGE,
+    FILES_HELP,
+    CliError,
+    check_readable,
+    expand_args,
+    iter_lines,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..otel.files import ConvertResult
@@ -67,7 +76,7 @@ def register(sub: Any) -> None:
         "write them as OTLP JSON lines (-o) and/or send them over OTLP (--endpoint). Bad "
         "lines are printed as FILE:LINE: REASON and skipped. " + ENV_NOTE,
     )
-    p.add_argument("files", nargs="+", metavar="FILE", help="trace file (- for stdin, .gz ok)")
+    p.add_argument("files", nargs="+", metavar="FILE", help=FILES_HELP)
     p.add_argument(
         "-o",
         "--output",
@@ -275,10 +284,11 @@ def cmd_convert(args: argparse.Namespace) -> int:
         raise CliError("--retries must be >= 0", EXIT_USAGE)
     base = {"service.name": args.service_name} if args.service_name else None
     with ExitStack() as stack:
-        paths = list(args.files)
+        given = expand_args(args.files)
+        paths = list(given)
         if args.strict:
             paths = _spooled(paths, stack)
-            names = dict(zip(paths, args.files, strict=True))
+            names = dict(zip(paths, given, strict=True))
             try:
                 _check_strict(paths)
             except CliError as exc:

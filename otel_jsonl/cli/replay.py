@@ -17,7 +17,15 @@ from ..exceptions import OtelJsonlError
 from ..read.follow import FOLLOW_INTERVAL, follow_events
 from ..read.lines import ReadReport
 from ..read.runs import RunEvents, Step, read_run, step_events
-from .common import EXIT_DATA, EXIT_OK, CliError, check_readable, iter_lines
+from .common import (
+    EXIT_DATA,
+    EXIT_OK,
+    FILES_HELP,
+    CliError,
+    check_readable,
+    expand_args,
+    iter_sources,
+)
 
 
 def register(sub: Any) -> None:
@@ -28,7 +36,9 @@ def register(sub: Any) -> None:
         description="Print, as JSON, the messages the model was sent at step N (the event's "
         "seq) of a run, in a form ready to send again.",
     )
-    p.add_argument("file", metavar="FILE", help="trace file (- for stdin, .gz ok)")
+    p.add_argument(
+        "file", metavar="FILE", help="trace file, directory or glob (- for stdin, .gz ok)"
+    )
     p.add_argument("--step", type=int, required=True, metavar="N", help="step (seq) to replay")
     p.add_argument("--run", default=None, metavar="R", help="run id (needed if several)")
     p.add_argument(
@@ -55,8 +65,8 @@ def register(sub: Any) -> None:
         description="Align the steps of two runs and print where they differ. Exit 0 when "
         "equal, 1 when they differ. Ignored: " + ", ".join(DEFAULT_IGNORE) + ".",
     )
-    p.add_argument("file_a", metavar="A", help="trace file of run A")
-    p.add_argument("file_b", metavar="B", help="trace file of run B (may be A)")
+    p.add_argument("file_a", metavar="A", help="trace file (directory, glob) of run A")
+    p.add_argument("file_b", metavar="B", help="trace file (directory, glob) of run B (may be A)")
     p.add_argument("--run-a", default=None, metavar="X", help="run of A (needed if several)")
     p.add_argument("--run-b", default=None, metavar="Y", help="run of B (needed if several)")
     p.add_argument(
@@ -82,7 +92,7 @@ def register(sub: Any) -> None:
         description="One row per step: step, time since the run started, duration, kind, "
         "and model, tokens, tool names and arguments, results, errors (long values shortened).",
     )
-    p.add_argument("file", metavar="FILE", help="trace file (- for stdin, .gz ok)")
+    p.add_argument("files", nargs="+", metavar="FILE", help=FILES_HELP)
     p.add_argument("--run", default=None, metavar="R", help="show only this run")
     p.add_argument(
         "--width",
@@ -95,7 +105,8 @@ def register(sub: Any) -> None:
         "-f",
         "--follow",
         action="store_true",
-        help="keep watching the file for new steps (Ctrl-C to stop)",
+        help="keep watching the file for new steps, across rotation, truncation and "
+        "replace (Ctrl-C to stop)",
     )
     p.add_argument(
         "--color",
@@ -112,7 +123,7 @@ def register(sub: Any) -> None:
         "the price table (otel_jsonl.pricing; --prices to override), tool calls, errors, "
         "wall time. A model with no price shows its cost as ?.",
     )
-    p.add_argument("file", metavar="FILE", help="trace file (- for stdin, .gz ok)")
+    p.add_argument("files", nargs="+", metavar="FILE", help=FILES_HELP)
     p.add_argument("--run", default=None, metavar="R", help="only this run")
     p.add_argument(
         "--prices",
@@ -125,9 +136,9 @@ def register(sub: Any) -> None:
 
 
 def _read(path: str, run: str | None) -> RunEvents:
-    check_readable(path)
+    files = expand_args(path)
     try:
-        return read_run(path, run, report=ReadReport())
+        return read_run(files if len(files) > 1 else files[0], run, report=ReadReport())
     except OtelJsonlError as exc:
         raise CliError(str(exc)) from None
     except OSError as exc:
@@ -183,14 +194,15 @@ def cmd_show(args: argparse.Namespace) -> int:
     """Print each run as a timeline; with --follow keep printing new steps."""
     color = _use_color(args.color)
     if args.follow:
-        return _follow(args.file, args.run, color, args.width)
-    check_readable(args.file)
+        if len(args.files) != 1:
+            raise CliError("--follow follows one file (its rotated set included)")
+        return _follow(args.files[0], args.run, color, args.width)
     runs: dict[str, list[Step]] = {}
-    for st in step_events(iter_lines(args.file, run=args.run)):
+    for st in step_events(iter_sources(args.files, run=args.run)):
         if st.step >= 0:
             runs.setdefault(st.event["run"], []).append(st)
     if args.run is not None and not runs:
-        raise CliError(f"{args.file}: no run {args.run!r}")
+        raise CliError(f"{' '.join(args.files)}: no run {args.run!r}")
     blocks = [format_run(rid, steps, color=color, width=args.width) for rid, steps in runs.items()]
     print("\n\n".join(blocks))
     return EXIT_OK
@@ -216,6 +228,7 @@ def _follow(
             interval=interval,
             max_polls=max_polls,
             on_problem=lambda p: print(p, file=sys.stderr),
+            on_note=lambda n: print(f"otel-jsonl: {n}", file=sys.stderr),
         )
     )
     for st in numbered:
@@ -240,9 +253,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
             raise CliError(f"{args.prices}: {exc.strerror or exc}") from None
         except ValueError as exc:
             raise CliError(str(exc)) from None
-    stats = compute_stats(iter_lines(args.file, run=args.run), prices)
+    stats = compute_stats(iter_sources(args.files, run=args.run), prices)
     if args.run is not None and not stats:
-        raise CliError(f"{args.file}: no run {args.run!r}")
+        raise CliError(f"{' '.join(args.files)}: no run {args.run!r}")
     if args.json:
         for s in stats:
             print(json.dumps(s.to_dict(), ensure_ascii=False))

@@ -117,9 +117,9 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--poll-interval",
         type=_seconds,
-        default=0.2,
+        default=0.1,
         metavar="SECONDS",
-        help="look for new lines this often when caught up (default 0.2)",
+        help="look for new lines this often when caught up (default 0.1)",
     )
     p.add_argument(
         "--max-backoff",

@@ -145,7 +145,7 @@ class FileShipper:
         batch_size: int = 512,
         flush_interval: float = 1.0,
         idle_timeout: float = 300.0,
-        poll_interval: float = 0.2,
+        poll_interval: float = 0.1,
         max_backoff: float = 30.0,
         give_up_after: float = 120.0,
         status_interval: float = 60.0,
@@ -236,15 +236,19 @@ class FileShipper:
         next_status = self._clock() + self.status_interval
         try:
             while True:
+                # Caught up: every set's follower reached the end of what is written now.
+                caught_up = True
                 read = 0
                 for item in self._sets:
-                    read += self._read(item)
+                    n = self._read(item)
+                    read += n
+                    if n >= READ_CHUNK:
+                        caught_up = False
                     if len(self._pending) >= self.batch_size and not self._flush(final=False):
                         break
                 if self._stop.is_set() or self._gave_up:
                     break
                 now = self._clock()
-                caught_up = read == 0
                 self.status.caught_up = caught_up and not self._pending
                 if caught_up:
                     if not self.follow:
@@ -258,10 +262,7 @@ class FileShipper:
                     and (
                         len(self._pending) >= self.batch_size
                         or now - self._first_pending >= self.flush_interval
-                        or (
-                            caught_up
-                            and now - self._first_pending >= min(self.flush_interval, 0.05)
-                        )
+                        or caught_up
                     )
                     and not self._flush(final=False)
                 ):
@@ -272,7 +273,7 @@ class FileShipper:
                 if now >= next_status:
                     next_status = now + self.status_interval
                     self._report()
-                if caught_up:
+                if read == 0:
                     self._stop.wait(self.poll_interval)
             if self._stop.is_set() and self._pending and not self._gave_up:
                 self._flush(final=True, once=True)

@@ -135,11 +135,13 @@ def read_files(
     kind: str | Collection[str] | None = None,
     strict: bool = True,
     reports: list[ReadReport] | None = None,
+    report: ReadReport | None = None,
 ) -> Iterator[Line]:
     """The events of several files read as one stream, in the order given (see
-    :func:`expand_sources`); one :class:`ReadReport` per file is appended to ``reports``."""
+    :func:`expand_sources`); one :class:`ReadReport` per file is appended to ``reports``, or
+    all of them are counted in the one ``report``."""
     for source in sources:
-        report = ReadReport()
+        this = report if report is not None else ReadReport()
         if reports is not None:
-            reports.append(report)
-        yield from read_events(source, run=run, kind=kind, strict=strict, report=report)
+            reports.append(this)
+        yield from read_events(source, run=run, kind=kind, strict=strict, report=this)
