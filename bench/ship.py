@@ -12,7 +12,12 @@ backend down.
    resident set is sampled (``VmRSS``) as the file grows, and its peak (``VmHWM``) is printed
    beside the target (flat, under 100 MB).
 
-Usage: ``python bench/ship.py [--reps 3] [--rate 1000] [--seconds 10] [--steps 100000]``.
+3. **What rotation costs the recorder**: microseconds per ``Trace.step`` (a ~300 B step) with
+   rotation off, on but not due (100 MB), and rotating often (256 KB, gzip), interleaved in
+   every repetition; medians and the ratio to rotation off.
+
+Usage: ``python bench/ship.py [--reps 3] [--rate 1000] [--seconds 10] [--steps 100000]
+[--skip-lag] [--skip-memory]``.
 """
 
 from __future__ import annotations
@@ -186,6 +191,32 @@ def memory_down(steps: int) -> tuple[int, list[tuple[int, int]]]:
         return peak, samples
 
 
+def recorder_cost(reps: int, steps: int) -> None:
+    from otel_jsonl import RotationPolicy, Trace
+
+    variants: dict[str, RotationPolicy | None] = {
+        "off": None,
+        "on, not due (100 MB)": RotationPolicy(max_bytes=100 * 1024 * 1024),
+        "rotating (256 KB, gzip)": RotationPolicy(max_bytes=256 * 1024, compress=True),
+    }
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(reps):
+        for name, policy in variants.items():
+            with tempfile.TemporaryDirectory() as tmp:
+                t = Trace(Path(tmp) / "t.jsonl", rotate=policy, fsync="never")
+                began = time.perf_counter()
+                for i in range(steps):
+                    t.step("llm_call", model="m", content="x" * 200, i=i)
+                elapsed = time.perf_counter() - began
+                t.close()
+            times[name].append(elapsed / steps * 1e6)
+    base = statistics.median(times["off"])
+    print(f"recorder, us per step (median of {reps} reps, {steps} steps each):")
+    for name, values in times.items():
+        med = statistics.median(values)
+        print(f"  rotation {name:<24} {med:6.1f} us  x{med / base:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reps", type=int, default=3)
@@ -193,21 +224,28 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--max-mb", type=float, default=1.0)
     parser.add_argument("--steps", type=int, default=100_000)
+    parser.add_argument("--skip-lag", action="store_true")
+    parser.add_argument("--skip-memory", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
 
+    recorder_cost(max(args.reps, 5), 5000)
     medians, p99s = [], []
-    for rep in range(args.reps):
+    for rep in range(0 if args.skip_lag else args.reps):
         med, p99, n = lag_once(args.rate, args.seconds, args.max_mb)
         medians.append(med)
         p99s.append(p99)
         print(f"rep {rep + 1}: {n} spans, lag median {med * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms")
+    if args.skip_lag:
+        medians = p99s = [float("nan")]
     print(
         f"lag at {args.rate:.0f} steps/s (median of {args.reps} reps): "
         f"median {statistics.median(medians) * 1000:.0f} ms, "
         f"p99 {statistics.median(p99s) * 1000:.0f} ms"
     )
 
+    if args.skip_memory:
+        return
     peak, samples = memory_down(args.steps)
     print(f"backend down for a run of {args.steps} steps:")
     shown = samples[:: max(1, len(samples) // 8)]

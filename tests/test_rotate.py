@@ -377,3 +377,23 @@ def test_exporter_zero_argument_form_rotates_from_the_environment(
         spans = list(events_to_spans(events))
         assert spans and all(s.resource.attributes["service.name"] == "rotating-svc" for s in spans)
     assert sum(1 for _ in read_files(members) if _.event["kind"] != "resource") == 30
+
+
+def test_configure_takes_the_rotation_policy(tmp_path: Path) -> None:
+    """configure(path, rotate=...) rotates the file its providers write, by size."""
+    from otel_jsonl import configure
+
+    path = tmp_path / "app.jsonl"
+    tracer_provider, logger_provider = configure(
+        path, set_global=False, batch=False, rotate=RotationPolicy(max_bytes=1500)
+    )
+    tracer = tracer_provider.get_tracer("t")
+    for i in range(20):
+        with tracer.start_as_current_span(f"work {i}"):
+            pass
+    logger_provider.shutdown()
+    tracer_provider.shutdown()
+    members = set_members(path)
+    assert len(members) > 2
+    names = [ln.event.get("name") for ln in read_files(members) if ln.event["kind"] == "span"]
+    assert names == [f"work {i}" for i in range(20)]

@@ -295,6 +295,8 @@ class RotatingFile:
         on_new_file: Callable[[], bytes] | None = None,
     ) -> None:
         self.path = Path(path)
+        self._path_str = os.fspath(self.path)
+        self._ident: tuple[int, int] = (0, 0)
         self.policy = policy
         self.rotations = 0
         self.reopens = 0
@@ -322,8 +324,9 @@ class RotatingFile:
         parent = self.path.parent
         if not parent.exists():
             parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fd = os.open(self._path_str, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
         st = os.fstat(fd)
+        self._ident = (st.st_ino, st.st_dev)
         now = self._clock()
         # The day a file belongs to: today when it is new, else the day it was last written
         # (every writer rotates before writing into a new day, so that is its day).
@@ -331,12 +334,14 @@ class RotatingFile:
         self._fd = fd
         return fd
 
-    def _due(self, st: os.stat_result, nbytes: int) -> bool:
-        if st.st_size == 0:
+    def _due(self, fd: int, nbytes: int) -> bool:
+        # The end of an O_APPEND file is its size: one cheap syscall, no stat object.
+        size = os.lseek(fd, 0, os.SEEK_END)
+        if size == 0:
             if self.policy.daily:
                 self._period = self._day(self._clock())
             return False
-        if self.policy.max_bytes and st.st_size + nbytes > self.policy.max_bytes:
+        if self.policy.max_bytes and size + nbytes > self.policy.max_bytes:
             return True
         return self.policy.daily and self._day(self._clock()) != self._period
 
@@ -373,12 +378,11 @@ class RotatingFile:
         for _ in range(16):  # each turn follows one rotation; more means a storm of them
             fd = self._fd if self._fd is not None else self._open()
             fcntl.flock(fd, fcntl.LOCK_SH)
-            st = os.fstat(fd)
-            if not self._same(st):
+            if not self._same():
                 fcntl.flock(fd, fcntl.LOCK_UN)
                 self._reopen()
                 continue
-            if not self._due(st, nbytes):
+            if not self._due(fd, nbytes):
                 return fd
             fcntl.flock(fd, fcntl.LOCK_UN)
             if not self._rotate(nbytes):
@@ -387,12 +391,13 @@ class RotatingFile:
         fcntl.flock(fd, fcntl.LOCK_SH)
         return fd
 
-    def _same(self, st: os.stat_result) -> bool:
+    def _same(self) -> bool:
+        """True when the path still names the file this process holds open."""
         try:
-            cur = os.stat(self.path)
+            cur = os.stat(self._path_str)
         except FileNotFoundError:
             return False
-        return (cur.st_ino, cur.st_dev) == (st.st_ino, st.st_dev)
+        return (cur.st_ino, cur.st_dev) == self._ident
 
     def _reopen(self) -> None:
         old, self._fd = self._fd, None
@@ -416,8 +421,7 @@ class RotatingFile:
                 return False
             fd = self._fd
             assert fd is not None
-            st = os.fstat(fd)
-            if self._same(st) and self._due(st, nbytes):
+            if self._same() and self._due(fd, nbytes):
                 rotated = self._free_name()
                 os.rename(self.path, rotated)
                 # Wait for the writes already under way in other processes (they hold a
