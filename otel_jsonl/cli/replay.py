@@ -6,17 +6,18 @@ import argparse
 import json
 import os
 import sys
+from contextlib import ExitStack
 from typing import Any
 
 from ..analyze.diff import DEFAULT_IGNORE, diff_runs
 from ..analyze.pricing import PRICES, load_prices
 from ..analyze.replay import FORMATS, replay_step
 from ..analyze.stats import compute_stats, render_stats
-from ..analyze.terminal import format_diff, format_run, render_header, render_step
+from ..analyze.terminal import format_diff, render_header, render_step
 from ..exceptions import OtelJsonlError
 from ..read.follow import FOLLOW_INTERVAL, follow_events
 from ..read.lines import ReadReport
-from ..read.runs import RunEvents, Step, read_run, step_events
+from ..read.runs import RunEvents, iter_run_steps, read_run, step_events, summarize_runs
 from .common import (
     EXIT_DATA,
     EXIT_OK,
@@ -24,7 +25,10 @@ from .common import (
     CliError,
     check_readable,
     expand_args,
+    iter_lines,
     iter_sources,
+    spool_files,
+    spool_stdin,
 )
 
 
@@ -105,8 +109,7 @@ def register(sub: Any) -> None:
         "-f",
         "--follow",
         action="store_true",
-        help="keep watching the file for new steps, across rotation, truncation and "
-        "replace (Ctrl-C to stop)",
+        help="keep watching the file for new steps (Ctrl-C to stop)",
     )
     p.add_argument(
         "--color",
@@ -197,14 +200,34 @@ def cmd_show(args: argparse.Namespace) -> int:
         if len(args.files) != 1:
             raise CliError("--follow follows one file (its rotated set included)")
         return _follow(args.files[0], args.run, color, args.width)
-    runs: dict[str, list[Step]] = {}
-    for st in step_events(iter_sources(args.files, run=args.run)):
-        if st.step >= 0:
-            runs.setdefault(st.event["run"], []).append(st)
-    if args.run is not None and not runs:
-        raise CliError(f"{' '.join(args.files)}: no run {args.run!r}")
-    blocks = [format_run(rid, steps, color=color, width=args.width) for rid, steps in runs.items()]
-    print("\n\n".join(blocks))
+    files = expand_args(args.files)
+    with ExitStack() as stack:
+        # Two reads, so memory stays flat on any file: the first sums up the runs (and says
+        # where each lies), the second draws one run at a time. stdin is spooled to re-read it,
+        # and several files (a rotated set) are spooled into one.
+        if len(files) > 1:
+            name = f"{files[0]} (+{len(files) - 1} files)"
+            path = spool_files(files, stack)
+        else:
+            name = files[0]
+            path = spool_stdin(stack) if name == "-" else name
+        report = ReadReport()
+        summaries = summarize_runs(
+            iter_lines(path, run=args.run, report=report, name=name), report=report
+        )
+        if args.run is not None and not summaries:
+            raise CliError(f"{' '.join(args.files)}: no run {args.run!r}")
+        for i, summary in enumerate(summaries):
+            if i:
+                print()
+            print(
+                render_header(
+                    summary.run, summary.first_ts, summary.steps, summary.duration, color=color
+                )
+            )
+            t0 = summary.first_ts
+            for st in iter_run_steps(path, summary):
+                print(render_step(st.step, st.event, t0, color=color, width=args.width))
     return EXIT_OK
 
 

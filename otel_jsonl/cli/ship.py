@@ -7,10 +7,14 @@ import argparse
 import os
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .common import EXIT_DATA, EXIT_OK, EXIT_USAGE, CliError
 from .convert import ENV_NOTE, _key_value, _make_shipper, _positive_int, _seconds
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..otel.ship import Shipper
+    from ..otel.ship_files import FileShipper, ShipStatus
 
 
 def add_transport_args(p: argparse.ArgumentParser) -> None:
@@ -142,9 +146,7 @@ def register(sub: Any) -> None:
 
 def cmd_ship(args: argparse.Namespace) -> int:
     """Ship trace files to an OTLP endpoint, following them with --follow."""
-    from ..otel.ids import default_resource
     from ..otel.ship import RetryPolicy
-    from ..otel.ship_files import FileShipper, ShipStatus
 
     for path in args.paths:
         if path == "-":
@@ -157,46 +159,8 @@ def cmd_ship(args: argparse.Namespace) -> int:
     args.retries, args.retry_backoff, args.retry_max_time = 0, 1.0, 0.0
     shipper = _make_shipper(args)
     shipper.retry = RetryPolicy(attempts=1)
-    tty = _isatty()
-    last_len = 0
-
-    def on_status(status: ShipStatus) -> None:
-        nonlocal last_len
-        if args.quiet:
-            return
-        text = "otel-jsonl: ship: " + status.line()
-        if tty:
-            sys.stderr.write("\r" + text.ljust(last_len))
-            sys.stderr.flush()
-            last_len = len(text)
-        elif args.status:
-            print(text, file=sys.stderr, flush=True)
-
-    def on_problem(message: str) -> None:
-        if tty and last_len:
-            sys.stderr.write("\n")
-        print(message, file=sys.stderr, flush=True)
-
-    base = {"service.name": args.service_name} if args.service_name else None
-    try:
-        runner = FileShipper(
-            args.paths,
-            shipper,
-            checkpoint=args.checkpoint,
-            follow=args.follow,
-            batch_size=args.batch_size,
-            flush_interval=args.flush_interval,
-            idle_timeout=args.idle_timeout,
-            poll_interval=args.poll_interval,
-            max_backoff=args.max_backoff,
-            status_interval=(1.0 if tty else args.status) or float("inf"),
-            resource=default_resource(base),
-            resource_attrs=dict(args.resource_attr) or None,
-            on_status=on_status,
-            on_problem=on_problem,
-        )
-    except ValueError as exc:
-        raise CliError(str(exc), EXIT_USAGE) from None
+    printer = _Printer(args.quiet, args.status)
+    runner = _runner(args, shipper, printer)
     previous = signal.signal(signal.SIGTERM, lambda *_: runner.stop())
     interrupted = False
     try:
@@ -208,10 +172,7 @@ def cmd_ship(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
         shipper.close()
-    if tty and last_len:
-        sys.stderr.write("\n")
-    if not args.quiet:
-        print("otel-jsonl: ship: " + status.line(), file=sys.stderr)
+    printer.end(status)
     if interrupted:
         raise KeyboardInterrupt
     if status.waiting:
@@ -224,6 +185,66 @@ def cmd_ship(args: argparse.Namespace) -> int:
         )
         return EXIT_DATA
     return EXIT_DATA if status.bad_lines else EXIT_OK
+
+
+class _Printer:
+    """Progress on stderr: one line kept up to date on a terminal, else a line per status
+    interval; problems on lines of their own."""
+
+    def __init__(self, quiet: bool, every: float) -> None:
+        self.quiet = quiet
+        self.every = every
+        self.tty = _isatty()
+        self.width = 0
+
+    def status(self, status: ShipStatus) -> None:
+        if self.quiet:
+            return
+        text = "otel-jsonl: ship: " + status.line()
+        if self.tty:
+            sys.stderr.write("\r" + text.ljust(self.width))
+            sys.stderr.flush()
+            self.width = len(text)
+        elif self.every:
+            print(text, file=sys.stderr, flush=True)
+
+    def problem(self, message: str) -> None:
+        if self.tty and self.width:
+            sys.stderr.write("\n")
+            self.width = 0
+        print(message, file=sys.stderr, flush=True)
+
+    def end(self, status: ShipStatus) -> None:
+        if self.tty and self.width:
+            sys.stderr.write("\n")
+        if not self.quiet:
+            print("otel-jsonl: ship: " + status.line(), file=sys.stderr)
+
+
+def _runner(args: argparse.Namespace, shipper: Shipper, printer: _Printer) -> FileShipper:
+    from ..otel.ids import default_resource
+    from ..otel.ship_files import FileShipper
+
+    base = {"service.name": args.service_name} if args.service_name else None
+    try:
+        return FileShipper(
+            args.paths,
+            shipper,
+            checkpoint=args.checkpoint,
+            follow=args.follow,
+            batch_size=args.batch_size,
+            flush_interval=args.flush_interval,
+            idle_timeout=args.idle_timeout,
+            poll_interval=args.poll_interval,
+            max_backoff=args.max_backoff,
+            status_interval=(1.0 if printer.tty else args.status) or float("inf"),
+            resource=default_resource(base),
+            resource_attrs=dict(args.resource_attr) or None,
+            on_status=printer.status,
+            on_problem=printer.problem,
+        )
+    except ValueError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
 
 
 def _isatty() -> bool:

@@ -332,7 +332,7 @@ class FileShipper:
         # Keep the open entries in step with the converter's state.
         if isinstance(run, str):
             key = "r" + run
-            if run in converter.open_runs():
+            if run in converter.open_run_ids():
                 if key not in item.open:
                     item.open[key] = before
                 item.last_seen[run] = now
@@ -363,7 +363,7 @@ class FileShipper:
 
     @staticmethod
     def _sync_open(item: _Set) -> None:
-        runs = item.converter.open_runs()
+        runs = item.converter.open_run_ids()
         waiting = item.converter.waiting_spans()
         for key in list(item.open):
             if (key[0] == "r" and key[1:] not in runs) or (
