@@ -22,7 +22,6 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
@@ -75,7 +74,8 @@ def follow_events(
                 notes += 1
             if not batch:
                 polls += 1
-                sleep(interval)
+                # Half a line is there: its newline is a write away, look again soon.
+                sleep(min(interval, 0.01) if follower.mid_line else interval)
                 continue
             for item in batch:
                 raw = item.raw.rstrip(b"\r\n")
@@ -94,6 +94,8 @@ def follow_events(
         follower.close()
 
 
+#: Bytes read at a time.
+CHUNK = 1 << 16
 #: Bytes of the first line a fingerprint covers.
 FINGERPRINT_BYTES = 4096
 
@@ -121,8 +123,7 @@ def fingerprint(path: str | os.PathLike[str]) -> str | None:
     return _digest(line)
 
 
-@dataclass(frozen=True)
-class Position:
+class Position(NamedTuple):
     """Where reading stands: ``offset`` bytes (uncompressed) into the file whose first line
     has ``fingerprint``; ``name`` is where it was last seen (a hint for messages)."""
 
@@ -157,7 +158,18 @@ class FollowedLine(NamedTuple):
 
 
 class _Current:
-    __slots__ = ("dev", "fh", "fp", "ino", "lineno", "offset", "path", "torn")
+    __slots__ = (
+        "checked",
+        "dev",
+        "fh",
+        "fp",
+        "ino",
+        "lineno",
+        "mtime_ns",
+        "offset",
+        "path",
+        "torn",
+    )
 
     def __init__(self, path: Path, fh: IO[bytes], st: os.stat_result) -> None:
         self.path = path
@@ -168,6 +180,8 @@ class _Current:
         self.offset = 0
         self.lineno = 0
         self.torn = b""
+        self.checked = time.monotonic()
+        self.mtime_ns = st.st_mtime_ns
 
 
 class Follower:
@@ -198,6 +212,11 @@ class Follower:
         if cur is None or cur.fp is None:
             return self._start
         return Position(cur.fp, cur.offset, str(cur.path))
+
+    @property
+    def mid_line(self) -> bool:
+        """True when the file being read ends with a line still being written."""
+        return self._cur is not None and bool(self._cur.torn)
 
     @property
     def current_path(self) -> Path | None:
@@ -266,7 +285,8 @@ class Follower:
     # -- reading -------------------------------------------------------------------------
 
     def poll(self, max_lines: int = 1000) -> list[FollowedLine]:
-        """The complete lines available now (at most ``max_lines``)."""
+        """The complete lines available now: reading stops once ``max_lines`` are had (the
+        last chunk read may add a few more)."""
         out: list[FollowedLine] = []
         if self._cur is None:
             self._first()
@@ -274,32 +294,50 @@ class Follower:
             cur = self._cur
             if cur is None:
                 return out
-            while len(out) < max_lines:
-                try:
-                    line = cur.fh.readline()
-                except (OSError, EOFError):
-                    line = b""  # a compressed file cut short: treat as its end
-                if not line:
-                    break
-                if not line.endswith(b"\n"):
-                    # A line still being written, or a torn one: read it again next time.
-                    cur.torn = line
-                    if not cur.path.name.endswith(".gz"):
-                        cur.fh.seek(cur.offset)
-                    break
-                cur.torn = b""
-                if cur.fp is None:
-                    cur.fp = _digest(line) if cur.offset == 0 else fingerprint(cur.path)
-                cur.offset += len(line)
-                cur.lineno += 1
-                out.append(
-                    FollowedLine(
-                        line, str(cur.path), cur.lineno, Position(cur.fp or "", cur.offset)
-                    )
-                )
+            while len(out) < max_lines and self._read_chunk(cur, out):
+                pass
             if len(out) >= max_lines or not self._advance():
                 return out
         return out
+
+    @staticmethod
+    def _read_chunk(cur: _Current, out: list[FollowedLine]) -> bool:
+        """Read a chunk of ``cur`` and hand out its complete lines; False at its end. A line
+        without its newline yet (still being written, or torn) is kept for the next chunk."""
+        try:
+            chunk = cur.fh.read(CHUNK)
+        except (OSError, EOFError):
+            chunk = b""  # a compressed file cut short: treat as its end
+        if not chunk:
+            return False
+        pieces = (cur.torn + chunk).split(b"\n")
+        cur.torn = pieces.pop()
+        if cur.fp is None and pieces:
+            first = pieces[0] + b"\n"
+            cur.fp = _digest(first) if cur.offset == 0 else fingerprint(cur.path)
+        fp = cur.fp or ""
+        name = str(cur.path)
+        offset, lineno = cur.offset, cur.lineno
+        for piece in pieces:
+            line = piece + b"\n"
+            offset += len(line)
+            lineno += 1
+            out.append(FollowedLine(line, name, lineno, Position(fp, offset)))
+        cur.offset, cur.lineno = offset, lineno
+        return True
+
+    @staticmethod
+    def _replaced_in_place(cur: _Current, st: os.stat_result) -> bool:
+        """True when the file's first line changed (truncated and written again up to or past
+        where we were). Looked at when the file was modified since the last look, else once a
+        second: it costs an open."""
+        now = time.monotonic()
+        modified = st.st_mtime_ns != cur.mtime_ns
+        cur.mtime_ns = st.st_mtime_ns
+        if cur.fp is None or (not modified and now - cur.checked < 1.0):
+            return False
+        cur.checked = now
+        return fingerprint(cur.path) not in (None, cur.fp)
 
     def _advance(self) -> bool:
         """At the end of the file being read: move on when the path names another file now
@@ -311,9 +349,7 @@ class Follower:
         except FileNotFoundError:
             st = None
         if st is not None and (st.st_ino, st.st_dev) == (cur.ino, cur.dev):
-            if st.st_size < cur.offset or (
-                cur.fp is not None and fingerprint(self.active) not in (None, cur.fp)
-            ):
+            if st.st_size < cur.offset or self._replaced_in_place(cur, st):
                 self.notes.append(f"{cur.path}: truncated; reading it again from its start")
                 cur.fh.seek(0)
                 cur.offset = cur.lineno = 0
