@@ -6,10 +6,13 @@ from __future__ import annotations
 import json
 import os
 import stat
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from otel_jsonl.read.follow import (
     Follower,
@@ -188,3 +191,38 @@ def test_show_follow_reads_on_across_a_rotation(tmp_path: Path) -> None:
     events = list(follow_events(path, max_polls=4, sleep=sleep, on_note=notes.append))
     assert [e.event["seq"] for e in events] == [0, 1, 2]
     assert any("truncated" in n for n in notes)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    script=st.lists(
+        st.tuples(st.sampled_from(["append", "rotate", "rotate+gzip", "poll"]), st.integers(1, 4)),
+        max_size=25,
+    )
+)
+def test_a_follower_sees_every_line_once_in_order(script: list[tuple[str, int]]) -> None:
+    """For any interleaving of appends, rotations (plain or gzipped) and polls, the follower
+    hands out every line once, in the order written."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "t.jsonl"
+        path.touch()
+        written: list[bytes] = []
+        clock = 1000.0
+        with Follower(path) as f:
+            seen = drain(f)
+            for action, n in script:
+                if action == "append":
+                    data = [line(len(written) + i) for i in range(n)]
+                    append(path, b"".join(data))
+                    written.extend(data)
+                elif action.startswith("rotate") and path.stat().st_size:
+                    clock += n
+                    target = rotated_name(path, clock)
+                    path.rename(target)
+                    path.touch()
+                    if action.endswith("gzip"):
+                        compress_file(target)
+                else:
+                    seen.extend(drain(f))
+            seen.extend(drain(f))
+        assert seen == written

@@ -9,10 +9,13 @@ import os
 import stat
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from otel_jsonl.read.fileset import expand_sources, order_files, read_files, set_members
 from otel_jsonl.read.lines import read_events
@@ -397,3 +400,33 @@ def test_configure_takes_the_rotation_policy(tmp_path: Path) -> None:
     assert len(members) > 2
     names = [ln.event.get("name") for ln in read_files(members) if ln.event["kind"] == "span"]
     assert names == [f"work {i}" for i in range(20)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    sizes=st.lists(st.integers(min_value=0, max_value=300), min_size=1, max_size=60),
+    limit=st.integers(min_value=1, max_value=2000),
+    compress=st.booleans(),
+)
+def test_any_rotated_set_reads_back_as_the_unrotated_file(
+    sizes: list[int], limit: int, compress: bool
+) -> None:
+    """For any line sizes and size limit, the rotated set (plain or gzip) reads back the same
+    events, in the same order, as the one file written without rotation."""
+    with tempfile.TemporaryDirectory() as tmp:
+        one, many = Path(tmp) / "a" / "t.jsonl", Path(tmp) / "b" / "t.jsonl"
+        plain = RotatingFile(one, RotationPolicy())
+        rot = RotatingFile(many, RotationPolicy(max_bytes=limit, compress=compress))
+        for i, size in enumerate(sizes):
+            data = line(f"r{i % 3}", i, pad=size)
+            write(plain, data)
+            write(rot, data)
+        plain.close()
+        rot.close()
+        members = set_members(many)
+        assert [ln.event for ln in read_files(members)] == [ln.event for ln in read_events(one)]
+        for member in members[:-1]:
+            raw = member.read_bytes()
+            if member.name.endswith(".gz"):
+                raw = gzip.decompress(raw)
+            assert len(raw) <= limit or raw.count(b"\n") == 1
