@@ -276,3 +276,31 @@ def test_checkpoint_position_names_the_file_by_fingerprint(
     assert entry["acked"]["offset"] == path.stat().st_size
     assert entry["resume"] == entry["acked"]
     assert len(entry["acked"]["fingerprint"]) == 32
+
+
+def test_status_lines_when_not_on_a_terminal(tmp_path: Path, receiver: OtlpReceiver) -> None:
+    """Not on a terminal, --follow prints a status line every --status seconds, saying so when
+    the backend is down; SIGTERM ends it with a last line and exit 0 once all is sent."""
+    path = tmp_path / "t.jsonl"
+    _trace(path, "a", 3)
+    receiver.fail_next(10**9)
+    cmd = _ship_cmd(path, receiver.endpoint, tmp_path / "cp.json", "--follow")
+    cmd = [c for c in cmd if c != "-q"]
+    cmd[cmd.index("--status") + 1] = "0.3"
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_for(lambda: receiver.failed_requests >= 2, 20)
+        time.sleep(0.8)
+        receiver.fail_next(0)
+        assert wait_for(lambda: len(receiver.span_ids()) == 4, 20)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    assert proc.returncode == 0
+    lines = [ln for ln in err.splitlines() if ln.startswith("otel-jsonl: ship: ")]
+    assert len(lines) >= 3
+    assert any("backend down for" in ln and "spans waiting" in ln for ln in lines)
+    assert lines[-1].startswith("otel-jsonl: ship: sent 4 spans in 1 batch; read 5 lines")
