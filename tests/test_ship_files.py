@@ -16,11 +16,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from opentelemetry.sdk.trace import ReadableSpan
 from support.otlp_receiver import OtlpReceiver
 
 from otel_jsonl import RotationPolicy, Trace
 from otel_jsonl.cli import main
-from otel_jsonl.otel.ship import RetryPolicy, Shipper, make_span_exporter
+from otel_jsonl.otel.ship import RetryPolicy, Shipper, ShipReport, make_span_exporter
 from otel_jsonl.otel.ship_files import FileShipper
 from otel_jsonl.otel.to_spans import events_to_spans
 from otel_jsonl.read.fileset import read_files, set_members
@@ -304,3 +305,47 @@ def test_status_lines_when_not_on_a_terminal(tmp_path: Path, receiver: OtlpRecei
     assert len(lines) >= 3
     assert any("backend down for" in ln and "spans waiting" in ln for ln in lines)
     assert lines[-1].startswith("otel-jsonl: ship: sent 4 spans in 1 batch; read 5 lines")
+
+
+class _Collecting:
+    """A transport that accepts every batch and keeps the spans (a Shipper's send/report)."""
+
+    def __init__(self) -> None:
+        self.spans: list[ReadableSpan] = []
+        self.report = ShipReport(endpoint="memory")
+
+    def send(self, spans: list[ReadableSpan]) -> bool:
+        self.spans.extend(spans)
+        return True
+
+
+def test_a_restart_after_the_resource_line_keeps_the_resource(tmp_path: Path) -> None:
+    """Exporter files declare their resource once at the top: a restart that resumes past that
+    line still gives its spans the resource (the checkpoint keeps resource lines)."""
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    from otel_jsonl import JsonlSpanExporter
+
+    path = tmp_path / "otel.jsonl"
+    provider = TracerProvider(resource=Resource({"service.name": "svc-a"}))
+    provider.add_span_processor(SimpleSpanProcessor(JsonlSpanExporter(path)))
+    tracer = provider.get_tracer("t")
+
+    def spans(n: int, start: int) -> None:
+        for i in range(start, start + n):
+            with tracer.start_as_current_span(f"step {i}"):
+                pass
+
+    cp = tmp_path / "cp.json"
+    spans(3, 0)
+    first = _Collecting()
+    FileShipper([path], first, checkpoint=cp, follow=False).run()  # type: ignore[arg-type]
+    spans(2, 3)
+    provider.shutdown()
+    second = _Collecting()
+    FileShipper([path], second, checkpoint=cp, follow=False).run()  # type: ignore[arg-type]
+    assert [s.name for s in first.spans] == ["step 0", "step 1", "step 2"]
+    assert [s.name for s in second.spans] == ["step 3", "step 4"]
+    assert {s.resource.attributes.get("service.name") for s in second.spans} == {"svc-a"}

@@ -51,6 +51,10 @@ from .to_spans import SpanConverter
 __all__ = ["CHECKPOINT_VERSION", "FileShipper", "ShipStatus"]
 
 CHECKPOINT_VERSION = 1
+#: Resource lines remembered per path for the checkpoint.
+MAX_RESOURCES = 64
+#: Notes kept in the status.
+MAX_NOTES = 100
 #: Lines read from one set before the others get a turn.
 READ_CHUNK = 512
 
@@ -107,6 +111,9 @@ class _Set:
         self.resume: Position | None = None
         self.acked: Position | None = None
         self.last_pos: Position | None = None
+        # Resource lines seen (by id): kept in the checkpoint, since a restart may begin
+        # after the line that declared a resource its spans refer to.
+        self.resources: dict[str, dict[str, Any]] = {}
 
 
 class _Pending:
@@ -191,6 +198,10 @@ class FileShipper:
             converter = SpanConverter(resource=resource, resource_attrs=resource_attrs)
             start, suppress = self._starting_point(key, saved)
             item = _Set(key, Follower(key, start=start), converter)
+            for ev in saved.get("resources", ()) if start is not None else ():
+                if isinstance(ev, dict) and isinstance(ev.get("id"), str):
+                    item.resources[ev["id"]] = ev
+                    converter.feed(ev)
             item.suppress_until = suppress
             item.resume = Position.from_json(saved.get("resume"))
             item.acked = Position.from_json(saved.get("acked"))
@@ -226,6 +237,7 @@ class FileShipper:
 
     def _note(self, message: str) -> None:
         self.status.notes.append(message)
+        del self.status.notes[:-MAX_NOTES]
         if self._on_problem is not None:
             self._on_problem(message)
 
@@ -325,6 +337,9 @@ class FileShipper:
                 self._on_problem(str(Problem(line.path, line.lineno, reason)))
             return
         converter = item.converter
+        rid = ev.get("id") if ev.get("kind") == "resource" else None
+        if isinstance(rid, str) and (len(item.resources) < MAX_RESOURCES or rid in item.resources):
+            item.resources[rid] = ev
         spans = converter.feed(ev)
         run = ev.get("run")
         ts = ev.get("ts")
@@ -491,6 +506,8 @@ class FileShipper:
             if item.acked is None:
                 continue
             entry: dict[str, Any] = {"acked": item.acked.to_json()}
+            if item.resources:
+                entry["resources"] = list(item.resources.values())
             entry["resume"] = (item.resume or item.acked).to_json()
             entry["updated"] = round(self._wall(), 3)
             sets[item.key] = entry
