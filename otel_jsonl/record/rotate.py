@@ -399,7 +399,7 @@ class RotatingFile:
         finally:
             os.close(fd)
 
-    def wait(self, timeout: float = 30.0) -> None:
+    def wait(self, timeout: float = 10.0) -> None:
         """Wait (bounded) for the background compression to finish."""
         with self._house_lock:
             worker = self._housekeeper
@@ -408,7 +408,7 @@ class RotatingFile:
 
     def close(self) -> int | None:
         """Stop writing; return the open descriptor (the caller fsyncs and closes it), after
-        waiting for compression under way."""
+        waiting (10 s at most) for compression under way."""
         with self._lock:
             self._closed = True
             fd, self._fd = self._fd, None
