@@ -430,3 +430,35 @@ def test_any_rotated_set_reads_back_as_the_unrotated_file(
             if member.name.endswith(".gz"):
                 raw = gzip.decompress(raw)
             assert len(raw) <= limit or raw.count(b"\n") == 1
+
+
+def test_the_receiver_rotates_through_the_writer_options(tmp_path: Path) -> None:
+    """serve's receiver takes the rotation policy in its WriterOptions: spans sent over
+    OTLP/HTTP land in a rotated set whose every file starts with its resource line."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    from otel_jsonl.otel.receiver import Receiver
+    from otel_jsonl.record import WriterOptions
+
+    path = tmp_path / "served.jsonl"
+    options = WriterOptions(rotate=RotationPolicy(max_bytes=2000))
+    with Receiver(path, http=("127.0.0.1", 0), grpc=None, options=options) as receiver:
+        assert receiver.http_address is not None
+        host, port = receiver.http_address
+        exporter = OTLPSpanExporter(endpoint=f"http://{host}:{port}/v1/traces", timeout=5)
+        provider = TracerProvider(resource=Resource({"service.name": "served"}))
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        tracer = provider.get_tracer("t")
+        for i in range(20):
+            with tracer.start_as_current_span(f"served {i}"):
+                pass
+        provider.shutdown()
+    members = set_members(path)
+    assert len(members) > 2
+    for member in members:
+        assert next(iter(read_events(member))).event["kind"] == "resource"
+    names = [ln.event.get("name") for ln in read_files(members) if "otel" in ln.event]
+    assert names == [f"served {i}" for i in range(20)]
