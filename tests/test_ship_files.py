@@ -349,3 +349,25 @@ def test_a_restart_after_the_resource_line_keeps_the_resource(tmp_path: Path) ->
     assert [s.name for s in first.spans] == ["step 0", "step 1", "step 2"]
     assert [s.name for s in second.spans] == ["step 3", "step 4"]
     assert {s.resource.attributes.get("service.name") for s in second.spans} == {"svc-a"}
+
+
+def test_two_shippers_never_share_a_checkpoint(
+    tmp_path: Path, receiver: OtlpReceiver, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """While one shipper holds a checkpoint, a second one on it exits 1 and sends nothing."""
+    import fcntl
+
+    path = tmp_path / "t.jsonl"
+    _trace(path, "a", 1)
+    cp = tmp_path / "cp.json"
+    fd = os.open(f"{cp}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        args = ["ship", str(path), "--endpoint", receiver.endpoint, "--checkpoint", str(cp)]
+        assert main([*args, "-q"]) == 1
+    finally:
+        os.close(fd)
+    assert "another otel-jsonl ship is using this checkpoint" in capsys.readouterr().err
+    assert receiver.requests == 0
+    assert main([*args, "-q"]) == 0
+    assert len(receiver.span_ids()) == 2

@@ -147,6 +147,7 @@ def register(sub: Any) -> None:
 def cmd_ship(args: argparse.Namespace) -> int:
     """Ship trace files to an OTLP endpoint, following them with --follow."""
     from ..otel.ship import RetryPolicy
+    from ..otel.ship_files import CheckpointBusyError
 
     for path in args.paths:
         if path == "-":
@@ -165,6 +166,8 @@ def cmd_ship(args: argparse.Namespace) -> int:
     interrupted = False
     try:
         status = runner.run()
+    except CheckpointBusyError as exc:
+        raise CliError(str(exc)) from None
     except KeyboardInterrupt:
         interrupted = True
         runner.stop()

@@ -21,11 +21,13 @@ its end once, open runs are closed, and the call returns (``convert --endpoint``
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,7 @@ from typing import Any
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 
+from ..exceptions import OtelJsonlError
 from ..read.fileset import set_members
 from ..read.follow import (
     FollowedLine,
@@ -48,7 +51,7 @@ from .ids import root_span_id
 from .ship import Shipper
 from .to_spans import SpanConverter
 
-__all__ = ["CHECKPOINT_VERSION", "FileShipper", "ShipStatus"]
+__all__ = ["CHECKPOINT_VERSION", "CheckpointBusyError", "FileShipper", "ShipStatus"]
 
 CHECKPOINT_VERSION = 1
 #: Resource lines remembered per path for the checkpoint.
@@ -57,6 +60,10 @@ MAX_RESOURCES = 64
 MAX_NOTES = 100
 #: Lines read from one set before the others get a turn.
 READ_CHUNK = 512
+
+
+class CheckpointBusyError(OtelJsonlError, RuntimeError):
+    """Raised by :meth:`FileShipper.run` when another shipper holds the checkpoint file."""
 
 
 @dataclass
@@ -244,7 +251,32 @@ class FileShipper:
     # -- the loop ----------------------------------------------------------------------------
 
     def run(self) -> ShipStatus:
-        """Ship until stopped (``follow``) or to the end of every set; return the status."""
+        """Ship until stopped (``follow``) or to the end of every set; return the status.
+        Raises :class:`CheckpointBusyError` when another shipper holds the checkpoint."""
+        with self._checkpoint_lock():
+            return self._run()
+
+    @contextlib.contextmanager
+    def _checkpoint_lock(self) -> Iterator[None]:
+        """Hold ``CHECKPOINT.lock`` so that two shippers never share one checkpoint."""
+        if self.checkpoint is None:
+            yield
+            return
+        lock = self.checkpoint.with_name(self.checkpoint.name + ".lock")
+        lock.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise CheckpointBusyError(
+                    f"{self.checkpoint}: another otel-jsonl ship is using this checkpoint"
+                ) from None
+            yield
+        finally:
+            os.close(fd)
+
+    def _run(self) -> ShipStatus:
         next_status = self._clock() + self.status_interval
         try:
             while True:
