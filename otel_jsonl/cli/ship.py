@@ -146,8 +146,8 @@ def register(sub: Any) -> None:
 
 def cmd_ship(args: argparse.Namespace) -> int:
     """Ship trace files to an OTLP endpoint, following them with --follow."""
+    from ..otel.checkpoint import CheckpointBusyError
     from ..otel.ship import RetryPolicy
-    from ..otel.ship_files import CheckpointBusyError
 
     for path in args.paths:
         if path == "-":

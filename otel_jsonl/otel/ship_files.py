@@ -21,13 +21,11 @@ its end once, open runs are closed, and the call returns (``convert --endpoint``
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,35 +33,27 @@ from typing import Any
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 
-from ..exceptions import OtelJsonlError
 from ..read.fileset import set_members
 from ..read.follow import (
     FollowedLine,
     Follower,
     Position,
     fingerprint,
-    load_checkpoint,
-    save_checkpoint,
 )
 from ..read.lines import Problem, decode_line
 from ..schema import check_required
+from .checkpoint import Checkpoint, CheckpointBusyError
 from .ids import root_span_id
 from .ship import Shipper
 from .to_spans import SpanConverter
 
-__all__ = ["CHECKPOINT_VERSION", "CheckpointBusyError", "FileShipper", "ShipStatus"]
-
-CHECKPOINT_VERSION = 1
+__all__ = ["CheckpointBusyError", "FileShipper", "ShipStatus"]
 #: Resource lines remembered per path for the checkpoint.
 MAX_RESOURCES = 64
 #: Notes kept in the status.
 MAX_NOTES = 100
 #: Lines read from one set before the others get a turn.
 READ_CHUNK = 512
-
-
-class CheckpointBusyError(OtelJsonlError, RuntimeError):
-    """Raised by :meth:`FileShipper.run` when another shipper holds the checkpoint file."""
 
 
 @dataclass
@@ -190,18 +180,11 @@ class FileShipper:
         self._stop = threading.Event()
         self._pending: list[_Pending] = []
         self._first_pending = 0.0
-        self._state: dict[str, Any] = {"version": CHECKPOINT_VERSION, "sets": {}}
-        if self.checkpoint is not None:
-            loaded = load_checkpoint(self.checkpoint)
-            if loaded:
-                if loaded.get("version") != CHECKPOINT_VERSION:
-                    raise ValueError(f"{self.checkpoint}: unknown checkpoint version")
-                self._state = loaded
-                self._state.setdefault("sets", {})
+        self._checkpoint = Checkpoint(checkpoint)
         self._sets: list[_Set] = []
         for raw in paths:
             key = os.path.abspath(os.fspath(raw))
-            saved = self._state["sets"].get(key, {})
+            saved = self._checkpoint.entry(key)
             converter = SpanConverter(resource=resource, resource_attrs=resource_attrs)
             start, suppress = self._starting_point(key, saved)
             item = _Set(key, Follower(key, start=start), converter)
@@ -253,28 +236,8 @@ class FileShipper:
     def run(self) -> ShipStatus:
         """Ship until stopped (``follow``) or to the end of every set; return the status.
         Raises :class:`CheckpointBusyError` when another shipper holds the checkpoint."""
-        with self._checkpoint_lock():
+        with self._checkpoint.held():
             return self._run()
-
-    @contextlib.contextmanager
-    def _checkpoint_lock(self) -> Iterator[None]:
-        """Hold ``CHECKPOINT.lock`` so that two shippers never share one checkpoint."""
-        if self.checkpoint is None:
-            yield
-            return
-        lock = self.checkpoint.with_name(self.checkpoint.name + ".lock")
-        lock.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise CheckpointBusyError(
-                    f"{self.checkpoint}: another otel-jsonl ship is using this checkpoint"
-                ) from None
-            yield
-        finally:
-            os.close(fd)
 
     def _run(self) -> ShipStatus:
         next_status = self._clock() + self.status_interval
@@ -533,7 +496,7 @@ class FileShipper:
     def _save(self) -> None:
         if self.checkpoint is None:
             return
-        sets = self._state["sets"]
+        sets: dict[str, dict[str, Any]] = {}
         for item in self._sets:
             if item.acked is None:
                 continue
@@ -543,9 +506,8 @@ class FileShipper:
             entry["resume"] = (item.resume or item.acked).to_json()
             entry["updated"] = round(self._wall(), 3)
             sets[item.key] = entry
-        self._state["endpoint"] = self.shipper.report.endpoint
         try:
-            save_checkpoint(self.checkpoint, self._state)
+            self._checkpoint.save(sets, self.shipper.report.endpoint)
         except OSError as exc:
             if not self._save_failed:
                 self._note(f"{self.checkpoint}: cannot write the checkpoint: {exc}")
