@@ -98,3 +98,19 @@ def test_show_follow_takes_one_file(tmp_path: Path, capsys: pytest.CaptureFixtur
     record(b, None)
     assert main(["show", "-f", str(a), str(b)]) == 1
     assert "--follow follows one file" in capsys.readouterr().err
+
+
+def test_view_draws_a_run_from_a_rotated_set(
+    pair: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """view over the set's directory writes the page the one file gives."""
+    one, many = pair
+    page_one, page_many = tmp_path / "one.html", tmp_path / "many.html"
+    assert main(["view", str(one), "--run", "aaaa0001", "-o", str(page_one)]) == 0
+    assert main(["view", str(many.parent), "--run", "aaaa0001", "-o", str(page_many)]) == 0
+    capsys.readouterr()
+    first = set_members(many)[0]
+    # The pages name their source (the file, or the set's first file); all else is equal.
+    text_one = page_one.read_text().replace(str(one), "SOURCE")
+    text_many = page_many.read_text().replace(str(first), "SOURCE")
+    assert text_many == text_one
