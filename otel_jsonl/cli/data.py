@@ -13,7 +13,15 @@ from ..analyze.textwidth import width as text_width
 from ..read.lines import ReadReport, read_events
 from ..read.runs import step_events, summarize_runs
 from ..schema import validate_event
-from .common import EXIT_DATA, EXIT_OK, CliError, iter_lines
+from .common import (
+    EXIT_DATA,
+    EXIT_OK,
+    FILES_HELP,
+    CliError,
+    expand_args,
+    iter_lines,
+    iter_sources,
+)
 
 
 def register(sub: Any) -> None:
@@ -24,7 +32,7 @@ def register(sub: Any) -> None:
         description="Check every line of each FILE against the event schema. "
         "Each bad line is printed as FILE:LINE: REASON; exit 1 if any.",
     )
-    p.add_argument("files", nargs="+", metavar="FILE", help="trace file (- for stdin, .gz ok)")
+    p.add_argument("files", nargs="+", metavar="FILE", help=FILES_HELP)
     p.add_argument("-q", "--quiet", action="store_true", help="print only bad lines")
     p.set_defaults(func=cmd_validate)
 
@@ -33,7 +41,7 @@ def register(sub: Any) -> None:
         help="list the runs in a trace file",
         description="One row per run: steps, start, wall time, tokens, errors.",
     )
-    p.add_argument("file", metavar="FILE", help="trace file (- for stdin, .gz ok)")
+    p.add_argument("files", nargs="+", metavar="FILE", help=FILES_HELP)
     p.add_argument("--json", action="store_true", help="one JSON object per run")
     p.add_argument("--strict", action="store_true", help="stop at the first bad line")
     p.set_defaults(func=cmd_runs)
@@ -62,7 +70,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     """Validate files; print each problem as file:line: reason, then a summary line."""
     total_events = total_bad = 0
     out = sys.stdout
-    for path in args.files:
+    files = expand_args(args.files)
+    for path in files:
         report = ReadReport()
         events = bad = 0
         lines = iter_lines(
@@ -82,8 +91,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         total_bad += bad
         if not args.quiet:
             print(f"{report.path}: {events} valid, {bad} bad ({report.lines} lines)", file=out)
-    if not args.quiet and len(args.files) > 1:
-        print(f"{len(args.files)} files: {total_events} valid, {total_bad} bad", file=out)
+    if not args.quiet and len(files) > 1:
+        print(f"{len(files)} files: {total_events} valid, {total_bad} bad", file=out)
     return EXIT_DATA if total_bad else EXIT_OK
 
 
@@ -97,8 +106,8 @@ def _iso(ts: float) -> str:
 
 def cmd_runs(args: argparse.Namespace) -> int:
     """List runs with step counts, time span and token totals."""
-    report = ReadReport()
-    summaries = summarize_runs(iter_lines(args.file, strict=args.strict, report=report))
+    reports: list[ReadReport] = []
+    summaries = summarize_runs(iter_sources(args.files, strict=args.strict, reports=reports))
     if args.json:
         for s in summaries:
             print(
@@ -129,7 +138,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
                 f"{pad(name, width)}  {s.steps:>5}  {_iso(s.first_ts):<20}  "
                 f"{s.duration:>7.2f}s  {s.input_tokens:>8}  {s.output_tokens:>8}  {s.errors:>6}"
             )
-    return EXIT_DATA if report.skipped and args.strict else EXIT_OK
+    return EXIT_DATA if any(r.skipped for r in reports) and args.strict else EXIT_OK
 
 
 def _run_id(text: str) -> str:

@@ -420,7 +420,11 @@ class Shipper:
         self.report.last_error = outcome.message
         return outcome
 
-    def _send(self, batch: list[ReadableSpan]) -> None:
+    def send(self, batch: Sequence[ReadableSpan]) -> bool:
+        """Send ``batch`` now, with the retry policy; True when the backend accepted it."""
+        return self._send(list(batch))
+
+    def _send(self, batch: list[ReadableSpan]) -> bool:
         policy = self.retry
         allowed = 1 if self._down else max(1, policy.attempts)
         began = self._clock()
@@ -436,15 +440,15 @@ class Shipper:
                 self.report.batches_sent += 1
                 self.report.spans_sent += len(batch)
                 self._down = False
-                return
+                return True
             if outcome.status == 413 and len(batch) > 1:
                 # Too large for the receiver: halve it until the parts fit; a single span
                 # that is still too large fails on its own.
                 self.report.splits += 1
                 half = len(batch) // 2
-                self._send(batch[:half])
-                self._send(batch[half:])
-                return
+                first = self._send(batch[:half])
+                second = self._send(batch[half:])
+                return first and second
             if not outcome.retryable or attempt >= allowed:
                 break
             wait = outcome.retry_after if outcome.retry_after is not None else backoff
@@ -467,6 +471,7 @@ class Shipper:
         self.report.spans_failed += len(batch)
         if outcome.retryable:
             self._down = True
+        return False
 
     def close(self) -> ShipReport:
         """Send the rest, shut the exporter down (twice is safe), return the report."""
