@@ -312,3 +312,22 @@ def test_grpc_mutual_tls(
         assert rc == 1
         assert "5 of 5 spans could not be sent" in err
         assert len(grpc_mtls.spans) == 5
+
+
+def test_missing_certificate_named_by_the_environment_is_a_usage_error(
+    demo_file: Path,
+    https: OtlpReceiver,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """OTEL_EXPORTER_OTLP_CERTIFICATE naming no file: exit 2 naming the variable, nothing
+    sent (not retried as if the backend were down)."""
+    missing = tmp_path / "gone.pem"
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", str(missing))
+    rc = main(["convert", str(demo_file), "--endpoint", https.endpoint])
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert "OTEL_EXPORTER_OTLP_CERTIFICATE" in err
+    assert str(missing) in err
+    assert https.requests == 0

@@ -195,9 +195,16 @@ def _recording_session(attempts: Attempts | None, timeout: float | None) -> Any:
 
 
 def _check_files(**paths: str | None) -> None:
+    """Each TLS file, given or named by its variable, must exist: a missing one would fail
+    every request, and be retried as if the backend were down."""
     for what, path in paths.items():
+        name = {"client_cert": "CLIENT_CERTIFICATE"}.get(what, what.upper())
+        label = what.replace("_", " ") + " file"
+        for var in (f"OTEL_EXPORTER_OTLP_TRACES_{name}", f"OTEL_EXPORTER_OTLP_{name}"):
+            if path is None and os.environ.get(var):
+                path, label = os.environ[var], f"{var}:"
         if path is not None and not os.path.isfile(path):
-            raise ValueError(f"{what.replace('_', ' ')} file {path}: no such file")
+            raise ValueError(f"{label} {path}: no such file")
 
 
 def _probe_grpc(attempts: Attempts, url: str, timeout: float | None) -> None:
