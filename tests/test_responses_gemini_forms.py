@@ -8,15 +8,15 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from otel_jsonl.forms_responses_gemini import (
+from otel_jsonl.genai.messages import to_anthropic, to_openai
+from otel_jsonl.genai.responses_gemini import (
     from_gemini,
     from_responses,
     is_gemini_content,
     is_responses_item,
-    to_gemini,
-    to_responses,
+    parts_to_gemini,
+    parts_to_responses,
 )
-from otel_jsonl.messages import to_anthropic, to_openai
 
 text = st.text(max_size=12)
 ident = st.from_regex(r"[a-z]{1,4}_[0-9a-f]{1,6}", fullmatch=True)
@@ -94,13 +94,16 @@ def test_responses_input_round_trips_through_parts(
     expected: dict[str, Any] = {"input": items}
     if instructions is not None:
         expected["instructions"] = instructions
-    assert to_responses(messages) == expected
+    assert parts_to_responses(messages) == expected
 
 
 @given(text)
 def test_responses_string_input_round_trips(value: str) -> None:
     """A plain string `input` comes back as that string."""
-    assert to_responses(from_responses(value, "sys")) == {"instructions": "sys", "input": value}
+    assert parts_to_responses(from_responses(value, "sys")) == {
+        "instructions": "sys",
+        "input": value,
+    }
 
 
 def test_responses_items_become_genai_parts() -> None:
@@ -158,7 +161,7 @@ def test_chat_parts_become_responses_items_with_call_ids() -> None:
             "parts": [{"type": "tool_call_response", "id": "call_9", "response": {"ok": True}}],
         },
     ]
-    assert to_responses(parts) == {
+    assert parts_to_responses(parts) == {
         "instructions": "S",
         "input": [
             {"role": "user", "content": "Q"},
@@ -210,7 +213,7 @@ def test_gemini_contents_round_trip_through_parts(
     expected: dict[str, Any] = {"contents": contents}
     if system is not None:
         expected["systemInstruction"] = system
-    assert to_gemini(messages) == expected
+    assert parts_to_gemini(messages) == expected
 
 
 def test_gemini_tool_result_in_a_user_content_pairs_by_name() -> None:
@@ -262,8 +265,8 @@ def test_chat_parts_become_gemini_contents_named_by_call_id() -> None:
             "parts": [{"type": "tool_call_response", "id": "call_2", "response": {"a": 1}}],
         },
     ]
-    assert to_gemini(parts) == {
-        "systemInstruction": {"parts": [{"text": "S"}]},
+    assert parts_to_gemini(parts) == {
+        "systemInstruction": {"parts": [{"text": "S"}], "role": "user"},
         "contents": [
             {"role": "user", "parts": [{"text": "Q"}]},
             {

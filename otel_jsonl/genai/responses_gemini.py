@@ -35,12 +35,15 @@ __all__ = [
     "gemini_content",
     "is_gemini_content",
     "is_responses_item",
+    "parts_to_gemini",
+    "parts_to_responses",
     "responses_item",
-    "to_gemini",
-    "to_responses",
 ]
 
 _RESPONSES_TEXT = frozenset({"input_text", "output_text"})
+_RESPONSES_PARTS = frozenset(
+    {"input_text", "output_text", "refusal", "input_image", "input_file", "input_audio"}
+)
 _GEMINI_PART_KEYS = frozenset(
     {
         "text",
@@ -89,6 +92,12 @@ def is_responses_item(message: Mapping[str, Any]) -> bool:
     """Whether ``message`` is a Responses input item that no other form has: a typed item
     (``function_call``, ``reasoning``, ``message`` with ``input_text``/``output_text``...)."""
     kind = message.get("type")
+    if kind == "message":
+        content = message.get("content")
+        return isinstance(content, str) or (
+            isinstance(content, list)
+            and all(isinstance(p, Mapping) and p.get("type") in _RESPONSES_PARTS for p in content)
+        )
     if isinstance(kind, str) and "parts" not in message:
         return True
     content = message.get("content")
@@ -319,7 +328,7 @@ def _output_text(response: Any) -> Any:
     return json.dumps(response)
 
 
-def to_responses(messages: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+def parts_to_responses(messages: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """Parts messages (or Responses items, passed through) as a Responses request's
     ``{"instructions": ..., "input": [...]}`` (``instructions`` only when there is one).
 
@@ -494,7 +503,7 @@ def _tool_names(messages: Sequence[Mapping[str, Any]]) -> dict[Any, Any]:
     return names
 
 
-def to_gemini(messages: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+def parts_to_gemini(messages: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """Parts messages (or Gemini contents, passed through) as a Gemini request's
     ``{"systemInstruction": ..., "contents": [...]}`` (the instruction only when there is one).
 
@@ -550,7 +559,8 @@ def to_gemini(messages: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
             ]
         else:
             text = "\n\n".join(_join_text(s.get("parts")) for s in systems)
-            instruction = {"parts": [{"text": text}]}
+            # As google-genai sends a string `system_instruction`.
+            instruction = {"parts": [{"text": text}], "role": "user"}
         payload["systemInstruction"] = instruction
     payload["contents"] = contents
     return payload
