@@ -24,6 +24,7 @@ from .content import (
     text_of,
 )
 from .jsontext import exact_json_style, loads, parse_json
+from .responses_gemini_spans import refine_llm_call
 
 __all__ = [
     "FieldBuilder",
@@ -267,6 +268,7 @@ def _fill_llm(
                     got.setdefault(field, []).extend(value)
         for field, messages in got.items():
             ev.setdefault(field, messages)
+    refine_llm_call(ev, b.moved, b.attrs, attrs)
     if "finish_reason" not in ev:
         out = ev.get("output")
         if isinstance(out, list) and out and isinstance(out[-1], Mapping):
