@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PHOENIX_VENV ?= .phoenix-venv
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: venv demo test lint format typecheck pytest phoenix bench clean
+.PHONY: venv demo test lint format typecheck pytest phoenix genai-official bench clean
 
 $(STAMP): pyproject.toml requirements/test.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ demo: venv
 phoenix:
 	PHOENIX_VENV=$(PHOENIX_VENV) bash scripts/install-phoenix.sh
 
+# The official Google GenAI instrumentation needs google-genai < 3: a venv of its own.
+genai-official:
+	bash scripts/install-genai-official.sh
+
 LINTED := $(wildcard otel_jsonl tests examples bench)
 
 lint: venv
@@ -46,7 +50,7 @@ typecheck: venv
 pytest: venv
 	$(BIN)/pytest
 
-test: venv phoenix lint typecheck pytest
+test: venv phoenix genai-official lint typecheck pytest
 
 bench: venv
 	$(BIN)/python bench/recorder.py
@@ -56,4 +60,4 @@ bench: venv
 	$(BIN)/python bench/replay.py
 
 clean:
-	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .genai-official-venv build dist .mypy_cache .ruff_cache .pytest_cache .hypothesis
