@@ -58,6 +58,8 @@ bench: venv
 	$(BIN)/python bench/exporter.py
 	$(BIN)/python bench/convert.py
 	$(BIN)/python bench/replay.py
+	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/bigfile.py
 
 clean:
 	rm -rf $(VENV) .genai-official-venv build dist .mypy_cache .ruff_cache .pytest_cache .hypothesis

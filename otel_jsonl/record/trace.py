@@ -11,17 +11,16 @@ from __future__ import annotations
 import itertools
 import os
 import time
-import traceback
-import uuid
 from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 
-from .responses import RecordedStream, llm_call_fields, record_stream
 from .writer import LineWriter, WriterOptions, WriterOptionsKw
 
 if TYPE_CHECKING:  # pragma: no cover
     from typing_extensions import Unpack
+
+    from .responses import RecordedStream
 
 __all__ = ["RESERVED_KEYS", "Trace"]
 
@@ -31,8 +30,9 @@ RESERVED_KEYS = frozenset({"ts", "run", "seq", "kind"})
 
 
 def new_run_id() -> str:
-    """Eight hex characters, as the article's ``str(uuid.uuid4())[:8]``."""
-    return uuid.uuid4().hex[:8]
+    """Eight random hex characters (the article's ``str(uuid.uuid4())[:8]``, without importing
+    uuid)."""
+    return os.urandom(4).hex()
 
 
 class Trace:
@@ -75,6 +75,11 @@ class Trace:
         self._writer = LineWriter(path, stream=stream, options=options, **overrides)
         self.path = self._writer.path
 
+    @property
+    def options(self) -> WriterOptions:
+        """How this trace writes its lines (cap, blobs, redaction, fsync, strict)."""
+        return self._writer.options
+
     # -- recording -------------------------------------------------------------------------
 
     def step(self, kind: str, /, **fields: Any) -> int | None:
@@ -87,6 +92,8 @@ class Trace:
         """
         try:
             if kind == "llm_call" and "response" in fields:
+                from .responses import llm_call_fields  # on first use: start-up stays small
+
                 fields = {**llm_call_fields(fields.pop("response")), **fields}
             seq = next(self._seq)
             event: dict[str, Any] = {"ts": self._clock(), "run": self.run_id, "seq": seq}
@@ -104,11 +111,15 @@ class Trace:
     def stream(self, stream: Iterable[Any], /, **fields: Any) -> RecordedStream:
         """Wrap a stream of OpenAI Responses events or Gemini chunks: iterate it as before;
         when it ends its response is one ``llm_call`` (see :meth:`step`), ``fields`` added."""
+        from .responses import record_stream
+
         return record_stream(self, stream, **fields)
 
     def error(self, exc: BaseException, /, **fields: Any) -> int | None:
         """Record an exception as an ``error`` step (type, message, traceback)."""
         try:
+            import traceback
+
             tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
             return self.step(
                 "error", type=type(exc).__name__, message=str(exc), traceback=tb, **fields
