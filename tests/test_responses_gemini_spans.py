@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from support.fixtures import instrumented_openinference, instrumented_openllmetry
 from support.more_loops import run_gemini_loop, run_responses_loop
 from support.providers import ProviderServer, Turn
-from test_mapping import _round_trip, assert_same_span
+from test_mapping import _round_trip, _through_file, assert_same_span
 
 from otel_jsonl.genai.responses_gemini_spans import (
     finish_reason,
@@ -190,3 +190,27 @@ def test_converter_merges_a_responses_output_into_one_message(tmp_path: Path) ->
     assert [p["type"] for p in out["parts"]] == ["reasoning", "text", "tool_call"]
     assert out["parts"][2]["id"] == "call_1"
     assert out["finish_reason"] == "tool_call"
+
+
+@pytest.mark.parametrize(
+    "usage",
+    [
+        {"gen_ai.usage.text.input_tokens": 20},
+        {"gen_ai.usage.input_tokens": 20, "gen_ai.usage.text.input_tokens": 20},
+        {"gen_ai.usage.input_tokens": 30, "gen_ai.usage.text.input_tokens": 20},
+    ],
+    ids=["text-only", "both-equal", "both-differ"],
+)
+def test_text_input_tokens_read_when_no_total(usage: dict[str, int]) -> None:
+    """`gen_ai.usage.text.input_tokens` gives the input tokens only when no total does, and
+    the span comes back exactly either way."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(shutdown_on_exit=False)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    attrs = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "gemini", **usage}
+    provider.get_tracer("t").start_span("chat g", attributes=attrs).end()
+    (span,) = exporter.get_finished_spans()
+    assert_same_span(span, _round_trip(span))
+    expected = usage.get("gen_ai.usage.input_tokens", 20)
+    (line,) = [e for e in _through_file(span) if e["kind"] == "llm_call"]
+    assert line["usage"]["input_tokens"] == expected

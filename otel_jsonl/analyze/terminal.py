@@ -65,9 +65,13 @@ def _first_text(messages: Any, role: str) -> str | None:
             return str(m["content"])
         for p in m.get("parts") or m.get("content") or []:
             # GenAI and chat parts, Responses input/output_text, Gemini's untyped text parts
-            if isinstance(p, Mapping) and p.get("type", "text") in _TEXT_TYPES:
-                if not p.get("thought") and ("content" in p or "text" in p):
-                    return str(p.get("content", p.get("text", "")))
+            if (
+                isinstance(p, Mapping)
+                and p.get("type", "text") in _TEXT_TYPES
+                and not p.get("thought")
+                and ("content" in p or "text" in p)
+            ):
+                return str(p.get("content", p.get("text", "")))
     return None
 
 

@@ -191,6 +191,7 @@ _USAGE_KEYS = (
     (n.GEN_AI_USAGE_INPUT_TOKENS, "input_tokens"),
     (n.GEN_AI_USAGE_PROMPT_TOKENS, "input_tokens"),
     (n.LLM_TOKEN_COUNT_PROMPT, "input_tokens"),
+    (n.GEN_AI_USAGE_TEXT_INPUT_TOKENS, "input_tokens"),  # only when no total was given
     (n.GEN_AI_USAGE_OUTPUT_TOKENS, "output_tokens"),
     (n.GEN_AI_USAGE_COMPLETION_TOKENS, "output_tokens"),
     (n.LLM_TOKEN_COUNT_COMPLETION, "output_tokens"),
