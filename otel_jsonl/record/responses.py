@@ -205,6 +205,7 @@ class _GeminiAccumulator:
     def __init__(self) -> None:
         self.parts: list[dict[str, Any]] = []
         self.last: dict[str, Any] = {}
+        self.last_sdk: Any = None
         self.finish: Any = None
         self.role = "model"
 
@@ -221,6 +222,26 @@ class _GeminiAccumulator:
                 self._add_part(dict(part))
             break  # the first candidate, as llm_call_fields reads it
 
+    def add_sdk(self, chunk: Any) -> None:
+        """An SDK chunk, read through its attributes: dumping every chunk would cost more than
+        the rest of the recording (the last chunk is dumped once, at the end)."""
+        self.last_sdk = chunk
+        for candidate in chunk.candidates or []:
+            self.finish = getattr(candidate.finish_reason, "value", None) or self.finish
+            content = candidate.content
+            if content is None:
+                break
+            self.role = content.role or self.role
+            for part in content.parts or []:
+                plain = part.text is not None and part.function_call is None
+                if plain and not part.thought_signature and part.function_response is None:
+                    self._add_part(
+                        {"text": part.text, **({"thought": True} if part.thought else {})}
+                    )
+                else:
+                    self._add_part(_plain(part))
+            break
+
     def _add_part(self, part: dict[str, Any]) -> None:
         last = self.parts[-1] if self.parts else None
         mergeable = set(part) <= {"text", "thought"} and "text" in part
@@ -236,6 +257,8 @@ class _GeminiAccumulator:
             self.parts.append(part)
 
     def response(self) -> dict[str, Any]:
+        if self.last_sdk is not None:
+            self.last = _plain(self.last_sdk.model_copy(update={"candidates": None}))
         out = {k: v for k, v in self.last.items() if k != "candidates"}
         candidate: dict[str, Any] = {"content": {"role": self.role, "parts": self.parts}}
         if self.finish is not None:
@@ -281,6 +304,11 @@ class RecordedStream(Iterator[Any]):
                 if response is None and isinstance(item, Mapping):
                     response = item.get("response")
                 self._final = response
+            return
+        if hasattr(item, "candidates") and hasattr(item, "model_copy"):
+            if self._gemini is None:
+                self._gemini = _GeminiAccumulator()
+            self._gemini.add_sdk(item)
             return
         d = _plain(item)
         if isinstance(d, Mapping) and ("candidates" in d or "usageMetadata" in d):
