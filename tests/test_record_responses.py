@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import anthropic
@@ -142,3 +143,45 @@ def test_a_response_that_cannot_be_read_never_raises() -> None:
     assert trace.step("llm_call", response=Broken()) is None
     assert trace.dropped == 1
     assert events() == []
+
+
+def test_async_streams_are_recorded_too() -> None:
+    """`async for` over an AsyncOpenAI Responses stream and a google-genai aio stream, through
+    `trace.stream()`, records the same llm_calls as the sync streams."""
+    trace, events = memory_trace()
+
+    async def run(server: ProviderServer) -> list[str]:
+        kinds: list[str] = []
+        async with openai.AsyncOpenAI(
+            base_url=server.responses_base_url, api_key=API_KEY
+        ) as client:
+            raw = await client.responses.create(
+                model="m", input="hi", tools=responses_tools(), stream=True
+            )
+            async with trace.stream(raw) as stream:
+                kinds.extend([event.type async for event in stream])
+        gemini = gemini_client(server.gemini_base_url)
+        chunks = await gemini.aio.models.generate_content_stream(
+            model="g", contents="hi", config={"tools": gemini_tools()}
+        )
+        async for _ in trace.stream(chunks, model="g"):
+            pass
+        await gemini.aio.aclose()
+        return kinds
+
+    with ProviderServer([REASONED_CALL, REASONED_CALL]) as server:
+        kinds = asyncio.run(run(server))
+    assert kinds[0] == "response.created" and kinds[-1] == "response.completed"
+    responses_call, gemini_call = events()
+    assert responses_call["response_id"] == "resp_1"
+    assert [item["type"] for item in responses_call["output"]] == [
+        "reasoning",
+        "message",
+        "function_call",
+    ]
+    assert gemini_call["response_id"] == "gemini-2"
+    assert [list(p) for p in gemini_call["output"][0]["parts"]] == [
+        ["text", "thought"],
+        ["text"],
+        ["functionCall"],
+    ]

@@ -11,7 +11,8 @@ Standard library only: SDK objects are read through their ``model_dump()``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import inspect
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any, Protocol
 
@@ -267,13 +268,15 @@ class _GeminiAccumulator:
         return out
 
 
-class RecordedStream(Iterator[Any]):
-    """A stream the caller iterates as before; when it ends, one ``llm_call`` is recorded."""
+class RecordedStream(Iterator[Any], AsyncIterator[Any]):
+    """A stream the caller iterates as before (``for`` or ``async for``, ``with`` or
+    ``async with``); when it ends, one ``llm_call`` is recorded."""
 
     def __init__(self, trace: _Steps, stream: Any, fields: Mapping[str, Any]) -> None:
         self._trace = trace
         self._stream = stream
-        self._iter = iter(stream)
+        self._iter: Any = None
+        self._aiter: Any = None
         self._fields = dict(fields)
         self._final: Any = None
         self._gemini: _GeminiAccumulator | None = None
@@ -283,16 +286,35 @@ class RecordedStream(Iterator[Any]):
         return self
 
     def __next__(self) -> Any:
+        if self._iter is None:
+            self._iter = iter(self._stream)
         try:
             item = next(self._iter)
         except StopIteration:
             self._record()
             raise
+        self._safe_watch(item)
+        return item
+
+    def __aiter__(self) -> RecordedStream:
+        return self
+
+    async def __anext__(self) -> Any:
+        if self._aiter is None:
+            self._aiter = self._stream.__aiter__()
+        try:
+            item = await self._aiter.__anext__()
+        except StopAsyncIteration:
+            self._record()
+            raise
+        self._safe_watch(item)
+        return item
+
+    def _safe_watch(self, item: Any) -> None:
         try:
             self._watch(item)
         except Exception:  # broad: recording never breaks the caller's stream
             self._gemini = None
-        return item
 
     def _watch(self, item: Any) -> None:
         kind = getattr(item, "type", None)
@@ -341,6 +363,28 @@ class RecordedStream(Iterator[Any]):
         finally:
             self._record()
 
+    async def aclose(self) -> None:
+        """Close an async stream (``aclose()`` or an awaitable ``close()``) and record."""
+        closer = getattr(self._stream, "aclose", None) or getattr(self._stream, "close", None)
+        try:
+            if callable(closer):
+                result = closer()
+                if inspect.isawaitable(result):
+                    await result
+        finally:
+            self._record()
+
+    async def __aenter__(self) -> RecordedStream:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
     def __enter__(self) -> RecordedStream:
         return self
 
@@ -353,8 +397,8 @@ class RecordedStream(Iterator[Any]):
         self.close()
 
 
-def record_stream(trace: _Steps, stream: Iterable[Any], /, **fields: Any) -> RecordedStream:
-    """Wrap a stream of OpenAI Responses events or Gemini chunks: iterate it as the stream
-    itself; when it ends (or is closed) its response is recorded with
+def record_stream(trace: _Steps, stream: Any, /, **fields: Any) -> RecordedStream:
+    """Wrap a stream (or async stream) of OpenAI Responses events or Gemini chunks: iterate it
+    as the stream itself; when it ends (or is closed) its response is recorded with
     ``trace.step("llm_call", ...)``, ``fields`` added over what the response gives."""
     return RecordedStream(trace, stream, fields)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterable, Callable, Iterable
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 
@@ -108,9 +108,12 @@ class Trace:
             return None
         return seq if self._writer.write_event(event) else None
 
-    def stream(self, stream: Iterable[Any], /, **fields: Any) -> RecordedStream:
-        """Wrap a stream of OpenAI Responses events or Gemini chunks: iterate it as before;
-        when it ends its response is one ``llm_call`` (see :meth:`step`), ``fields`` added."""
+    def stream(
+        self, stream: Iterable[Any] | AsyncIterable[Any], /, **fields: Any
+    ) -> RecordedStream:
+        """Wrap a stream (sync or async) of OpenAI Responses events or Gemini chunks: iterate
+        it as before (``for`` / ``async for``); when it ends its response is one ``llm_call``
+        (see :meth:`step`), ``fields`` added."""
         from .responses import record_stream
 
         return record_stream(self, stream, **fields)
