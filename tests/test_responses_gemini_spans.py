@@ -173,7 +173,7 @@ def test_converter_writes_gemini_runs_in_current_conventions(tmp_path: Path) -> 
 
 def test_converter_merges_a_responses_output_into_one_message(tmp_path: Path) -> None:
     """A Responses output (reasoning, message and function_call items) is one assistant
-    message in gen_ai.output.messages."""
+    message in gen_ai.output.messages, and in the next call's gen_ai.input.messages."""
     script = [
         Turn(
             text="Checking.",
@@ -185,8 +185,14 @@ def test_converter_merges_a_responses_output_into_one_message(tmp_path: Path) ->
     path = tmp_path / "run.jsonl"
     with ProviderServer(script) as server, Trace(path, run_id="r1") as trace:
         run_responses_loop(server.responses_base_url, recorder=trace.step)
-    first, _ = _chat_spans(path)
+        body = server.calls[1].body
+        # A line that carries its input, as the exporter writes for OpenInference's spans.
+        trace.step("llm_call", model="m", input=body["input"], system=body["instructions"])
+    first, _, third = _chat_spans(path)
     (out,) = json.loads(str((first.attributes or {})["gen_ai.output.messages"]))
+    sent = json.loads(str((third.attributes or {})["gen_ai.input.messages"]))
+    assert [m["role"] for m in sent] == ["user", "assistant", "tool"]
+    assert [p["type"] for p in sent[1]["parts"]] == ["reasoning", "text", "tool_call"]
     assert [p["type"] for p in out["parts"]] == ["reasoning", "text", "tool_call"]
     assert out["parts"][2]["id"] == "call_1"
     assert out["finish_reason"] == "tool_call"

@@ -38,6 +38,7 @@ __all__ = [
     "to_parts",
     "to_responses",
     "tool_response_message",
+    "vendor_turns",
 ]
 
 Form = Literal["parts", "openai", "anthropic", "common", "responses", "gemini"]
@@ -341,7 +342,7 @@ def _parts_to_openai(message: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _vendor_turns(messages: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+def vendor_turns(messages: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """Responses items and Gemini contents as parts messages, a Responses assistant turn
     (reasoning, message and function_call items in a row) merged into one message."""
     out: list[Mapping[str, Any]] = []
@@ -373,7 +374,7 @@ def to_openai(messages: Iterable[Mapping[str, Any]], system: Any = None) -> list
     ``function.arguments`` as a JSON string; an assistant message with tool calls and no text
     has no ``content`` key, as the official client sends it.
     """
-    msgs = _vendor_turns(messages)
+    msgs = vendor_turns(messages)
     out: list[dict[str, Any]] = []
     text = system_text(system)
     if text is not None and not (msgs and _is_system(msgs[0])):
@@ -465,7 +466,7 @@ def to_anthropic(messages: Iterable[Mapping[str, Any]], system: Any = None) -> d
     if text is not None:
         systems.append(text)
     out: list[dict[str, Any]] = []
-    for m in _vendor_turns(messages):
+    for m in vendor_turns(messages):
         if _is_system(m):
             s = system_text(m)
             if s is not None and s not in systems:
@@ -515,5 +516,5 @@ def to_gemini(messages: Iterable[Mapping[str, Any]], system: Any = None) -> dict
     (``gemini.parts_to_gemini``)."""
     msgs = list(messages)
     out: list[Mapping[str, Any]] = list(_leading_system(msgs, system))
-    out.extend(m if form_of(m) == "gemini" else to_parts(m) for m in _vendor_turns(msgs))
+    out.extend(m if form_of(m) == "gemini" else to_parts(m) for m in vendor_turns(msgs))
     return parts_to_gemini(out)
