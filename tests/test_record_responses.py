@@ -84,6 +84,7 @@ def test_a_gemini_response_is_an_llm_call(stream: bool) -> None:
             trace.step("llm_call", response=response, model="g")
     (call,) = events()
     assert (call["model"], call["provider"], call["response_id"]) == ("g", "gcp.gemini", "gemini-1")
+    assert call["operation"] == "generate_content"
     assert call["finish_reason"] == "STOP"
     assert call["output"] == [
         {

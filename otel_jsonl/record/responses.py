@@ -96,6 +96,7 @@ def _gemini(d: Mapping[str, Any]) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "model": _get(d, "modelVersion", "model_version"),
         "provider": "gcp.gemini",
+        "operation": "generate_content",  # Gemini's operation in the GenAI conventions
         "response_id": _get(d, "responseId", "response_id"),
         "output": [_gemini_wire(content)],
         "finish_reason": _get(first, "finishReason", "finish_reason"),
