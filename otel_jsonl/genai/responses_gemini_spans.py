@@ -7,7 +7,9 @@ Seen with the real libraries (docs/notes/instrumentations.md):
   ``instructions``; google-genai: snake_case ``contents`` and ``system_instruction``) and the
   raw response in ``output.value``. The raw request is the exact input the model saw, so it is
   the step's ``input`` (Gemini contents in their wire form, camelCase), beside the flattened
-  ``llm.input_messages`` that stay on the span. The response gives the response id.
+  ``llm.input_messages`` that stay on the span. The raw response gives the output (Responses
+  items, or the Gemini content, with reasoning and thought parts the flattened keys drop) and
+  the response id.
 - OpenLLMetry labels the assistant's tool call with the Responses item id (``fc_...``) while
   the tool result carries the call id (``call_...``): in one input list, unanswered calls and
   unclaimed results are paired in order and the call takes the result's id (the item id stays
@@ -99,6 +101,37 @@ def _gemini_request(raw: Mapping[str, Any]) -> tuple[list[Any], Any] | None:
     return [gemini_wire(c) for c in contents], system
 
 
+def _model_role_parts(message: Any) -> bool:
+    """A GenAI parts message (typed parts, not a Gemini content) with Gemini's role ``model``."""
+    return (
+        isinstance(message, Mapping)
+        and message.get("role") == "model"
+        and isinstance(message.get("parts"), list)
+        and all(isinstance(p, Mapping) and "type" in p for p in message["parts"])
+    )
+
+
+def _raw_output(raw: Mapping[str, Any]) -> list[Any] | None:
+    """The output of a raw response: a Responses response's items, or a Gemini response's
+    first candidate content in the wire's camelCase; None for anything else."""
+    if raw.get("object") == "response" and isinstance(raw.get("output"), list):
+        return [_no_nulls(item) for item in raw["output"]]
+    candidates = raw.get("candidates")
+    if isinstance(candidates, list) and candidates and isinstance(candidates[0], Mapping):
+        content = candidates[0].get("content")
+        if isinstance(content, Mapping):
+            return [gemini_wire(_no_nulls(content))]
+    return None
+
+
+def _no_nulls(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _no_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_no_nulls(v) for v in value]
+    return value
+
+
 def _function_calls(output: Any) -> bool:
     return isinstance(output, list) and any(
         isinstance(item, Mapping) and item.get("type") == "function_call" for item in output
@@ -183,6 +216,9 @@ def refine_llm_call(
                     ev["system"] = system
         raw_out = parse_json(source.get(n.OUTPUT_VALUE))
         if isinstance(raw_out, Mapping):
+            output = _raw_output(raw_out)
+            if output is not None:
+                ev["output"] = output
             rid = raw_out.get("id") if raw_out.get("object") == "response" else None
             rid = raw_out.get("response_id", rid)
             if isinstance(rid, str) and "response_id" not in ev:
@@ -198,14 +234,8 @@ def refine_llm_call(
         ev["input"] = paired
         _unmove(moved, attrs, source, n.GEN_AI_INPUT_MESSAGES)
     output = ev.get("output")
-    if isinstance(output, list) and any(
-        isinstance(m, Mapping) and m.get("role") == "model" and isinstance(m.get("parts"), list)
-        for m in output
-    ):
-        ev["output"] = [
-            {**m, "role": "assistant"} if isinstance(m, Mapping) and m.get("role") == "model" else m
-            for m in output
-        ]
+    if isinstance(output, list) and any(_model_role_parts(m) for m in output):
+        ev["output"] = [{**m, "role": "assistant"} if _model_role_parts(m) else m for m in output]
         _unmove(moved, attrs, source, n.GEN_AI_OUTPUT_MESSAGES)
 
 
