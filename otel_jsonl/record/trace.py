@@ -111,9 +111,9 @@ class Trace:
     def stream(
         self, stream: Iterable[Any] | AsyncIterable[Any], /, **fields: Any
     ) -> RecordedStream:
-        """Wrap a stream (sync or async) of OpenAI Responses events or Gemini chunks: iterate
-        it as before (``for`` / ``async for``); when it ends its response is one ``llm_call``
-        (see :meth:`step`), ``fields`` added."""
+        """Wrap a stream (sync or async) of OpenAI Responses events, Gemini chunks or Chat
+        Completions chunks: iterate it as before (``for`` / ``async for``); when it ends its
+        response is one ``llm_call`` (see :meth:`step`), ``fields`` added."""
         from .responses import record_stream
 
         return record_stream(self, stream, **fields)
