@@ -38,6 +38,7 @@ from support.more_loops import GEMINI_MODEL, RESPONSES_MODEL, run_gemini_loop, r
 from support.providers import ProviderServer, RecordedRequest, Turn
 from support.span_recorder import SpanRecorder
 
+from otel_jsonl import validate_event
 from otel_jsonl.analyze.replay import replay
 from otel_jsonl.genai.messages import to_parts
 from otel_jsonl.otel.exporter import JsonlLogExporter, JsonlSpanExporter
@@ -159,6 +160,7 @@ def check_run(
     call_id: str | None,
 ) -> list[dict[str, Any]]:
     """The loop's events; returns the llm_calls."""
+    assert [problem for line in lines for problem in validate_event(line)] == []
     steps = [line for line in lines if line["kind"] not in ("resource", "blob_ref", "log")]
     assert len({line["run"] for line in steps}) == 1
     kinds = [line["kind"] for line in steps]
