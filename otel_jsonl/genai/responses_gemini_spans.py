@@ -38,6 +38,7 @@ __all__ = [
     "pair_item_ids",
     "provider_name",
     "refine_llm_call",
+    "summary_text",
 ]
 
 # google-genai's snake_case part and field names, as the SDK's model_dump gives them, and the
@@ -184,6 +185,41 @@ def pair_item_ids(messages: Any) -> Any:
     return out
 
 
+def _summary(content: Any) -> str | None:
+    """The text of a reasoning part's content that is the JSON of a Responses ``summary``
+    list (OpenLLMetry puts it so); None for any other content."""
+    if not (isinstance(content, str) and content.startswith("[")):
+        return None
+    summary = parse_json(content)
+    if not isinstance(summary, list) or not all(
+        isinstance(s, Mapping) and s.get("type") == "summary_text" for s in summary
+    ):
+        return None
+    return "\n\n".join(str(s.get("text", "")) for s in summary)
+
+
+def summary_text(messages: Any) -> Any:
+    """``messages`` (parts) with reasoning parts whose content is a JSON summary list given
+    that summary's text; the same list when there is none."""
+    if not isinstance(messages, list):
+        return messages
+    changed = False
+    out = []
+    for message in messages:
+        parts = message.get("parts") if isinstance(message, Mapping) else None
+        if isinstance(parts, list):
+            new_parts = []
+            for part in parts:
+                text = _summary(part.get("content")) if isinstance(part, Mapping) else None
+                if text is not None and part.get("type") == "reasoning":
+                    part = {**part, "content": text}
+                    changed = True
+                new_parts.append(part)
+            message = {**message, "parts": new_parts}
+        out.append(message)
+    return out if changed else messages
+
+
 def _unmove(
     moved: dict[str, Any], attrs: dict[str, Any], source: Mapping[str, Any], key: str
 ) -> None:
@@ -229,10 +265,14 @@ def refine_llm_call(
                 ev["finish_reason"] = (
                     "tool_call" if _function_calls(raw_out.get("output")) else "stop"
                 )
-    paired = pair_item_ids(ev.get("input"))
+    paired = summary_text(pair_item_ids(ev.get("input")))
     if paired is not ev.get("input"):
         ev["input"] = paired
         _unmove(moved, attrs, source, n.GEN_AI_INPUT_MESSAGES)
+    summarised = summary_text(ev.get("output"))
+    if summarised is not ev.get("output"):
+        ev["output"] = summarised
+        _unmove(moved, attrs, source, n.GEN_AI_OUTPUT_MESSAGES)
     output = ev.get("output")
     if isinstance(output, list) and any(_model_role_parts(m) for m in output):
         ev["output"] = [{**m, "role": "assistant"} if _model_role_parts(m) else m for m in output]
