@@ -1,4 +1,4 @@
-"""Tests for otel_jsonl.record.responses: provider responses and streams as llm_call steps."""
+"""Tests for otel_jsonl.record.llm_call: provider responses and streams as llm_call steps."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from support.agent_loops import API_KEY
 from support.more_loops import gemini_client, gemini_tools, responses_tools
 from support.providers import REASONING_TOKENS, ProviderServer, Turn
 
-from otel_jsonl.record.responses import llm_call_fields
+from otel_jsonl.record.llm_call import llm_call_fields
 from otel_jsonl.testing import memory_trace
 
 REASONED_CALL = Turn(
