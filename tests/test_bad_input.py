@@ -296,3 +296,35 @@ def test_integers_over_int64_are_written_as_their_digits(demo: Path) -> None:
         "neg": {"intValue": str(-(2**63))},
         "max": {"intValue": str(2**63 - 1)},
     }
+
+
+@pytest.mark.parametrize("redirect", [">", ">>"])
+def test_stdout_redirected_to_a_file_keeps_only_whole_lines(
+    demo: Path, tmp_path: Path, redirect: str
+) -> None:
+    """convert -o - into a file (> or >>) under a file-size limit: an error line, and the
+    file holds what it held plus whole OTLP lines only."""
+    whole = out_lines(demo, tmp_path)
+    out = tmp_path / "stdout.otlp.jsonl"
+    before = b'{"resourceSpans":[]}\n' if redirect == ">>" else b""
+    out.write_bytes(before)
+    limit = len(before) + len(whole[0]) + 1 + len(whole[1]) // 2
+
+    def cap_file_size() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    mode = "ab" if redirect == ">>" else "wb"
+    with open(out, mode) as sink:
+        proc = subprocess.run(
+            [str(BIN / "otel-jsonl"), "convert", str(demo), "-o", "-", "--batch-size", "2"],
+            stdout=sink,
+            stderr=subprocess.PIPE,
+            preexec_fn=cap_file_size,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert proc.returncode == 1, proc.stderr
+    assert "File too large" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert out.read_bytes() == before + whole[0] + b"\n"

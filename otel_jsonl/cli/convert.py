@@ -324,7 +324,9 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
         output: Any = args.output
         if output == "-":
-            output = sys.stdout.buffer
+            from ..otel.files import whole_line_stdout
+
+            output = whole_line_stdout()
         try:
             result = convert_lines(
                 lines(),
@@ -337,7 +339,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
                 on_problem=lambda m: print(m, file=sys.stderr),
             )
         except OSError as exc:
-            kept = " (the file keeps only whole lines)" if args.output not in (None, "-") else ""
+            whole = args.output != "-" or output is not sys.stdout.buffer
+            kept = " (the file keeps only whole lines)" if whole else ""
             raise CliError(f"{args.output}: {exc.strerror or exc}{kept}") from None
         result.reports = reports
     return _convert_summary(args, result)

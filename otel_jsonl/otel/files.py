@@ -14,6 +14,7 @@ import errno
 import gc
 import os
 import stat
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -82,17 +83,24 @@ class _LineFile:
     left for a collector to choke on. Created ``0600`` (an existing file is made ``0600``
     too: it is rewritten with trace content)."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    def __init__(self, path: str | os.PathLike[str] | None, *, fd: int | None = None) -> None:
+        self.owned = fd is None
+        if fd is None:
+            assert path is not None
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        self.fd = fd
         try:
             st = os.fstat(self.fd)
             self.regular = stat.S_ISREG(st.st_mode)
-            if self.regular and stat.S_IMODE(st.st_mode) != 0o600:
+            if self.owned and self.regular and stat.S_IMODE(st.st_mode) != 0o600:
                 os.fchmod(self.fd, 0o600)
         except OSError:
-            os.close(self.fd)
+            if self.owned:
+                os.close(self.fd)
             raise
-        self.good = 0
+        # Where the last whole line ends: the file's size when we start (stdout redirected
+        # with >> already holds lines), then one line at a time.
+        self.good = st.st_size if self.regular else 0
 
     def write(self, data: bytes) -> int:
         view = memoryview(data)
@@ -114,7 +122,23 @@ class _LineFile:
         """Nothing is buffered."""
 
     def close(self) -> None:
-        os.close(self.fd)
+        if self.owned:
+            os.close(self.fd)
+
+
+def whole_line_stdout() -> IO[bytes]:
+    """Standard output for OTLP lines: when it is a regular file (``> out.jsonl``), written a
+    whole line at a time as ``-o FILE`` is, so a failed write leaves no torn line; else the
+    ordinary stream."""
+    out = sys.stdout.buffer
+    try:
+        out.flush()
+        fd = out.fileno()
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            return _LineFile(None, fd=fd)  # type: ignore[return-value]
+    except (OSError, ValueError, AttributeError):
+        pass
+    return out
 
 
 def _open_output(output: Source, stack: ExitStack) -> IO[bytes]:
