@@ -87,6 +87,7 @@ def _langchain(bridge: str, base_url: str, stream: bool, tracer_provider: Any) -
         max_retries=0,
         timeout=TIMEOUT,
         streaming=stream,
+        stream_usage=True,
     )
     agent = create_agent(model, tools=[tool], system_prompt=SYSTEM_PROMPT)
     state = agent.invoke({"messages": [{"role": "user", "content": USER_PROMPT}]})
@@ -140,9 +141,7 @@ def _openai_agents(
         )
 
         Bridge().instrument(tracer_provider=tracer_provider)
-    client = openai.AsyncOpenAI(
-        base_url=base_url, api_key=API_KEY, max_retries=0, timeout=TIMEOUT
-    )
+    client = openai.AsyncOpenAI(base_url=base_url, api_key=API_KEY, max_retries=0, timeout=TIMEOUT)
     model: Any
     if api == "chat":
         model = agents.OpenAIChatCompletionsModel(model=MODEL, openai_client=client)
@@ -163,6 +162,20 @@ def _openai_agents(
     return asyncio.run(run())
 
 
+def _span_dump(path: str) -> Any:
+    """A span processor writing each finished span's ``to_json()`` as one line of ``path``
+    (what the test compares the spans rebuilt from the JSONL file with)."""
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+
+    class Dump(SpanExporter):
+        def export(self, spans: Any) -> SpanExportResult:
+            with open(path, "a", encoding="utf-8") as out:
+                out.writelines(span.to_json(indent=None) + "\n" for span in spans)
+            return SpanExportResult.SUCCESS
+
+    return SimpleSpanProcessor(Dump())
+
+
 _RUNNERS: dict[str, Callable[..., str]] = {
     "langchain": _langchain,
     "pydantic-ai": _pydantic_ai,
@@ -179,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True)
     parser.add_argument("--stream", action="store_true")
     parser.add_argument("--api", choices=["responses", "chat"], default="responses")
+    parser.add_argument("--spans", help="also write each span's to_json() here, one a line")
     args = parser.parse_args(argv)
     if args.bridge not in FRAMEWORKS[args.framework]:
         parser.error(f"{args.framework} runs with {', '.join(FRAMEWORKS[args.framework])}")
@@ -189,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     import otel_jsonl
 
     tracer_provider, logger_provider = otel_jsonl.configure(args.out, batch=False)
+    if args.spans:
+        tracer_provider.add_span_processor(_span_dump(args.spans))
     extra = {"api": args.api} if args.framework == "openai-agents" else {}
     try:
         answer = _RUNNERS[args.framework](
