@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PHOENIX_VENV ?= .phoenix-venv
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: venv demo test lint format typecheck pytest phoenix bench clean
+.PHONY: venv demo test lint format typecheck pytest phoenix frameworks bench clean
 
 $(STAMP): pyproject.toml requirements/test.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ demo: venv
 phoenix:
 	PHOENIX_VENV=$(PHOENIX_VENV) bash scripts/install-phoenix.sh
 
+# The OpenAI Agents SDK bridges that install the same module: one venv each.
+frameworks:
+	bash scripts/install-agents-venv.sh openllmetry
+	bash scripts/install-agents-venv.sh official
+
 LINTED := $(wildcard otel_jsonl tests examples bench)
 
 lint: venv
@@ -46,7 +51,7 @@ typecheck: venv
 pytest: venv
 	$(BIN)/pytest
 
-test: venv phoenix lint typecheck pytest
+test: venv phoenix frameworks lint typecheck pytest
 
 bench: venv
 	$(BIN)/python bench/recorder.py

@@ -200,8 +200,13 @@ def test_chat_framework(tmp_path: Path, framework: str, bridge: str, stream: boo
     """A framework on Chat Completions gives the loop's steps, replayable as the wire's body."""
     path = tmp_path / "run.jsonl"
     answer, calls = _run(framework, bridge, path, stream=stream)
-    check_loop(path, answer, calls, replay_format="openai")
+    steps = check_loop(path, answer, calls, replay_format="openai")
     check_round_trip(path)
+    (final,) = (s for s in steps if s["kind"] == "final")
+    if framework == "pydantic-ai":
+        # The agent span's gen_ai.aggregated_usage.*: the run's total.
+        total = sum(c.usage.input_tokens for c in calls if c.usage)
+        assert final["usage"] == {"input_tokens": total, "output_tokens": 14}
 
 
 AGENTS_BRIDGES = ["openinference", "openllmetry", "official"]
@@ -217,5 +222,11 @@ def test_openai_agents(tmp_path: Path, bridge: str, stream: bool) -> None:
     path = tmp_path / "run.jsonl"
     answer, calls = _run("openai-agents", bridge, path, stream=stream)
     assert all(call.path == "/v1/responses" for call in calls)
-    check_loop(path, answer, calls, replay_format="openai", system_recorded=bridge != "official")
+    steps = check_loop(
+        path, answer, calls, replay_format="openai", system_recorded=bridge != "official"
+    )
     check_round_trip(path)
+    if bridge == "openinference":
+        # The Responses API has no finish reason: OpenInference writes `stop` for a turn that
+        # called a tool, and it is kept as reported (the tool call still pairs, above).
+        assert [s["finish_reason"] for s in steps if s["kind"] == "llm_call"] == ["stop", "stop"]
