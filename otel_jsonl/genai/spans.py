@@ -25,6 +25,7 @@ from .content import (
 )
 from .frameworks import agent_fields, repair_parts, tool_fields
 from .jsontext import exact_json_style, loads, parse_json
+from .responses_gemini_spans import refine_llm_call
 
 __all__ = [
     "FieldBuilder",
@@ -268,6 +269,7 @@ def _fill_llm(
                     got.setdefault(field, []).extend(value)
         for field, messages in got.items():
             ev.setdefault(field, messages)
+    refine_llm_call(ev, b.moved, b.attrs, attrs)
     if "finish_reason" not in ev:
         out = ev.get("output")
         if isinstance(out, list) and out and isinstance(out[-1], Mapping):

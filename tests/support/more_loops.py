@@ -6,9 +6,10 @@ the result back, the model answers. `recorder(kind, **fields)` is called at each
 event schema's fields; `llm_call.output` holds the provider's own output (Responses output items,
 or a Gemini `content`).
 
-Gemini function calls may come without an `id` (the real API's usual case): the loop then names
-the call `NAME_N` for its records, and answers with a `functionResponse` that carries the id only
-when the model gave one, as a real loop does.
+Gemini contents are recorded in their wire form (camelCase, `model_dump(by_alias=True)`). Gemini
+function calls may come without an `id` (the real API's usual case): the loop then records the
+call and its result with `id` None, and answers with a `functionResponse` that carries the id
+only when the model gave one, as a real loop does.
 """
 
 from __future__ import annotations
@@ -145,6 +146,12 @@ def gemini_client(base_url: str, *, api_version: str = "v1beta") -> genai.Client
     )
 
 
+def _dump(content: types.Content) -> dict[str, Any]:
+    """A content as on the wire: camelCase keys, no nulls."""
+    dumped: dict[str, Any] = content.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return dumped
+
+
 def _merge_parts(parts: list[types.Part]) -> list[types.Part]:
     """Streamed parts put back together: neighbouring text pieces of one kind become one part."""
     merged: list[types.Part] = []
@@ -179,14 +186,13 @@ def run_gemini_loop(
     record(
         "input",
         system=SYSTEM_PROMPT,
-        messages=[c.model_dump(mode="json", exclude_none=True) for c in contents],
+        messages=[_dump(c) for c in contents],
     )
     config = types.GenerateContentConfig(
         system_instruction=SYSTEM_PROMPT,
         tools=gemini_tools(),
         automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
     )
-    calls_seen = 0
     client = gemini_client(base_url, api_version=api_version)
     with client:
         for _ in range(MAX_TURNS):
@@ -217,7 +223,7 @@ def run_gemini_loop(
                 model=model,
                 provider="gcp.gemini",
                 response_id=response.response_id,
-                output=[content.model_dump(mode="json", exclude_none=True)],
+                output=[_dump(content)],
                 finish_reason=finish and str(finish.value),
                 usage={
                     "input_tokens": usage and usage.prompt_token_count,
@@ -230,8 +236,7 @@ def run_gemini_loop(
                 call = part.function_call
                 if call is None or not call.name:
                     continue
-                calls_seen += 1
-                call_id = call.id or f"{call.name}_{calls_seen}"
+                call_id = call.id
                 arguments = dict(call.args or {})
                 record("tool_call", id=call_id, name=call.name, args=arguments)
                 result = run_tool(call.name, arguments)
