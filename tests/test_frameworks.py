@@ -223,7 +223,7 @@ def test_openai_agents(tmp_path: Path, bridge: str, stream: bool) -> None:
     answer, calls = _run("openai-agents", bridge, path, stream=stream)
     assert all(call.path == "/v1/responses" for call in calls)
     steps = check_loop(
-        path, answer, calls, replay_format="openai", system_recorded=bridge != "official"
+        path, answer, calls, replay_format="responses", system_recorded=bridge != "official"
     )
     check_round_trip(path)
     if bridge == "openinference":

@@ -71,17 +71,6 @@ def test_responses_tool_call_repr_becomes_a_tool_call() -> None:
     assert message["parts"] == [_call("call_1", arguments={"city": "Lisbon"})]
 
 
-def test_item_id_call_takes_the_call_id_of_its_result() -> None:
-    """A call labelled with its item id (fc_...) takes the call id its result carries."""
-    messages = [
-        {"role": "assistant", "parts": [_call("fc_1"), _call("fc_2", "get_time")]},
-        {"role": "tool", "parts": [_answer("call_1"), _answer("call_2")]},
-    ]
-    fixed = repair_parts(messages)
-    assert [p["id"] for p in fixed[0]["parts"]] == ["call_1", "call_2"]
-    assert messages[0]["parts"][0]["id"] == "fc_1"
-
-
 _texts = st.text(max_size=8)
 _parts = st.one_of(
     st.builds(lambda t: {"type": "text", "content": t}, _texts),

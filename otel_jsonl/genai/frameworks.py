@@ -112,33 +112,11 @@ def _repair_part(part: Any) -> Any:
     return part
 
 
-def _relabel_calls(messages: list[Any]) -> None:
-    """Within one conversation, give tool calls that no result answers the ids of the results
-    that answer no call, in order (OpenLLMetry's Responses spans label a call with its item id
-    ``fc_...`` while the result carries the call id ``call_...``). Changes ``messages``."""
-    calls: list[dict[str, Any]] = []
-    answered: list[Any] = []
-    for message in messages:
-        for part in message.get("parts") or () if isinstance(message, dict) else ():
-            if isinstance(part, dict) and part.get("type") == "tool_call":
-                calls.append(part)
-            elif isinstance(part, dict) and part.get("type") == "tool_call_response":
-                answered.append(part.get("id"))
-    call_ids = {c.get("id") for c in calls}
-    orphans = [i for i in answered if i is not None and i not in call_ids]
-    if not orphans:
-        return
-    answered_set = set(answered)
-    unanswered = [c for c in calls if c.get("id") not in answered_set]
-    for call, call_id in zip(unanswered, orphans, strict=False):
-        call["id"] = call_id
-
-
 def repair_parts(messages: Any) -> Any:
     """Parts-form messages as bridges write them, in the canonical form: tool results under
     ``response`` (not ``result``), tool arguments as objects (not JSON text), a tool call
-    written as a Python repr made a ``tool_call`` part, calls labelled with an item id given
-    the call id their result carries. Returns ``messages`` itself when nothing changes."""
+    written as a Python repr made a ``tool_call`` part. Returns ``messages`` itself when
+    nothing changes."""
     if not isinstance(messages, list):
         return messages
     out: list[Any] | None = None
@@ -151,30 +129,7 @@ def repair_parts(messages: Any) -> Any:
             if out is None:
                 out = list(messages)
             out[i] = {**message, "parts": fixed}
-    result = messages if out is None else out
-    if _needs_relabel(result):
-        result = [
-            {**m, "parts": [dict(p) if isinstance(p, dict) else p for p in m["parts"]]}
-            if isinstance(m, dict) and isinstance(m.get("parts"), list)
-            else m
-            for m in result
-        ]
-        _relabel_calls(result)
-    return result
-
-
-def _needs_relabel(messages: list[Any]) -> bool:
-    calls: set[Any] = set()
-    results: list[Any] = []
-    for message in messages:
-        parts = message.get("parts") if isinstance(message, dict) else None
-        for part in parts if isinstance(parts, list) else ():
-            if isinstance(part, dict):
-                if part.get("type") == "tool_call":
-                    calls.add(part.get("id"))
-                elif part.get("type") == "tool_call_response":
-                    results.append(part.get("id"))
-    return bool(calls) and any(r is not None and r not in calls for r in results)
+    return messages if out is None else out
 
 
 # --- LangChain's serialised messages ----------------------------------------------------------
