@@ -112,12 +112,35 @@ def _repair_part(part: Any) -> Any:
     return part
 
 
+def _needs_repair(messages: list[Any]) -> bool:
+    """Whether any part needs :func:`_repair_part` (one pass with no call per part: this runs
+    on every model call the exporter maps)."""
+    for message in messages:
+        parts = message.get("parts") if type(message) is dict else None
+        if type(parts) is not list:
+            continue
+        for part in parts:
+            if type(part) is not dict:
+                continue
+            kind = part.get("type")
+            if kind == "text":
+                content = part.get("content")
+                if type(content) is str and content.startswith("ResponseFunctionToolCall("):
+                    return True
+            elif kind == "tool_call":
+                if type(part.get("arguments")) is str:
+                    return True
+            elif kind == "tool_call_response" and "result" in part and "response" not in part:
+                return True
+    return False
+
+
 def repair_parts(messages: Any) -> Any:
     """Parts-form messages as bridges write them, in the canonical form: tool results under
     ``response`` (not ``result``), tool arguments as objects (not JSON text), a tool call
     written as a Python repr made a ``tool_call`` part. Returns ``messages`` itself when
     nothing changes."""
-    if not isinstance(messages, list):
+    if not isinstance(messages, list) or not _needs_repair(messages):
         return messages
     out: list[Any] | None = None
     for i, message in enumerate(messages):
@@ -439,8 +462,12 @@ class RunSteps:
         if isinstance(inp, list):
             if state.first_input is None:
                 state.first_input = (inp, line.get("system"))
-            elif state.tools and not any(
-                isinstance(m, dict) and m.get("role") in ("assistant", "tool") for m in inp
+            elif (
+                state.tools
+                and len(inp) <= len(state.first_input[0])
+                and not any(
+                    isinstance(m, dict) and m.get("role") in ("assistant", "tool") for m in inp
+                )
             ):
                 # The official agents-v2 bridge records the run's input on every model call,
                 # not what the call was sent: drop it, so replay rebuilds the conversation.
