@@ -30,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from exporter import INPUT, OUTPUT, attributes
 
-from otel_jsonl.genai.frameworks import RunSteps, repair_parts
+from otel_jsonl.genai.frameworks import repair_parts
+from otel_jsonl.genai.run_steps import RunSteps
 from otel_jsonl.otel.mapping import span_to_events
 
 

@@ -1,4 +1,4 @@
-"""Tests for otel_jsonl.genai.frameworks: the agent frameworks' shapes, one by one.
+"""Tests for otel_jsonl.genai.frameworks and .run_steps: the agent frameworks' shapes, one by one.
 
 The shapes are the ones the real bridges wrote in tests/test_frameworks.py (see
 docs/notes/instrumentations.md); these tests pin each rule on its own.
@@ -15,12 +15,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from otel_jsonl.genai.frameworks import (
-    RunSteps,
     agent_fields,
     langchain_messages,
     repair_parts,
     tool_fields,
 )
+from otel_jsonl.genai.run_steps import RunSteps
 
 
 def _call(call_id: Any, name: str = "get_weather", arguments: Any = None) -> dict[str, Any]:

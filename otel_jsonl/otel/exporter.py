@@ -32,7 +32,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from ..genai import names as n
 from ..genai.content import merge_logs, messages_from_record
-from ..genai.frameworks import RunSteps
+from ..genai.run_steps import RunSteps
 from ..genai.spans import llm_call_id
 from ..record.writer import LineWriter, WriterOptions, WriterOptionsKw
 from .joiner import LogJoiner, joiner_for

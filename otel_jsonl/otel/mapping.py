@@ -39,8 +39,8 @@ from opentelemetry.trace.status import Status, StatusCode
 from opentelemetry.util.types import Attributes
 
 from ..genai import names as n
-from ..genai.frameworks import RunSteps
 from ..genai.jsontext import JSON_STYLES
+from ..genai.run_steps import RunSteps
 from ..genai.spans import FieldBuilder, fill_step, operation_of
 from ..record import codec as _codec
 
