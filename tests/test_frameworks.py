@@ -207,6 +207,12 @@ def test_chat_framework(tmp_path: Path, framework: str, bridge: str, stream: boo
         # The agent span's gen_ai.aggregated_usage.*: the run's total.
         total = sum(c.usage.input_tokens for c in calls if c.usage)
         assert final["usage"] == {"input_tokens": total, "output_tokens": 14}
+        # Data format 5 sends tool results back in a `user` message, format 6 in a `tool` one;
+        # either way under `response` once read (Pydantic AI writes `result`).
+        second = [s for s in steps if s["kind"] == "llm_call"][1]
+        (answered,) = (m for m in second["input"] if m["parts"][0]["type"] == "tool_call_response")
+        assert answered["role"] == {"v5": "user", "v6": "tool"}[bridge]
+        assert "sunny" in answered["parts"][0]["response"]
 
 
 AGENTS_BRIDGES = ["openinference", "openllmetry", "official"]
