@@ -251,7 +251,8 @@ def tool_fields(attrs: Mapping[str, Any]) -> dict[str, Any] | None:
     found: dict[str, Any] = {}
     for key in (n.GEN_AI_TOOL_CALL_RESULT, n.OUTPUT_VALUE):
         raw = attrs.get(key)
-        if isinstance(raw, str) and raw.startswith("{"):
+        # Cheap look before a parse: every tool span passes here.
+        if isinstance(raw, str) and raw.startswith("{") and '"tool_call_id"' in raw:
             data = _tool_message(raw)
             if data is not None:
                 found["output"] = data.get("content")
@@ -261,7 +262,7 @@ def tool_fields(attrs: Mapping[str, Any]) -> dict[str, Any] | None:
                     found["args"] = None
                 break
     raw_args = attrs.get(n.GEN_AI_TOOL_CALL_ARGUMENTS)
-    if isinstance(raw_args, str) and raw_args.startswith('{"input_str"'):
+    if isinstance(raw_args, str) and raw_args.startswith("{") and '"input_str"' in raw_args:
         wrapped = parse_json(raw_args)
         if isinstance(wrapped, Mapping) and isinstance(wrapped.get("inputs"), Mapping):
             found["args"] = dict(wrapped["inputs"])
