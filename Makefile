@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PHOENIX_VENV ?= .phoenix-venv
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: venv demo test lint format typecheck pytest phoenix frameworks bench clean
+.PHONY: venv demo test lint format typecheck pytest phoenix frameworks genai-official bench clean
 
 $(STAMP): pyproject.toml requirements/test.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ frameworks:
 	bash scripts/install-agents-venv.sh openllmetry
 	bash scripts/install-agents-venv.sh official
 
+# The official Google GenAI instrumentation needs google-genai < 3: a venv of its own.
+genai-official:
+	bash scripts/install-genai-official.sh
+
 LINTED := $(wildcard otel_jsonl tests examples bench)
 
 lint: venv
@@ -51,7 +55,7 @@ typecheck: venv
 pytest: venv
 	$(BIN)/pytest
 
-test: venv phoenix frameworks lint typecheck pytest
+test: venv phoenix frameworks genai-official lint typecheck pytest
 
 bench: venv
 	$(BIN)/python bench/recorder.py
@@ -60,8 +64,9 @@ bench: venv
 	$(BIN)/python bench/convert.py
 	$(BIN)/python bench/replay.py
 	$(BIN)/python bench/frameworks.py
+	$(BIN)/python bench/responses.py
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/bigfile.py
 
 clean:
-	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .genai-official-venv build dist .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -145,3 +145,19 @@ def test_cli_replay_format_gemini(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main(["replay", str(path), "--step", str(step), "--format", "gemini"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out == {k: body[k] for k in ("systemInstruction", "contents")}
+
+
+@pytest.mark.parametrize("loop", ["responses", "gemini"])
+def test_show_draws_responses_and_gemini_runs(
+    tmp_path: Path, loop: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`otel-jsonl show` quotes the prompt and the model's text of Responses and Gemini runs."""
+    path = tmp_path / "run.jsonl"
+    script = [Turn(text="Checking.", reasoning="Think.", tool_calls=SCRIPT[0].tool_calls)]
+    with ProviderServer([*script, Turn.reply("Sunny.")]) as server:
+        _record(path, loop, server)
+    assert main(["show", str(path), "--color", "never"]) == 0
+    out = capsys.readouterr().out
+    assert '"What is the weather in Lisbon?"' in out
+    assert '"Checking."' in out and '"Sunny."' in out
+    assert "Think." not in out

@@ -1,4 +1,5 @@
-"""Tests for Responses items and Gemini contents <-> GenAI parts, both ways."""
+"""Tests for otel_jsonl.genai.responses and .gemini: Responses items and Gemini contents <->
+GenAI parts, both ways."""
 
 from __future__ import annotations
 
@@ -8,15 +9,9 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from otel_jsonl.genai.gemini import from_gemini, is_gemini_content, parts_to_gemini
 from otel_jsonl.genai.messages import to_anthropic, to_openai
-from otel_jsonl.genai.responses_gemini import (
-    from_gemini,
-    from_responses,
-    is_gemini_content,
-    is_responses_item,
-    parts_to_gemini,
-    parts_to_responses,
-)
+from otel_jsonl.genai.responses import from_responses, is_responses_item, parts_to_responses
 
 text = st.text(max_size=12)
 ident = st.from_regex(r"[a-z]{1,4}_[0-9a-f]{1,6}", fullmatch=True)

@@ -13,7 +13,7 @@ from typing import Any, TypeGuard
 
 from ..schema import usage_of
 from . import names as n
-from .messages import to_parts
+from .messages import to_parts, vendor_turns
 from .responses_gemini_spans import finish_reason as conventional_finish
 from .responses_gemini_spans import merge_turn, provider_name
 
@@ -225,7 +225,8 @@ def llm_attributes(ev: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         attrs[n.GEN_AI_RESPONSE_FINISH_REASONS] = [finish]
     messages = ev.get("input")
     if isinstance(messages, list):
-        attrs[n.GEN_AI_INPUT_MESSAGES] = json_text([_as_parts(m) for m in messages])
+        # A Responses assistant turn (one item each) is one message, as in the output.
+        attrs[n.GEN_AI_INPUT_MESSAGES] = json_text([_as_parts(m) for m in vendor_turns(messages)])
     system = ev.get("system")
     if system:
         attrs[n.GEN_AI_SYSTEM_INSTRUCTIONS] = json_text(_system_parts(system))

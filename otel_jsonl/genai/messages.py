@@ -25,14 +25,8 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
-from .responses_gemini import (
-    gemini_content,
-    is_gemini_content,
-    is_responses_item,
-    parts_to_gemini,
-    parts_to_responses,
-    responses_item,
-)
+from .gemini import gemini_content, is_gemini_content, parts_to_gemini
+from .responses import is_responses_item, parts_to_responses, responses_item
 
 __all__ = [
     "Form",
@@ -44,12 +38,13 @@ __all__ = [
     "to_parts",
     "to_responses",
     "tool_response_message",
+    "vendor_turns",
 ]
 
 Form = Literal["parts", "openai", "anthropic", "common", "responses", "gemini"]
 """A message's form. ``common`` is valid in both provider APIs as it is: a ``user`` or
 ``assistant`` message whose content is a string or a list of ``text`` blocks. ``responses``
-is an OpenAI Responses input item, ``gemini`` a Gemini content (see ``responses_gemini``)."""
+is an OpenAI Responses input item, ``gemini`` a Gemini content (see ``responses``, ``gemini``)."""
 
 # Content block types only Anthropic's Messages API uses.
 _ANTHROPIC_BLOCKS = frozenset(
@@ -158,7 +153,7 @@ def to_parts(message: Mapping[str, Any]) -> dict[str, Any]:
     The role is kept as it is (Anthropic tool results stay in a ``user`` message). Tool
     arguments become an object when they are a JSON string of one. ``name`` and
     ``finish_reason`` are kept when present. Unknown part types are kept as they are.
-    A Responses item or a Gemini content goes through ``responses_gemini``.
+    A Responses item or a Gemini content goes through ``responses`` / ``gemini``.
     """
     form = form_of(message)
     if form == "gemini":
@@ -347,7 +342,7 @@ def _parts_to_openai(message: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _vendor_turns(messages: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+def vendor_turns(messages: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """Responses items and Gemini contents as parts messages, a Responses assistant turn
     (reasoning, message and function_call items in a row) merged into one message."""
     out: list[Mapping[str, Any]] = []
@@ -379,7 +374,7 @@ def to_openai(messages: Iterable[Mapping[str, Any]], system: Any = None) -> list
     ``function.arguments`` as a JSON string; an assistant message with tool calls and no text
     has no ``content`` key, as the official client sends it.
     """
-    msgs = _vendor_turns(messages)
+    msgs = vendor_turns(messages)
     out: list[dict[str, Any]] = []
     text = system_text(system)
     if text is not None and not (msgs and _is_system(msgs[0])):
@@ -471,7 +466,7 @@ def to_anthropic(messages: Iterable[Mapping[str, Any]], system: Any = None) -> d
     if text is not None:
         systems.append(text)
     out: list[dict[str, Any]] = []
-    for m in _vendor_turns(messages):
+    for m in vendor_turns(messages):
         if _is_system(m):
             s = system_text(m)
             if s is not None and s not in systems:
@@ -503,35 +498,23 @@ def _leading_system(msgs: Sequence[Mapping[str, Any]], system: Any) -> list[dict
 
 
 def to_responses(messages: Iterable[Mapping[str, Any]], system: Any = None) -> dict[str, Any]:
-    """``messages`` (any known form) as an OpenAI Responses request's
-    ``{"instructions": ..., "input": [...]}``, what ``client.responses.create(**payload)`` takes.
-
-    ``system`` (or leading system messages) becomes ``instructions``. Responses items and
-    ``user``/``assistant`` messages with string content pass through unchanged; others go
-    through the parts form (see ``responses_gemini.parts_to_responses``): tool calls become
-    ``function_call`` items keyed by ``call_id``, tool results ``function_call_output`` items.
-    """
+    """``messages`` (any known form) as ``{"instructions": ..., "input": [...]}`` for
+    ``client.responses.create(**payload)``: Responses items and string-content messages pass
+    through, others go through the parts form (``responses.parts_to_responses``)."""
     msgs = list(messages)
     out: list[Mapping[str, Any]] = list(_leading_system(msgs, system))
     for m in msgs:
         form = form_of(m)
-        if form == "responses" or (form == "common" and isinstance(m.get("content"), str)):
-            out.append(m)
-        else:
-            out.append(to_parts(m))
+        passes = form == "responses" or (form == "common" and isinstance(m.get("content"), str))
+        out.append(m if passes else to_parts(m))
     return parts_to_responses(out)
 
 
 def to_gemini(messages: Iterable[Mapping[str, Any]], system: Any = None) -> dict[str, Any]:
-    """``messages`` (any known form) as a Gemini request's ``{"systemInstruction": ...,
-    "contents": [...]}`` (camelCase, as on the wire).
-
-    ``system`` (or leading system messages) becomes ``systemInstruction``. Gemini contents pass
-    through unchanged; others go through the parts form (see
-    ``responses_gemini.parts_to_gemini``): tool results become ``functionResponse`` parts in a
-    ``user`` content, named after their call.
-    """
+    """``messages`` (any known form) as a Gemini body's ``{"systemInstruction": ...,
+    "contents": [...]}``: Gemini contents pass through, others go through the parts form
+    (``gemini.parts_to_gemini``)."""
     msgs = list(messages)
     out: list[Mapping[str, Any]] = list(_leading_system(msgs, system))
-    out.extend(m if form_of(m) == "gemini" else to_parts(m) for m in _vendor_turns(msgs))
+    out.extend(m if form_of(m) == "gemini" else to_parts(m) for m in vendor_turns(msgs))
     return parts_to_gemini(out)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     from .blobs import BlobStore, blob_dir_for
     from .redact import Redactor
+    from .responses import llm_call_fields, record_stream
     from .trace import RESERVED_KEYS, Trace, new_run_id
     from .writer import DEFAULT_CAP, FsyncPolicy, LineWriter, WriterOptions, json_pointer
 
@@ -20,6 +21,8 @@ _LAZY = {
     "BlobStore": "blobs",
     "blob_dir_for": "blobs",
     "Redactor": "redact",
+    "llm_call_fields": "responses",
+    "record_stream": "responses",
     "RESERVED_KEYS": "trace",
     "Trace": "trace",
     "new_run_id": "trace",
@@ -53,5 +56,7 @@ __all__ = [
     "WriterOptions",
     "blob_dir_for",
     "json_pointer",
+    "llm_call_fields",
     "new_run_id",
+    "record_stream",
 ]

@@ -112,7 +112,10 @@ def run_responses_loop(
                 provider="openai",
                 response_id=response.id,
                 output=output,
-                finish_reason=response.status,
+                # The API has a status, not a finish reason: named as the conventions do.
+                finish_reason="tool_call"
+                if any(item.get("type") == "function_call" for item in output)
+                else "stop",
                 usage={
                     "input_tokens": usage and usage.input_tokens,
                     "output_tokens": usage and usage.output_tokens,
