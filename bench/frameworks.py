@@ -77,6 +77,7 @@ def rules(spans: list[Any]) -> float:
     for span in spans:
         lines = span_to_events(span, run_steps=steps)
         steps.settle(lines[0]["run"], lines)
+        steps.end(lines[0]["run"], lines[0].get("parent_id"))
     return (time.perf_counter() - start) / len(spans)
 
 

@@ -282,3 +282,18 @@ def test_runs_are_forgotten_past_the_bound() -> None:
     kept = _tool("w")
     steps.settle("c", kept)
     assert kept[1]["id"] == "x"
+
+
+def test_a_run_is_forgotten_when_its_root_span_ends() -> None:
+    """Once the root span of a run is written, the run's waiting calls are gone."""
+    steps = RunSteps()
+    steps.settle("r", [_llm(_call("x", "w"))])
+    steps.end("r", "some-parent")
+    kept = _tool("w")
+    steps.settle("r", kept)
+    assert kept[1]["id"] == "x"
+    steps.settle("r", [_llm(_call("y", "w"))])
+    steps.end("r", None)
+    late = _tool("w")
+    steps.settle("r", late)
+    assert late[1]["id"] is None

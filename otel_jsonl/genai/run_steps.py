@@ -53,7 +53,9 @@ class RunSteps:
     """What one span's steps need from the other spans of its run (see the module doc).
 
     Spans arrive as they end: children before their parents, a model call before the tool
-    span that runs its call. The memory is bounded (:data:`MAX_RUNS` runs).
+    span that runs its call. A run is forgotten when its root span ends (:meth:`end`); the
+    memory is bounded besides (:data:`MAX_RUNS` runs, :data:`MAX_PENDING` calls and agent marks
+    per run).
     """
 
     def __init__(self, max_runs: int = MAX_RUNS) -> None:
@@ -98,9 +100,18 @@ class RunSteps:
             op = "invoke_agent"
         if op == "invoke_agent" and nested and not has_content(attrs):
             op = None
-        if parent_id is not None and (nested or op == "invoke_agent"):
+        if (
+            parent_id is not None
+            and (nested or op == "invoke_agent")
+            and len(state.agent_below) < MAX_PENDING
+        ):
             state.agent_below.add(parent_id)
         return op
+
+    def end(self, run: str, parent_id: str | None) -> None:
+        """A span of ``run`` was written: when it is the root, forget the run."""
+        if parent_id is None:
+            self._runs.pop(run, None)
 
     def settle(self, run: str, lines: list[dict[str, Any]]) -> None:
         """Complete the lines of one span from what the run's earlier spans said."""

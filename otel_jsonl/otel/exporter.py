@@ -301,6 +301,7 @@ class JsonlSpanExporter(_FileUser, SpanExporter):
                 logs = []
         if main["kind"] != "span":
             self._run_steps.settle(run, events)
+        self._run_steps.end(run, main.get("parent_id"))
         number_events(events, self._seq.for_run(run))
         out.extend(events)
         out.extend(logs)
