@@ -6,8 +6,8 @@ Two layers, both without I/O:
 
 - per span, called while a span's fields are filled (:mod:`.spans`): :func:`repair_parts`
   (message parts as bridges really write them: tool results under ``result``, arguments as
-  JSON text, a tool call printed as a Python repr, a call labelled with its item id while its
-  result carries the call id), :func:`tool_fields` (LangChain's tool payloads) and
+  JSON text, a tool call printed as a Python repr; a call labelled with its Responses item id
+  is :mod:`.responses_gemini_spans`'s), :func:`tool_fields` (LangChain's tool payloads) and
   :func:`agent_fields` (LangChain state, Pydantic AI's conversation and result);
 - per run, across spans: :class:`.run_steps.RunSteps` (nested agents, LangChain's root chain,
   tool spans without a call id, agents without content, stale model inputs).
@@ -354,4 +354,5 @@ _CONTENT_KEYS = (
 
 
 def has_content(attrs: Mapping[str, Any]) -> bool:
+    """Whether an agent span carries content of its own (messages, state or a result)."""
     return any(key in attrs for key in _CONTENT_KEYS)
