@@ -35,9 +35,10 @@ from support.fixtures import (
     instrumented_openllmetry,
 )
 from support.more_loops import GEMINI_MODEL, RESPONSES_MODEL, run_gemini_loop, run_responses_loop
-from support.providers import ProviderServer, RecordedRequest
+from support.providers import ProviderServer, RecordedRequest, Turn
 from support.span_recorder import SpanRecorder
 
+from otel_jsonl import validate_event
 from otel_jsonl.analyze.replay import replay
 from otel_jsonl.genai.messages import to_parts
 from otel_jsonl.otel.exporter import JsonlLogExporter, JsonlSpanExporter
@@ -159,6 +160,7 @@ def check_run(
     call_id: str | None,
 ) -> list[dict[str, Any]]:
     """The loop's events; returns the llm_calls."""
+    assert [problem for line in lines for problem in validate_event(line)] == []
     steps = [line for line in lines if line["kind"] not in ("resource", "blob_ref", "log")]
     assert len({line["run"] for line in steps}) == 1
     kinds = [line["kind"] for line in steps]
@@ -269,7 +271,8 @@ def test_gemini_openinference(
     lines = telemetry.lines()
     llm = check_run(lines, calls, model=GEMINI_MODEL, provider="google", call_id=None)
     assert [line["response_id"] for line in llm] == ["gemini-1", "gemini-2"]
-    assert all(m["role"] == "assistant" for line in llm for m in line["output"])
+    # The raw response is the output: the Gemini content in its wire form.
+    assert [line["output"][0]["role"] for line in llm] == ["model", "model"]
     check_replay_gemini(telemetry.path, llm[1]["seq"], calls[1], exact=True)
 
 
@@ -342,3 +345,31 @@ def test_gemini_official(
     assert isinstance(answer["response"], dict)
     assert next(m for m in llm[1]["input"] if answer in m["parts"])["role"] == "user"
     check_replay_gemini(run.path, llm[1]["seq"], calls[1], exact=False)
+
+
+REASONED = [
+    Turn(
+        text="Checking.",
+        reasoning="Think.",
+        tool_calls=Turn.call("get_weather", {"city": "Lisbon"}).tool_calls,
+    ),
+    Turn.reply("The weather in Lisbon: {tool_result}"),
+]
+
+
+@STREAM
+def test_openinference_keeps_reasoning_and_thoughts(
+    telemetry: Telemetry, openinference_google_genai: None, stream: bool
+) -> None:
+    """OpenInference's flattened messages drop Responses reasoning items and Gemini thought
+    parts; the raw response they come from is the llm_call's output, so both are kept."""
+    with instrumented_openinference(telemetry.tracer_provider), ProviderServer(REASONED) as server:
+        run_responses_loop(server.responses_base_url, stream=stream, recorder=telemetry.recorder)
+        server.extend(REASONED)
+        run_gemini_loop(server.gemini_base_url, stream=stream, recorder=telemetry.recorder)
+    llm = [line for line in telemetry.lines() if line["kind"] == "llm_call"]
+    assert len(llm) == 4
+    responses_output, gemini_output = llm[0]["output"], llm[2]["output"]
+    assert [item["type"] for item in responses_output] == ["reasoning", "message", "function_call"]
+    assert responses_output[0]["summary"] == [{"type": "summary_text", "text": "Think."}]
+    assert gemini_output[0]["parts"][0] == {"text": "Think.", "thought": True}

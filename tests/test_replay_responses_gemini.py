@@ -10,12 +10,15 @@ from typing import Any
 
 import openai
 import pytest
-from support.agent_loops import API_KEY, run_openai_loop
+from support.agent_loops import API_KEY, run_anthropic_loop, run_openai_loop
 from support.more_loops import gemini_client, run_gemini_loop, run_responses_loop
 from support.providers import ProviderServer, Turn
 
 from otel_jsonl.analyze.replay import replay
 from otel_jsonl.cli import main
+from otel_jsonl.genai.gemini import from_gemini
+from otel_jsonl.genai.messages import to_parts
+from otel_jsonl.genai.responses import from_responses
 from otel_jsonl.read.lines import read_events
 from otel_jsonl.record.trace import Trace
 
@@ -161,3 +164,38 @@ def test_show_draws_responses_and_gemini_runs(
     assert '"What is the weather in Lisbon?"' in out
     assert '"Checking."' in out and '"Sunny."' in out
     assert "Think." not in out
+
+
+def _pairs(payload: Any, fmt: str) -> list[tuple[Any, Any, Any, Any]]:
+    """(call id, name, arguments, answering id) of the tool call in a replayed payload."""
+    if fmt == "responses":
+        messages = from_responses(payload["input"], payload.get("instructions"))
+    elif fmt == "gemini":
+        messages = from_gemini(payload["contents"], payload.get("systemInstruction"))
+    elif fmt == "anthropic":
+        messages = [to_parts(m) for m in payload["messages"]]
+    else:
+        messages = [to_parts(m) for m in payload]
+    parts = [p for m in messages for p in m["parts"]]
+    calls = [p for p in parts if p["type"] == "tool_call"]
+    results = [p for p in parts if p["type"] == "tool_call_response"]
+    return [
+        (c["id"], c["name"], c["arguments"], r["id"]) for c, r in zip(calls, results, strict=True)
+    ]
+
+
+@pytest.mark.parametrize("fmt", ["openai", "anthropic", "genai", "responses", "gemini"])
+@pytest.mark.parametrize("loop", ["openai", "anthropic", "responses", "gemini"])
+def test_every_run_replays_in_every_format(tmp_path: Path, loop: str, fmt: str) -> None:
+    """A run of any of the four APIs replays in any format with its tool call (name,
+    arguments) and result, the call id kept and pairing (Gemini's absent id stays absent)."""
+    path = tmp_path / "run.jsonl"
+    with ProviderServer() as server:
+        if loop == "anthropic":
+            with Trace(path, run_id="r1", clock=_clock()) as trace:
+                run_anthropic_loop(server.anthropic_base_url, recorder=trace.step)
+        else:
+            _record(path, loop, server)
+    payload: Any = replay(path, _llm_steps(path)[-1], format=fmt)  # type: ignore[arg-type]
+    call_id = {"openai": "call_1", "anthropic": "toolu_1", "responses": "call_1"}.get(loop)
+    assert _pairs(payload, fmt) == [(call_id, "get_weather", {"city": "Lisbon"}, call_id)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -309,3 +310,17 @@ def test_detection_tells_responses_items_from_gemini_contents(item: dict[str, An
     """A typed Responses item is never taken for a Gemini content."""
     assert not is_gemini_content(item)
     assert is_responses_item(item) == ("type" in item)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"type": "human", "content": "hi"},
+        {"type": "ai", "content": "hello", "tool_calls": []},
+        {"type": "message", "role": "assistant", "content": [{"type": "text", "text": "x"}]},
+    ],
+    ids=["langchain-human", "langchain-ai", "anthropic-message"],
+)
+def test_other_typed_messages_are_not_responses_items(message: dict[str, Any]) -> None:
+    """LangChain's and Anthropic's typed messages are not taken for Responses items."""
+    assert not is_responses_item(message)

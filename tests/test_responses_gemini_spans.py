@@ -25,12 +25,21 @@ from otel_jsonl.otel.to_spans import events_to_spans
 from otel_jsonl.read.lines import read_events
 from otel_jsonl.record.trace import Trace
 
+REASONED = [
+    Turn(
+        text="Hm.",
+        reasoning="Think.",
+        tool_calls=Turn.call("get_weather", {"city": "L"}).tool_calls,
+    ),
+    Turn.reply("ok"),
+]
 
-def _spans(run: Any) -> list[Any]:
+
+def _spans(run: Any, script: Any = None) -> list[Any]:
     exporter = InMemorySpanExporter()
     provider = TracerProvider(shutdown_on_exit=False)
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    with ProviderServer() as server:
+    with ProviderServer(script) as server:
         run(provider, server)
     provider.shutdown()
     spans = list(exporter.get_finished_spans())
@@ -64,11 +73,21 @@ def _openinference_gemini(provider: TracerProvider, server: ProviderServer) -> N
     [_openllmetry_responses, _openinference_responses, _openinference_gemini],
     ids=["openllmetry-responses", "openinference-responses", "openinference-gemini"],
 )
-def test_real_spans_round_trip_exactly(run: Any) -> None:
-    """Spans whose fields were derived (raw request, paired ids, model role) come back
-    exactly from their lines: the attributes a field does not hold stay on the line."""
-    for span in _spans(run):
+@pytest.mark.parametrize("script", [None, REASONED], ids=["plain", "reasoning"])
+def test_real_spans_round_trip_exactly(run: Any, script: Any) -> None:
+    """Spans whose fields were derived (raw request and response, paired ids, model role,
+    summary text) come back exactly from their lines: what a field does not hold stays."""
+    for span in _spans(run, script):
         assert_same_span(span, _round_trip(span))
+
+
+def test_openllmetry_reasoning_summary_reads_as_text() -> None:
+    """OpenLLMetry's reasoning part holds the JSON of the summary list: read as its text."""
+    first, _ = _spans(_openllmetry_responses, REASONED)
+    (line,) = [e for e in _through_file(first) if e["kind"] == "llm_call"]
+    (reasoning,) = [p for m in line["output"] for p in m["parts"] if p["type"] == "reasoning"]
+    assert reasoning["content"] == "Think."
+    assert "gen_ai.output.messages" in line["otel"]["attrs"]
 
 
 def test_pair_item_ids_pairs_in_order_and_keeps_the_item_id() -> None:

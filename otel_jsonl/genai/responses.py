@@ -31,6 +31,18 @@ __all__ = [
     "responses_item",
 ]
 
+_RESPONSES_ITEMS = frozenset(
+    {
+        "function_call_output",
+        "reasoning",
+        "item_reference",
+        "compaction",
+        "mcp_list_tools",
+        "mcp_approval_request",
+        "mcp_approval_response",
+    }
+)
+"""Responses item types besides ``message`` and the ``*_call`` / ``*_call_output`` ones."""
 _RESPONSES_TEXT = frozenset({"input_text", "output_text"})
 _RESPONSES_PARTS = frozenset(
     {"input_text", "output_text", "refusal", "input_image", "input_file", "input_audio"}
@@ -70,7 +82,9 @@ def is_responses_item(message: Mapping[str, Any]) -> bool:
             and all(isinstance(p, Mapping) and p.get("type") in _RESPONSES_PARTS for p in content)
         )
     if isinstance(kind, str) and "parts" not in message:
-        return True
+        # Only the API's own item types: other libraries type their messages too (LangChain's
+        # {"type": "human"}), and those are not Responses items.
+        return kind in _RESPONSES_ITEMS or kind.endswith(("_call", "_call_output"))
     content = message.get("content")
     return (
         "type" not in message

@@ -7,7 +7,9 @@ Seen with the real libraries (docs/notes/instrumentations.md):
   ``instructions``; google-genai: snake_case ``contents`` and ``system_instruction``) and the
   raw response in ``output.value``. The raw request is the exact input the model saw, so it is
   the step's ``input`` (Gemini contents in their wire form, camelCase), beside the flattened
-  ``llm.input_messages`` that stay on the span. The response gives the response id.
+  ``llm.input_messages`` that stay on the span. The raw response gives the output (Responses
+  items, or the Gemini content, with reasoning and thought parts the flattened keys drop) and
+  the response id.
 - OpenLLMetry labels the assistant's tool call with the Responses item id (``fc_...``) while
   the tool result carries the call id (``call_...``): in one input list, unanswered calls and
   unclaimed results are paired in order and the call takes the result's id (the item id stays
@@ -36,6 +38,7 @@ __all__ = [
     "pair_item_ids",
     "provider_name",
     "refine_llm_call",
+    "summary_text",
 ]
 
 # google-genai's snake_case part and field names, as the SDK's model_dump gives them, and the
@@ -99,6 +102,37 @@ def _gemini_request(raw: Mapping[str, Any]) -> tuple[list[Any], Any] | None:
     return [gemini_wire(c) for c in contents], system
 
 
+def _model_role_parts(message: Any) -> bool:
+    """A GenAI parts message (typed parts, not a Gemini content) with Gemini's role ``model``."""
+    return (
+        isinstance(message, Mapping)
+        and message.get("role") == "model"
+        and isinstance(message.get("parts"), list)
+        and all(isinstance(p, Mapping) and "type" in p for p in message["parts"])
+    )
+
+
+def _raw_output(raw: Mapping[str, Any]) -> list[Any] | None:
+    """The output of a raw response: a Responses response's items, or a Gemini response's
+    first candidate content in the wire's camelCase; None for anything else."""
+    if raw.get("object") == "response" and isinstance(raw.get("output"), list):
+        return [_no_nulls(item) for item in raw["output"]]
+    candidates = raw.get("candidates")
+    if isinstance(candidates, list) and candidates and isinstance(candidates[0], Mapping):
+        content = candidates[0].get("content")
+        if isinstance(content, Mapping):
+            return [gemini_wire(_no_nulls(content))]
+    return None
+
+
+def _no_nulls(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _no_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_no_nulls(v) for v in value]
+    return value
+
+
 def _function_calls(output: Any) -> bool:
     return isinstance(output, list) and any(
         isinstance(item, Mapping) and item.get("type") == "function_call" for item in output
@@ -151,6 +185,41 @@ def pair_item_ids(messages: Any) -> Any:
     return out
 
 
+def _summary(content: Any) -> str | None:
+    """The text of a reasoning part's content that is the JSON of a Responses ``summary``
+    list (OpenLLMetry puts it so); None for any other content."""
+    if not (isinstance(content, str) and content.startswith("[")):
+        return None
+    summary = parse_json(content)
+    if not isinstance(summary, list) or not all(
+        isinstance(s, Mapping) and s.get("type") == "summary_text" for s in summary
+    ):
+        return None
+    return "\n\n".join(str(s.get("text", "")) for s in summary)
+
+
+def summary_text(messages: Any) -> Any:
+    """``messages`` (parts) with reasoning parts whose content is a JSON summary list given
+    that summary's text; the same list when there is none."""
+    if not isinstance(messages, list):
+        return messages
+    changed = False
+    out = []
+    for message in messages:
+        parts = message.get("parts") if isinstance(message, Mapping) else None
+        if isinstance(parts, list):
+            new_parts = []
+            for part in parts:
+                text = _summary(part.get("content")) if isinstance(part, Mapping) else None
+                if text is not None and part.get("type") == "reasoning":
+                    part = {**part, "content": text}
+                    changed = True
+                new_parts.append(part)
+            message = {**message, "parts": new_parts}
+        out.append(message)
+    return out if changed else messages
+
+
 def _unmove(
     moved: dict[str, Any], attrs: dict[str, Any], source: Mapping[str, Any], key: str
 ) -> None:
@@ -183,6 +252,9 @@ def refine_llm_call(
                     ev["system"] = system
         raw_out = parse_json(source.get(n.OUTPUT_VALUE))
         if isinstance(raw_out, Mapping):
+            output = _raw_output(raw_out)
+            if output is not None:
+                ev["output"] = output
             rid = raw_out.get("id") if raw_out.get("object") == "response" else None
             rid = raw_out.get("response_id", rid)
             if isinstance(rid, str) and "response_id" not in ev:
@@ -193,19 +265,17 @@ def refine_llm_call(
                 ev["finish_reason"] = (
                     "tool_call" if _function_calls(raw_out.get("output")) else "stop"
                 )
-    paired = pair_item_ids(ev.get("input"))
+    paired = summary_text(pair_item_ids(ev.get("input")))
     if paired is not ev.get("input"):
         ev["input"] = paired
         _unmove(moved, attrs, source, n.GEN_AI_INPUT_MESSAGES)
+    summarised = summary_text(ev.get("output"))
+    if summarised is not ev.get("output"):
+        ev["output"] = summarised
+        _unmove(moved, attrs, source, n.GEN_AI_OUTPUT_MESSAGES)
     output = ev.get("output")
-    if isinstance(output, list) and any(
-        isinstance(m, Mapping) and m.get("role") == "model" and isinstance(m.get("parts"), list)
-        for m in output
-    ):
-        ev["output"] = [
-            {**m, "role": "assistant"} if isinstance(m, Mapping) and m.get("role") == "model" else m
-            for m in output
-        ]
+    if isinstance(output, list) and any(_model_role_parts(m) for m in output):
+        ev["output"] = [{**m, "role": "assistant"} if _model_role_parts(m) else m for m in output]
         _unmove(moved, attrs, source, n.GEN_AI_OUTPUT_MESSAGES)
 
 

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from .blobs import BlobStore, blob_dir_for
+    from .llm_call import llm_call_fields, record_stream
     from .redact import Redactor
-    from .responses import llm_call_fields, record_stream
     from .trace import RESERVED_KEYS, Trace, new_run_id
     from .writer import DEFAULT_CAP, FsyncPolicy, LineWriter, WriterOptions, json_pointer
 
@@ -21,8 +21,8 @@ _LAZY = {
     "BlobStore": "blobs",
     "blob_dir_for": "blobs",
     "Redactor": "redact",
-    "llm_call_fields": "responses",
-    "record_stream": "responses",
+    "llm_call_fields": "llm_call",
+    "record_stream": "llm_call",
     "RESERVED_KEYS": "trace",
     "Trace": "trace",
     "new_run_id": "trace",

@@ -20,7 +20,7 @@ from .writer import LineWriter, WriterOptions, WriterOptionsKw
 if TYPE_CHECKING:  # pragma: no cover
     from typing_extensions import Unpack
 
-    from .responses import RecordedStream
+    from .llm_call import RecordedStream
 
 __all__ = ["RESERVED_KEYS", "Trace"]
 
@@ -88,11 +88,11 @@ class Trace:
         An ``llm_call`` given ``response=`` (an OpenAI Responses ``Response``, a Gemini
         ``GenerateContentResponse``, a ``ChatCompletion`` or an Anthropic ``Message``, or its
         dict) is recorded as its fields: model, provider, response id, output, finish reason and
-        usage (:func:`~otel_jsonl.record.responses.llm_call_fields`); other fields given win.
+        usage (:func:`~otel_jsonl.record.llm_call.llm_call_fields`); other fields given win.
         """
         try:
             if kind == "llm_call" and "response" in fields:
-                from .responses import llm_call_fields  # on first use: start-up stays small
+                from .llm_call import llm_call_fields  # on first use: start-up stays small
 
                 fields = {**llm_call_fields(fields.pop("response")), **fields}
             seq = next(self._seq)
@@ -111,10 +111,10 @@ class Trace:
     def stream(
         self, stream: Iterable[Any] | AsyncIterable[Any], /, **fields: Any
     ) -> RecordedStream:
-        """Wrap a stream (sync or async) of OpenAI Responses events or Gemini chunks: iterate
-        it as before (``for`` / ``async for``); when it ends its response is one ``llm_call``
-        (see :meth:`step`), ``fields`` added."""
-        from .responses import record_stream
+        """Wrap a stream (sync or async) of OpenAI Responses events, Gemini chunks or Chat
+        Completions chunks: iterate it as before (``for`` / ``async for``); when it ends its
+        response is one ``llm_call`` (see :meth:`step`), ``fields`` added."""
+        from .llm_call import record_stream
 
         return record_stream(self, stream, **fields)
 

@@ -3,8 +3,9 @@
 ``Trace.step("llm_call", response=r)`` reads ``r`` with :func:`llm_call_fields`: an OpenAI
 Responses ``Response``, a Gemini ``GenerateContentResponse``, an OpenAI ``ChatCompletion`` or an
 Anthropic ``Message`` (the SDK object or its dict, in the wire's or the SDK's key spelling).
-:func:`record_stream` wraps a stream of Responses events or Gemini chunks: the caller iterates
-it as before, and when it ends the accumulated response is recorded as one ``llm_call``.
+:func:`record_stream` wraps a stream of Responses events, Gemini chunks or Chat Completions
+chunks (SDK objects): the caller iterates it as before, and when it ends the accumulated
+response is recorded as one ``llm_call``.
 
 Standard library only: SDK objects are read through their ``model_dump()``.
 """
@@ -96,6 +97,7 @@ def _gemini(d: Mapping[str, Any]) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "model": _get(d, "modelVersion", "model_version"),
         "provider": "gcp.gemini",
+        "operation": "generate_content",  # Gemini's operation in the GenAI conventions
         "response_id": _get(d, "responseId", "response_id"),
         "output": [_gemini_wire(content)],
         "finish_reason": _get(first, "finishReason", "finish_reason"),
@@ -268,6 +270,50 @@ class _GeminiAccumulator:
         return out
 
 
+class _ChatAccumulator:
+    """Chat Completions chunks put back together into one ``chat.completion`` dict."""
+
+    def __init__(self) -> None:
+        self.text: list[str] = []
+        self.calls: dict[int, dict[str, Any]] = {}
+        self.last: dict[str, Any] = {}
+        self.finish: Any = None
+        self.usage: Any = None
+
+    def add(self, chunk: Any) -> None:
+        self.last = {"id": chunk.id, "model": chunk.model}
+        if chunk.usage is not None:
+            self.usage = chunk.usage
+        for choice in chunk.choices[:1]:
+            self.finish = choice.finish_reason or self.finish
+            delta = choice.delta
+            if delta.content:
+                self.text.append(delta.content)
+            for call in delta.tool_calls or []:
+                slot = self.calls.setdefault(
+                    call.index,
+                    {"id": "", "type": "function", "function": {"name": "", "arguments": ""}},
+                )
+                slot["id"] = call.id or slot["id"]
+                if call.function is not None:
+                    slot["function"]["name"] += call.function.name or ""
+                    slot["function"]["arguments"] += call.function.arguments or ""
+
+    def response(self) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant"}
+        if self.text:
+            message["content"] = "".join(self.text)
+        if self.calls:
+            message["tool_calls"] = [self.calls[i] for i in sorted(self.calls)]
+        usage = _plain(self.usage) if self.usage is not None else None
+        return {
+            **self.last,
+            "object": "chat.completion",
+            "choices": [{"index": 0, "message": message, "finish_reason": self.finish}],
+            "usage": usage,
+        }
+
+
 class RecordedStream(Iterator[Any], AsyncIterator[Any]):
     """A stream the caller iterates as before (``for`` or ``async for``, ``with`` or
     ``async with``); when it ends, one ``llm_call`` is recorded."""
@@ -280,6 +326,7 @@ class RecordedStream(Iterator[Any], AsyncIterator[Any]):
         self._fields = dict(fields)
         self._final: Any = None
         self._gemini: _GeminiAccumulator | None = None
+        self._chat: _ChatAccumulator | None = None
         self._recorded = False
 
     def __iter__(self) -> RecordedStream:
@@ -314,7 +361,7 @@ class RecordedStream(Iterator[Any], AsyncIterator[Any]):
         try:
             self._watch(item)
         except Exception:  # broad: recording never breaks the caller's stream
-            self._gemini = None
+            self._gemini = self._chat = None
 
     def _watch(self, item: Any) -> None:
         kind = getattr(item, "type", None)
@@ -326,6 +373,11 @@ class RecordedStream(Iterator[Any], AsyncIterator[Any]):
                 if response is None and isinstance(item, Mapping):
                     response = item.get("response")
                 self._final = response
+            return
+        if getattr(item, "object", None) == "chat.completion.chunk":
+            if self._chat is None:
+                self._chat = _ChatAccumulator()
+            self._chat.add(item)
             return
         if hasattr(item, "candidates") and hasattr(item, "model_copy"):
             if self._gemini is None:
@@ -346,6 +398,8 @@ class RecordedStream(Iterator[Any], AsyncIterator[Any]):
             response = self._final
             if response is None and self._gemini is not None:
                 response = self._gemini.response()
+            if response is None and self._chat is not None:
+                response = self._chat.response()
             if response is None:
                 return
             fields = llm_call_fields(response)

@@ -1,4 +1,4 @@
-"""Tests for otel_jsonl.record.responses: provider responses and streams as llm_call steps."""
+"""Tests for otel_jsonl.record.llm_call: provider responses and streams as llm_call steps."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from support.agent_loops import API_KEY
 from support.more_loops import gemini_client, gemini_tools, responses_tools
 from support.providers import REASONING_TOKENS, ProviderServer, Turn
 
-from otel_jsonl.record.responses import llm_call_fields
+from otel_jsonl.record.llm_call import llm_call_fields
 from otel_jsonl.testing import memory_trace
 
 REASONED_CALL = Turn(
@@ -84,6 +84,7 @@ def test_a_gemini_response_is_an_llm_call(stream: bool) -> None:
             trace.step("llm_call", response=response, model="g")
     (call,) = events()
     assert (call["model"], call["provider"], call["response_id"]) == ("g", "gcp.gemini", "gemini-1")
+    assert call["operation"] == "generate_content"
     assert call["finish_reason"] == "STOP"
     assert call["output"] == [
         {
@@ -185,3 +186,36 @@ def test_async_streams_are_recorded_too() -> None:
         ["text"],
         ["functionCall"],
     ]
+
+
+def test_a_chat_completions_stream_is_an_llm_call() -> None:
+    """Chat Completions chunks through `trace.stream()` give the llm_call of the whole
+    completion: the assistant message with its tool call, finish reason and usage."""
+    trace, events = memory_trace()
+    with (
+        ProviderServer([Turn.call("get_weather", {"city": "Lisbon"})]) as server,
+        openai.OpenAI(base_url=server.openai_base_url, api_key=API_KEY) as client,
+    ):
+        chunks = client.chat.completions.create(
+            model="gpt",
+            messages=[{"role": "user", "content": "hi"}],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+        with trace.stream(chunks, provider="openai") as stream:
+            assert sum(1 for _ in stream) > 3
+    (call,) = events()
+    assert (call["model"], call["response_id"], call["finish_reason"]) == (
+        "gpt",
+        "chatcmpl-1",
+        "tool_calls",
+    )
+    (message,) = call["output"]
+    assert message["tool_calls"] == [
+        {
+            "id": "call_1",
+            "type": "function",
+            "function": {"name": "get_weather", "arguments": '{"city": "Lisbon"}'},
+        }
+    ]
+    assert call["usage"] == {"input_tokens": 10, "output_tokens": 7, "total_tokens": 17}
