@@ -1,5 +1,5 @@
 """The write side, standard library only: :class:`Trace` (the recorder), the one line writer
-and its :class:`WriterOptions`, redaction, the blob store and the JSON codec.
+and its :class:`WriterOptions`, redaction, the blob store, the JSON codec and rotation.
 
 Nothing here imports OpenTelemetry or any package outside the standard library (orjson is used
 when it is installed); a test blocks both and checks. Names are imported on first use, so a
@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .blobs import BlobStore, blob_dir_for
     from .llm_call import llm_call_fields, record_stream
     from .redact import Redactor
+    from .rotate import RotatingFile, RotationPolicy
     from .trace import RESERVED_KEYS, Trace, new_run_id
     from .writer import DEFAULT_CAP, FsyncPolicy, LineWriter, WriterOptions, json_pointer
 
@@ -23,6 +24,8 @@ _LAZY = {
     "Redactor": "redact",
     "llm_call_fields": "llm_call",
     "record_stream": "llm_call",
+    "RotatingFile": "rotate",
+    "RotationPolicy": "rotate",
     "RESERVED_KEYS": "trace",
     "Trace": "trace",
     "new_run_id": "trace",
@@ -52,6 +55,8 @@ __all__ = [
     "FsyncPolicy",
     "LineWriter",
     "Redactor",
+    "RotatingFile",
+    "RotationPolicy",
     "Trace",
     "WriterOptions",
     "blob_dir_for",
