@@ -13,6 +13,7 @@ is bounded.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -23,6 +24,7 @@ from . import names as n
 from .content import text_of
 from .frameworks import has_content, langchain_messages
 from .jsontext import JSON_STYLES
+from .messages import to_parts
 
 __all__ = ["MAX_PENDING", "MAX_RUNS", "RunSteps"]
 
@@ -135,7 +137,7 @@ class RunSteps:
         inp = line.get("input")
         if isinstance(inp, list):
             if state.first_input is None:
-                state.first_input = (inp, line.get("system"))
+                state.first_input = (_as_parts(inp), line.get("system"))
             elif (
                 state.tools
                 and len(inp) <= len(state.first_input[0])
@@ -146,8 +148,8 @@ class RunSteps:
                 # The official agents-v2 bridge records the run's input on every model call,
                 # not what the call was sent: drop it, so replay rebuilds the conversation.
                 _unmove(line, n.GEN_AI_INPUT_MESSAGES, "/input")
-        out = line.get("output")
-        if isinstance(out, list) and out:
+        out = _as_parts(line.get("output"))
+        if out:
             state.last_output = out
             for message in out:
                 for part in message.get("parts") or () if isinstance(message, dict) else ():
@@ -180,6 +182,21 @@ class RunSteps:
                 call["id"] = match[0]
         if call is not None and call.get("args") is None and match[2] is not None:
             call["args"] = match[2]
+
+
+def _as_parts(messages: Any) -> list[Any]:
+    """Messages in the parts form (a step may keep a provider's own form, e.g. Responses
+    items from OpenInference's raw request and response)."""
+    if not isinstance(messages, list):
+        return []
+    out = []
+    for m in messages:
+        if isinstance(m, dict) and "parts" not in m:
+            # Broad: a shape no form knows is kept as it is (this runs on the export path).
+            with contextlib.suppress(Exception):
+                m = to_parts(m)
+        out.append(m)
+    return out
 
 
 def _unmove(line: dict[str, Any], key: str, pointer: str) -> None:
