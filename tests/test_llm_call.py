@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from typing import Any
 
 import anthropic
@@ -170,8 +171,12 @@ def test_async_streams_are_recorded_too() -> None:
         await gemini.aio.aclose()
         return kinds
 
-    with ProviderServer([REASONED_CALL, REASONED_CALL]) as server:
-        kinds = asyncio.run(run(server))
+    with (
+        ProviderServer([REASONED_CALL, REASONED_CALL]) as server,
+        # A thread of its own: an earlier test may leave an event loop running in this one.
+        concurrent.futures.ThreadPoolExecutor(1) as pool,
+    ):
+        kinds = pool.submit(lambda: asyncio.run(run(server))).result(timeout=60)
     assert kinds[0] == "response.created" and kinds[-1] == "response.completed"
     responses_call, gemini_call = events()
     assert responses_call["response_id"] == "resp_1"
