@@ -5,9 +5,10 @@ with one bridge against the loopback provider server, in a subprocess
 (`python -m support.frameworks`, see tests/support/frameworks.py) that exports through
 `otel_jsonl.configure()`, then checks the file here: one `llm_call` per request the server saw,
 with model, provider and usage; the `tool_call` (name, arguments, id) paired with its
-`tool_result`; one `input` and one `final` with the answer; and replay at the second `llm_call`
-equal to the body the server received, compared as a conversation (roles, texts, tool calls
-with parsed arguments, tool results, call ids pairing).
+`tool_result`; one `input` and one `final` with the answer; every line a valid event; replay
+at the second `llm_call` equal to the body the server received, compared as a conversation
+(roles, texts, tool calls with parsed arguments, tool results, call ids pairing); and every
+span rebuilt exactly from the lines.
 
 The OpenAI Agents SDK's OpenLLMetry and official bridges install the same module: they run in
 venvs of their own, built by scripts/install-agents-venv.sh.
@@ -26,6 +27,7 @@ import pytest
 from support.frameworks import get_weather
 from support.providers import ProviderServer, RecordedRequest
 
+from otel_jsonl import validate_event
 from otel_jsonl.analyze.replay import replay
 from otel_jsonl.otel.mapping import events_to_span, resource_from_event
 
@@ -153,6 +155,7 @@ def check_loop(
     """The events of the two-turn loop (see the module docstring); returns the run's steps."""
     assert answer == ANSWER
     lines = [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+    assert [problems for line in lines if (problems := validate_event(line))] == []
     llm_runs = {line["run"] for line in lines if line["kind"] == "llm_call"}
     assert len(llm_runs) == 1, llm_runs
     steps = [line for line in lines if line["run"] in llm_runs and line["kind"] != "resource"]
