@@ -30,7 +30,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from otel_jsonl import Trace, _codec
+from otel_jsonl import Trace
+from otel_jsonl.record import codec as _codec
 
 
 class ArticleTrace:
