@@ -68,28 +68,9 @@ FAMILIES: dict[str, str] = {
 #: A PII hook: given a text, the (start, end, kind) character spans to redact.
 PiiHook = Callable[[str], Iterable[tuple[int, int, str]]]
 
-_MARK = 0
-
-
-def _fold_table() -> bytes:
-    table = bytearray(range(256))
-    for c in range(ord("A"), ord("Z") + 1):
-        table[c] = c + 32
-    for c in b"AB-_.:=":
-        table[c] = _MARK
-    return bytes(table)
-
-
-_FOLD = _fold_table()
-
-
-def _fold(text: str) -> bytes:
-    return text.encode("ascii").translate(_FOLD)
-
-
-# Key names whose value is a secret (matched on the name's last characters in the scan, then
-# exactly in Python). The quotes between a name and its separator: none, JSON, Python repr,
-# JSON inside a JSON string, a space.
+# Key names whose value is a secret, found by their last letters before a ``:`` or ``=`` (then
+# judged exactly in Python), and the quotes that may sit between a name and its separator:
+# none, JSON, Python repr, a space, JSON inside a JSON string (once or twice).
 _KEY_TAILS = (
     "password",
     "passwd",
@@ -107,79 +88,21 @@ _KEY_TAILS = (
     "sig",
     "signature",
 )
-_QUOTES = ("", '"', "'", " ", '\\"', "\\'", '" ', "' ", '\\\\\\"')
-_WIDTH = 4
+_QUOTES = ("", '"', "'", " ", '\\"', '\\\\\\"')
+_TAIL_LETTERS = 4
 
-# Token prefixes, as the characters before their separator (the separator is the marker). Short
-# prefixes must start a word; longer ones are distinctive enough.
-_PREFIXES = (
-    "sk",
-    "rk",
-    "hf",
-    "sg",
-    "gsk",
-    "xai",
-    "npm",
-    "ghp",
-    "gho",
-    "ghu",
-    "ghs",
-    "ghr",
-    "pat",
-    "pypi",
-    "ya29",
-    "xapp",
-    "xoxa",
-    "xoxb",
-    "xoxp",
-    "xoxr",
-    "xoxs",
-    "xoxe",
-    "whsec",
-    "glpat",
+# Every token-shaped family is a run of at least this many characters of [A-Za-z0-9_-].
+_RUN = 20
+_RUN_TABLE = bytes(
+    ord("x") if chr(c).isascii() and (chr(c).isalnum() or chr(c) in "_-") else ord(" ")
+    for c in range(256)
 )
-
-_ANY = "."
-_NOT_WORD = "[^a-z0-9]"
+_RUN_NEEDLE = re.compile(b"x" * _RUN)
 
 
-def _tokens(folded: bytes) -> list[str]:
-    """One regex atom per character of a folded literal (a lower-case a or b may also have been
-    a capital, which folds to the marker)."""
-    out = []
-    for c in folded:
-        ch = chr(c)
-        if ch == "a":
-            out.append("[a\\x00]")
-        elif ch == "b":
-            out.append("[b\\x00]")
-        elif c == _MARK:
-            out.append("\\x00")
-        else:
-            out.append(re.escape(ch))
-    return out
-
-
-def _windows(kind: str) -> set[tuple[str, ...]]:
-    """The last ``_WIDTH`` characters before a marker that may end a secret-named key with its
-    closing quotes (``kind="key"``) or a token prefix (``kind="prefix"``), as atom tuples."""
-    found: set[tuple[str, ...]] = set()
-    if kind == "key":
-        for tail in _KEY_TAILS:
-            for q in _QUOTES:
-                toks = _tokens((tail + q).encode("ascii").translate(_FOLD))
-                while len(toks) < _WIDTH:
-                    toks.insert(0, _ANY)
-                found.add(tuple(toks[-_WIDTH:]))
-        return found
-    for prefix in _PREFIXES:
-        toks = _tokens(_fold(prefix))
-        if len(toks) < _WIDTH:
-            toks.insert(0, _NOT_WORD)
-        while len(toks) < _WIDTH:
-            toks.insert(0, _ANY)
-        found.add(tuple(toks[-_WIDTH:]))
-    return found
+def _atoms(text: str) -> list[str]:
+    """One regex atom per character (the scans run on the lower-cased line)."""
+    return [re.escape(c) for c in text.lower()]
 
 
 def _trie_regex(seqs: Iterable[tuple[str, ...]]) -> str:
@@ -200,27 +123,27 @@ def _trie_regex(seqs: Iterable[tuple[str, ...]]) -> str:
     return emit(trie)
 
 
-def _scan_pattern() -> bytes:
-    # Every alternative starts with a literal, so the engine leaves a marker that starts none
-    # of them after a byte comparison each; the empty named group at the end says which one
-    # matched. A JSON number, object or array after a separator needs no key check.
-    forward = [
-        ("pem", "".join(_tokens(_fold("----BEGIN ")))),
-        ("aws", "[ks]i\\x00"),
-        ("gkey", "iza"),
-        ("url", "//(?:[^/\\s\"'\\\\@]{0,256}@|hooks\\x00slack\\x00com/)"),
-        ("jwt", "eyj"),
-        ("bearer", "earer[ \\t]"),
-    ]
-    alts = [f"{rx}(?P<{name}>)" for name, rx in forward]
-    prefix = f"(?<={_trie_regex(_windows('prefix'))}\\x00)(?P<pfx>)"
-    key = f"(?![0-9{{\\[\\-])(?<={_trie_regex(_windows('key'))}\\x00)(?P<key>)"
-    return ("\\x00(?:" + "|".join([*alts, prefix, key]) + ")").encode("ascii")
+def _key_lookbehind(sep: str) -> str:
+    """Lookbehinds, one per width, true right after ``sep`` when a secret-named key ends there."""
+    by_width: dict[int, set[tuple[str, ...]]] = {}
+    for tail in _KEY_TAILS:
+        for q in _QUOTES:
+            atoms = _atoms(tail[-_TAIL_LETTERS:]) + [re.escape(ch) for ch in q] + [re.escape(sep)]
+            by_width.setdefault(len(atoms), set()).add(tuple(atoms))
+    return "|".join(f"(?<={_trie_regex(seqs)})" for _, seqs in sorted(by_width.items()))
 
 
-_SCAN = re.compile(_scan_pattern())
-_PAD = _WIDTH + 1
-_SPACES = b" " * _PAD
+# ``:`` starts a key context (JSON, headers, YAML) or a URL; ``=`` a key context (env files,
+# query strings, connection strings). Each scan starts from its literal, so the engine only
+# stops at the separators.
+_COLON = re.compile(
+    (
+        ":(?://(?:[^/\\s\"'\\\\@]{0,256}@|hooks\\.slack\\.com/)(?P<url>)|(?:"
+        + _key_lookbehind(":")
+        + ")(?P<key>))"
+    ).encode("ascii")
+)
+_EQUALS = re.compile(("=(?:" + _key_lookbehind("=") + ")").encode("ascii"))
 
 # -- exact formats, matched on the original bytes at a candidate --------------------------------
 
@@ -370,21 +293,27 @@ def _is_placeholder(value: bytes) -> bool:
     return False
 
 
+_RUNS = re.compile(rb"[A-Za-z0-9]{8,}")
+_UUID = re.compile(rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
 def _randomish(body: bytes) -> bool:
-    """True when ``body`` looks generated: two classes of upper, lower and digit, and not words
-    joined by separators (``learn-model-selection-2024``)."""
-    upper = lower = digit = False
-    for c in body:
-        if 65 <= c <= 90:
-            upper = True
-        elif 97 <= c <= 122:
-            lower = True
-        elif 48 <= c <= 57:
-            digit = True
-    if upper + lower + digit < 2:
-        return False
-    parts = re.split(rb"[-_.]", body)
-    return not all(p.isdigit() or (p.isalpha() and p.islower()) or not p for p in parts)
+    """True when ``body`` looks generated: a run of eight letters and digits or more that mixes
+    two of upper case, lower case and digits (not words and numbers joined by separators, like
+    ``learn-model-selection-2024`` or ``user:123:profile``)."""
+    for m in _RUNS.finditer(body):
+        run = m.group()
+        upper = lower = digit = False
+        for c in run:
+            if 65 <= c <= 90:
+                upper = True
+            elif 97 <= c <= 122:
+                lower = True
+            else:
+                digit = True
+        if upper + lower + digit >= 2:
+            return True
+    return False
 
 
 def _plausible(value: bytes) -> bool:
@@ -392,9 +321,7 @@ def _plausible(value: bytes) -> bool:
     or more, and a digit, a symbol or mixed case (``hunter2``, not ``pending``)."""
     if len(value) < 4 or _is_placeholder(value):
         return False
-    if value.isalpha() and (value.islower() or value.isupper() or value.istitle()):
-        return False
-    return True
+    return not (value.isalpha() and (value.islower() or value.isupper() or value.istitle()))
 
 
 def _b62(n: int) -> str:
@@ -423,7 +350,7 @@ def _key_kind(name: str, uppercase_env: bool) -> tuple[str, str] | None:
     head = parts[-2] if len(parts) > 1 else ""
     if tail in _PASSWORD_TAILS or (tail == "pass" and head):
         return "password", "strong"
-    if tail.endswith("password") or tail.endswith("passwd"):
+    if tail.endswith(("password", "passwd")):
         return "password", "strong"
     if tail == "secret" or tail.endswith("secret"):
         return "secret", "strong"
@@ -433,7 +360,7 @@ def _key_kind(name: str, uppercase_env: bool) -> tuple[str, str] | None:
         if head in _WEAK_TOKEN_HEADS:
             return "token", "weak"
         return "token", "strong"
-    if tail in ("key", "apikey") or tail.endswith("apikey") or tail.endswith("accountkey"):
+    if tail == "key" or tail.endswith(("apikey", "accountkey")):
         if tail != "key" or head in _STRONG_KEY_HEADS or uppercase_env:
             return "api_key", "strong"
         return "api_key", "weak"
@@ -521,12 +448,7 @@ class Redactor:
         """The secrets in ``data`` as sorted, non-overlapping (start, end, kind) byte spans."""
         spans: list[tuple[int, int, str]] = []
         if self.defaults:
-            # Leading spaces give a token at the very start the word boundary and the window
-            # the scan looks for; positions in ``folded`` are _PAD more than in ``data``.
-            folded = (_SPACES + data).translate(_FOLD)
-            m = _SCAN.search(folded)
-            if m is not None:
-                spans = self._verify_all(data, folded, m)
+            spans = _find_builtin(data)
         for name, rx in self._custom:
             for cm in rx.finditer(data):
                 if cm.end() > cm.start():
@@ -544,23 +466,6 @@ class Redactor:
             out.append((s, e, kind))
             last = e
         return out
-
-    def _verify_all(
-        self, data: bytes, folded: bytes, first: re.Match[bytes]
-    ) -> list[tuple[int, int, str]]:
-        spans: list[tuple[int, int, str]] = []
-        last_end = 0
-        m: re.Match[bytes] | None = first
-        while m is not None:
-            pos = m.start() - _PAD
-            if pos >= last_end:
-                group = m.lastgroup
-                found = _VERIFIERS[group](data, pos) if group is not None else None
-                if found:
-                    spans.extend(found)
-                    last_end = max(last_end, max(e for _, e, _ in found))
-            m = _SCAN.search(folded, m.end())
-        return spans
 
     # -- replacing -------------------------------------------------------------------------
 
@@ -669,25 +574,7 @@ def _token_at(data: bytes, start: int) -> list[tuple[int, int, str]] | None:
         body = token[token.rfind(b"-", 0, 16) + 1 :] if kind != "huggingface_token" else token[3:]
         if not _randomish(body):
             return None
-    elif kind == "aws_access_key_id":
-        if not any(48 <= c <= 57 for c in token[4:]) and not token[4:].isupper():
-            return None
     return [(start, end, kind)]
-
-
-def _verify_window(data: bytes, pos: int) -> list[tuple[int, int, str]] | None:
-    sep = data[pos]
-    if sep in (58, 61):  # ':' '='
-        found = _verify_key(data, pos)
-        if found:
-            return found
-    # A token prefix before its separator: find the start of the word.
-    start = pos
-    while start > 0 and data[start - 1] in _ALNUM and pos - start < 12:
-        start -= 1
-    if data[start:pos] == b"pat" and data[max(0, start - 7) : start] == b"github_":
-        start -= 7
-    return _token_at(data, start)
 
 
 def _verify_key(data: bytes, pos: int) -> list[tuple[int, int, str]] | None:
@@ -726,10 +613,8 @@ def _verify_key(data: bytes, pos: int) -> list[tuple[int, int, str]] | None:
         if json_key and quotes.startswith(b'"'):
             return None  # a JSON number, object or array: its own keys are looked at
         start = i
-        if strength in ("auth", "cookie"):
-            end = _line_end(data, start)
-        else:
-            end = _bare_end(data, start)
+        multiword = strength in ("auth", "cookie")
+        end = _line_end(data, start) if multiword else _bare_end(data, start)
     if end <= start:
         return None
     value = data[start:end]
@@ -744,7 +629,7 @@ def _verify_key(data: bytes, pos: int) -> list[tuple[int, int, str]] | None:
     if _is_placeholder(value):
         return None
     if strength == "weak":
-        if len(value) < 16 or b" " in value or not _randomish(value):
+        if len(value) < 16 or b" " in value or not _randomish(value) or _UUID.fullmatch(value):
             return None
     elif strength in ("strong", "sig") and not strict_context and not _plausible(value):
         return None
@@ -773,11 +658,12 @@ def _verify_auth(
         return family
     if _is_placeholder(cred) or b"[REDACTED:" in cred:
         return None
-    if sm is None and not strict and not _plausible(cred):
-        return None
-    if sm is not None and (len(cred) < 6 or (cred.isalpha() and cred.islower())):
-        return None
-    if sm is None and strict and len(cred) < 6:
+    if sm is None:
+        # No scheme: the whole value must be one plausible credential, not a phrase.
+        rest = data[cm.end() : end].strip()
+        if rest or len(cred) < 6 or not _plausible(cred):
+            return None
+    elif len(cred) < 6 or (cred.isalpha() and cred.islower()):
         return None
     return [(cred_start, cm.end(), kind)]
 
@@ -792,17 +678,6 @@ def _verify_cookie(data: bytes, start: int, end: int) -> list[tuple[int, int, st
             continue
         spans.append((pm.start(2), pm.end(2), "cookie"))
     return spans or None
-
-
-def _verify_pem(data: bytes, pos: int) -> list[tuple[int, int, str]] | None:
-    m = _PEM.match(data, pos)
-    if m is None:
-        return None
-    return [(pos, m.end(), "private_key")]
-
-
-def _verify_aws(data: bytes, pos: int) -> list[tuple[int, int, str]] | None:
-    return _token_at(data, pos)
 
 
 def _verify_url(data: bytes, pos: int) -> list[tuple[int, int, str]] | None:
@@ -821,40 +696,78 @@ def _verify_url(data: bytes, pos: int) -> list[tuple[int, int, str]] | None:
     return [(m.start(2), m.end(2), "url_password")]
 
 
-def _verify_jwt(data: bytes, pos: int) -> list[tuple[int, int, str]] | None:
-    start = pos
-    while start > 0 and (data[start - 1] in _ALNUM or data[start - 1] in (45, 95)):
-        start -= 1
-    if not data.startswith(b"eyJ", start):
-        return None
-    return _token_at(data, start)
+_PEM_HEAD = re.compile(rb"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----")
 
 
-def _verify_bearer(data: bytes, pos: int) -> list[tuple[int, int, str]] | None:
-    m = _BEARER.match(data, pos)
-    if m is None:
-        return None
-    token = m.group(1)
-    family = _token_at(data, m.start(1))
-    if family:
-        return family
-    if _is_placeholder(token) or b"[REDACTED:" in token:
-        return None
-    if not _randomish(token) and b"." not in token:
-        return None
-    return [(m.start(1), m.end(1), "bearer_token")]
+def _verify_run(data: bytes, start: int, end: int, pem: bool) -> list[tuple[int, int, str]] | None:
+    """A run of 20 or more token characters: a prefixed token, a JWT, a bare Bearer token, or a
+    line of a private key's body."""
+    if data[start - 1 : start] == b".":
+        # A prefix that ends with a dot (ya29., SG.) is cut off the run.
+        head = start - 1
+        while head > 0 and data[head - 1] in _ALNUM and start - head < 6:
+            head -= 1
+        found = _token_at(data, head)
+        if found:
+            return found
+    if data[start - 1 : start] == b"." and data.startswith(b"eyJ", start):
+        # The payload of a JWT whose header is shorter than a run.
+        head = start - 1
+        while head > 0 and (data[head - 1] in _ALNUM or data[head - 1] in (45, 95)):
+            head -= 1
+        found = _token_at(data, head) if data.startswith(b"eyJ", head) else None
+        if found:
+            return found
+    if data[max(0, start - 7) : start] == b"Bearer ":
+        token = data[start:end]
+        if not _is_placeholder(token) and _randomish(token):
+            return [(start, end, "bearer_token")]
+    begin = data.rfind(b"-----BEGIN ", max(0, start - 16384), start) if pem else -1
+    if begin >= 0:
+        header = _PEM_HEAD.match(data, begin)
+        if header is not None:
+            m = _PEM.match(data, begin)
+            if m is not None and m.end() >= end:
+                return [(begin, m.end(), "private_key")]
+    return None
 
 
-_VERIFIERS: dict[str, Callable[[bytes, int], list[tuple[int, int, str]] | None]] = {
-    "pem": _verify_pem,
-    "aws": _verify_aws,
-    "gkey": _verify_aws,
-    "url": _verify_url,
-    "jwt": _verify_jwt,
-    "bearer": _verify_bearer,
-    "pfx": _verify_window,
-    "key": _verify_window,
-}
+def _find_builtin(data: bytes) -> list[tuple[int, int, str]]:
+    """Every built-in family in ``data``: three scans (token runs, ``:``, ``=``), each finding
+    candidate positions in C, and a verifier per candidate."""
+    spans: list[tuple[int, int, str]] = []
+    last_end = 0
+    runs = data.translate(_RUN_TABLE)
+    m = _RUN_NEEDLE.search(runs)
+    pem: bool | None = None
+    while m is not None:
+        start = m.start()
+        end = runs.find(b" ", start)
+        if end < 0:
+            end = len(runs)
+        if start >= last_end:
+            found = _token_at(data, start)
+            if not found:
+                if pem is None:
+                    pem = b"-----BEGIN " in data
+                found = _verify_run(data, start, end, pem)
+            if found:
+                spans.extend(found)
+                last_end = max(e for _, e, _ in found)
+        m = _RUN_NEEDLE.search(runs, max(end, last_end))
+    low = data.lower()
+    for scan in (_COLON, _EQUALS):
+        if scan is _EQUALS and b"=" not in data:
+            continue
+        c = scan.search(low)
+        while c is not None:
+            pos = c.start()
+            verify = _verify_url if c.lastgroup == "url" else _verify_key
+            found = verify(data, pos)
+            if found:
+                spans.extend(found)
+            c = scan.search(low, c.end())
+    return spans
 
 
 # -- an example PII hook ------------------------------------------------------------------------
@@ -884,4 +797,3 @@ def redact_text(text: str) -> str:
     if _DEFAULT is None:
         _DEFAULT = Redactor()
     return _DEFAULT.redact_text(text)
-

@@ -1,8 +1,8 @@
 """The one line writer behind the recorder and the span exporter.
 
-An event goes through four stages: cap (string values over the cap keep their first bytes, the
-full value goes to the blob store and a ``blob_ref`` line), encode (one JSON line), redact (secret
-shapes in the encoded line), write (one ``os.write`` of all the event's lines on an ``O_APPEND``
+An event goes through four stages: encode (one JSON line), redact (secrets in the encoded line,
+once), cap (string values over the cap keep their first bytes, the full value goes to the blob
+store and a ``blob_ref`` line), write (one ``os.write`` of all the event's lines on an ``O_APPEND``
 descriptor, so lines from many threads and processes never interleave). Writing never raises
 unless ``strict`` is set: failures are counted in :attr:`LineWriter.dropped` and logged once.
 Standard library only.
@@ -63,7 +63,7 @@ class WriterOptionsKw(TypedDict, total=False):
 
     cap: int
     blob_dir: str | os.PathLike[str] | None
-    redact: bool
+    redact: bool | Redactor
     redact_patterns: Mapping[str, str] | Iterable[str]
     fsync: FsyncPolicy
     strict: bool
@@ -76,8 +76,10 @@ class WriterOptions:
 
     ``cap`` is the cap per string value in UTF-8 bytes (0 turns capping off); ``blob_dir`` where
     full values go (default ``blobs/`` beside the trace; with a stream and no ``blob_dir`` a
-    capped value is truncated with no blob). ``redact`` turns the built-in secret patterns on
-    or off; ``redact_patterns`` adds patterns (a mapping name -> regex, or regexes). ``fsync``
+    capped value is truncated with no blob). ``redact`` turns the built-in secret families on
+    or off, or is a :class:`~otel_jsonl.record.redact.Redactor` of your own (allow-list, PII
+    hook, fingerprint key); ``redact_patterns`` adds patterns (a mapping name -> regex, or
+    regexes). ``fsync``
     is ``"never"``, ``"close"`` (default), ``"line"`` or a number N (every N writes).
     ``strict`` raises write failures instead of counting them (for tests). Bad values raise
     ValueError here, at construction.
@@ -85,7 +87,7 @@ class WriterOptions:
 
     cap: int = DEFAULT_CAP
     blob_dir: str | os.PathLike[str] | None = None
-    redact: bool = True
+    redact: bool | Redactor = True
     redact_patterns: Mapping[str, str] | Iterable[str] = field(default=())
     fsync: FsyncPolicy = "close"
     strict: bool = False
@@ -138,11 +140,17 @@ class LineWriter:
         self.strict = strict
         self.fsync = fsync
         patterns = redact_patterns
-        self.redactor: Redactor | None = (
-            Redactor(patterns)
-            if redact
-            else (Redactor(patterns, defaults=False) if patterns else None)
-        )
+        self.redactor: Redactor | None
+        if isinstance(redact, Redactor):
+            if patterns:
+                raise ValueError("give redact_patterns to your Redactor, not beside it")
+            self.redactor = redact
+        else:
+            self.redactor = (
+                Redactor(patterns)
+                if redact
+                else (Redactor(patterns, defaults=False) if patterns else None)
+            )
         if self.redactor is not None and not self.redactor.names:
             self.redactor = None
         if blob_dir is not None:
@@ -216,12 +224,14 @@ class LineWriter:
         """The bytes written for ``event``: its ``blob_ref`` lines, if any value was capped,
         then its own line. Stores capped values in the blob store as a side effect."""
         line = _codec.dumps_line(event)
-        prefix = b""
-        if self.cap and len(line) > self.cap:
-            line, prefix = self._cap_line(line, event)
         if self.redactor is not None:
+            # Once, on the whole line: the values capped below (and their blobs) come from the
+            # redacted line, so a secret cut in two by the cap is already gone.
             line = self._redact(line)
-        return prefix + line
+        if self.cap and len(line) > self.cap:
+            line, prefix = self._cap_line(line)
+            return prefix + line
+        return line
 
     def _redact(self, line: bytes) -> bytes:
         assert self.redactor is not None
@@ -235,7 +245,7 @@ class LineWriter:
                 return _codec.dumps_line(self.redactor.redact_value(_codec.loads(line)))
         return red
 
-    def _cap_line(self, line: bytes, event: dict[str, Any]) -> tuple[bytes, bytes]:
+    def _cap_line(self, line: bytes) -> tuple[bytes, bytes]:
         # Work on the JSON-native form, so values inside models and dataclasses are capped too.
         native = _codec.loads(line)
         capped: dict[str, dict[str, Any]] = {}
@@ -263,7 +273,7 @@ class LineWriter:
         if isinstance(value, str):
             if len(value) <= self.cap // 4 or len(value.encode("utf-8", "replace")) <= self.cap:
                 return value
-            full = self.redactor.redact_text(value) if self.redactor is not None else value
+            full = value
             raw = full.encode("utf-8", "replace")
             info: dict[str, Any] = {"size": len(raw)}
             if self.blobs is not None:
