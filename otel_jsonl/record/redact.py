@@ -538,16 +538,30 @@ class Redactor:
         return value
 
     def _by_key(self, key: str, value: str) -> str:
-        """Redact ``value`` whole when ``key`` names a secret, as ``"key": "value"`` would be."""
-        line = ('"' + key.replace("\\", "\\\\").replace('"', '\\"') + '":"').encode("utf-8")
+        """Redact ``value`` as ``"key": "value"`` would be in a line (``{"password": "x"}``,
+        ``{"Authorization": "Basic ..."}``)."""
+        head = ('"' + key.replace("\\", "\\\\").replace('"', '\\"') + '":"').encode("utf-8")
         raw = value.encode("utf-8", "surrogatepass")
-        probe = line + raw.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
-        spans = _verify_key(probe, len(line) - 2)
-        if not spans or spans[0][0] != len(line) or spans[0][1] != len(probe) - 1:
+        plain = b'"' not in raw and b"\\" not in raw
+        body = raw if plain else raw.replace(b"\\", b"\\\\").replace(b'"', b'\\"')
+        spans = _verify_key(head + body + b'"', len(head) - 2)
+        if not spans:
             return value
-        if self._allow and value.encode("utf-8") in self._allow:
-            return value
-        return f"[REDACTED:{spans[0][2]}:{fingerprint(raw, self._fp_key)}]"
+        if not plain:  # offsets moved with the escapes: the whole value goes
+            spans = [(len(head), len(head) + len(body), spans[0][2])]
+        parts = []
+        at = 0
+        for s, e, kind in spans:
+            s, e = s - len(head), e - len(head)
+            if s < at or e > len(raw):
+                continue
+            if self._allow and raw[s:e] in self._allow:
+                continue
+            parts.append(raw[at:s])
+            parts.append(f"[REDACTED:{kind}:{fingerprint(raw[s:e], self._fp_key)}]".encode())
+            at = e
+        parts.append(raw[at:])
+        return b"".join(parts).decode("utf-8", "surrogatepass")
 
 
 # -- verifiers: (data, marker position) -> spans, or None --------------------------------------
