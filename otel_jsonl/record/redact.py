@@ -90,6 +90,7 @@ _KEY_TAILS = (
 )
 _QUOTES = ("", '"', "'", " ", '\\"', '\\\\\\"')
 _TAIL_LETTERS = 4
+_WINDOW = 6
 
 # Every token-shaped family is a run of at least this many characters of [A-Za-z0-9_-].
 _RUN = 20
@@ -97,7 +98,7 @@ _RUN_TABLE = bytes(
     ord("x") if chr(c).isascii() and (chr(c).isalnum() or chr(c) in "_-") else ord(" ")
     for c in range(256)
 )
-_RUN_NEEDLE = re.compile(b"x" * _RUN)
+_RUN_NEEDLE = b"x" * _RUN
 
 
 def _atoms(text: str) -> list[str]:
@@ -124,13 +125,16 @@ def _trie_regex(seqs: Iterable[tuple[str, ...]]) -> str:
 
 
 def _key_lookbehind(sep: str) -> str:
-    """Lookbehinds, one per width, true right after ``sep`` when a secret-named key ends there."""
-    by_width: dict[int, set[tuple[str, ...]]] = {}
+    """One lookbehind, true right after ``sep`` when a secret-named key (its last letters and
+    closing quotes) ends there: a trie over the last ``_WINDOW`` characters."""
+    seqs: set[tuple[str, ...]] = set()
     for tail in _KEY_TAILS:
         for q in _QUOTES:
             atoms = _atoms(tail[-_TAIL_LETTERS:]) + [re.escape(ch) for ch in q] + [re.escape(sep)]
-            by_width.setdefault(len(atoms), set()).add(tuple(atoms))
-    return "|".join(f"(?<={_trie_regex(seqs)})" for _, seqs in sorted(by_width.items()))
+            while len(atoms) < _WINDOW:
+                atoms.insert(0, ".")
+            seqs.add(tuple(atoms[-_WINDOW:]))
+    return f"(?<={_trie_regex(seqs)})"
 
 
 # ``:`` starts a key context (JSON, headers, YAML) or a URL; ``=`` a key context (env files,
@@ -138,12 +142,12 @@ def _key_lookbehind(sep: str) -> str:
 # stops at the separators.
 _COLON = re.compile(
     (
-        ":(?://(?:[^/\\s\"'\\\\@]{0,256}@|hooks\\.slack\\.com/)(?P<url>)|(?:"
+        ":(?://(?:[^/\\s\"'\\\\@]{0,256}@|hooks\\.slack\\.com/)(?P<url>)|"
         + _key_lookbehind(":")
-        + ")(?P<key>))"
+        + "(?P<key>))"
     ).encode("ascii")
 )
-_EQUALS = re.compile(("=(?:" + _key_lookbehind("=") + ")").encode("ascii"))
+_EQUALS = re.compile(("=" + _key_lookbehind("=")).encode("ascii"))
 
 # -- exact formats, matched on the original bytes at a candidate --------------------------------
 
@@ -752,10 +756,9 @@ def _find_builtin(data: bytes) -> list[tuple[int, int, str]]:
     spans: list[tuple[int, int, str]] = []
     last_end = 0
     runs = data.translate(_RUN_TABLE)
-    m = _RUN_NEEDLE.search(runs)
+    start = runs.find(_RUN_NEEDLE)
     pem: bool | None = None
-    while m is not None:
-        start = m.start()
+    while start >= 0:
         end = runs.find(b" ", start)
         if end < 0:
             end = len(runs)
@@ -768,7 +771,7 @@ def _find_builtin(data: bytes) -> list[tuple[int, int, str]]:
             if found:
                 spans.extend(found)
                 last_end = max(e for _, e, _ in found)
-        m = _RUN_NEEDLE.search(runs, max(end, last_end))
+        start = runs.find(_RUN_NEEDLE, max(end, last_end))
     low = data.lower()
     for scan in (_COLON, _EQUALS):
         if scan is _EQUALS and b"=" not in data:
