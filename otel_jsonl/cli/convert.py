@@ -5,16 +5,22 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import IO, TYPE_CHECKING, Any
 
 from ..exceptions import OtelJsonlError
 from ..read.lines import Line, ReadReport, read_events
-from .common import EXIT_DATA, EXIT_OK, EXIT_USAGE, CliError, check_readable, iter_lines
+from .common import (
+    EXIT_DATA,
+    EXIT_OK,
+    EXIT_USAGE,
+    CliError,
+    check_readable,
+    iter_lines,
+    spool_stdin,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..otel.files import ConvertResult
@@ -196,17 +202,6 @@ def _endpoint_from_env() -> bool:
     )
 
 
-def _spool_stdin(stack: ExitStack) -> str:
-    """Copy stdin to a temporary file so a strict check can read it twice."""
-    # Deleted when the command's ExitStack closes.
-    tmp = stack.enter_context(
-        tempfile.NamedTemporaryFile(prefix="otel-jsonl-", suffix=".jsonl")  # noqa: SIM115
-    )
-    shutil.copyfileobj(sys.stdin.buffer, tmp)
-    tmp.flush()
-    return tmp.name
-
-
 def _check_strict(paths: list[str]) -> None:
     for path in paths:
         check_readable(path)
@@ -223,7 +218,7 @@ def _spooled(paths: list[str], stack: ExitStack) -> list[str]:
     """The paths, with stdin copied to a temporary file (a strict check reads twice)."""
     if paths.count("-") > 1:
         raise CliError("stdin (-) can be read only once", EXIT_USAGE)
-    return [_spool_stdin(stack) if p == "-" else p for p in paths]
+    return [spool_stdin(stack) if p == "-" else p for p in paths]
 
 
 def _make_shipper(args: argparse.Namespace) -> Shipper:
@@ -343,7 +338,8 @@ def _convert_summary(args: argparse.Namespace, result: ConvertResult) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     """Import OTLP JSON lines files into the event schema."""
     from ..otel.files import import_files
-    from ..otel.otlp_json import OtlpFormatError, read_otlp_json
+    from ..otel.otlp_json import OtlpFormatError
+    from ..otel.otlp_read import read_otlp_json
 
     with ExitStack() as stack:
         paths = _spooled(list(args.files), stack) if args.strict else list(args.files)

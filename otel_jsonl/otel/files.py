@@ -24,7 +24,8 @@ from ..exceptions import OtelJsonlError
 from ..read.lines import Line, ReadReport, read_events
 from .exporter import JsonlSpanExporter
 from .ids import default_resource
-from .otlp_json import DEFAULT_BATCH_SIZE, ImportReport, read_otlp_json, write_otlp_json
+from .otlp_json import DEFAULT_BATCH_SIZE, write_otlp_json
+from .otlp_read import ImportReport, read_otlp_json
 from .ship import Shipper, ShipReport, make_span_exporter, resolve_endpoint, resolve_protocol
 from .to_spans import ConvertStats, SpanConverter
 

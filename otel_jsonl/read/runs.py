@@ -9,19 +9,29 @@ Standard library only.
 from __future__ import annotations
 
 import os
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
 from ..exceptions import RunNotFoundError
-from ..schema import META_KINDS, usage_of
-from .lines import Line, ReadReport, display_name, paused_gc, read_events
+from ..schema import META_KINDS, check_required, usage_of
+from .lines import (
+    Line,
+    ReadReport,
+    decode_line,
+    display_name,
+    open_source,
+    paused_gc,
+    read_events,
+)
 
 __all__ = [
     "RunEvents",
     "RunSummary",
     "Step",
+    "iter_run_steps",
     "list_runs",
     "read_run",
     "step_events",
@@ -165,6 +175,12 @@ class RunSummary:
     tools: Counter[str] = field(default_factory=Counter)
     errors: int = 0
     models: dict[str | None, list[int]] = field(default_factory=dict)
+    from_spans: bool = False
+    """Some of its lines came from spans (written when each span ends, not in step order)."""
+    first_offset: int = 0
+    """A byte offset at or before the run's first line (when read with a report)."""
+    end_offset: int = 0
+    """The byte offset just past the run's last line (when read with a report)."""
 
     @property
     def duration(self) -> float:
@@ -181,7 +197,7 @@ class _Summing:
         self.from_output: dict[str, Counter[str]] = {}
         self.saw_tool_call: set[str] = set()
 
-    def add(self, lineno: int, ev: Mapping[str, Any]) -> None:
+    def add(self, lineno: int, ev: Mapping[str, Any], offset: int = 0, end: int = 0) -> None:
         kind = ev["kind"]
         if kind in META_KINDS:
             return
@@ -192,7 +208,11 @@ class _Summing:
         s = self.runs.get(rid)
         if s is None:
             s = self.runs[rid] = RunSummary(rid, lineno, first_ts=began, last_ts=ts)
+            s.first_offset = offset
             self.from_output[rid] = Counter()
+        s.end_offset = end
+        if "span_id" in ev:
+            s.from_spans = True
         s.steps += 1
         s.kinds[kind] += 1
         s.first_ts = min(s.first_ts, began)
@@ -221,12 +241,85 @@ class _Summing:
         return list(self.runs.values())
 
 
-def summarize_runs(lines: Iterable[Line | tuple[int, Mapping[str, Any]]]) -> list[RunSummary]:
-    """Sum up the runs of a stream of (lineno, event), in the order they first appear."""
+def summarize_runs(
+    lines: Iterable[Line | tuple[int, Mapping[str, Any]]], *, report: ReadReport | None = None
+) -> list[RunSummary]:
+    """Sum up the runs of a stream of (lineno, event), in the order they first appear.
+
+    Give the ``report`` the lines are read with (:func:`read_events`) to note where each run
+    lies in the file (``first_offset``, ``end_offset``), so :func:`iter_run_steps` can read one
+    run back without holding the others.
+    """
     summing = _Summing()
+    if report is None:
+        for lineno, ev in lines:
+            summing.add(lineno, ev)
+        return summing.result()
+    last_end = 0
     for lineno, ev in lines:
-        summing.add(lineno, ev)
+        end = report.bytes_read
+        summing.add(lineno, ev, last_end, end)
+        last_end = end
     return summing.result()
+
+
+def _time_key(ev: Mapping[str, Any]) -> float:
+    """Where a step sits on a timeline: a run's final answer and errors at their end, any
+    other step at its start."""
+    if ev["kind"] in ("final", "error"):
+        return float(ev["ts"])
+    start = ev.get("start")
+    return float(start) if isinstance(start, (int, float)) else float(ev["ts"])
+
+
+def _run_lines(stream: IO[bytes], summary: RunSummary) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(offset, event) of the lines of ``summary``'s run, from where it lies in ``stream``."""
+    stream.seek(summary.first_offset)
+    offset = summary.first_offset
+    while offset < summary.end_offset:
+        raw = stream.readline()
+        if not raw:
+            break
+        start, offset = offset, offset + len(raw)
+        ev, reason = decode_line(raw.rstrip(b"\r\n"))
+        if reason is None and check_required(ev) is None and ev["run"] == summary.run:
+            yield start, ev
+
+
+def iter_run_steps(source: str | os.PathLike[str], summary: RunSummary) -> Iterator[Step]:
+    """The steps of one run of a trace file, read back from where :func:`summarize_runs` (with
+    a report) found it, without holding the file's other runs: in file order, or, for a run
+    whose lines came from spans, in the order they happened (what ``show`` draws).
+
+    Memory: nothing for a run in file order; a time and an offset per step for a run from
+    spans (its lines are read again, one by one, in time order). Bad lines were reported by
+    the first read and are skipped.
+    """
+    with open_source(source) as stream:
+        if not summary.from_spans:
+            for _, st in _numbered(_run_lines(stream, summary)):
+                yield st
+            return
+        keys, offsets, steps = array("d"), array("q"), array("q")
+        for offset, st in _numbered(_run_lines(stream, summary)):
+            keys.append(_time_key(st.event))
+            offsets.append(offset)
+            steps.append(st.step)
+        for i in sorted(range(len(keys)), key=keys.__getitem__):
+            stream.seek(offsets[i])
+            ev, _ = decode_line(stream.readline().rstrip(b"\r\n"))
+            yield Step(steps[i], 0, ev)
+
+
+def _numbered(lines: Iterable[tuple[int, dict[str, Any]]]) -> Iterator[tuple[int, Step]]:
+    """The steps of one run's (offset, event) lines, numbered as :func:`step_events` does."""
+    n = 0
+    for offset, ev in lines:
+        if ev["kind"] in META_KINDS:
+            continue
+        seq = ev.get("seq")
+        yield offset, Step(seq if isinstance(seq, int) and not isinstance(seq, bool) else n, 0, ev)
+        n += 1
 
 
 def list_runs(
