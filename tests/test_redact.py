@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from otel_jsonl import Trace
 from otel_jsonl.record.redact import Redactor, email_and_phone, fingerprint, redact_text
@@ -290,3 +292,44 @@ def test_redacted_text_is_not_redacted_again() -> None:
     """Redacting twice gives the same text (markers are neither secrets nor re-fingerprinted)."""
     once = redact_text(f"password={OPENAI_KEY} Authorization: Bearer {OPENAI_KEY}")
     assert redact_text(once) == once
+
+
+_PIECES = st.sampled_from(
+    [
+        "password=",
+        '"password":"',
+        '\\"Authorization\\": \\"Basic ',
+        "Bearer ",
+        OPENAI_KEY,
+        "ghp_",
+        "-----BEGIN PRIVATE KEY-----\n",
+        "://u:",
+        "@",
+        '"',
+        "\\",
+        "=",
+        ":",
+        " ",
+        "AKIA",
+        "é",
+        "\n",
+    ]
+)
+_TEXTS = st.lists(st.one_of(_PIECES, st.text(max_size=12)), max_size=12).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.dictionaries(_TEXTS, _TEXTS, max_size=4), text=_TEXTS)
+def test_redacted_lines_always_parse(values: dict[str, str], text: str) -> None:
+    """Whatever the values and keys hold, a redacted line is still one valid JSON object with
+    the same keys count, and text with no marker in it came through unchanged."""
+    from otel_jsonl.record import codec
+
+    line = codec.dumps_line({"ts": 1.0, "run": "r", "kind": "x", "v": values, "t": text})
+    red, n = Redactor().redact_bytes(line)
+    event = json.loads(red)
+    assert len(event["v"]) == len(values)
+    if n == 0:
+        assert red == line
+    if "[REDACTED:" not in event["t"]:
+        assert event["t"] == text
