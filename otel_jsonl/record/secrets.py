@@ -398,10 +398,14 @@ def _verify_run(data: bytes, start: int, end: int, pem: bool) -> list[tuple[int,
 def find_secrets(data: bytes, text: bool = False) -> list[tuple[int, int, str]]:
     """Every built-in family in ``data``: three scans (token runs, ``:``, ``=``), each finding
     candidate positions in C, and a verifier per candidate."""
-    spans: list[tuple[int, int, str]] = []
-    last_end = 0
     runs = data.translate(_RUN_TABLE)
     start = runs.find(_RUN_NEEDLE)
+    low = data.lower()
+    colon = _COLON.search(low)
+    if start < 0 and colon is None and (b"=" not in data or _EQUALS.search(low) is None):
+        return []  # the common case: no candidate at all
+    spans: list[tuple[int, int, str]] = []
+    last_end = 0
     pem: bool | None = None
     while start >= 0:
         end = runs.find(b" ", start)
@@ -417,11 +421,10 @@ def find_secrets(data: bytes, text: bool = False) -> list[tuple[int, int, str]]:
                 spans.extend(found)
                 last_end = max(e for _, e, _ in found)
         start = runs.find(_RUN_NEEDLE, max(end, last_end))
-    low = data.lower()
     for scan in (_COLON, _EQUALS):
         if scan is _EQUALS and b"=" not in data:
             continue
-        c = scan.search(low)
+        c = colon if scan is _COLON else scan.search(low)
         while c is not None:
             pos = c.start()
             url = c.lastgroup == "url"

@@ -11,6 +11,7 @@ Standard library only.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import logging
 import os
@@ -170,6 +171,7 @@ class LineWriter:
         self._stream_binary = stream is not None and not isinstance(stream, io.TextIOBase)
         self._since_sync = 0
         self._plain_fsync = fsync in ("never", "close")
+        self._stored: set[str] = set()
         if self.path is not None:
             try:
                 self._open()
@@ -278,7 +280,7 @@ class LineWriter:
             raw = full.encode("utf-8", "replace")
             info: dict[str, Any] = {"size": len(raw)}
             if self.blobs is not None:
-                info["sha256"] = self.blobs.put(raw)
+                info["sha256"] = self._store(raw)
             capped[json_pointer(path)] = info
             return _truncate_utf8(full, self.cap)
         if isinstance(value, dict):
@@ -299,6 +301,18 @@ class LineWriter:
                     value[i] = new
             return value
         return value
+
+    def _store(self, raw: bytes) -> str:
+        """Put ``raw`` in the blob store once per writer: a value this writer already stored
+        (the same tool output capped again) costs a hash, not a trip to the file system."""
+        assert self.blobs is not None
+        digest = hashlib.sha256(raw).hexdigest()
+        if digest not in self._stored:
+            self.blobs.put(raw)
+            if len(self._stored) >= 4096:
+                self._stored.clear()
+            self._stored.add(digest)
+        return digest
 
     # -- writing -------------------------------------------------------------------------
 
