@@ -212,8 +212,12 @@ def json_string_end(data: bytes, i: int, quote: bytes) -> int:
 
 
 _BARE_END = re.compile(rb"[\s\"'\\,;&<>(){}\[\]]")
+_ASSIGNED_END = re.compile(rb"[\s\"'\\;]")
 
 
-def bare_end(data: bytes, i: int) -> int:
-    m = _BARE_END.search(data, i)
+def bare_end(data: bytes, i: int, query: bool = True) -> int:
+    """Where an unquoted value starting at ``i`` ends: at a space, a quote, an escape or a
+    delimiter; a value assigned outside a query string (``DB_PASSWORD=a&b,c``) ends only at a
+    space, a quote, an escape or ``;``."""
+    m = (_BARE_END if query else _ASSIGNED_END).search(data, i)
     return m.end() - 1 if m else len(data)

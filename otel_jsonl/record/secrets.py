@@ -261,7 +261,11 @@ def verify_key(data: bytes, pos: int, text: bool = False) -> list[tuple[int, int
             return None  # a JSON number, object or array: its own keys are looked at
         start = i
         multiword = strength in ("auth", "cookie")
-        end = _line_end(data, start) if multiword else bare_end(data, start)
+        if multiword:
+            end = _line_end(data, start)
+        else:
+            query = sep == 58 or data[max(0, km.start() - 1) : km.start()] in (b"?", b"&")
+            end = bare_end(data, start, query)
     if end <= start:
         return None
     value = data[start:end]
