@@ -185,6 +185,40 @@ def target(variant: str, payload: str) -> str:
     return ""
 
 
+def profile(reps: int) -> None:
+    """Where a step's time goes: the article's two parts, the recorder's encode and write, and
+    each pass of the secret screen, in microseconds (medians, interleaved)."""
+    from otel_jsonl.record import secrets
+
+    print("microseconds per call, median of interleaved repetitions")
+    for name, (kind, fields) in payloads().items():
+        if name.endswith("new"):
+            continue
+        event = {"ts": time.time(), "run": "abcd1234", "seq": 3, "kind": kind, **fields}
+        line = _codec.dumps_line(event)
+        low = line.lower()
+        runs = line.translate(secrets._RUN_TABLE)
+        parts: dict[str, Any] = {
+            "article json.dumps": lambda e=event: json.dumps(e),
+            "orjson dumps_line": lambda e=event: _codec.dumps_line(e),
+            "screen: translate": lambda b=line: b.translate(secrets._RUN_TABLE),
+            "screen: find run": lambda r=runs: r.find(secrets._RUN_NEEDLE),
+            "screen: lower": lambda b=line: b.lower(),
+            "screen: ':' scan": lambda lo=low: secrets._COLON.search(lo),
+            "screen: whole": lambda b=line: secrets.find_secrets(b),
+        }
+        results: dict[str, list[float]] = {k: [] for k in parts}
+        for _ in range(reps):
+            for label, fn in parts.items():
+                n = 2000
+                t0 = time.perf_counter()
+                for _ in range(n):
+                    fn()
+                results[label].append((time.perf_counter() - t0) / n * 1e6)
+        cells = ", ".join(f"{label} {statistics.median(v):.2f}" for label, v in results.items())
+        print(f"{name} ({len(line)} B): {cells}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=15)
@@ -194,7 +228,15 @@ def main() -> None:
         action="store_true",
         help="compare fsync policies instead: never, every 100 lines, every line",
     )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="print what each part of a step costs (encode, write, each pass of the screen)",
+    )
     args = parser.parse_args()
+    if args.profile:
+        profile(args.reps)
+        return
     variants = ["article", "trace", "trace-stdlib", "trace-noredact", "raw"]
     if args.durability:
         variants = ["article", "trace", "fsync-100", "fsync-line"]
