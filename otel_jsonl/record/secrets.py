@@ -66,7 +66,7 @@ FAMILIES: dict[str, str] = {
 
 # Key names whose value is a secret, found by their last letters before a ``:`` or ``=`` (then
 # judged exactly in Python), and the quotes that may sit between a name and its separator:
-# none, JSON, Python repr, a space, JSON inside a JSON string (once or twice).
+# none, JSON, Python repr or JSON inside a JSON string before `:`, none or a space before `=`.
 _KEY_TAILS = (
     "password",
     "passwd",
@@ -84,7 +84,8 @@ _KEY_TAILS = (
     "sig",
     "signature",
 )
-_QUOTES = ("", '"', "'", " ", '\\"', '\\\\\\"')
+_COLON_QUOTES = ("", '"', "'", '\\"')  # password: / "password": / 'password': / \"password\":
+_EQUALS_QUOTES = ("", " ")  # PASSWORD=... / password = ...
 _TAIL_LETTERS = 4
 _WINDOW = 6
 
@@ -120,12 +121,12 @@ def _trie_regex(seqs: Iterable[tuple[str, ...]]) -> str:
     return emit(trie)
 
 
-def _key_lookbehind(sep: str) -> str:
+def _key_lookbehind(sep: str, quotes: tuple[str, ...]) -> str:
     """One lookbehind, true right after ``sep`` when a secret-named key (its last letters and
     closing quotes) ends there: a trie over the last ``_WINDOW`` characters."""
     seqs: set[tuple[str, ...]] = set()
     for tail in _KEY_TAILS:
-        for q in _QUOTES:
+        for q in quotes:
             atoms = _atoms(tail[-_TAIL_LETTERS:]) + [re.escape(ch) for ch in q] + [re.escape(sep)]
             while len(atoms) < _WINDOW:
                 atoms.insert(0, ".")
@@ -139,11 +140,11 @@ def _key_lookbehind(sep: str) -> str:
 _COLON = re.compile(
     (
         ":(?://(?:[^/\\s\"'\\\\@]{0,256}@|hooks\\.slack\\.com/)(?P<url>)|"
-        + _key_lookbehind(":")
+        + _key_lookbehind(":", _COLON_QUOTES)
         + "(?P<key>))"
     ).encode("ascii")
 )
-_EQUALS = re.compile(("=" + _key_lookbehind("=")).encode("ascii"))
+_EQUALS = re.compile(("=" + _key_lookbehind("=", _EQUALS_QUOTES)).encode("ascii"))
 
 # -- exact formats, matched on the original bytes at a candidate --------------------------------
 
