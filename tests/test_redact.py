@@ -58,8 +58,7 @@ def _b62_checksum(body: str) -> str:
 def test_corpus_recall_and_false_positives(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Every family is caught in >= 98 % of its contexts (as written by Trace and as text) and
-    no look-alike is altered; the table of recall and false-positive rates is printed."""
+    """Each family's recall is >= 98 % (via Trace and as text) and no look-alike changes."""
     positives = _rows("positives.jsonl")
     lookalikes = _rows("lookalikes.jsonl")
     recorded = _record(tmp_path / "positives.jsonl", [row["value"] for row in positives])
@@ -118,8 +117,7 @@ def test_corpus_files_are_what_the_generator_writes() -> None:
 
 
 def test_fingerprint_is_stable_and_kind_is_kept(tmp_path: Path) -> None:
-    """The same secret gives the same marker in two runs and in text; another secret, another
-    fingerprint; a keyed fingerprint differs from the plain one."""
+    """One secret, one marker in every run and in text; other secrets or keys, other marks."""
     other = "sk-proj-Zz9RbV2mK9pLw4TzN8cY3hJ6dF1sG5aQ0eW"
     markers = []
     for name in ("a.jsonl", "b.jsonl"):
@@ -159,8 +157,7 @@ def test_placeholders_and_ordinary_words_stay(text: str) -> None:
 
 
 def test_github_and_npm_checksums_decide_low_entropy_tokens() -> None:
-    """A ghp_/npm_ token whose last six characters are the CRC32 of its body is redacted even
-    when the body looks like words; with a wrong checksum the same shape is left alone."""
+    """A valid CRC32 checksum makes a word-like ghp_/npm_ token a secret; a wrong one does not."""
     body = "abcdefghijklmnopqrstuvwxyzabcd"
     for prefix, kind in (("ghp_", "github_token"), ("npm_", "npm_token")):
         valid = prefix + body + _b62_checksum(body)
@@ -192,8 +189,7 @@ def test_pii_hook_is_opt_in(tmp_path: Path) -> None:
 
 
 def test_secret_dict_keys_and_secret_named_keys(tmp_path: Path) -> None:
-    """A secret used as a dict key is redacted; a value is judged by its key name, in the line
-    and in redact_value."""
+    """Secrets as dict keys go, and values are judged by their key name (line and value)."""
     value = {OPENAI_KEY: "owner", "password": "hunter2", "name": "svc"}
     with Trace(tmp_path / "t.jsonl") as t:
         t.step("tool_result", output=value)
@@ -206,8 +202,7 @@ def test_secret_dict_keys_and_secret_named_keys(tmp_path: Path) -> None:
 
 
 def test_json_string_tool_arguments_keep_a_valid_line(tmp_path: Path) -> None:
-    """Credentials inside JSON-string arguments (escaped quotes) are redacted and both the line
-    and the arguments still parse."""
+    """Credentials in JSON-string arguments are redacted; line and arguments still parse."""
     arguments = json.dumps(
         {"headers": {"Authorization": "Basic dXNlcjpodW50ZXIy", "X-Api-Key": "k3Y" * 8}}
     )
@@ -220,8 +215,7 @@ def test_json_string_tool_arguments_keep_a_valid_line(tmp_path: Path) -> None:
 
 
 def test_capped_value_and_blob_are_redacted_once(tmp_path: Path) -> None:
-    """A secret in a value over the cap is gone from the line and from the blob, even where the
-    cap cuts through it."""
+    """A secret in a capped value is gone from the line and the blob, even cut by the cap."""
     secret = OPENAI_KEY
     value = "x" * 4080 + " " + secret + " tail"
     with Trace(tmp_path / "t.jsonl") as t:
@@ -233,10 +227,9 @@ def test_capped_value_and_blob_are_redacted_once(tmp_path: Path) -> None:
 
 
 def test_streamed_secret_is_caught_in_the_accumulated_text(tmp_path: Path) -> None:
-    """The limit: a secret split across two streamed chunks is not recognised in either chunk
-    alone; the recorder catches it in the accumulated text, and so does the exporter, whose
-    span holds the whole streamed reply (real openai client, openai-v2 instrumentation,
-    loopback SSE server)."""
+    """A secret split over streamed chunks is in no chunk; the accumulated text is caught."""
+    # The real openai client streams from a loopback SSE server through the openai-v2
+    # instrumentation into JsonlSpanExporter: the span holds the whole reply.
     import openai
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -321,8 +314,7 @@ _TEXTS = st.lists(st.one_of(_PIECES, st.text(max_size=12)), max_size=12).map("".
 @settings(max_examples=300, deadline=None)
 @given(values=st.dictionaries(_TEXTS, _TEXTS, max_size=4), text=_TEXTS)
 def test_redacted_lines_always_parse(values: dict[str, str], text: str) -> None:
-    """Whatever the values and keys hold, a redacted line is still one valid JSON object with
-    the same keys count, and text with no marker in it came through unchanged."""
+    """A redacted line always parses, keeps its keys, and leaves unmarked text unchanged."""
     from otel_jsonl.record import codec
 
     line = codec.dumps_line({"ts": 1.0, "run": "r", "kind": "x", "v": values, "t": text})
