@@ -140,8 +140,7 @@ def _kinds(text: str) -> list[str]:
 
 
 def test_secrets_are_redacted_by_default(tmp_path: Path) -> None:
-    """Secrets in any value, nested or not, are replaced (kind and fingerprint kept) before the
-    line is written; what surrounds them stays."""
+    """Secrets at any depth become kind and fingerprint before the write; the rest stays."""
     text = f"key {OPENAI_KEY} and id AKIAIOSFODNN7EXAMPLE ok"
     with Trace(tmp_path / "t.jsonl") as t:
         t.step("tool_result", output=text, nested={"list": [text]})
