@@ -69,7 +69,9 @@ class Redactor:
         self._allow = frozenset(a.encode("utf-8") for a in allow)
         self._pii = pii
         self._fp_key = fingerprint_key
-        self._plain = defaults and not self._custom and pii is None and not self._allow
+        #: True when only the built-in families run (no patterns, allow-list or hook): then a
+        #: line with nothing for :func:`find_secrets` needs nothing else.
+        self.plain = defaults and not self._custom and pii is None and not self._allow
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -109,7 +111,7 @@ class Redactor:
     def redact_bytes(self, data: bytes, text: bool = False) -> tuple[bytes, int]:
         """Return ``data`` (an encoded JSON line, or plain text when ``text`` is true) with
         secrets replaced, and how many were replaced."""
-        if self._plain and not find_secrets(data, text):
+        if self.plain and not find_secrets(data, text):
             # The default redactor and no secret: the scans and nothing else.
             return data, 0
         spans = self.find(data, text)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
 from . import codec as _codec
 from .blobs import BlobStore, blob_dir_for
 from .redact import Redactor
+from .secrets import find_secrets
 
 __all__ = [
     "DEFAULT_CAP",
@@ -325,7 +326,8 @@ class LineWriter:
             # encode() and write_bytes() inlined for the common case (an open file, no cap hit,
             # no per-line fsync): a step is a few microseconds, and calls are a good part of it.
             line = _codec.dumps_line(event)
-            if self.redactor is not None:
+            redactor = self.redactor
+            if redactor is not None and (not redactor.plain or find_secrets(line)):
                 line = self._redact(line)
             if self.cap and len(line) > self.cap:
                 line, prefix = self._cap_line(line)
