@@ -177,6 +177,9 @@ _RANDOM_BODY = frozenset(
     {"openai_key", "anthropic_key", "huggingface_token", "gitlab_token", "slack_token"}
 )
 
+# The first letters of the prefixed families (sk- rk_ whsec_ hf_ gsk_ xai- SG. npm_ pypi- ya29.
+# xox xapp- gh github_pat_ glpat- AKIA ASIA AIza eyJ).
+_TOKEN_FIRST = frozenset(b"srwhgxSnpyAe")
 _ALNUM = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 
 _PEM = re.compile(
@@ -420,11 +423,14 @@ def find_secrets(data: bytes, text: bool = False) -> list[tuple[int, int, str]]:
         if end < 0:
             end = len(runs)
         if start >= last_end:
-            found = _token_at(data, start)
+            # Most long runs in ordinary data (base64, hashes, long identifiers) start with no
+            # family's first letter and follow no dot or "Bearer ": one set lookup rejects them.
+            found = _token_at(data, start) if data[start] in _TOKEN_FIRST else None
             if not found:
                 if pem is None:
                     pem = b"-----BEGIN " in data
-                found = _verify_run(data, start, end, pem)
+                if pem or data[start - 1 : start] == b"." or data.endswith(b"Bearer ", 0, start):
+                    found = _verify_run(data, start, end, pem)
             if found:
                 spans.extend(found)
                 last_end = max(e for _, e, _ in found)
