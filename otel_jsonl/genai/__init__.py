@@ -5,7 +5,7 @@ attributes, and the joining of content carried by log records. Pure functions, n
 
 Modules: ``names`` (the names), ``messages`` (message forms), ``jsontext`` (JSON-string
 attributes), ``content`` (content wherever it was put), ``spans`` (span -> step fields),
-``attributes`` (step -> span attributes).
+``attributes`` (step -> span attributes), ``vercel`` (the Vercel AI SDK's ``ai.*`` spans).
 """
 
 from __future__ import annotations
