@@ -16,8 +16,10 @@ from .common import (
     EXIT_DATA,
     EXIT_OK,
     EXIT_USAGE,
+    FILES_HELP,
     CliError,
     check_readable,
+    expand_args,
     iter_lines,
     spool_stdin,
 )
@@ -73,7 +75,7 @@ def register(sub: Any) -> None:
         "write them as OTLP JSON lines (-o) and/or send them over OTLP (--endpoint). Bad "
         "lines are printed as FILE:LINE: REASON and skipped. " + ENV_NOTE,
     )
-    p.add_argument("files", nargs="+", metavar="FILE", help="trace file (- for stdin, .gz ok)")
+    p.add_argument("files", nargs="+", metavar="FILE", help=FILES_HELP)
     p.add_argument(
         "-o",
         "--output",
@@ -270,10 +272,11 @@ def cmd_convert(args: argparse.Namespace) -> int:
         raise CliError("--retries must be >= 0", EXIT_USAGE)
     base = {"service.name": args.service_name} if args.service_name else None
     with ExitStack() as stack:
-        paths = list(args.files)
+        given = expand_args(args.files)
+        paths = list(given)
         if args.strict:
             paths = _spooled(paths, stack)
-            names = dict(zip(paths, args.files, strict=True))
+            names = dict(zip(paths, given, strict=True))
             try:
                 _check_strict(paths)
             except CliError as exc:

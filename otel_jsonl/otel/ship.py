@@ -324,7 +324,11 @@ class Shipper:
         self.report.last_error = self._capture.last or "export failed"
         return False
 
-    def _send(self, batch: list[ReadableSpan]) -> None:
+    def send(self, batch: Sequence[ReadableSpan]) -> bool:
+        """Send ``batch`` now, with the retry policy; True when the backend accepted it."""
+        return self._send(list(batch))
+
+    def _send(self, batch: list[ReadableSpan]) -> bool:
         policy = self.retry
         attempts = 1 if self._down else max(1, policy.attempts)
         began = self._clock()
@@ -337,7 +341,7 @@ class Shipper:
                 self.report.batches_sent += 1
                 self.report.spans_sent += len(batch)
                 self._down = False
-                return
+                return True
             if attempt + 1 >= attempts:
                 break
             if self._clock() - began + backoff > policy.max_time:
@@ -347,6 +351,7 @@ class Shipper:
         self.report.batches_failed += 1
         self.report.spans_failed += len(batch)
         self._down = True
+        return False
 
     def close(self) -> ShipReport:
         """Send the rest, shut the exporter down (twice is safe), return the report."""

@@ -16,7 +16,7 @@ import io
 import logging
 import os
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal, TypedDict
@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
 from . import codec as _codec
 from .blobs import BlobStore, blob_dir_for
 from .redact import Redactor
+from .rotate import RotatingFile, RotationPolicy
 from .secrets import find_secrets
 
 __all__ = [
@@ -69,6 +70,7 @@ class WriterOptionsKw(TypedDict, total=False):
     redact_patterns: Mapping[str, str] | Iterable[str]
     fsync: FsyncPolicy
     strict: bool
+    rotate: RotationPolicy | None
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,9 @@ class WriterOptions:
     hook, fingerprint key); ``redact_patterns`` adds patterns (a mapping name -> regex, or
     regexes). ``fsync``
     is ``"never"``, ``"close"`` (default), ``"line"`` or a number N (every N writes).
-    ``strict`` raises write failures instead of counting them (for tests). Bad values raise
+    ``strict`` raises write failures instead of counting them (for tests). ``rotate`` rotates
+    the file by a :class:`~otel_jsonl.record.rotate.RotationPolicy` (size and/or daily, keep N
+    files and/or D days, gzip; safe with several processes on one path). Bad values raise
     ValueError here, at construction.
     """
 
@@ -93,6 +97,7 @@ class WriterOptions:
     redact_patterns: Mapping[str, str] | Iterable[str] = field(default=())
     fsync: FsyncPolicy = "close"
     strict: bool = False
+    rotate: RotationPolicy | None = None
 
     def __post_init__(self) -> None:
         cap = self.cap
@@ -173,6 +178,11 @@ class LineWriter:
         self._since_sync = 0
         self._plain_fsync = fsync in ("never", "close")
         self._stored: set[str] = set()
+        #: Called when a rotation starts a new file; returns lines to write at its top.
+        self.on_new_file: Callable[[], bytes] | None = None
+        self._rotating: RotatingFile | None = None
+        if self.path is not None and opts.rotate is not None and opts.rotate.rotates:
+            self._rotating = RotatingFile(self.path, opts.rotate, on_new_file=self._header)
         if self.path is not None:
             try:
                 self._open()
@@ -183,8 +193,14 @@ class LineWriter:
 
     # -- file handling -------------------------------------------------------------------
 
+    def _header(self) -> bytes:
+        return self.on_new_file() if self.on_new_file is not None else b""
+
     def _open(self) -> None:
         assert self.path is not None
+        if self._rotating is not None:
+            self._fd = self._rotating.open()
+            return
         parent = self.path.parent
         if not parent.exists():
             parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -202,6 +218,8 @@ class LineWriter:
             return
         self._closed = True
         fd, self._fd = self._fd, None
+        if self._rotating is not None:
+            fd = self._rotating.close()
         try:
             if fd is not None:
                 if self.fsync != "never":
@@ -215,8 +233,9 @@ class LineWriter:
     def flush(self) -> None:
         """Make written lines durable: fsync the file (the OS already has every line)."""
         try:
-            if self._fd is not None:
-                os.fsync(self._fd)
+            fd = self._rotating.fd if self._rotating is not None else self._fd
+            if fd is not None:
+                os.fsync(fd)
             elif self._stream is not None and not self._closed:
                 self._stream.flush()
         except (OSError, ValueError) as exc:
@@ -333,7 +352,7 @@ class LineWriter:
                 line, prefix = self._cap_line(line)
                 line = prefix + line
             fd = self._fd
-            if fd is not None and self._plain_fsync:
+            if fd is not None and self._plain_fsync and self._rotating is None:
                 n = os.write(fd, line)
                 if n != len(line):
                     self._finish_partial(fd, line, n)
@@ -359,8 +378,16 @@ class LineWriter:
             if self._closed:
                 raise ValueError("write to a closed trace")
             self._open()
+        if self._rotating is not None:
+            # The rotating file picks the descriptor (rotating or reopening first if due).
+            with self._rotating.target(len(data)) as rfd:
+                self._write_fd(rfd, data)
+            return
         fd = self._fd
         assert fd is not None
+        self._write_fd(fd, data)
+
+    def _write_fd(self, fd: int, data: bytes) -> None:
         n = os.write(fd, data)
         if n != len(data):
             self._finish_partial(fd, data, n)
