@@ -86,8 +86,8 @@ _KEY_TAILS = (
 )
 _COLON_QUOTES = ("", '"', "'", '\\"')  # password: / "password": / 'password': / \"password\":
 _EQUALS_QUOTES = ("", " ")  # PASSWORD=... / password = ...
-_TAIL_LETTERS = 4
-_WINDOW = 6
+_TAIL_LETTERS = 6  # "zation", not "tion": "operation" and "temperature" are no candidates
+_WINDOW = 9
 
 # Every token-shaped family is a run of at least this many characters of [A-Za-z0-9_-].
 _RUN = 20
@@ -142,9 +142,10 @@ _COLON = re.compile(
         ":(?://(?:[^/\\s\"'\\\\@]{0,256}@|hooks\\.slack\\.com/)(?P<url>)|"
         + _key_lookbehind(":", _COLON_QUOTES)
         + "(?P<key>))"
-    ).encode("ascii")
+    ).encode("ascii"),
+    re.DOTALL,  # the padding atoms of short names match any byte, newlines included
 )
-_EQUALS = re.compile(("=" + _key_lookbehind("=", _EQUALS_QUOTES)).encode("ascii"))
+_EQUALS = re.compile(("=" + _key_lookbehind("=", _EQUALS_QUOTES)).encode("ascii"), re.DOTALL)
 
 # -- exact formats, matched on the original bytes at a candidate --------------------------------
 
@@ -190,7 +191,8 @@ _PEM = re.compile(
 _USERINFO = re.compile(rb"//([^/\s\"'\\@:]{0,256}):([^/\s\"'\\@]{1,256})@")
 _SLACK_HOOK = re.compile(rb"//hooks\.slack\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/([A-Za-z0-9]{16,})")
 _BEARER = re.compile(rb"Bearer[ \t]+([A-Za-z0-9\-._~+/]{8,}=*)")
-_KEY_BEFORE = re.compile(rb"([A-Za-z0-9_.\-]{1,64})((?:\\{1,3})?[\"']?[ ]?)\Z")
+_NAME_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+_QUOTE_BYTES = frozenset(b"\"'\\ ")
 _SCHEME = re.compile(
     rb"(?i:basic|bearer|token|digest|negotiate|ntlm|apikey|api-key|key|sso-key|hmac|"
     rb"aws4-hmac-sha256|otp)[ \t]+"
@@ -228,11 +230,18 @@ def verify_key(data: bytes, pos: int, text: bool = False) -> list[tuple[int, int
     """A secret-named key before the separator at ``pos``, and its value after it. In an
     encoded line (``text=False``) a bare ``"`` after a separator inside a string ends that
     string, so it opens no value."""
-    km = _KEY_BEFORE.search(data, max(0, pos - 72), pos)
-    if km is None:
+    # Walk back over the quotes, then over the name (a regex searching backwards would try
+    # every start position).
+    end_name = pos
+    while end_name > 0 and pos - end_name < 4 and data[end_name - 1] in _QUOTE_BYTES:
+        end_name -= 1
+    start_name = end_name
+    while start_name > 0 and end_name - start_name < 64 and data[start_name - 1] in _NAME_BYTES:
+        start_name -= 1
+    if start_name == end_name:
         return None
-    name = km.group(1).decode("ascii")
-    quotes = km.group(2)
+    name = data[start_name:end_name].decode("ascii")
+    quotes = data[end_name:pos]
     sep = data[pos]
     env = name.isupper() and "_" in name
     rule = key_kind(name, env)
@@ -268,7 +277,7 @@ def verify_key(data: bytes, pos: int, text: bool = False) -> list[tuple[int, int
         if multiword:
             end = _line_end(data, start)
         else:
-            query = sep == 58 or data[max(0, km.start() - 1) : km.start()] in (b"?", b"&")
+            query = sep == 58 or data[max(0, start_name - 1) : start_name] in (b"?", b"&")
             end = bare_end(data, start, query)
     if end <= start:
         return None
