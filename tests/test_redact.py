@@ -325,3 +325,47 @@ def test_redacted_lines_always_parse(values: dict[str, str], text: str) -> None:
         assert red == line
     if "[REDACTED:" not in event["t"]:
         assert event["t"] == text
+
+
+def test_ordinary_genai_keys_are_no_candidates() -> None:
+    """The ':' and '=' scans stop at no ordinary GenAI or recorder key (no verifier runs)."""
+    from otel_jsonl.record import secrets
+
+    keys = [
+        "ts",
+        "run",
+        "seq",
+        "kind",
+        "operation",
+        "model",
+        "response_model",
+        "provider",
+        "response_id",
+        "usage",
+        "input_tokens",
+        "output_tokens",
+        "max_tokens",
+        "temperature",
+        "finish_reason",
+        "input",
+        "output",
+        "role",
+        "parts",
+        "type",
+        "content",
+        "arguments",
+        "result",
+        "name",
+        "id",
+        "trace_id",
+        "span_id",
+        "parent_id",
+        "start",
+        "duration",
+        "location",
+        "description",
+    ]
+    line = json.dumps(dict.fromkeys(keys, "value")).encode() + b" key_count=3 duration=4"
+    low = line.lower()
+    assert secrets._COLON.search(low) is None
+    assert secrets._EQUALS.search(low) is None
