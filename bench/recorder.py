@@ -204,7 +204,7 @@ def profile(reps: int) -> None:
             "screen: translate": lambda b=line: b.translate(secrets._RUN_TABLE),
             "screen: find run": lambda r=runs: r.find(secrets._RUN_NEEDLE),
             "screen: lower": lambda b=line: b.lower(),
-            "screen: ':' scan": lambda lo=low: secrets._COLON.search(lo),
+            "screen: ':' scan": lambda lo=low: secrets.scans().colon.search(lo),
             "screen: whole": lambda b=line: secrets.find_secrets(b),
         }
         results: dict[str, list[float]] = {k: [] for k in parts}

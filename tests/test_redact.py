@@ -367,5 +367,5 @@ def test_ordinary_genai_keys_are_no_candidates() -> None:
     ]
     line = json.dumps(dict.fromkeys(keys, "value")).encode() + b" key_count=3 duration=4"
     low = line.lower()
-    assert secrets._COLON.search(low) is None
-    assert secrets._EQUALS.search(low) is None
+    assert secrets.scans().colon.search(low) is None
+    assert secrets.scans().equals.search(low) is None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 
+from .secret_checks import lazy_compile
 from .secrets import FAMILIES, find_secrets, verify_key
 
 __all__ = [
@@ -209,8 +210,8 @@ class Redactor:
 
 # -- an example PII hook ------------------------------------------------------------------------
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9.\-]{1,253}\.[A-Za-z]{2,24}")
-_PHONE = re.compile(r"(?<![\w+])\+?[0-9][0-9 ().\-]{7,18}[0-9](?![\w])")
+_EMAIL = lazy_compile(r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9.\-]{1,253}\.[A-Za-z]{2,24}")
+_PHONE = lazy_compile(r"(?<![\w+])\+?[0-9][0-9 ().\-]{7,18}[0-9](?![\w])")
 
 
 def email_and_phone(text: str) -> list[tuple[int, int, str]]:

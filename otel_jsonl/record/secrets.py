@@ -23,6 +23,7 @@ from .secret_checks import (
     is_placeholder,
     json_string_end,
     key_kind,
+    lazy_compile,
     plausible,
     randomish,
 )
@@ -134,23 +135,39 @@ def _key_lookbehind(sep: str, quotes: tuple[str, ...]) -> str:
     return f"(?<={_trie_regex(seqs)})"
 
 
-# ``:`` starts a key context (JSON, headers, YAML) or a URL; ``=`` a key context (env files,
-# query strings, connection strings). Each scan starts from its literal, so the engine only
-# stops at the separators.
-_COLON = re.compile(
-    (
-        ":(?://(?:[^/\\s\"'\\\\@]{0,256}@|hooks\\.slack\\.com/)(?P<url>)|"
-        + _key_lookbehind(":", _COLON_QUOTES)
-        + "(?P<key>))"
-    ).encode("ascii"),
-    re.DOTALL,  # the padding atoms of short names match any byte, newlines included
-)
-_EQUALS = re.compile(("=" + _key_lookbehind("=", _EQUALS_QUOTES)).encode("ascii"), re.DOTALL)
+class Scans:
+    """The compiled key scans: ``:`` starts a key context (JSON, headers, YAML) or a URL, ``=``
+    a key context (env files, query strings, connection strings). Each starts from its
+    literal, so the engine only stops at separators. Built on first use by :func:`scans`:
+    compiling the tries costs milliseconds, which every command's start-up would pay."""
+
+    def __init__(self) -> None:
+        self.colon = re.compile(
+            (
+                ":(?://(?:[^/\\s\"'\\\\@]{0,256}@|hooks\\.slack\\.com/)(?P<url>)|"
+                + _key_lookbehind(":", _COLON_QUOTES)
+                + "(?P<key>))"
+            ).encode("ascii"),
+            re.DOTALL,  # the padding atoms of short names match any byte, newlines included
+        )
+        self.equals = re.compile(
+            ("=" + _key_lookbehind("=", _EQUALS_QUOTES)).encode("ascii"), re.DOTALL
+        )
+
+
+_SCANS: list[Scans] = []
+
+
+def scans() -> Scans:
+    """The compiled key scans (built once, on first use)."""
+    if not _SCANS:
+        _SCANS.append(Scans())
+    return _SCANS[0]
+
 
 # -- exact formats, matched on the original bytes at a candidate --------------------------------
 
-_TOKEN = re.compile(
-    rb"""
+_TOKEN_RX = rb"""
     (?P<anthropic_key>sk-ant-[a-z]{2,8}[0-9]{0,3}-[A-Za-z0-9_\-]{20,})
    |(?P<openai_key>sk-(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_\-]{20,})
    |(?P<stripe_key>[sr]k_(?:live|test)_[A-Za-z0-9]{16,})
@@ -168,9 +185,8 @@ _TOKEN = re.compile(
    |(?P<aws_access_key_id>A(?:KIA|SIA)[A-Z0-9]{16})
    |(?P<google_api_key>AIza[A-Za-z0-9_\-]{35})
    |(?P<jwt>eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*)
-    """,
-    re.VERBOSE,
-)
+    """
+_TOKEN: list[re.Pattern[bytes]] = []  # compiled on first use, like the scans
 # Families of a fixed length: a letter or digit right after the match means it is something else.
 _FIXED = frozenset({"npm_token", "github_token", "aws_access_key_id", "google_api_key"})
 # Families whose body must look random (the prefix alone is too short to be sure).
@@ -183,17 +199,18 @@ _RANDOM_BODY = frozenset(
 _TOKEN_FIRST = frozenset(b"srwhgxSnpyAe")
 _ALNUM = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 
-_PEM = re.compile(
+_PEM = lazy_compile(
     rb"-----BEGIN ([A-Z0-9 ]{0,40})PRIVATE KEY( BLOCK)?-----"
     rb"(?:[A-Za-z0-9+/=:, \t\r\n-]|\\[rn]|\\\\[rn])*?"
     rb"(?:-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----|(?=[\"']|$))"
 )
-_USERINFO = re.compile(rb"//([^/\s\"'\\@:]{0,256}):([^/\s\"'\\@]{1,256})@")
-_SLACK_HOOK = re.compile(rb"//hooks\.slack\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/([A-Za-z0-9]{16,})")
-_BEARER = re.compile(rb"Bearer[ \t]+([A-Za-z0-9\-._~+/]{8,}=*)")
+_USERINFO = lazy_compile(rb"//([^/\s\"'\\@:]{0,256}):([^/\s\"'\\@]{1,256})@")
+_SLACK_HOOK = lazy_compile(
+    rb"//hooks\.slack\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/([A-Za-z0-9]{16,})"
+)
 _NAME_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
 _QUOTE_BYTES = frozenset(b"\"'\\ ")
-_SCHEME = re.compile(
+_SCHEME = lazy_compile(
     rb"(?i:basic|bearer|token|digest|negotiate|ntlm|apikey|api-key|key|sso-key|hmac|"
     rb"aws4-hmac-sha256|otp)[ \t]+"
 )
@@ -205,7 +222,9 @@ _EMPTY_SPANS: list[tuple[int, int, str]] = []
 def _token_at(data: bytes, start: int) -> list[tuple[int, int, str]] | None:
     if start > 0 and data[start - 1] in _ALNUM:
         return None
-    m = _TOKEN.match(data, start)
+    if not _TOKEN:
+        _TOKEN.append(re.compile(_TOKEN_RX, re.VERBOSE))
+    m = _TOKEN[0].match(data, start)
     if m is None:
         return None
     kind = m.lastgroup
@@ -360,7 +379,7 @@ def _verify_url(data: bytes, pos: int) -> list[tuple[int, int, str]] | None:
     return [(m.start(2), m.end(2), "url_password")]
 
 
-_ESCAPE = re.compile(rb"\\.", re.DOTALL)
+_ESCAPE = lazy_compile(rb"\\.", re.DOTALL)
 
 
 def _inside_string(data: bytes, start: int, end: int) -> bool:
@@ -376,7 +395,7 @@ def _inside_string(data: bytes, start: int, end: int) -> bool:
     )
 
 
-_PEM_HEAD = re.compile(rb"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----")
+_PEM_HEAD = lazy_compile(rb"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----")
 
 
 def _verify_run(data: bytes, start: int, end: int, pem: bool) -> list[tuple[int, int, str]] | None:
@@ -417,12 +436,13 @@ def find_secrets(data: bytes, text: bool = False) -> list[tuple[int, int, str]]:
     candidate positions in C, and a verifier per candidate."""
     runs = data.translate(_RUN_TABLE)
     start = runs.find(_RUN_NEEDLE)
+    sc = _SCANS[0] if _SCANS else scans()
     low = data.lower()
     # The keys every line opens with (ts, run, seq, kind) name no secret: the ``:`` scan starts
     # after them (their values are still looked at by the other scans and verifiers).
     head = -1 if text else data.find(b'"kind":', 0, 96)
-    colon = _COLON.search(low, head + 7 if head >= 0 else 0)
-    if start < 0 and colon is None and (b"=" not in data or _EQUALS.search(low) is None):
+    colon = sc.colon.search(low, head + 7 if head >= 0 else 0)
+    if start < 0 and colon is None and (b"=" not in data or sc.equals.search(low) is None):
         return []  # the common case: no candidate at all
     spans: list[tuple[int, int, str]] = []
     last_end = 0
@@ -444,10 +464,10 @@ def find_secrets(data: bytes, text: bool = False) -> list[tuple[int, int, str]]:
                 spans.extend(found)
                 last_end = max(e for _, e, _ in found)
         start = runs.find(_RUN_NEEDLE, max(end, last_end))
-    for scan in (_COLON, _EQUALS):
-        if scan is _EQUALS and b"=" not in data:
+    for scan in (sc.colon, sc.equals):
+        if scan is sc.equals and b"=" not in data:
             continue
-        c = colon if scan is _COLON else scan.search(low)
+        c = colon if scan is sc.colon else scan.search(low)
         while c is not None:
             pos = c.start()
             url = c.lastgroup == "url"
