@@ -245,6 +245,33 @@ def _token_at(data: bytes, start: int) -> list[tuple[int, int, str]] | None:
     return [(start, end, kind)]
 
 
+def _value_at(
+    data: bytes, pos: int, structural: bool, text: bool, strength: str
+) -> tuple[int, int] | None:
+    """Where the value after the separator at ``pos`` starts and ends: a JSON string (escaped
+    or not), a quoted string, a header value to the end of its line, or (end -1) a bare value
+    for the caller to end. None when there is no string value to look at."""
+    n = len(data)
+    i = pos + 1
+    while i < n and data[i] in (32, 9):
+        i += 1
+    if data.startswith(b'\\"', i):
+        end = data.find(b'\\"', i + 2)
+        return i + 2, n if end < 0 else end
+    if data[i : i + 1] == b'"':
+        if not (text or structural):
+            return None  # in a line, this quote closes the string the separator sits in
+        return i + 1, json_string_end(data, i + 1, b'"')
+    if data[i : i + 1] == b"'":
+        end = data.find(b"'", i + 1)
+        return i + 1, n if end < 0 else end
+    if structural:
+        return None  # a JSON number, object or array: its own keys are looked at
+    if strength in ("auth", "cookie"):
+        return i, _line_end(data, i)
+    return i, -1
+
+
 def verify_key(data: bytes, pos: int, text: bool = False) -> list[tuple[int, int, str]] | None:
     """A secret-named key before the separator at ``pos``, and its value after it. In an
     encoded line (``text=False``) a bare ``"`` after a separator inside a string ends that
@@ -269,35 +296,14 @@ def verify_key(data: bytes, pos: int, text: bool = False) -> list[tuple[int, int
     kind, strength = rule
     if strength == "sig" and sep != 61:
         return None  # signature= in URLs and connection strings, not a JSON "signature"
-    n = len(data)
-    i = pos + 1
-    while i < n and data[i] in (32, 9):
-        i += 1
     json_key = quotes.rstrip(b" ") in (b'"', b'\\"') and sep == 58
-    # Where the value starts and ends.
-    if data.startswith(b'\\"', i):
-        start = i + 2
-        end = data.find(b'\\"', start)
-        end = n if end < 0 else end
-    elif data[i : i + 1] == b'"':
-        if not (text or (json_key and quotes.startswith(b'"'))):
-            return None
-        start = i + 1
-        end = json_string_end(data, start, b'"')
-    elif data[i : i + 1] == b"'":
-        start = i + 1
-        end = data.find(b"'", start)
-        end = n if end < 0 else end
-    else:
-        if json_key and quotes.startswith(b'"'):
-            return None  # a JSON number, object or array: its own keys are looked at
-        start = i
-        multiword = strength in ("auth", "cookie")
-        if multiword:
-            end = _line_end(data, start)
-        else:
-            query = sep == 58 or data[max(0, start_name - 1) : start_name] in (b"?", b"&")
-            end = bare_end(data, start, query)
+    where = _value_at(data, pos, json_key and quotes.startswith(b'"'), text, strength)
+    if where is None:
+        return None
+    start, end = where
+    if end == -1:
+        query = sep == 58 or data[max(0, start_name - 1) : start_name] in (b"?", b"&")
+        end = bare_end(data, start, query)
     if end <= start:
         return None
     value = data[start:end]
