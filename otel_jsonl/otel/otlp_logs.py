@@ -1,0 +1,293 @@
+"""OTLP ``LogsData`` in its JSON encoding, both ways, and ``log`` lines <-> SDK log records.
+
+A ``log`` line (docs/schema.md) is what :func:`otel_jsonl.exporter.log_line` made of one log
+record; :func:`line_to_record` is its inverse, so ``convert`` can write the line as OTLP
+(``LogsData`` JSON lines, or the SDK's OTLP log exporters) and ``import`` turns it back into
+the same line. The JSON follows the OTLP "JSON Protobuf Encoding" like the traces codec: hex
+ids, lowerCamelCase keys, integer enums, 64-bit integers as decimal strings.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from collections.abc import Iterable, Iterator, Mapping
+from typing import IO, Any
+
+import orjson
+from opentelemetry._logs import LogRecord, SeverityNumber
+from opentelemetry.sdk._logs import ReadableLogRecord
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import TraceFlags
+
+from .. import semconv as sc
+from ..mapping import decode_attrs, messages_from_record
+from ..otlp import (
+    OtlpFormatError,
+    _any_value,
+    _encode_resource,
+    _encode_scope,
+    _id,
+    _int,
+    _key_values,
+)
+
+__all__ = [
+    "decode_logs_data",
+    "encode_logs_data",
+    "line_to_record",
+    "logs_to_otlp_json_lines",
+    "write_otlp_logs_json",
+]
+
+_CONTENT = (
+    ("input", sc.GEN_AI_INPUT_MESSAGES),
+    ("output", sc.GEN_AI_OUTPUT_MESSAGES),
+    ("system", sc.GEN_AI_SYSTEM_INSTRUCTIONS),
+)
+_SEVERITIES = {s.name: s for s in SeverityNumber}
+_SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+_EVENT_NAME = "event.name"
+
+
+def _lists(value: Any) -> Any:
+    """Tuples (how attribute arrays decode) back to lists, so content reads as JSON."""
+    if isinstance(value, tuple):
+        return [_lists(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _lists(v) for k, v in value.items()}
+    return value
+
+
+def line_to_record(
+    line: Mapping[str, Any],
+    resource: Resource | None = None,
+    scope: InstrumentationScope | None = None,
+) -> ReadableLogRecord:
+    """The log record a ``log`` line was made from (the inverse of ``log_line``).
+
+    The content the exporter lifted out of the attributes (``input``, ``output``, ``system``
+    in the parts form) goes back as ``gen_ai.input.messages`` / ``gen_ai.output.messages`` /
+    ``gen_ai.system_instructions`` unless the body already carries it (the older
+    per-message events). The timestamp is ``round(ts * 1e9)``, also the observed timestamp.
+    """
+    attrs = {k: _lists(v) for k, v in decode_attrs(line.get("attrs")).items()}
+    name = line.get("event")
+    event_name = name if isinstance(name, str) and attrs.get(_EVENT_NAME) != name else None
+    body = line.get("body")
+    have = messages_from_record(name if isinstance(name, str) else None, attrs, body)
+    for key, attr in _CONTENT:
+        if key in line and have.get(key) != line[key]:
+            attrs[attr] = line[key]
+    ns = round(float(line["ts"]) * 1e9)
+    trace = line.get("trace_id")
+    span = line.get("span_id")
+    severity = line.get("severity")
+    number = _SEVERITIES.get(severity) if isinstance(severity, str) else None
+    record = LogRecord(
+        timestamp=ns,
+        observed_timestamp=ns,
+        trace_id=int(trace, 16) if isinstance(trace, str) and trace else None,
+        span_id=int(span, 16) if isinstance(span, str) and span else None,
+        trace_flags=_SAMPLED if trace else None,
+        severity_text=None if number is not None else severity,
+        severity_number=number,
+        body=body,
+        attributes=attrs or None,
+        event_name=event_name,
+    )
+    return ReadableLogRecord(record, resource or Resource({}), scope)
+
+
+def _encode_record(rec: ReadableLogRecord) -> dict[str, Any]:
+    lr = rec.log_record
+    out: dict[str, Any] = {}
+    if lr.timestamp:
+        out["timeUnixNano"] = str(lr.timestamp)
+    if lr.observed_timestamp:
+        out["observedTimeUnixNano"] = str(lr.observed_timestamp)
+    if lr.severity_number is not None and lr.severity_number.value:
+        out["severityNumber"] = lr.severity_number.value
+    if lr.severity_text:
+        out["severityText"] = lr.severity_text
+    if lr.body is not None:
+        out["body"] = _any_value(lr.body)
+    attrs = _key_values(lr.attributes)
+    if attrs:
+        out["attributes"] = attrs
+    dropped = getattr(rec, "dropped_attributes", 0)
+    if dropped:
+        out["droppedAttributesCount"] = dropped
+    if lr.trace_flags is not None and int(lr.trace_flags):
+        out["flags"] = int(lr.trace_flags)
+    if lr.trace_id:
+        out["traceId"] = format(lr.trace_id, "032x")
+    if lr.span_id:
+        out["spanId"] = format(lr.span_id, "016x")
+    if lr.event_name:
+        out["eventName"] = lr.event_name
+    return out
+
+
+def encode_logs_data(records: Iterable[ReadableLogRecord]) -> dict[str, Any]:
+    """One ``LogsData`` JSON object (``{"resourceLogs": [...]}``) for ``records``, grouped by
+    resource and scope in first-seen order."""
+    by_resource: dict[int, tuple[Resource, dict[Any, tuple[Any, list[dict[str, Any]]]]]] = {}
+    for rec in records:
+        entry = by_resource.get(id(rec.resource))
+        if entry is None:
+            entry = by_resource[id(rec.resource)] = (rec.resource, {})
+        scope = rec.instrumentation_scope
+        key = (
+            (scope.name, scope.version, scope.schema_url, tuple(sorted(scope.attributes or {})))
+            if scope is not None
+            else None
+        )
+        bucket = entry[1].get(key)
+        if bucket is None:
+            bucket = entry[1][key] = (scope, [])
+        bucket[1].append(_encode_record(rec))
+    resource_logs = []
+    for resource, scopes in by_resource.values():
+        scope_logs = []
+        for scope, logs in scopes.values():
+            item: dict[str, Any] = {"scope": _encode_scope(scope), "logRecords": logs}
+            if scope is not None and scope.schema_url:
+                item["schemaUrl"] = scope.schema_url
+            scope_logs.append(item)
+        rl: dict[str, Any] = {"resource": _encode_resource(resource), "scopeLogs": scope_logs}
+        if resource.schema_url:
+            rl["schemaUrl"] = resource.schema_url
+        resource_logs.append(rl)
+    return {"resourceLogs": resource_logs}
+
+
+def logs_to_otlp_json_lines(
+    records: Iterable[ReadableLogRecord], *, batch_size: int = 512
+) -> Iterator[bytes]:
+    """OTLP JSON lines (with the newline), one ``LogsData`` per ``batch_size`` records."""
+    batch: list[ReadableLogRecord] = []
+    for rec in records:
+        batch.append(rec)
+        if len(batch) >= batch_size:
+            yield orjson.dumps(encode_logs_data(batch), option=orjson.OPT_APPEND_NEWLINE)
+            batch = []
+    if batch:
+        yield orjson.dumps(encode_logs_data(batch), option=orjson.OPT_APPEND_NEWLINE)
+
+
+def write_otlp_logs_json(
+    records: Iterable[ReadableLogRecord], out: IO[bytes], *, batch_size: int = 512
+) -> int:
+    """Write ``records`` to ``out`` as OTLP JSON lines; return how many were written."""
+    count = 0
+    batch: list[ReadableLogRecord] = []
+    for rec in records:
+        batch.append(rec)
+        count += 1
+    for line in logs_to_otlp_json_lines(batch, batch_size=batch_size):
+        out.write(line)
+    return count
+
+
+# -- decoding ------------------------------------------------------------------------------
+
+_NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def _value(av: Any) -> Any:
+    """An AnyValue as a Python value; arrays as lists (log bodies and attributes hold JSON)."""
+    if not isinstance(av, Mapping) or not av:
+        return None
+    if "stringValue" in av:
+        return av["stringValue"]
+    if "intValue" in av:
+        return _int(av["intValue"], "intValue")
+    if "boolValue" in av:
+        return bool(av["boolValue"])
+    if "doubleValue" in av:
+        d = av["doubleValue"]
+        if isinstance(d, str):
+            return _NONFINITE[d] if d in _NONFINITE else float(d)
+        return float(d)
+    if "arrayValue" in av:
+        return [_value(v) for v in (av["arrayValue"] or {}).get("values") or ()]
+    if "kvlistValue" in av:
+        return _kvs((av["kvlistValue"] or {}).get("values"))
+    if "bytesValue" in av:
+        return base64.b64decode(av["bytesValue"])
+    return None
+
+
+def _kvs(kvs: Any) -> dict[str, Any]:
+    if not kvs:
+        return {}
+    return {kv["key"]: _value(kv.get("value")) for kv in kvs}
+
+
+def _severity(value: Any) -> SeverityNumber | None:
+    if value is None or value == 0:
+        return None
+    if isinstance(value, str) and not value.isdigit():
+        found = _SEVERITIES.get(value.removeprefix("SEVERITY_NUMBER_"))
+        if found is None:
+            raise OtlpFormatError(f"unknown severityNumber {value!r}")
+        return found
+    try:
+        return SeverityNumber(_int(value, "severityNumber"))
+    except ValueError:
+        raise OtlpFormatError(f"unknown severityNumber {value!r}") from None
+
+
+def _decode_record(
+    raw: Mapping[str, Any], resource: Resource, scope: InstrumentationScope | None
+) -> ReadableLogRecord:
+    trace_id = _id(raw.get("traceId"), 16, "traceId")
+    span_id = _id(raw.get("spanId"), 8, "spanId")
+    flags = _int(raw.get("flags"), "flags") & 0xFF
+    attrs = _kvs(raw.get("attributes"))
+    record = LogRecord(
+        timestamp=_int(raw.get("timeUnixNano"), "timeUnixNano") or None,
+        observed_timestamp=_int(raw.get("observedTimeUnixNano"), "observedTimeUnixNano") or None,
+        trace_id=trace_id,
+        span_id=span_id,
+        trace_flags=TraceFlags(flags) if trace_id else None,
+        severity_text=raw.get("severityText") or None,
+        severity_number=_severity(raw.get("severityNumber")),
+        body=_value(raw.get("body")),
+        attributes=attrs or None,
+        event_name=raw.get("eventName") or None,
+    )
+    return ReadableLogRecord(record, resource, scope)
+
+
+def decode_logs_data(data: Any) -> list[ReadableLogRecord]:
+    """The log records of one ``LogsData`` (or ``ExportLogsServiceRequest``) JSON object."""
+    if not isinstance(data, Mapping):
+        raise OtlpFormatError("expected a JSON object with resourceLogs")
+    resource_logs = data.get("resourceLogs", data.get("resource_logs"))
+    if resource_logs is None:
+        raise OtlpFormatError("not OTLP logs: no resourceLogs")
+    out: list[ReadableLogRecord] = []
+    try:
+        for rl in resource_logs:
+            res = rl.get("resource") or {}
+            resource = Resource(_kvs(res.get("attributes")), rl.get("schemaUrl") or None)
+            for sl in rl.get("scopeLogs") or ():
+                raw_scope = sl.get("scope")
+                scope = None
+                if raw_scope is not None:
+                    scope = InstrumentationScope(
+                        raw_scope.get("name", ""),
+                        raw_scope.get("version") or None,
+                        sl.get("schemaUrl") or None,
+                        _kvs(raw_scope.get("attributes")) or None,
+                    )
+                for raw in sl.get("logRecords") or ():
+                    out.append(_decode_record(raw, resource, scope))
+    except OtlpFormatError:
+        raise
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise OtlpFormatError(f"malformed OTLP JSON ({type(exc).__name__}: {exc})") from None
+    return out
