@@ -37,9 +37,9 @@ from google.protobuf import json_format
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.trace import ReadableSpan
 
-from otel_jsonl import otlp
-from otel_jsonl.convert import events_to_spans
-from otel_jsonl.reader import read_events
+from otel_jsonl.otel import otlp_json as otlp
+from otel_jsonl.otel.to_spans import events_to_spans
+from otel_jsonl.read.lines import read_events
 
 BATCH = 512
 

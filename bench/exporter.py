@@ -98,7 +98,7 @@ def make_exporter(name: str, directory: Path) -> Any:
 
         return Noop()
     if name == "jsonl":
-        from otel_jsonl.exporter import JsonlSpanExporter
+        from otel_jsonl.otel.exporter import JsonlSpanExporter
 
         return JsonlSpanExporter(directory / "trace.jsonl")
     if name == "file":

@@ -20,8 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from otel_jsonl.diff import diff_runs
-from otel_jsonl.replay import replay
+from otel_jsonl.analyze.diff import diff_runs
+from otel_jsonl.analyze.replay import replay
 
 
 def make_run(

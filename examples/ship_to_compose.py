@@ -28,14 +28,9 @@ import os
 import sys
 
 from otel_jsonl import read_events
-from otel_jsonl.convert import ConvertStats, events_to_spans
-from otel_jsonl.otlp import (
-    RetryPolicy,
-    Shipper,
-    make_span_exporter,
-    resolve_endpoint,
-    write_otlp_json,
-)
+from otel_jsonl.otel.otlp_json import write_otlp_json
+from otel_jsonl.otel.ship import RetryPolicy, Shipper, make_span_exporter, resolve_endpoint
+from otel_jsonl.otel.to_spans import ConvertStats, events_to_spans
 
 PROJECT = "otel-jsonl-examples"  # Phoenix groups traces by this resource attribute
 

@@ -1,9 +1,14 @@
 """otel-jsonl: every step of an agent loop as one JSON line.
 
+The package is in wings, each a folder (CONTRIBUTING.md, "Where things live"): ``record`` (the
+recorder and its writer, standard library only), ``read`` (the streaming reader and runs),
+``genai`` (every GenAI name and message form), ``otel`` (exporters, OTLP, shipping), ``analyze``
+(replay, diff, stats, rendering) and ``cli``. This module re-exports the public names.
+
 ``Trace`` (the recorder), the reader, the schema, replay and diff import only the standard
-library; the
-OpenTelemetry parts (``JsonlSpanExporter``, ``JsonlLogExporter``, ``configure``, conversion)
-are imported on first use, so ``from otel_jsonl import Trace`` works without the OTel SDK.
+library; the OpenTelemetry parts (``JsonlSpanExporter``, ``JsonlLogExporter``, ``configure``,
+``convert_files``, ``import_files``) are imported on first use, so ``from otel_jsonl import
+Trace`` works without the OTel SDK.
 """
 
 from __future__ import annotations
@@ -11,8 +16,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .blobs import BlobStore
-from .diff import diff_runs
+from .analyze.diff import diff_runs
+from .analyze.replay import replay, replay_step
 from .exceptions import (
     BlobError,
     MissingInputError,
@@ -22,21 +27,28 @@ from .exceptions import (
     TornLineWarning,
     TraceFormatError,
 )
-from .messages import to_anthropic, to_openai, to_parts
-from .reader import Line, Problem, ReadReport, RunSummary, list_runs, read_events
-from .recorder import Trace
-from .redact import Redactor
-from .replay import replay, replay_step
+from .genai.messages import to_anthropic, to_openai, to_parts
+from .read.lines import Line, Problem, ReadReport, read_events
+from .read.runs import RunEvents, RunSummary, list_runs, read_run, summarize_runs
+from .record.blobs import BlobStore
+from .record.redact import Redactor
+from .record.trace import Trace
+from .record.writer import WriterOptions
 from .schema import KINDS, SCHEMA_VERSION, usage_of, validate_event
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .exporter import JsonlLogExporter, JsonlSpanExporter, configure
+    from .otel.configure import configure
+    from .otel.exporter import JsonlLogExporter, JsonlSpanExporter
+    from .otel.files import convert_files, convert_lines, import_files
 
 # name -> module holding it; imported on first attribute access (they need the OTel SDK).
 _LAZY = {
-    "JsonlSpanExporter": "exporter",
-    "JsonlLogExporter": "exporter",
-    "configure": "exporter",
+    "JsonlSpanExporter": "otel.exporter",
+    "JsonlLogExporter": "otel.exporter",
+    "configure": "otel.configure",
+    "convert_files": "otel.files",
+    "convert_lines": "otel.files",
+    "import_files": "otel.files",
 }
 
 
@@ -65,18 +77,25 @@ __all__ = [
     "Problem",
     "ReadReport",
     "Redactor",
+    "RunEvents",
     "RunNotFoundError",
     "RunSummary",
     "TornLineWarning",
     "Trace",
     "TraceFormatError",
+    "WriterOptions",
     "__version__",
     "configure",
+    "convert_files",
+    "convert_lines",
     "diff_runs",
+    "import_files",
     "list_runs",
     "read_events",
+    "read_run",
     "replay",
     "replay_step",
+    "summarize_runs",
     "to_anthropic",
     "to_openai",
     "to_parts",

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .recorder import Trace
+from .record.trace import Trace
 
 __all__ = ["SYSTEM_PROMPT", "USER_PROMPT", "FakeModel", "run_demo"]
 

@@ -15,8 +15,8 @@ import io
 from collections.abc import Callable
 from typing import Any
 
-from .reader import read_events
-from .recorder import Trace
+from .read.lines import read_events
+from .record.trace import Trace
 
 __all__ = ["TickingClock", "memory_trace"]
 

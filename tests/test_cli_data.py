@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from otel_jsonl import __version__, read_events, validate_event
-from otel_jsonl._cli.common import Progress
 from otel_jsonl.cli import main
+from otel_jsonl.cli.common import Progress
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -250,7 +250,7 @@ def test_more_bad_lines_than_shown_are_counted(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Past the report's limit, bad lines are counted in one closing line."""
-    monkeypatch.setattr("otel_jsonl.reader.MAX_PROBLEMS", 2)
+    monkeypatch.setattr("otel_jsonl.read.lines.MAX_PROBLEMS", 2)
     path = tmp_path / "bad.jsonl"
     path.write_bytes(b"x\n" * 5 + b'{"ts":1,"run":"r","kind":"x"}\n')
     assert main(["runs", str(path)]) == 0

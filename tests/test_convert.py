@@ -17,15 +17,10 @@ from opentelemetry.trace.status import StatusCode
 from support.otlp_receiver import OtlpReceiver
 
 from otel_jsonl.cli import main
-from otel_jsonl.convert import (
-    SpanConverter,
-    events_to_spans,
-    root_span_id,
-    span_id_for_step,
-    trace_id_for_run,
-)
 from otel_jsonl.demo import run_demo
-from otel_jsonl.reader import read_events
+from otel_jsonl.otel.ids import root_span_id, span_id_for_step, trace_id_for_run
+from otel_jsonl.otel.to_spans import SpanConverter, events_to_spans
+from otel_jsonl.read.lines import read_events
 
 # --- the article's recorder, copied as it was written, with `**fields` fixed -----------------
 

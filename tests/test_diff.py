@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from otel_jsonl.analyze.diff import align, diff_runs
 from otel_jsonl.cli import main
-from otel_jsonl.diff import align, diff_runs
 
 
 def _run(run: str, cities: list[str], *, ts: float = 0.0) -> list[dict[str, Any]]:

@@ -18,9 +18,9 @@ from support.phoenix import PhoenixServer
 from support.providers import ProviderServer, ToolCall, Turn
 
 from otel_jsonl import read_events, replay, validate_event
-from otel_jsonl.blobs import BlobStore
-from otel_jsonl.convert import trace_id_for_run
 from otel_jsonl.demo import run_demo
+from otel_jsonl.otel.ids import trace_id_for_run
+from otel_jsonl.record.blobs import BlobStore
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"

@@ -29,7 +29,8 @@ from support.agent_loops import run_anthropic_loop
 from support.fixtures import anthropic_native_tracing
 from support.providers import ProviderServer
 
-from otel_jsonl.exporter import JsonlLogExporter, JsonlSpanExporter, LogJoiner
+from otel_jsonl.otel.exporter import JsonlLogExporter, JsonlSpanExporter
+from otel_jsonl.otel.joiner import LogJoiner
 
 
 @pytest.fixture

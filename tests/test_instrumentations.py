@@ -36,8 +36,9 @@ from support.fixtures import (
 )
 from support.providers import ProviderServer
 
-from otel_jsonl.exporter import JsonlLogExporter, JsonlSpanExporter, LogJoiner
-from otel_jsonl.messages import to_parts
+from otel_jsonl.genai.messages import to_parts
+from otel_jsonl.otel.exporter import JsonlLogExporter, JsonlSpanExporter
+from otel_jsonl.otel.joiner import LogJoiner
 
 
 class SpanRecorder:
@@ -312,7 +313,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from support.agent_loops import run_anthropic_loop
 from support.providers import ProviderServer
-from otel_jsonl.exporter import JsonlSpanExporter
+from otel_jsonl.otel.exporter import JsonlSpanExporter
 
 path, stream = sys.argv[1], sys.argv[2] == "sse"
 provider = TracerProvider()

@@ -16,7 +16,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode, TraceFlags, TraceState
 
-from otel_jsonl import _codec, mapping
+from otel_jsonl.otel import mapping
+from otel_jsonl.record import codec as _codec
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from otel_jsonl.messages import form_of, system_text, to_anthropic, to_openai, to_parts
+from otel_jsonl.genai.messages import form_of, system_text, to_anthropic, to_openai, to_parts
 
 PARTS_CONVERSATION: list[dict[str, Any]] = [
     {"role": "user", "parts": [{"type": "text", "content": "Weather in Lisbon?"}]},

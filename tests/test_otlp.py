@@ -22,11 +22,11 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, TraceFlags, TraceState
 from opentelemetry.trace.status import Status, StatusCode
 
-from otel_jsonl import otlp
 from otel_jsonl.cli import main
-from otel_jsonl.convert import events_to_spans
-from otel_jsonl.exporter import JsonlSpanExporter
-from otel_jsonl.reader import read_events
+from otel_jsonl.otel import otlp_json as otlp
+from otel_jsonl.otel.exporter import JsonlSpanExporter
+from otel_jsonl.otel.to_spans import events_to_spans
+from otel_jsonl.read.lines import read_events
 
 # -- strategies ----------------------------------------------------------------------------
 

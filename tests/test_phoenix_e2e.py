@@ -16,10 +16,10 @@ from support.agent_loops import run_openai_loop
 from support.fixtures import instrumented_openai_v2
 
 from otel_jsonl.cli import main
-from otel_jsonl.convert import events_to_spans
 from otel_jsonl.demo import run_demo
-from otel_jsonl.exporter import JsonlSpanExporter
-from otel_jsonl.reader import read_events
+from otel_jsonl.otel.exporter import JsonlSpanExporter
+from otel_jsonl.otel.to_spans import events_to_spans
+from otel_jsonl.read.lines import read_events
 
 if TYPE_CHECKING:
     from support.phoenix import PhoenixServer

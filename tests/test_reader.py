@@ -204,7 +204,7 @@ def test_paused_gc_restores_the_collector_even_on_error() -> None:
     a collector that was already off stays off."""
     import gc
 
-    from otel_jsonl.reader import paused_gc
+    from otel_jsonl.read.lines import paused_gc
 
     assert gc.isenabled()
     with pytest.raises(ValueError, match="boom"), paused_gc():

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from otel_jsonl import Trace, read_events
-from otel_jsonl.blobs import BlobStore
+from otel_jsonl.record.blobs import BlobStore
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -530,7 +530,7 @@ _BLOCK_IMPORTS = textwrap.dedent(
             return None
     sys.meta_path.insert(0, Blocker())
     from otel_jsonl import Trace, read_events, validate_event
-    from otel_jsonl import _codec
+    from otel_jsonl.record import codec as _codec
     assert not _codec.HAVE_ORJSON
     t = Trace(sys.argv[1])
     t.step("llm_call", model="m", content="x" * 5000, key="sk-proj-abcdefghijklmnopqrstuvwxyz0123")
@@ -560,7 +560,7 @@ def test_recorder_works_with_only_the_standard_library(tmp_path: Path) -> None:
 
 def test_stdlib_and_orjson_encodings_are_identical(tmp_path: Path) -> None:
     """The stdlib path writes the same bytes as orjson for JSON-native values."""
-    from otel_jsonl import _codec
+    from otel_jsonl.record import codec as _codec
 
     if not _codec.HAVE_ORJSON:
         pytest.skip("orjson is not installed")
@@ -597,7 +597,7 @@ def test_fsync_policies_write_the_same_lines(tmp_path: Path, policy: Any) -> Non
 )
 def test_cheap_screen_never_hides_a_builtin_secret(secret: str) -> None:
     """The shortest match of every built-in pattern passes the cheap screen and is redacted."""
-    from otel_jsonl.redact import Redactor, may_hold_builtin_secret
+    from otel_jsonl.record.redact import Redactor, may_hold_builtin_secret
 
     line = json.dumps({"ts": 1, "run": "r", "kind": "x", "v": f"a {secret} b"}).encode()
     assert may_hold_builtin_secret(line)
@@ -608,7 +608,7 @@ def test_cheap_screen_never_hides_a_builtin_secret(secret: str) -> None:
 
 def test_cheap_screen_passes_ordinary_text() -> None:
     """Prose, numbers and short ids do not trigger the slow path."""
-    from otel_jsonl.redact import may_hold_builtin_secret
+    from otel_jsonl.record.redact import may_hold_builtin_secret
 
     line = json.dumps(
         {"ts": 1764300000.123456, "run": "1a2b3c4d", "kind": "x", "text": "the quick brown " * 50}

@@ -12,11 +12,12 @@ import pytest
 from support.agent_loops import run_anthropic_loop, run_openai_loop
 from support.providers import ProviderServer, Turn
 
+from otel_jsonl.analyze.replay import replay, replay_step
 from otel_jsonl.cli import main
-from otel_jsonl.exceptions import RunNotFoundError
-from otel_jsonl.reader import read_events
-from otel_jsonl.recorder import Trace
-from otel_jsonl.replay import MissingInputError, read_run, replay, replay_step
+from otel_jsonl.exceptions import MissingInputError, RunNotFoundError
+from otel_jsonl.read.lines import read_events
+from otel_jsonl.read.runs import read_run
+from otel_jsonl.record.trace import Trace
 
 
 def _clock() -> Callable[[], float]:
@@ -290,7 +291,7 @@ def test_replay_equals_wire_exporter(tmp_path: Path, provider: str) -> None:
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from support.fixtures import anthropic_native_tracing, instrumented_openai_v2
 
-    from otel_jsonl.exporter import JsonlLogExporter, JsonlSpanExporter
+    from otel_jsonl.otel.exporter import JsonlLogExporter, JsonlSpanExporter
 
     path = tmp_path / "spans.jsonl"
     provider_ = TracerProvider()

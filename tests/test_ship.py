@@ -12,11 +12,11 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from support.otlp_receiver import OtlpReceiver
 
-from otel_jsonl import otlp
 from otel_jsonl.cli import main
-from otel_jsonl.convert import events_to_spans
 from otel_jsonl.demo import run_demo
-from otel_jsonl.reader import read_events
+from otel_jsonl.otel import ship as otlp
+from otel_jsonl.otel.to_spans import events_to_spans
+from otel_jsonl.read.lines import read_events
 
 FAST = ["--timeout", "0.5", "--retry-backoff", "0.1"]
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from otel_jsonl._cli import replay as replay_cli
+from otel_jsonl.analyze.pricing import cost_of, load_prices, price_for
+from otel_jsonl.analyze.terminal import shorten
 from otel_jsonl.cli import main
-from otel_jsonl.pricing import cost_of, load_prices, price_for
-from otel_jsonl.view import shorten
+from otel_jsonl.cli import replay as replay_cli
 
 GOLDEN = Path(__file__).parent / "golden"
 T0 = 1_764_300_000.0

@@ -11,26 +11,23 @@ from __future__ import annotations
 import contextlib
 import gc
 import gzip
-import io
 import os
 import sys
 import warnings
-from collections import Counter
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
-from . import _codec
-from .exceptions import TornLineWarning, TraceFormatError
-from .schema import META_KINDS, check_required, usage_of
+from ..exceptions import TornLineWarning, TraceFormatError
+from ..record import codec as _codec
+from ..schema import check_required
 
 __all__ = [
     "Line",
     "Problem",
     "ReadReport",
-    "RunSummary",
-    "list_runs",
+    "display_name",
     "open_source",
     "paused_gc",
     "read_events",
@@ -111,7 +108,7 @@ def _as_set(value: str | Collection[str] | None) -> frozenset[str] | None:
     return frozenset(value)
 
 
-def _decode(raw: bytes) -> tuple[Any, str | None]:
+def decode_line(raw: bytes) -> tuple[Any, str | None]:
     try:
         return _codec.loads(raw), None
     except ValueError as exc:
@@ -182,7 +179,7 @@ def _iter(
             if complete:
                 _bad(name, lineno, reason, strict, report)
             continue
-        obj, reason_or_none = _decode(body)
+        obj, reason_or_none = decode_line(body)
         if reason_or_none is None:
             reason_or_none = check_required(obj)
         if reason_or_none is not None:
@@ -215,63 +212,6 @@ def _bad(name: str, lineno: int, reason: str, strict: bool, report: ReadReport |
         report.add(Problem(name, lineno, reason))
 
 
-@dataclass
-class RunSummary:
-    """One run of a trace file, summed up."""
-
-    run: str
-    first_lineno: int
-    steps: int = 0
-    first_ts: float = 0.0
-    last_ts: float = 0.0
-    kinds: Counter[str] = field(default_factory=Counter)
-    input_tokens: int = 0
-    output_tokens: int = 0
-    errors: int = 0
-
-    @property
-    def duration(self) -> float:
-        """Seconds from the first event to the last."""
-        return self.last_ts - self.first_ts
-
-
-def summarize_runs(lines: Iterable[Line]) -> list[RunSummary]:
-    """Sum up the runs of a stream of events, in the order they first appear."""
-    runs: dict[str, RunSummary] = {}
-    for lineno, ev in lines:
-        kind = ev["kind"]
-        if kind in META_KINDS:
-            continue
-        run_id = ev["run"]
-        ts = float(ev["ts"])
-        start = ev.get("start")
-        begin = float(start) if isinstance(start, (int, float)) else ts
-        s = runs.get(run_id)
-        if s is None:
-            s = runs[run_id] = RunSummary(run_id, lineno, first_ts=begin, last_ts=ts)
-        s.steps += 1
-        s.kinds[kind] += 1
-        s.first_ts = min(s.first_ts, begin)
-        s.last_ts = max(s.last_ts, ts)
-        if kind == "error":
-            s.errors += 1
-        if kind == "llm_call":
-            usage = usage_of(ev)
-            s.input_tokens += usage.get("input_tokens", 0)
-            s.output_tokens += usage.get("output_tokens", 0)
-    return list(runs.values())
-
-
-def list_runs(
-    source: str | os.PathLike[str] | IO[bytes],
-    *,
-    strict: bool = True,
-    report: ReadReport | None = None,
-) -> list[RunSummary]:
-    """The runs in a trace file with their step counts, time span and token totals."""
-    return summarize_runs(read_events(source, strict=strict, report=report))
-
-
 @contextlib.contextmanager
 def paused_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector while a whole run is read into memory.
@@ -289,8 +229,3 @@ def paused_gc() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-def read_text_stream(text: str) -> IO[bytes]:
-    """A binary stream over ``text`` (for tests and for ``read_events`` on a string)."""
-    return io.BytesIO(text.encode("utf-8"))

@@ -16,14 +16,25 @@ import logging
 import os
 import threading
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal, TypedDict
 
-from . import _codec
+if TYPE_CHECKING:  # pragma: no cover
+    from typing_extensions import Unpack
+
+from . import codec as _codec
 from .blobs import BlobStore, blob_dir_for
 from .redact import Redactor
 
-__all__ = ["DEFAULT_CAP", "FsyncPolicy", "LineWriter", "json_pointer"]
+__all__ = [
+    "DEFAULT_CAP",
+    "FsyncPolicy",
+    "LineWriter",
+    "WriterOptions",
+    "WriterOptionsKw",
+    "json_pointer",
+]
 
 logger = logging.getLogger("otel_jsonl")
 
@@ -47,16 +58,65 @@ def _truncate_utf8(text: str, limit: int) -> str:
     return raw[:limit].decode("utf-8", "ignore")
 
 
+class WriterOptionsKw(TypedDict, total=False):
+    """The keyword form of :class:`WriterOptions` (``Trace(path, cap=0, redact=False)``)."""
+
+    cap: int
+    blob_dir: str | os.PathLike[str] | None
+    redact: bool
+    redact_patterns: Mapping[str, str] | Iterable[str]
+    fsync: FsyncPolicy
+    strict: bool
+
+
+@dataclass(frozen=True)
+class WriterOptions:
+    """How lines are written: the one options object of every entry point that writes a trace
+    file (``Trace``, ``LineWriter``, the exporters, ``configure()``).
+
+    ``cap`` is the cap per string value in UTF-8 bytes (0 turns capping off); ``blob_dir`` where
+    full values go (default ``blobs/`` beside the trace; with a stream and no ``blob_dir`` a
+    capped value is truncated with no blob). ``redact`` turns the built-in secret patterns on
+    or off; ``redact_patterns`` adds patterns (a mapping name -> regex, or regexes). ``fsync``
+    is ``"never"``, ``"close"`` (default), ``"line"`` or a number N (every N writes).
+    ``strict`` raises write failures instead of counting them (for tests). Bad values raise
+    ValueError here, at construction.
+    """
+
+    cap: int = DEFAULT_CAP
+    blob_dir: str | os.PathLike[str] | None = None
+    redact: bool = True
+    redact_patterns: Mapping[str, str] | Iterable[str] = field(default=())
+    fsync: FsyncPolicy = "close"
+    strict: bool = False
+
+    def __post_init__(self) -> None:
+        cap = self.cap
+        if not isinstance(cap, int) or isinstance(cap, bool) or cap < 0:
+            raise ValueError(f"cap must be a whole number of bytes >= 0 (0 = off), got {cap!r}")
+        fsync = self.fsync
+        if not (
+            fsync in ("never", "close", "line")
+            or (isinstance(fsync, int) and not isinstance(fsync, bool) and fsync > 0)
+        ):
+            raise ValueError(f"fsync must be 'never', 'close', 'line' or N > 0, got {fsync!r}")
+
+    @classmethod
+    def build(cls, options: WriterOptions | None = None, **overrides: Any) -> WriterOptions:
+        """``options`` (default: the defaults) with the keyword ``overrides`` applied."""
+        base = options if options is not None else cls()
+        unknown = set(overrides) - set(WriterOptionsKw.__annotations__)
+        if unknown:
+            raise TypeError(f"unknown writer option(s): {', '.join(sorted(unknown))}")
+        return replace(base, **overrides) if overrides else base
+
+
 class LineWriter:
     """Caps, encodes, redacts and appends events as JSON lines.
 
     Give ``path`` (the file is created ``0600``, its new parent directories ``0700``) or
-    ``stream`` (a binary or text file object, written and flushed per event, never closed here).
-    ``cap`` is the cap per string value in UTF-8 bytes (0 turns capping off); ``blob_dir`` where
-    full values go (default ``blobs/`` beside ``path``; with a stream and no ``blob_dir`` a
-    capped value is truncated with no blob). ``redact`` turns the built-in secret patterns on
-    or off; ``redact_patterns`` adds patterns. ``fsync`` is ``"never"``, ``"close"``
-    (default), ``"line"`` or a number N (every N writes).
+    ``stream`` (a binary or text file object, written and flushed per event, never closed here),
+    and the :class:`WriterOptions` (an object, keywords, or both: keywords win).
     """
 
     def __init__(
@@ -64,22 +124,15 @@ class LineWriter:
         path: str | os.PathLike[str] | None = None,
         *,
         stream: IO[Any] | None = None,
-        cap: int = DEFAULT_CAP,
-        blob_dir: str | os.PathLike[str] | None = None,
-        redact: bool = True,
-        redact_patterns: Mapping[str, str] | Iterable[str] = (),
-        fsync: FsyncPolicy = "close",
-        strict: bool = False,
+        options: WriterOptions | None = None,
+        **overrides: Unpack[WriterOptionsKw],
     ) -> None:
         if (path is None) == (stream is None):
             raise ValueError("give exactly one of path and stream")
-        if not isinstance(cap, int) or isinstance(cap, bool) or cap < 0:
-            raise ValueError(f"cap must be a whole number of bytes >= 0 (0 = off), got {cap!r}")
-        if not (
-            fsync in ("never", "close", "line")
-            or (isinstance(fsync, int) and not isinstance(fsync, bool) and fsync > 0)
-        ):
-            raise ValueError(f"fsync must be 'never', 'close', 'line' or N > 0, got {fsync!r}")
+        opts = WriterOptions.build(options, **overrides)
+        self.options = opts
+        cap, fsync, strict = opts.cap, opts.fsync, opts.strict
+        redact, redact_patterns, blob_dir = opts.redact, opts.redact_patterns, opts.blob_dir
         self.path = Path(path) if path is not None else None
         self.cap = cap
         self.strict = strict

@@ -4,18 +4,24 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from ..exceptions import OtelJsonlError
-from ..reader import Line, ReadReport, read_events
+from ..read.lines import Line, ReadReport, read_events
 from .common import EXIT_DATA, EXIT_OK, EXIT_USAGE, CliError, check_readable, iter_lines
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..otel.files import ConvertResult
+    from ..otel.ship import Shipper
+
+# The OpenTelemetry side is imported inside the commands that use it, so that building the
+# parser (every command, and ``--version``) stays quick.
 
 ENV_NOTE = (
     "Without --endpoint and -o, spans go to OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or "
@@ -213,19 +219,50 @@ def _check_strict(paths: list[str]) -> None:
             raise CliError(f"{path}: {exc.strerror or exc}") from None
 
 
-def _open_output(path: str, stack: ExitStack) -> IO[bytes]:
-    if path == "-":
-        return sys.stdout.buffer
+def _spooled(paths: list[str], stack: ExitStack) -> list[str]:
+    """The paths, with stdin copied to a temporary file (a strict check reads twice)."""
+    if paths.count("-") > 1:
+        raise CliError("stdin (-) can be read only once", EXIT_USAGE)
+    return [_spool_stdin(stack) if p == "-" else p for p in paths]
+
+
+def _make_shipper(args: argparse.Namespace) -> Shipper:
+    from ..otel.ship import (
+        RetryPolicy,
+        Shipper,
+        make_span_exporter,
+        resolve_endpoint,
+        resolve_protocol,
+    )
+
     try:
-        return stack.enter_context(open(path, "wb"))
-    except OSError as exc:
-        raise CliError(f"{path}: {exc.strerror or exc}") from None
+        protocol = resolve_protocol(args.protocol)
+        endpoint = resolve_endpoint(args.endpoint, protocol)
+        exporter = make_span_exporter(
+            args.endpoint,
+            protocol=protocol,
+            headers=dict(args.header) or None,
+            compression=args.compression,
+            timeout=args.timeout,
+            certificate=args.certificate,
+            client_key=args.client_key,
+            client_certificate=args.client_certificate,
+            insecure=args.insecure,
+        )
+    except (ValueError, OSError) as exc:
+        raise CliError(f"cannot set up the OTLP exporter: {exc}", EXIT_USAGE) from None
+    retry = RetryPolicy(
+        attempts=args.retries + 1,
+        initial_backoff=args.retry_backoff,
+        max_time=args.retry_max_time,
+    )
+    return Shipper(exporter, endpoint=endpoint, batch_size=args.batch_size, retry=retry)
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
     """Convert trace files to OTLP JSON lines and/or send them to an OTLP endpoint."""
-    from .. import otlp
-    from ..convert import SpanConverter, default_resource
+    from ..otel.files import convert_lines
+    from ..otel.ids import default_resource
 
     send = args.endpoint is not None or (args.output is None and _endpoint_from_env())
     if args.output is None and not send:
@@ -236,20 +273,11 @@ def cmd_convert(args: argparse.Namespace) -> int:
         )
     if args.retries < 0:
         raise CliError("--retries must be >= 0", EXIT_USAGE)
-    # Everything imported so far lives for the whole command: keep the cyclic collector from
-    # walking it again and again while millions of short-lived span objects go by.
-    gc.freeze()
-    extra = dict(args.resource_attr)
     base = {"service.name": args.service_name} if args.service_name else None
-    resource = default_resource(base)
-    converter = SpanConverter(resource=resource, resource_attrs=extra or None)
-
     with ExitStack() as stack:
         paths = list(args.files)
         if args.strict:
-            if paths.count("-") > 1:
-                raise CliError("stdin (-) can be read only once", EXIT_USAGE)
-            paths = [_spool_stdin(stack) if p == "-" else p for p in paths]
+            paths = _spooled(paths, stack)
             names = dict(zip(paths, args.files, strict=True))
             try:
                 _check_strict(paths)
@@ -258,90 +286,55 @@ def cmd_convert(args: argparse.Namespace) -> int:
                     if tmp != name:
                         exc.args = (str(exc).replace(tmp, name),)
                 raise
-        shipper = None
-        endpoint = ""
-        if send:
-            try:
-                protocol = otlp.resolve_protocol(args.protocol)
-                endpoint = otlp.resolve_endpoint(args.endpoint, protocol)
-                exporter = otlp.make_span_exporter(
-                    args.endpoint,
-                    protocol=protocol,
-                    headers=dict(args.header) or None,
-                    compression=args.compression,
-                    timeout=args.timeout,
-                    certificate=args.certificate,
-                    client_key=args.client_key,
-                    client_certificate=args.client_certificate,
-                    insecure=args.insecure,
-                )
-            except (ValueError, OSError) as exc:
-                raise CliError(f"cannot set up the OTLP exporter: {exc}", EXIT_USAGE) from None
-            retry = otlp.RetryPolicy(
-                attempts=args.retries + 1,
-                initial_backoff=args.retry_backoff,
-                max_time=args.retry_max_time,
-            )
-            shipper = stack.enter_context(
-                otlp.Shipper(exporter, endpoint=endpoint, batch_size=args.batch_size, retry=retry)
-            )
-        out = _open_output(args.output, stack) if args.output is not None else None
+        shipper = _make_shipper(args) if send else None
         reports: list[ReadReport] = []
 
         def lines() -> Iterator[Line]:
-            for path in args.files if not args.strict else paths:
+            for path in paths:
                 report = ReadReport()
                 reports.append(report)
                 yield from iter_lines(path, strict=args.strict, report=report)
 
-        batch: list[Any] = []
-        written = 0
+        output: Any = args.output
+        if output == "-":
+            output = sys.stdout.buffer
+        try:
+            result = convert_lines(
+                lines(),
+                output,
+                shipper=shipper,
+                resource=default_resource(base),
+                resource_attrs=dict(args.resource_attr) or None,
+                batch_size=args.batch_size,
+            )
+        except OSError as exc:
+            raise CliError(f"{args.output}: {exc.strerror or exc}") from None
+        result.reports = reports
+    return _convert_summary(args, result)
 
-        def emit(spans: list[Any]) -> None:
-            nonlocal written, batch
-            for span in spans:
-                if shipper is not None:
-                    shipper.add(span)
-                if out is not None:
-                    batch.append(span)
-                    if len(batch) >= args.batch_size:
-                        written += otlp.write_otlp_json(batch, out, batch_size=args.batch_size)
-                        batch = []
 
-        for line in lines():
-            emit(converter.feed(line))
-        emit(converter.finish())
-        if out is not None and batch:
-            written += otlp.write_otlp_json(batch, out, batch_size=args.batch_size)
-        if out is not None:
-            out.flush()
-        ship_report = shipper.close() if shipper is not None else None
-
-    stats = converter.stats
-    skipped = sum(r.skipped - (1 if r.torn else 0) for r in reports)
-    code = EXIT_OK
+def _convert_summary(args: argparse.Namespace, result: ConvertResult) -> int:
+    stats = result.stats
+    ship = result.ship
     if not args.quiet:
         runs = "1 run" if stats.runs == 1 else f"{stats.runs} runs"
         parts = [f"{stats.spans} spans ({runs}) from {stats.lines} events"]
-        if skipped:
-            parts.append(f"{skipped} bad lines skipped")
-        if out is not None:
-            parts.append(f"wrote {written} spans to {args.output}")
-        if ship_report is not None:
-            parts.append(ship_report.summary())
+        if result.skipped:
+            parts.append(f"{result.skipped} bad lines skipped")
+        if args.output is not None:
+            parts.append(f"wrote {result.written} spans to {args.output}")
+        if ship is not None:
+            parts.append(ship.summary())
         print("otel-jsonl: convert: " + "; ".join(parts), file=sys.stderr)
-    if skipped:
-        code = EXIT_DATA
-    if ship_report is not None and not ship_report.ok:
-        reason = f": {ship_report.last_error}" if ship_report.last_error else ""
+    if ship is not None and not ship.ok:
+        reason = f": {ship.last_error}" if ship.last_error else ""
         print(
-            f"otel-jsonl: error: {ship_report.spans_failed} of "
-            f"{ship_report.spans_failed + ship_report.spans_sent} spans could not be sent to "
-            f"{endpoint}{reason}",
+            f"otel-jsonl: error: {ship.spans_failed} of "
+            f"{ship.spans_failed + ship.spans_sent} spans could not be sent to "
+            f"{ship.endpoint}{reason}",
             file=sys.stderr,
         )
-        code = EXIT_DATA
-    return code
+    return EXIT_OK if result.ok else EXIT_DATA
 
 
 # -- import --------------------------------------------------------------------------------
@@ -349,68 +342,36 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Import OTLP JSON lines files into the event schema."""
-    from .. import otlp
-    from ..exporter import JsonlSpanExporter
+    from ..otel.files import import_files
+    from ..otel.otlp_json import OtlpFormatError, read_otlp_json
 
     with ExitStack() as stack:
-        paths = list(args.files)
-        if args.strict:
-            if paths.count("-") > 1:
-                raise CliError("stdin (-) can be read only once", EXIT_USAGE)
-            paths = [_spool_stdin(stack) if p == "-" else p for p in paths]
-            for path, name in zip(paths, args.files, strict=True):
-                check_readable(path)
+        paths = _spooled(list(args.files), stack) if args.strict else list(args.files)
+        for path, name in zip(paths, args.files, strict=True):
+            check_readable(path)
+            if args.strict:
                 try:
                     with open(path, "rb") as check:
-                        for _ in otlp.read_otlp_json(check, name=name, strict=True):
+                        for _ in read_otlp_json(check, name=name, strict=True):
                             pass
-                except otlp.OtlpFormatError as exc:
+                except OtlpFormatError as exc:
                     raise CliError(f"{exc} (--strict: nothing imported)") from None
                 except OSError as exc:
                     raise CliError(f"{name}: {exc.strerror or exc}") from None
-        for path in paths:
-            check_readable(path)
-        if args.output == "-":
-            exporter = JsonlSpanExporter(stream=sys.stdout.buffer)
-        else:
-            exporter = JsonlSpanExporter(args.output)
-        spans = 0
-        bad = 0
+        sources: list[tuple[str, IO[bytes]]] = []
+        for path, name in zip(paths, args.files, strict=True):
+            try:
+                stream = sys.stdin.buffer if path == "-" else stack.enter_context(open(path, "rb"))
+            except OSError as exc:
+                raise CliError(f"{name}: {exc.strerror or exc}") from None
+            sources.append((name if name != "-" else "<stdin>", stream))
+        output: Any = sys.stdout.buffer if args.output == "-" else args.output
         try:
-            for path, name in zip(paths, args.files, strict=True):
-                report = otlp.ImportReport()
-                try:
-                    fh: IO[bytes] = (
-                        sys.stdin.buffer if path == "-" else stack.enter_context(open(path, "rb"))
-                    )
-                    batch: list[Any] = []
-                    for span in otlp.read_otlp_json(
-                        fh,
-                        name=name if name != "-" else "<stdin>",
-                        strict=False,
-                        report=report,
-                        on_problem=lambda m: print(m, file=sys.stderr),
-                    ):
-                        batch.append(span)
-                        if len(batch) >= 512:
-                            _export(exporter, batch)
-                            batch = []
-                    if batch:
-                        _export(exporter, batch)
-                except OSError as exc:
-                    raise CliError(f"{name}: {exc.strerror or exc}") from None
-                spans += report.spans
-                bad += len(report.problems)
-        finally:
-            exporter.shutdown()
+            result = import_files(sources, output, on_problem=lambda m: print(m, file=sys.stderr))
+        except (OtelJsonlError, OSError) as exc:
+            raise CliError(str(exc)) from None
     if not args.quiet:
+        bad = len(result.problems)
         extra = f"; {bad} bad lines skipped" if bad else ""
-        print(f"otel-jsonl: import: {spans} spans to {args.output}{extra}", file=sys.stderr)
-    return EXIT_DATA if bad else EXIT_OK
-
-
-def _export(exporter: Any, batch: list[Any]) -> None:
-    from opentelemetry.sdk.trace.export import SpanExportResult
-
-    if exporter.export(batch) is not SpanExportResult.SUCCESS:
-        raise CliError("could not write the events (see the message above)")
+        print(f"otel-jsonl: import: {result.spans} spans to {args.output}{extra}", file=sys.stderr)
+    return EXIT_OK if result.ok else EXIT_DATA

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from ..exceptions import OtelJsonlError
-from ..reader import Line, ReadReport, read_events
+from ..read.lines import Line, ReadReport, read_events
 
 EXIT_OK = 0
 EXIT_DATA = 1

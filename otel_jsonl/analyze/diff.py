@@ -22,8 +22,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, Literal
 
-from .reader import paused_gc
-from .replay import RunEvents, Step, read_run, step_events
+from ..read.lines import paused_gc
+from ..read.runs import RunEvents, Step, read_run, step_events
 
 __all__ = ["DEFAULT_IGNORE", "Difference", "RunDiff", "align", "diff_runs"]
 
@@ -42,8 +42,6 @@ DEFAULT_IGNORE: tuple[str, ...] = (
 
 #: Past this many insertions and removals in the unequal middle, the rest is paired in order.
 MAX_EDITS = 2000
-
-_MISSING = object()
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,8 @@ Two kinds of lines, one stream:
   (``gen_ai.operation.name``, ``gen_ai.request.model``, ``gen_ai.usage.*``,
   ``gen_ai.input.messages`` / ``gen_ai.output.messages``, ``gen_ai.tool.*``).
 
-Deterministic ids (so converting or shipping a file twice gives the same spans): the trace id is
-the first 16 bytes of ``sha256("otel-jsonl/v1\\0trace\\0" + run)`` (or the line's ``trace_id``, or
-``run`` itself when it is 32 hex); a step's span id the first 8 bytes of
-``sha256("otel-jsonl/v1\\0span\\0" + run + "\\0s" + seq)`` (``"\\0n" + position`` when the line
-has no ``seq``: its 0-based position among the run's step lines); the root's
-``sha256("otel-jsonl/v1\\0root\\0" + run)``. Times: a step with ``start`` starts then, otherwise
+Ids are derived from the run and the step (:mod:`otel_jsonl.otel.ids`), so converting or
+shipping a file twice gives the same spans. Times: a step with ``start`` starts then, otherwise
 at the previous step's ``ts`` in its run (the first step at its own ``ts``); it ends at ``ts``.
 An ``execute_tool`` span runs from its ``tool_call`` to its ``tool_result``.
 
@@ -41,23 +37,25 @@ follow its ``otel`` line and are skipped (the span already holds them).
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import OrderedDict, deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from opentelemetry.sdk.resources import OTELResourceDetector, Resource
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, TraceFlags
 from opentelemetry.trace.status import Status, StatusCode
 
-from ._version import __version__
-from .messages import to_parts
-from .reader import Line
-from .schema import META_KINDS, usage_of
+from .._version import __version__
+from ..genai import attributes as ga
+from ..genai.attributes import json_text
+from ..genai.names import EXCEPTION_EVENT
+from ..read.lines import Line
+from ..schema import META_KINDS
+from . import mapping
+from .ids import default_resource, is_hex_id, root_span_id, span_id_for_step, trace_id_for_run
 
 __all__ = [
     "ConvertStats",
@@ -69,100 +67,16 @@ __all__ = [
     "trace_id_for_run",
 ]
 
-_NS = b"otel-jsonl/v1\0"
 #: Instrumentation scope of spans built from recorder lines.
 SCOPE = InstrumentationScope("otel_jsonl.convert", __version__)
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
-_HEX = frozenset("0123456789abcdef")
 
 #: Kinds folded into other spans rather than becoming spans of their own.
 _NOT_SPANS = META_KINDS | {"log"}
 
 
-def _digest(*parts: str) -> bytes:
-    return hashlib.sha256(_NS + "\0".join(parts).encode("utf-8", "surrogatepass")).digest()
-
-
-def _nonzero(value: int) -> int:
-    # An all-zero id is invalid in OTLP; sha256 makes it vanishingly unlikely, but be exact.
-    return value or 1
-
-
-def _is_hex(text: str, n: int) -> bool:
-    return len(text) == n and set(text) <= _HEX and text != "0" * n
-
-
-def trace_id_for_run(run: str) -> int:
-    """The trace id of a run whose lines carry none: ``run`` itself when it is 32 lowercase hex
-    (the exporter's runs), else the first 16 bytes of a namespaced sha256 of ``run``."""
-    if _is_hex(run, 32):
-        return int(run, 16)
-    return _nonzero(int.from_bytes(_digest("trace", run)[:16], "big"))
-
-
-def span_id_for_step(run: str, seq: int | None = None, position: int = 0) -> int:
-    """The span id of a step: from run and ``seq``, or run and ``position`` when no ``seq``."""
-    key = f"s{seq}" if seq is not None else f"n{position}"
-    return _nonzero(int.from_bytes(_digest("span", run, key)[:8], "big"))
-
-
-def root_span_id(run: str) -> int:
-    """The span id of a run's ``invoke_agent`` root span."""
-    return _nonzero(int.from_bytes(_digest("root", run)[:8], "big"))
-
-
-def default_resource(attrs: Mapping[str, Any] | None = None) -> Resource:
-    """The resource of spans built from recorder lines: ``service.name`` ``otel-jsonl``,
-    overridden by ``OTEL_SERVICE_NAME`` / ``OTEL_RESOURCE_ATTRIBUTES``, then by ``attrs``."""
-    base = Resource({"service.name": "otel-jsonl"}).merge(OTELResourceDetector().detect())
-    if attrs:
-        base = base.merge(Resource(dict(attrs)))
-    return base
-
-
 def _ns(seconds: Any) -> int:
     return round(float(seconds) * 1e9)
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-def _to_parts(message: Any) -> dict[str, Any]:
-    """A message in the GenAI parts form (OpenAI and Anthropic forms are converted)."""
-    if not isinstance(message, Mapping):
-        return {"role": "user", "parts": [{"type": "text", "content": str(message)}]}
-    return to_parts(message)
-
-
-def _output_messages(messages: Iterable[Any], finish_reason: Any) -> list[dict[str, Any]]:
-    out = []
-    for message in messages:
-        m = _to_parts(message)
-        if "finish_reason" not in m:
-            if isinstance(finish_reason, str) and finish_reason:
-                m["finish_reason"] = finish_reason
-            else:
-                has_call = any(p.get("type") == "tool_call" for p in m.get("parts", ()))
-                m["finish_reason"] = "tool_call" if has_call else "stop"
-        out.append(m)
-    return out
-
-
-def _system_parts(system: Any) -> list[Any]:
-    if isinstance(system, str):
-        return [{"type": "text", "content": system}]
-    return list(system)
-
-
-def _scalar(value: Any) -> Any:
-    """An attribute value for a field: scalars and homogeneous scalar lists as they are,
-    anything else as compact JSON."""
-    if isinstance(value, (str, bool, int, float)):
-        return value
-    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
-        return value
-    return _json(value)
 
 
 @dataclass
@@ -253,7 +167,7 @@ class _Run:
             SpanKind.INTERNAL,
             0,
             0,
-            {"gen_ai.operation.name": "invoke_agent"},
+            ga.agent_attributes(),
         )
         self.held: _Draft | None = None
         # call id -> draft of a tool_call waiting for its tool_result (insertion ordered).
@@ -344,8 +258,6 @@ class SpanConverter:
     # -- exporter lines --------------------------------------------------------------------
 
     def _add_resource(self, ev: Mapping[str, Any]) -> None:
-        from . import mapping
-
         rid = ev.get("id")
         if isinstance(rid, str):
             self._resources[rid] = mapping.resource_from_event(dict(ev))
@@ -359,8 +271,6 @@ class SpanConverter:
                 self._recorder_line(line, out)
 
     def _exporter_line(self, ev: Mapping[str, Any], out: list[ReadableSpan]) -> None:
-        from . import mapping
-
         span_id = ev.get("span_id")
         lines = self._waiting.pop(span_id, []) if isinstance(span_id, str) else []
         lines.append(dict(ev))
@@ -404,7 +314,7 @@ class SpanConverter:
             self._runs.move_to_end(run)
             return state
         tid = ev.get("trace_id")
-        trace_id = int(tid, 16) if isinstance(tid, str) and _is_hex(tid, 32) else None
+        trace_id = int(tid, 16) if isinstance(tid, str) and is_hex_id(tid, 32) else None
         done = self._finished.pop(run, None)
         if done is not None:
             # A late line of a run whose root was already emitted: same ids, no second root.
@@ -438,9 +348,9 @@ class SpanConverter:
         state.last_ns = max(state.last_ns, ts)
         seq = ev.get("seq") if isinstance(ev.get("seq"), int) else None
         sid = ev.get("span_id")
-        span_id = int(sid, 16) if isinstance(sid, str) and _is_hex(sid, 16) else None
+        span_id = int(sid, 16) if isinstance(sid, str) and is_hex_id(sid, 16) else None
         pid = ev.get("parent_id")
-        parent_id = int(pid, 16) if isinstance(pid, str) and _is_hex(pid, 16) else None
+        parent_id = int(pid, 16) if isinstance(pid, str) and is_hex_id(pid, 16) else None
         if span_id is None:
             span_id = span_id_for_step(run, seq, position)
         if parent_id is None:
@@ -475,36 +385,12 @@ class SpanConverter:
             state.held = None
 
     def _input(self, state: _Run, ev: Mapping[str, Any]) -> None:
-        attrs = state.root.attrs
-        agent = ev.get("agent")
-        if isinstance(agent, str) and agent:
-            attrs["gen_ai.agent.name"] = agent
-            state.root.name = f"invoke_agent {agent}"
-        messages = ev.get("messages")
-        if isinstance(messages, list):
-            parts = [_to_parts(m) for m in messages]
-            attrs["gen_ai.input.messages"] = _json(parts)
-            text = _last_user_text(parts)
-            if text is not None:
-                attrs["input.value"] = text
-            else:
-                attrs["input.value"] = _json(parts)
-                attrs["input.mime_type"] = "application/json"
-        system = ev.get("system")
-        if system:
-            attrs["gen_ai.system_instructions"] = _json(_system_parts(system))
+        name = ga.input_attributes(state.root.attrs, ev)
+        if name is not None:
+            state.root.name = name
 
     def _final(self, state: _Run, ev: Mapping[str, Any], ts: int) -> None:
-        attrs = state.root.attrs
-        output = ev.get("output")
-        text = ev.get("text")
-        if isinstance(output, list) and output:
-            attrs["gen_ai.output.messages"] = _json(_output_messages(output, None))
-        elif isinstance(text, str):
-            message = {"role": "assistant", "parts": [{"type": "text", "content": text}]}
-            attrs["gen_ai.output.messages"] = _json(_output_messages([message], "stop"))
-        if isinstance(text, str):
-            attrs["output.value"] = text
+        ga.final_attributes(state.root.attrs, ev)
         state.last_ns = max(state.last_ns, ts)
 
     def _close_run(self, state: _Run, out: list[ReadableSpan]) -> None:
@@ -540,17 +426,8 @@ class SpanConverter:
         name = name if isinstance(name, str) and name else "tool"
         raw_start = ev.get("start")
         start = _ns(raw_start) if isinstance(raw_start, (int, float)) else ts
-        attrs: dict[str, Any] = {
-            "gen_ai.operation.name": "execute_tool",
-            "gen_ai.tool.name": name,
-            "gen_ai.tool.type": "function",
-        }
         call_id = ev.get("id")
-        if isinstance(call_id, str) and call_id:
-            attrs["gen_ai.tool.call.id"] = call_id
-        if "args" in ev:
-            args = ev["args"]
-            attrs["gen_ai.tool.call.arguments"] = args if isinstance(args, str) else _json(args)
+        attrs = ga.tool_attributes(name, call_id, ev)
         draft = _Draft(
             f"execute_tool {name}", span_id, parent_id, SpanKind.INTERNAL, start, ts, attrs
         )
@@ -589,30 +466,24 @@ class SpanConverter:
             draft = state.tools.pop(call_id)
         elif state.untagged_tools:
             draft = state.untagged_tools.popleft()
-            if isinstance(call_id, str) and call_id:
-                draft.attrs["gen_ai.tool.call.id"] = call_id
+            ga.set_tool_call_id(draft.attrs, call_id)
         if draft is None:
             self.stats.unpaired_tool_results += 1
             name = ev.get("name")
             name = name if isinstance(name, str) and name else "tool"
-            attrs: dict[str, Any] = {
-                "gen_ai.operation.name": "execute_tool",
-                "gen_ai.tool.name": name,
-                "gen_ai.tool.type": "function",
-            }
-            if isinstance(call_id, str) and call_id:
-                attrs["gen_ai.tool.call.id"] = call_id
             draft = _Draft(
-                f"execute_tool {name}", span_id, parent_id, SpanKind.INTERNAL, start, ts, attrs
+                f"execute_tool {name}",
+                span_id,
+                parent_id,
+                SpanKind.INTERNAL,
+                start,
+                ts,
+                ga.tool_attributes(name, call_id, None),
             )
             draft.seq = ev.get("seq")
             draft.tool_name = name
         draft.end = max(ts, draft.start)
-        if "output" in ev:
-            output = ev["output"]
-            draft.attrs["gen_ai.tool.call.result"] = (
-                output if isinstance(output, str) else _json(output)
-            )
+        ga.tool_result_attributes(draft.attrs, ev)
         if ev.get("is_error") is True:
             draft.status = Status(StatusCode.ERROR, _short(ev.get("output")))
         # Held, like any step: an error line right after it still marks it.
@@ -630,97 +501,11 @@ class SpanConverter:
         seq: Any,
     ) -> _Draft:
         if kind == "llm_call":
-            return self._llm_span(ev, span_id, parent_id, start, ts, seq)
-        attrs: dict[str, Any] = {}
-        name = kind
-        span_kind = SpanKind.INTERNAL
-        if kind == "embeddings":
-            model = ev.get("model")
-            attrs["gen_ai.operation.name"] = "embeddings"
-            if isinstance(model, str):
-                attrs["gen_ai.request.model"] = model
-                name = f"embeddings {model}"
-            if isinstance(ev.get("provider"), str):
-                attrs["gen_ai.provider.name"] = ev["provider"]
-            usage = usage_of(ev)
-            if "input_tokens" in usage:
-                attrs["gen_ai.usage.input_tokens"] = usage["input_tokens"]
-            span_kind = SpanKind.CLIENT
-        elif kind == "retrieval":
-            attrs["gen_ai.operation.name"] = "retrieval"
-            if "query" in ev:
-                attrs["gen_ai.retrieval.query.text"] = _scalar(ev["query"])
-            if "documents" in ev:
-                attrs["gen_ai.retrieval.documents"] = _scalar(ev["documents"])
-        else:
-            if isinstance(ev.get("name"), str) and ev["name"]:
-                name = ev["name"]
-            attrs["otel_jsonl.kind"] = kind
-            for key, value in ev.items():
-                if key in _BASE_KEYS or value is None:
-                    continue
-                attrs[f"otel_jsonl.{key}"] = _scalar(value)
+            name, attrs = ga.llm_attributes(ev)
+            return _Draft(name, span_id, parent_id, SpanKind.CLIENT, start, ts, attrs, seq)
+        name, attrs, client = ga.step_attributes(kind, ev)
+        span_kind = SpanKind.CLIENT if client else SpanKind.INTERNAL
         return _Draft(name, span_id, parent_id, span_kind, start, ts, attrs, seq)
-
-    def _llm_span(
-        self,
-        ev: Mapping[str, Any],
-        span_id: int,
-        parent_id: int,
-        start: int,
-        ts: int,
-        seq: Any,
-    ) -> _Draft:
-        operation = ev.get("operation")
-        operation = operation if isinstance(operation, str) and operation else "chat"
-        attrs: dict[str, Any] = {"gen_ai.operation.name": operation}
-        model = ev.get("model")
-        name = operation
-        if isinstance(model, str) and model:
-            attrs["gen_ai.request.model"] = model
-            name = f"{operation} {model}"
-        for key, attr in (
-            ("response_model", "gen_ai.response.model"),
-            ("provider", "gen_ai.provider.name"),
-            ("response_id", "gen_ai.response.id"),
-        ):
-            value = ev.get(key)
-            if isinstance(value, str) and value:
-                attrs[attr] = value
-        request = ev.get("request")
-        if isinstance(request, Mapping):
-            for key, value in request.items():
-                if isinstance(value, (str, bool, int, float)):
-                    attrs[f"gen_ai.request.{key}"] = value
-        usage = usage_of(ev)
-        for key, attr in (
-            ("input_tokens", "gen_ai.usage.input_tokens"),
-            ("output_tokens", "gen_ai.usage.output_tokens"),
-            ("cache_read_input_tokens", "gen_ai.usage.cache_read.input_tokens"),
-            ("cache_creation_input_tokens", "gen_ai.usage.cache_creation.input_tokens"),
-        ):
-            if key in usage:
-                attrs[attr] = usage[key]  # type: ignore[literal-required]
-        finish = ev.get("finish_reason")
-        if isinstance(finish, str) and finish:
-            attrs["gen_ai.response.finish_reasons"] = [finish]
-        messages = ev.get("input")
-        if isinstance(messages, list):
-            attrs["gen_ai.input.messages"] = _json([_to_parts(m) for m in messages])
-        system = ev.get("system")
-        if system:
-            attrs["gen_ai.system_instructions"] = _json(_system_parts(system))
-        output = ev.get("output")
-        content = ev.get("content")
-        if isinstance(output, list) and output:
-            attrs["gen_ai.output.messages"] = _json(_output_messages(output, finish))
-        elif isinstance(content, Mapping):
-            # The article's llm_call: an OpenAI assistant message (``msg.model_dump()``).
-            attrs["gen_ai.output.messages"] = _json(_output_messages([content], finish))
-        elif isinstance(content, str):
-            message = {"role": "assistant", "parts": [{"type": "text", "content": content}]}
-            attrs["gen_ai.output.messages"] = _json(_output_messages([message], finish))
-        return _Draft(name, span_id, parent_id, SpanKind.CLIENT, start, ts, attrs, seq)
 
     def _error(self, state: _Run, ev: Mapping[str, Any], ts: int, out: list[ReadableSpan]) -> None:
         step = ev.get("step")
@@ -733,7 +518,7 @@ class SpanConverter:
             if draft is None:
                 continue
             by_step = isinstance(step, int) and not isinstance(step, bool) and draft.seq == step
-            by_id = isinstance(sid, str) and _is_hex(sid, 16) and draft.span_id == int(sid, 16)
+            by_id = isinstance(sid, str) and is_hex_id(sid, 16) and draft.span_id == int(sid, 16)
             if by_step or by_id:
                 target = draft
                 break
@@ -750,17 +535,10 @@ class SpanConverter:
         self._mark(target if target is not None else state.root, ev, ts)
 
     def _mark(self, draft: _Draft, ev: Mapping[str, Any], ts: int | None = None) -> None:
-        etype = ev.get("type")
-        etype = etype if isinstance(etype, str) and etype else "Error"
-        message = ev.get("message")
-        if not isinstance(message, str):
-            message = ev.get("err") if isinstance(ev.get("err"), str) else ""
-        attrs: dict[str, Any] = {"exception.type": etype, "exception.message": message}
-        if isinstance(ev.get("traceback"), str):
-            attrs["exception.stacktrace"] = ev["traceback"]
+        attrs, status = ga.exception_attributes(ev)
         when = ts if ts is not None else _ns(ev["ts"])
-        draft.events.append(Event("exception", attrs, when))
-        draft.status = Status(StatusCode.ERROR, f"{etype}: {message}" if message else etype)
+        draft.events.append(Event(EXCEPTION_EVENT, attrs, when))
+        draft.status = Status(StatusCode.ERROR, status)
 
     def _build(self, state: _Run, draft: _Draft, *, root: bool = False) -> ReadableSpan:
         self.stats.spans += 1
@@ -781,38 +559,9 @@ class SpanConverter:
         )
 
 
-_BASE_KEYS = frozenset(
-    {
-        "ts",
-        "run",
-        "kind",
-        "seq",
-        "trace_id",
-        "span_id",
-        "parent_id",
-        "start",
-        "capped",
-        "otel",
-        "name",
-    }
-)
-
-
 def _short(value: Any) -> str:
-    text = value if isinstance(value, str) else _json(value)
+    text = value if isinstance(value, str) else json_text(value)
     return text if len(text) <= 200 else text[:197] + "..."
-
-
-def _last_user_text(parts: Sequence[Mapping[str, Any]]) -> str | None:
-    for message in reversed(parts):
-        if message.get("role") == "user":
-            texts = [
-                str(p.get("content", ""))
-                for p in message.get("parts", ())
-                if isinstance(p, Mapping) and p.get("type") == "text"
-            ]
-            return "\n".join(texts) if texts else None
-    return None
 
 
 def events_to_spans(

@@ -6,27 +6,18 @@ import argparse
 import json
 import os
 import sys
-import time
 from typing import Any
 
-from ..diff import DEFAULT_IGNORE, RunDiff, diff_runs
+from ..analyze.diff import DEFAULT_IGNORE, diff_runs
+from ..analyze.pricing import PRICES, load_prices
+from ..analyze.replay import FORMATS, replay_step
+from ..analyze.stats import compute_stats, render_stats
+from ..analyze.terminal import format_diff, format_run, render_header, render_step
 from ..exceptions import OtelJsonlError
-from ..pricing import PRICES, load_prices
-from ..reader import ReadReport
-from ..replay import FORMATS, RunEvents, Step, read_run, replay_step, step_events
-from ..schema import META_KINDS, check_required
-from ..view import (
-    DETAIL_WIDTH,
-    compute_stats,
-    render_header,
-    render_stats,
-    render_step,
-    shorten,
-)
+from ..read.follow import FOLLOW_INTERVAL, follow_events
+from ..read.lines import ReadReport
+from ..read.runs import RunEvents, Step, read_run, step_events
 from .common import EXIT_DATA, EXIT_OK, CliError, check_readable, iter_lines
-
-#: How long ``show --follow`` sleeps between polls of the file, in seconds.
-FOLLOW_INTERVAL = 0.5
 
 
 def register(sub: Any) -> None:
@@ -165,60 +156,6 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _value(v: Any, width: int = 70) -> str:
-    return shorten(json.dumps(v, ensure_ascii=False, default=repr), width)
-
-
-def _changed_pair(a: Any, b: Any, width: int = 70) -> tuple[str, str]:
-    """Both sides of a change, shortened so that the difference shows: two long strings that
-    share a long beginning are shown from a little before where they part."""
-    if isinstance(a, str) and isinstance(b, str):
-        # character by character is what is wanted here (these are texts, not paths)
-        common = len(os.path.commonprefix([a, b]))  # noqa: RUF071
-        if common > width // 3:
-            start = common - width // 4
-            return (
-                f"…{_value(a[start:], width)} (from character {start})",
-                f"…{_value(b[start:], width)}",
-            )
-    return _value(a, width), _value(b, width)
-
-
-def format_diff(result: RunDiff, a: str, b: str, limit: int = 50) -> str:
-    """The readable form of a diff."""
-    lines = [
-        f"A: {a} run {result.run_a} ({result.steps_a} steps)",
-        f"B: {b} run {result.run_b} ({result.steps_b} steps)",
-    ]
-    if result.equal:
-        lines.append(f"equal: {result.pairs} steps aligned, no differences")
-        return "\n".join(lines)
-    first = result.first
-    assert first is not None
-    lines.append(
-        f"first divergence at step {first.step}: {first.kind}"
-        + (f" {first.path}" if first.path else "")
-    )
-    shown = result.differences if limit <= 0 else result.differences[:limit]
-    for d in shown:
-        if d.kind == "changed":
-            where = (
-                f"step {d.step_a}" if d.step_a == d.step_b else f"step {d.step_a} (B: {d.step_b})"
-            )
-            lines.append(f"~ {where} {d.path or '/'}")
-            shown_a, shown_b = _changed_pair(d.a, d.b)
-            lines.append(f"    A: {'(missing)' if d.missing == 'a' else shown_a}")
-            lines.append(f"    B: {'(missing)' if d.missing == 'b' else shown_b}")
-        elif d.kind == "inserted":
-            lines.append(f"+ step {d.step_b} only in B: {_value(d.b)}")
-        else:
-            lines.append(f"- step {d.step_a} only in A: {_value(d.a)}")
-    if len(shown) < len(result.differences):
-        lines.append(f"... {len(result.differences) - len(shown)} more differences (--limit 0)")
-    lines.append(f"{len(result.differences)} differences, {result.pairs} steps aligned")
-    return "\n".join(lines)
-
-
 def cmd_diff(args: argparse.Namespace) -> int:
     """Diff two runs; exit 1 when they differ."""
     run_a = _read(args.file_a, args.run_a)
@@ -259,32 +196,6 @@ def cmd_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def format_run(
-    run: str, steps: list[Step], *, color: bool = False, width: int = DETAIL_WIDTH
-) -> str:
-    """A run as ``show`` draws it: a header, then one row per step."""
-    if any("span_id" in s.event for s in steps):
-        # Lines from spans are written when each span ends, children before parents
-        # (the run's input last): show them in the order they happened.
-        steps = sorted(steps, key=lambda s: _when(s.event))
-    starts = [_began(s.event) for s in steps]
-    t0, t1 = min(starts), max(float(s.event["ts"]) for s in steps)
-    rows = [render_header(run, t0, len(steps), t1 - t0, color=color)]
-    rows.extend(render_step(s.step, s.event, t0, color=color, width=width) for s in steps)
-    return "\n".join(rows)
-
-
-def _when(ev: dict[str, Any]) -> float:
-    """Where a step sits on the timeline: a run's final answer at its end, any other step
-    at its start."""
-    return float(ev["ts"]) if ev["kind"] in ("final", "error") else _began(ev)
-
-
-def _began(ev: dict[str, Any]) -> float:
-    start = ev.get("start")
-    return float(start) if isinstance(start, (int, float)) else float(ev["ts"])
-
-
 def _follow(
     path: str,
     run: str | None,
@@ -298,58 +209,25 @@ def _follow(
         raise CliError("--follow needs a file, not stdin")
     check_readable(path)
     t0s: dict[str, float] = {}
-    counters: dict[str, int] = {}
-    pending = b""
-    lineno = 0
-    polls = 0
-    with open(path, "rb") as f:
-        while max_polls is None or polls < max_polls:
-            chunk = f.read()
-            if chunk:
-                pending += chunk
-                *complete, pending = pending.split(b"\n")
-                for raw in complete:
-                    lineno += 1
-                    _follow_line(path, lineno, raw, run, t0s, counters, color, width)
-                sys.stdout.flush()
-            else:
-                polls += 1
-                time.sleep(interval)
+    numbered = step_events(
+        follow_events(
+            path,
+            run=run,
+            interval=interval,
+            max_polls=max_polls,
+            on_problem=lambda p: print(p, file=sys.stderr),
+        )
+    )
+    for st in numbered:
+        if st.step < 0:
+            continue
+        rid = st.event["run"]
+        if rid not in t0s:
+            start = st.event.get("start")
+            t0s[rid] = float(start) if isinstance(start, (int, float)) else float(st.event["ts"])
+            print(render_header(rid, t0s[rid], color=color))
+        print(render_step(st.step, st.event, t0s[rid], color=color, width=width), flush=True)
     return EXIT_OK
-
-
-def _follow_line(
-    path: str,
-    lineno: int,
-    raw: bytes,
-    run: str | None,
-    t0s: dict[str, float],
-    counters: dict[str, int],
-    color: bool,
-    width: int,
-) -> None:
-    if not raw.strip():
-        return
-    try:
-        ev = json.loads(raw)
-    except ValueError:
-        print(f"{path}:{lineno}: not valid JSON", file=sys.stderr)
-        return
-    reason = check_required(ev)
-    if reason is not None:
-        print(f"{path}:{lineno}: {reason}", file=sys.stderr)
-        return
-    if (run is not None and ev["run"] != run) or ev["kind"] in META_KINDS:
-        return
-    rid = ev["run"]
-    n = counters.get(rid, 0)
-    counters[rid] = n + 1
-    seq = ev.get("seq")
-    step = seq if isinstance(seq, int) else n
-    if rid not in t0s:
-        t0s[rid] = _began(ev)
-        print(render_header(rid, t0s[rid], color=color))
-    print(render_step(step, ev, t0s[rid], color=color, width=width))
 
 
 def cmd_stats(args: argparse.Namespace) -> int:

@@ -14,7 +14,7 @@ import re
 import threading
 from pathlib import Path
 
-from .exceptions import BlobError
+from ..exceptions import BlobError
 
 __all__ = ["BlobStore", "blob_dir_for"]
 

@@ -1,6 +1,6 @@
 """The ``otel-jsonl`` command: argument parsing, output formatting and exit codes only.
 
-Each group of commands lives in a module of ``otel_jsonl._cli`` with a ``register(subparsers)``
+Each group of commands lives in a module of ``otel_jsonl.cli`` with a ``register(subparsers)``
 function; the work itself is done by library functions. Data goes to stdout, errors to stderr
 as ``otel-jsonl: error: ...``. Exit codes: 0 ok, 1 differences found or a data error, 2 usage,
 130 interrupted.
@@ -13,12 +13,12 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from ._cli.common import EXIT_INTERRUPTED, EXIT_USAGE, CliError, print_error
-from ._version import __version__
+from .._version import __version__
+from .common import EXIT_INTERRUPTED, EXIT_USAGE, CliError, print_error
 
 __all__ = ["COMMAND_MODULES", "build_parser", "main"]
 
-#: Modules of ``otel_jsonl._cli`` whose ``register()`` adds sub-commands, in help order.
+#: Modules of ``otel_jsonl.cli`` whose ``register()`` adds sub-commands, in help order.
 COMMAND_MODULES = ("data", "convert", "replay")
 
 
@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"otel-jsonl {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        module = importlib.import_module(f"otel_jsonl._cli.{name}")
+        module = importlib.import_module(f"otel_jsonl.cli.{name}")
         module.register(sub)
     return parser
 
@@ -68,7 +68,3 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):
         pass
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

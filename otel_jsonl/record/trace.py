@@ -13,11 +13,14 @@ import os
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from .writer import DEFAULT_CAP, FsyncPolicy, LineWriter
+from .writer import LineWriter, WriterOptions, WriterOptionsKw
+
+if TYPE_CHECKING:  # pragma: no cover
+    from typing_extensions import Unpack
 
 __all__ = ["RESERVED_KEYS", "Trace"]
 
@@ -46,10 +49,11 @@ class Trace:
     Give ``path`` (created ``0600``) or ``stream`` (an open binary or text file object that
     the caller closes; capped values are only truncated unless ``blob_dir`` is given).
 
-    Options: ``cap`` bytes per string value (0 = off) with full values in ``blob_dir``
-    (default ``blobs/`` beside the trace); ``redact`` (default on) and ``redact_patterns``;
-    ``fsync`` ``"never"``, ``"close"`` (default), ``"line"`` or every N lines; ``clock`` the
-    time source (``time.time``).
+    ``clock`` is the time source (``time.time``). The writing options are those of
+    :class:`~otel_jsonl.record.writer.WriterOptions`, as an ``options`` object or as keywords:
+    ``cap`` bytes per string value (0 = off) with full values in ``blob_dir`` (default
+    ``blobs/`` beside the trace); ``redact`` (default on) and ``redact_patterns``; ``fsync``
+    ``"never"``, ``"close"`` (default), ``"line"`` or every N lines; ``strict``.
     """
 
     def __init__(
@@ -58,29 +62,16 @@ class Trace:
         *,
         stream: IO[Any] | None = None,
         run_id: str | None = None,
-        cap: int = DEFAULT_CAP,
-        blob_dir: str | os.PathLike[str] | None = None,
-        redact: bool = True,
-        redact_patterns: Mapping[str, str] | Iterable[str] = (),
-        fsync: FsyncPolicy = "close",
-        strict: bool = False,
         clock: Callable[[], float] = time.time,
+        options: WriterOptions | None = None,
+        **overrides: Unpack[WriterOptionsKw],
     ) -> None:
         if run_id is not None and (not isinstance(run_id, str) or not run_id):
             raise ValueError(f"run_id must be a non-empty string, got {run_id!r}")
         self.run_id = run_id if run_id is not None else new_run_id()
         self._clock = clock
         self._seq = itertools.count()
-        self._writer = LineWriter(
-            path,
-            stream=stream,
-            cap=cap,
-            blob_dir=blob_dir,
-            redact=redact,
-            redact_patterns=redact_patterns,
-            fsync=fsync,
-            strict=strict,
-        )
+        self._writer = LineWriter(path, stream=stream, options=options, **overrides)
         self.path = self._writer.path
 
     # -- recording -------------------------------------------------------------------------

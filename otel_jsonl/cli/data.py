@@ -8,7 +8,8 @@ import json
 import sys
 from typing import Any
 
-from ..reader import ReadReport, read_events, summarize_runs
+from ..read.lines import ReadReport, read_events
+from ..read.runs import step_events, summarize_runs
 from ..schema import validate_event
 from .common import EXIT_DATA, EXIT_OK, CliError, iter_lines
 
@@ -132,8 +133,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             f"{args.output}: {trace.dropped} steps could not be written ({trace.last_error})"
         )
     if not args.quiet:
-        from ..replay import step_events
-        from .replay import format_run
+        from ..analyze.terminal import format_run
 
         steps = [s for s in step_events(read_events(args.output, run=trace.run_id)) if s.step >= 0]
         print(f"recorded run {trace.run_id} to {args.output}")

@@ -1,39 +1,15 @@
-"""Attribute and event names the exporter reads and writes, pinned here rather than imported.
+"""Every GenAI attribute and event name this project reads or writes, pinned here rather than
+imported: the only place a ``gen_ai.`` name is spelled in the package.
 
 The GenAI names copy OpenTelemetry's GenAI semantic conventions (semantic-conventions-genai,
-"development" status, as of v1.39 / 2026-11), the OpenInference names its
-``openinference-semantic-conventions`` 0.1.42, and the OpenLLMetry names
-``opentelemetry-semantic-conventions-ai`` 0.5. They are copied, not imported, because the
-upstream constants move between packages and get deprecated; this module is the one place
-that says which names this project understands.
+"development" status, as of 2026-11), the OpenInference names its
+``openinference-semantic-conventions`` 0.1.42, the OpenLLMetry names
+``opentelemetry-semantic-conventions-ai`` 0.5, and the Anthropic SDK's native spans (anthropic
+2.14). They are copied, not imported, because the upstream constants move between packages and
+get deprecated. Current names are written; deprecated ones are read too.
 """
 
 from __future__ import annotations
-
-__all__ = [
-    "DEPRECATED_RENAMES",
-    "GEN_AI_AGENT_ID",
-    "GEN_AI_AGENT_NAME",
-    "GEN_AI_CONVERSATION_ID",
-    "GEN_AI_INPUT_MESSAGES",
-    "GEN_AI_OPERATION_NAME",
-    "GEN_AI_OUTPUT_MESSAGES",
-    "GEN_AI_PROVIDER_NAME",
-    "GEN_AI_REQUEST_MODEL",
-    "GEN_AI_RESPONSE_FINISH_REASONS",
-    "GEN_AI_RESPONSE_ID",
-    "GEN_AI_RESPONSE_MODEL",
-    "GEN_AI_SYSTEM",
-    "GEN_AI_SYSTEM_INSTRUCTIONS",
-    "GEN_AI_TOOL_CALL_ARGUMENTS",
-    "GEN_AI_TOOL_CALL_ID",
-    "GEN_AI_TOOL_CALL_RESULT",
-    "GEN_AI_TOOL_NAME",
-    "GEN_AI_USAGE_INPUT_TOKENS",
-    "GEN_AI_USAGE_OUTPUT_TOKENS",
-    "LLM_OPERATIONS",
-    "OPENINFERENCE_SPAN_KIND",
-]
 
 # --- OpenTelemetry GenAI (current) -------------------------------------------------------
 GEN_AI_OPERATION_NAME = "gen_ai.operation.name"
@@ -45,24 +21,26 @@ GEN_AI_RESPONSE_FINISH_REASONS = "gen_ai.response.finish_reasons"
 GEN_AI_USAGE_INPUT_TOKENS = "gen_ai.usage.input_tokens"
 GEN_AI_USAGE_OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
 GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS = "gen_ai.usage.cache_read.input_tokens"
-GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS = "gen_ai.usage.cache_creation.input_tokens"
+#: The current name of the cache-creation count (``cache_creation`` is the older spelling).
+GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS = "gen_ai.usage.cache_write.input_tokens"
+GEN_AI_USAGE_REASONING_OUTPUT_TOKENS = "gen_ai.usage.reasoning.output_tokens"
 GEN_AI_INPUT_MESSAGES = "gen_ai.input.messages"
 GEN_AI_OUTPUT_MESSAGES = "gen_ai.output.messages"
 GEN_AI_SYSTEM_INSTRUCTIONS = "gen_ai.system_instructions"
-GEN_AI_TOOL_DEFINITIONS = "gen_ai.tool.definitions"
 GEN_AI_TOOL_NAME = "gen_ai.tool.name"
 GEN_AI_TOOL_CALL_ID = "gen_ai.tool.call.id"
 GEN_AI_TOOL_CALL_ARGUMENTS = "gen_ai.tool.call.arguments"
 GEN_AI_TOOL_CALL_RESULT = "gen_ai.tool.call.result"
 GEN_AI_TOOL_TYPE = "gen_ai.tool.type"
 GEN_AI_AGENT_NAME = "gen_ai.agent.name"
-GEN_AI_AGENT_ID = "gen_ai.agent.id"
-GEN_AI_CONVERSATION_ID = "gen_ai.conversation.id"
-GEN_AI_DATA_SOURCE_ID = "gen_ai.data_source.id"
+GEN_AI_RETRIEVAL_QUERY_TEXT = "gen_ai.retrieval.query.text"
+GEN_AI_RETRIEVAL_DOCUMENTS = "gen_ai.retrieval.documents"
 ERROR_TYPE = "error.type"
 
 #: ``gen_ai.request.*`` parameters copied into ``llm_call.request`` (name after the prefix).
 GEN_AI_REQUEST_PREFIX = "gen_ai.request."
+#: Every GenAI attribute starts so (used to tell GenAI attributes of an event from the rest).
+GEN_AI_PREFIX = "gen_ai."
 
 #: Log record / event name of the current "one event per call" form.
 GEN_AI_OPERATION_DETAILS_EVENT = "gen_ai.client.inference.operation.details"
@@ -71,12 +49,14 @@ GEN_AI_OPERATION_DETAILS_EVENT = "gen_ai.client.inference.operation.details"
 GEN_AI_SYSTEM = "gen_ai.system"
 GEN_AI_USAGE_PROMPT_TOKENS = "gen_ai.usage.prompt_tokens"
 GEN_AI_USAGE_COMPLETION_TOKENS = "gen_ai.usage.completion_tokens"
+GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS = "gen_ai.usage.cache_creation.input_tokens"
 #: Per-message events (span events or log records), deprecated in favour of the attributes.
 GEN_AI_SYSTEM_MESSAGE = "gen_ai.system.message"
 GEN_AI_USER_MESSAGE = "gen_ai.user.message"
 GEN_AI_ASSISTANT_MESSAGE = "gen_ai.assistant.message"
 GEN_AI_TOOL_MESSAGE = "gen_ai.tool.message"
 GEN_AI_CHOICE = "gen_ai.choice"
+#: Per-message event name -> the role of its message.
 MESSAGE_EVENTS = {
     GEN_AI_SYSTEM_MESSAGE: "system",
     GEN_AI_USER_MESSAGE: "user",
@@ -84,32 +64,22 @@ MESSAGE_EVENTS = {
     GEN_AI_TOOL_MESSAGE: "tool",
 }
 
-#: deprecated name -> current name
-DEPRECATED_RENAMES = {
-    GEN_AI_SYSTEM: GEN_AI_PROVIDER_NAME,
-    GEN_AI_USAGE_PROMPT_TOKENS: GEN_AI_USAGE_INPUT_TOKENS,
-    GEN_AI_USAGE_COMPLETION_TOKENS: GEN_AI_USAGE_OUTPUT_TOKENS,
-}
-
 # --- Anthropic SDK native spans -------------------------------------------------------------
 ANTHROPIC_STOP_REASON = "anthropic.message.stop_reason"
-GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS = "gen_ai.usage.cache_write.input_tokens"
 ANTHROPIC_TOOL_RESULT_CONTENT = "anthropic.tool_result.content"
 
 # --- OpenLLMetry (Traceloop) ---------------------------------------------------------------
 GEN_AI_USAGE_TOTAL_TOKENS = "gen_ai.usage.total_tokens"
 GEN_AI_USAGE_REASONING_TOKENS = "gen_ai.usage.reasoning_tokens"
-GEN_AI_PROMPT_PREFIX = "gen_ai.prompt."
-GEN_AI_COMPLETION_PREFIX = "gen_ai.completion."
 LLM_REQUEST_TYPE = "llm.request.type"
-TRACELOOP_SPAN_KIND = "traceloop.span.kind"
+#: ``gen_ai.prompt.N.role`` / ``gen_ai.completion.N.content`` ...: (side, index, rest).
+OPENLLMETRY_MESSAGE_KEY = r"^gen_ai\.(prompt|completion)\.(\d+)\.(.+)$"
 
 # --- OpenInference ---------------------------------------------------------------------------
 OPENINFERENCE_SPAN_KIND = "openinference.span.kind"
 LLM_MODEL_NAME = "llm.model_name"
 LLM_PROVIDER = "llm.provider"
 LLM_SYSTEM = "llm.system"
-LLM_INVOCATION_PARAMETERS = "llm.invocation_parameters"
 LLM_INPUT_MESSAGES = "llm.input_messages"
 LLM_OUTPUT_MESSAGES = "llm.output_messages"
 LLM_TOKEN_COUNT_PROMPT = "llm.token_count.prompt"
@@ -120,9 +90,9 @@ LLM_TOKEN_COUNT_CACHE_WRITE = "llm.token_count.prompt_details.cache_write"
 LLM_TOKEN_COUNT_REASONING = "llm.token_count.completion_details.reasoning"
 LLM_FINISH_REASON = "llm.finish_reason"
 INPUT_VALUE = "input.value"
+INPUT_MIME_TYPE = "input.mime_type"
 OUTPUT_VALUE = "output.value"
 TOOL_NAME = "tool.name"
-TOOL_PARAMETERS = "tool.parameters"
 TOOL_CALL_ID = "tool_call.id"
 AGENT_NAME = "agent.name"
 
@@ -137,3 +107,10 @@ OPENINFERENCE_OPERATIONS = {
 
 #: Operations written as ``llm_call``.
 LLM_OPERATIONS = frozenset({"chat", "text_completion", "generate_content", "completion"})
+
+# --- general OpenTelemetry names the mapping reads and writes --------------------------------
+EXCEPTION_EVENT = "exception"
+EXCEPTION_TYPE = "exception.type"
+EXCEPTION_MESSAGE = "exception.message"
+EXCEPTION_STACKTRACE = "exception.stacktrace"
+EVENT_NAME = "event.name"

@@ -1,10 +1,11 @@
 """``JsonlSpanExporter`` and ``JsonlLogExporter``: OpenTelemetry exporters that write the event
-schema, and :func:`configure`, which sets both up in one call.
+schema.
 
 An application that is already instrumented (openai-v2, OpenInference, OpenLLMetry, the
 Anthropic SDK's native spans, or its own GenAI spans) gets the same greppable, replayable file
-as one that calls the recorder by hand. The mapping itself lives in :mod:`otel_jsonl.mapping`;
-capping, the blob store and redaction in :class:`otel_jsonl.writer.LineWriter`.
+as one that calls the recorder by hand. The mapping lives in :mod:`otel_jsonl.otel.mapping`
+(with the GenAI knowledge in :mod:`otel_jsonl.genai`); capping, the blob store and redaction in
+:class:`otel_jsonl.record.LineWriter`.
 
 The exporter contract follows the official OTLP JSON file exporter: a path or a stream;
 zero-argument construction (the SDK's auto-configuration builds exporters with no arguments;
@@ -15,46 +16,40 @@ closes only what it opened; one write per batch under a lock.
 
 from __future__ import annotations
 
-import atexit
 import itertools
-import logging
 import os
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
-from opentelemetry.sdk._logs import LoggerProvider, ReadableLogRecord
-from opentelemetry.sdk._logs.export import (
-    LogRecordExporter,
-    LogRecordExportResult,
-    SimpleLogRecordProcessor,
-)
+from opentelemetry.sdk._logs import ReadableLogRecord
+from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import (
-    BatchSpanProcessor,
-    SpanExporter,
-    SpanExportResult,
-)
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from . import semconv as sc
-from .mapping import (
-    encode_attrs,
-    llm_call_id,
-    messages_from_record,
-    number_events,
-    resource_event,
-    resource_id,
-    span_to_events,
-)
-from .writer import DEFAULT_CAP, LineWriter
+from ..genai import names as n
+from ..genai.content import merge_logs, messages_from_record
+from ..genai.spans import llm_call_id
+from ..record.writer import LineWriter, WriterOptions, WriterOptionsKw
+from .joiner import LogJoiner, joiner_for
+from .mapping import encode_attrs, number_events, resource_event, resource_id, span_to_events
 
-__all__ = ["DEFAULT_PATH", "JsonlLogExporter", "JsonlSpanExporter", "LogJoiner", "configure"]
+if TYPE_CHECKING:  # pragma: no cover
+    from typing_extensions import Unpack
 
-logger = logging.getLogger("otel_jsonl")
+__all__ = [
+    "DEFAULT_PATH",
+    "ENV_CAP",
+    "ENV_PATH",
+    "ENV_REDACT",
+    "JsonlLogExporter",
+    "JsonlSpanExporter",
+    "log_line",
+    "options_from_env",
+]
 
 #: Where zero-argument exporters write when ``OTEL_EXPORTER_JSONL_PATH`` is not set.
 DEFAULT_PATH = "traces/otel.jsonl"
@@ -68,24 +63,40 @@ MAX_RUNS = 4096
 MAX_RECENT_CALLS = 4096
 
 
-def _env_cap() -> int:
+def _env_cap() -> int | None:
     raw = os.environ.get(ENV_CAP, "").strip()
     if not raw:
-        return DEFAULT_CAP
+        return None
     try:
-        value = int(raw)
+        return int(raw)
     except ValueError:
         raise ValueError(f"{ENV_CAP} must be a whole number of bytes, got {raw!r}") from None
-    return value
 
 
-def _env_redact() -> bool:
+def _env_redact() -> bool | None:
     raw = os.environ.get(ENV_REDACT, "").strip().lower()
-    if raw in ("", "1", "true", "yes", "on"):
+    if raw == "":
+        return None
+    if raw in ("1", "true", "yes", "on"):
         return True
     if raw in ("0", "false", "no", "off"):
         return False
     raise ValueError(f"{ENV_REDACT} must be true or false, got {raw!r}")
+
+
+def options_from_env(
+    options: WriterOptions | None = None, **overrides: Unpack[WriterOptionsKw]
+) -> WriterOptions:
+    """The writer options of an exporter: ``options`` and keyword ``overrides`` as given, and
+    for what neither sets, ``OTEL_JSONL_CAP`` and ``OTEL_JSONL_REDACT`` from the environment."""
+    from_env: dict[str, Any] = {}
+    if options is None:
+        cap, redact = _env_cap(), _env_redact()
+        if cap is not None and "cap" not in overrides:
+            from_env["cap"] = cap
+        if redact is not None and "redact" not in overrides:
+            from_env["redact"] = redact
+    return WriterOptions.build(options, **from_env, **overrides)
 
 
 class _Sink:
@@ -121,109 +132,13 @@ class _Sink:
 
 
 def _make_sink(
-    path: str | os.PathLike[str] | None,
-    stream: IO[Any] | None,
-    cap: int | None,
-    redact: bool | None,
-    blob_dir: str | os.PathLike[str] | None,
-    redact_patterns: Mapping[str, str] | Iterable[str],
+    path: str | os.PathLike[str] | None, stream: IO[Any] | None, options: WriterOptions
 ) -> _Sink:
     if path is not None and stream is not None:
         raise ValueError("give a path or a stream, not both")
     if path is None and stream is None:
         path = os.environ.get(ENV_PATH) or DEFAULT_PATH
-    writer = LineWriter(
-        path,
-        stream=stream,
-        cap=_env_cap() if cap is None else cap,
-        blob_dir=blob_dir,
-        redact=_env_redact() if redact is None else redact,
-        redact_patterns=redact_patterns,
-        fsync="close",
-    )
-    return _Sink(writer, owned=True)
-
-
-class LogJoiner:
-    """Holds GenAI log records until their span is written, so their content lands on the
-    span's ``llm_call`` line.
-
-    Records wait at most ``timeout`` seconds and at most ``max_pending`` of them wait at once;
-    past either bound (or at shutdown) they are written as ``log`` lines, as are records whose
-    span was already written.
-    """
-
-    def __init__(self, *, max_pending: int = 10_000, timeout: float = 30.0) -> None:
-        self.max_pending = max_pending
-        self.timeout = timeout
-        self._lock = threading.Lock()
-        # (trace_id, span_id) -> [(deadline, log line)]
-        self._pending: OrderedDict[tuple[str, str], list[tuple[float, dict[str, Any]]]] = (
-            OrderedDict()
-        )
-        self._count = 0
-        self._written: OrderedDict[tuple[str, str], None] = OrderedDict()
-        self._sink: Callable[[list[dict[str, Any]]], None] | None = None
-
-    def park(self, key: tuple[str, str], line: dict[str, Any]) -> bool:
-        """Keep ``line`` for span ``key``; False when that span was already written."""
-        evicted: list[dict[str, Any]] = []
-        with self._lock:
-            if key in self._written:
-                return False
-            self._pending.setdefault(key, []).append((time.monotonic() + self.timeout, line))
-            self._count += 1
-            while self._count > self.max_pending and self._pending:
-                _, lines = self._pending.popitem(last=False)
-                self._count -= len(lines)
-                evicted.extend(line for _, line in lines)
-        self._emit(evicted)
-        return True
-
-    def take(self, key: tuple[str, str]) -> list[dict[str, Any]]:
-        """Remove and return the lines waiting for span ``key``; remember it was written."""
-        with self._lock:
-            self._written[key] = None
-            if len(self._written) > MAX_RECENT_CALLS * 4:
-                self._written.popitem(last=False)
-            lines = self._pending.pop(key, None)
-            if not lines:
-                return []
-            self._count -= len(lines)
-            return [line for _, line in lines]
-
-    def expire(self, everything: bool = False) -> None:
-        """Write the lines that waited too long (or all of them) as ``log`` lines."""
-        now = time.monotonic()
-        out: list[dict[str, Any]] = []
-        with self._lock:
-            if not self._pending:
-                return
-            for key in list(self._pending):
-                lines = self._pending[key]
-                if everything or lines[0][0] <= now:
-                    del self._pending[key]
-                    self._count -= len(lines)
-                    out.extend(line for _, line in lines)
-        self._emit(out)
-
-    def _emit(self, lines: list[dict[str, Any]]) -> None:
-        if lines and self._sink is not None:
-            self._sink(lines)
-
-
-# Exporters built from the same path (auto-configuration builds each with no arguments) share
-# one joiner, so logs join spans without configure().
-_JOINERS: dict[str, LogJoiner] = {}
-_JOINERS_LOCK = threading.Lock()
-
-
-def _joiner_for(writer: LineWriter) -> LogJoiner | None:
-    if writer.path is None:
-        return None
-    key = str(writer.path.resolve())
-    with _JOINERS_LOCK:
-        return _JOINERS.setdefault(key, LogJoiner())
+    return _Sink(LineWriter(path, stream=stream, options=options), owned=True)
 
 
 class _SeqCounter:
@@ -244,57 +159,7 @@ class _SeqCounter:
         return counter.__next__
 
 
-def _merge_logs(event: dict[str, Any], logs: list[dict[str, Any]]) -> None:
-    """Put the content of joined log lines onto an ``llm_call`` line."""
-    inputs: list[Any] = []
-    outputs: list[Any] = []
-    names = []
-    for line in logs:
-        names.append(line.get("event"))
-        if "system" in line and "system" not in event:
-            event["system"] = line["system"]
-        if line.get("event") == sc.GEN_AI_OPERATION_DETAILS_EVENT or not (
-            line.get("event") in sc.MESSAGE_EVENTS or line.get("event") == sc.GEN_AI_CHOICE
-        ):
-            if "input" in line and "input" not in event:
-                event["input"] = line["input"]
-            if "output" in line and "output" not in event:
-                event["output"] = line["output"]
-        else:
-            inputs.extend(line.get("input") or ())
-            outputs.extend(line.get("output") or ())
-    if inputs and "input" not in event:
-        event["input"] = _fill_tool_ids(inputs)
-    if outputs and "output" not in event:
-        event["output"] = outputs
-    out = event.get("output")
-    if "finish_reason" not in event and isinstance(out, list) and out:
-        last = out[-1]
-        if isinstance(last, dict) and isinstance(last.get("finish_reason"), str):
-            event["finish_reason"] = last["finish_reason"]
-    otel = event.get("otel")
-    if isinstance(otel, dict):
-        otel["logs"] = names
-
-
-def _fill_tool_ids(messages: list[Any]) -> list[Any]:
-    """Give tool responses that lost their call id (OpenLLMetry's per-message events) the id of
-    the tool call they answer: the calls of the assistant message before them, in order."""
-    waiting: list[Any] = []
-    for message in messages:
-        if not isinstance(message, dict):
-            continue
-        for part in message.get("parts") or ():
-            if not isinstance(part, dict):
-                continue
-            if part.get("type") == "tool_call":
-                waiting.append(part.get("id"))
-            elif part.get("type") == "tool_call_response":
-                if part.get("id") is None and waiting:
-                    part["id"] = waiting.pop(0)
-                elif part.get("id") in waiting:
-                    waiting.remove(part.get("id"))
-    return messages
+_U = TypeVar("_U", bound="_FileUser")
 
 
 class _FileUser:
@@ -305,17 +170,23 @@ class _FileUser:
         path: str | os.PathLike[str] | None = None,
         *,
         stream: IO[Any] | None = None,
-        cap: int | None = None,
-        blob_dir: str | os.PathLike[str] | None = None,
-        redact: bool | None = None,
-        redact_patterns: Mapping[str, str] | Iterable[str] = (),
         joiner: LogJoiner | None = None,
+        options: WriterOptions | None = None,
         _sink: _Sink | None = None,
+        **overrides: Unpack[WriterOptionsKw],
     ) -> None:
-        self._sink = _sink or _make_sink(path, stream, cap, redact, blob_dir, redact_patterns)
+        if _sink is None:
+            _sink = _make_sink(path, stream, options_from_env(options, **overrides))
+        self._sink = _sink
         self._sink.users += 1
-        self.joiner = joiner if joiner is not None else _joiner_for(self._sink.writer)
+        self.joiner = joiner if joiner is not None else joiner_for(self._sink.writer.path)
         self._setup()
+
+    @classmethod
+    def sharing(cls: type[_U], other: _FileUser) -> _U:
+        """An exporter that writes to ``other``'s file (one writer, one lock, closed when the
+        last of them shuts down) and shares its log joiner."""
+        return cls(joiner=other.joiner, _sink=other._sink)
 
     def _setup(self) -> None:
         """State of the exporter itself (after the file and joiner are set)."""
@@ -330,10 +201,11 @@ class JsonlSpanExporter(_FileUser, SpanExporter):
     """Writes finished spans as event lines (see docs/exporter.md).
 
     ``path`` or ``stream`` (neither: ``OTEL_EXPORTER_JSONL_PATH``, default
-    ``traces/otel.jsonl``); ``cap`` bytes per string value (default ``OTEL_JSONL_CAP`` or
-    4096; 0 = off), ``blob_dir`` for capped values, ``redact`` (default ``OTEL_JSONL_REDACT``
-    or on) and ``redact_patterns``. ``joiner`` receives GenAI log records from a
-    :class:`JsonlLogExporter` so their content lands on the ``llm_call`` line.
+    ``traces/otel.jsonl``), and the writer options (:class:`~otel_jsonl.record.WriterOptions`
+    as ``options`` or keywords: ``cap`` bytes per string value, default ``OTEL_JSONL_CAP`` or
+    4096, 0 = off; ``blob_dir``; ``redact``, default ``OTEL_JSONL_REDACT`` or on;
+    ``redact_patterns``; ``fsync``, default ``"close"``). ``joiner`` receives GenAI log records
+    from a :class:`JsonlLogExporter` so their content lands on the ``llm_call`` line.
     """
 
     def _setup(self) -> None:
@@ -423,7 +295,7 @@ class JsonlSpanExporter(_FileUser, SpanExporter):
                 main["name"] = span.name
                 main["duplicate_of"] = dup
             elif logs:
-                _merge_logs(main, logs)
+                merge_logs(main, logs)
                 logs = []
         number_events(events, self._seq.for_run(run))
         out.extend(events)
@@ -451,7 +323,7 @@ class JsonlSpanExporter(_FileUser, SpanExporter):
         self._sink.release()
 
 
-_CONTENT_KEYS = (sc.GEN_AI_INPUT_MESSAGES, sc.GEN_AI_OUTPUT_MESSAGES, sc.GEN_AI_SYSTEM_INSTRUCTIONS)
+_CONTENT_KEYS = (n.GEN_AI_INPUT_MESSAGES, n.GEN_AI_OUTPUT_MESSAGES, n.GEN_AI_SYSTEM_INSTRUCTIONS)
 
 
 def log_line(record: ReadableLogRecord) -> dict[str, Any]:
@@ -494,7 +366,7 @@ class JsonlLogExporter(_FileUser, LogRecordExporter):
 
     def _setup(self) -> None:
         if self.joiner is not None:
-            self.joiner._sink = self._write_quietly
+            self.joiner.attach(self._write_quietly)
         self._shutdown = False
 
     def _write_quietly(self, lines: list[dict[str, Any]]) -> None:
@@ -546,74 +418,6 @@ class JsonlLogExporter(_FileUser, LogRecordExporter):
         self._shutdown = True
         if self.joiner is not None:
             self.joiner.expire(everything=True)
-            if self.joiner._sink == self._write_quietly:
-                self.joiner._sink = None
+            if self.joiner.attached(self._write_quietly):
+                self.joiner.attach(None)
         self._sink.release()
-
-
-_configured: list[tuple[TracerProvider, LoggerProvider]] = []
-
-
-def configure(
-    path: str | os.PathLike[str] | None = None,
-    *,
-    stream: IO[Any] | None = None,
-    resource: Resource | None = None,
-    service_name: str | None = None,
-    cap: int | None = None,
-    blob_dir: str | os.PathLike[str] | None = None,
-    redact: bool | None = None,
-    set_global: bool = True,
-    batch: bool = True,
-) -> tuple[TracerProvider, LoggerProvider]:
-    """Set up a tracer and a logger provider that write to one JSONL file; return them.
-
-    Spans go through a ``BatchSpanProcessor`` (``batch=False``: a simple one), log records
-    through a simple processor into a joiner shared with the span exporter, so GenAI content
-    emitted as log records lands on its ``llm_call``. With ``set_global`` (default) both
-    become the global providers. Everything is flushed and closed at interpreter exit, so a
-    short script loses no span.
-    """
-    if resource is None:
-        attrs = {"service.name": service_name} if service_name else {}
-        resource = Resource.create(attrs)
-    sink = _make_sink(path, stream, cap, redact, blob_dir, ())
-    joiner = LogJoiner()
-    span_exporter = JsonlSpanExporter(joiner=joiner, _sink=sink)
-    log_exporter = JsonlLogExporter(joiner=joiner, _sink=sink)
-    tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
-    tracer_provider.add_span_processor(
-        BatchSpanProcessor(span_exporter) if batch else _simple(span_exporter)
-    )
-    logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
-    logger_provider.add_log_record_processor(SimpleLogRecordProcessor(log_exporter))
-    if set_global:
-        from opentelemetry import trace
-        from opentelemetry._logs import set_logger_provider
-
-        trace.set_tracer_provider(tracer_provider)
-        set_logger_provider(logger_provider)
-    _configured.append((tracer_provider, logger_provider))
-    atexit.register(_shutdown_pair, tracer_provider, logger_provider)
-    return tracer_provider, logger_provider
-
-
-def _simple(exporter: SpanExporter) -> Any:
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-
-    return SimpleSpanProcessor(exporter)
-
-
-def _shutdown_pair(tracer_provider: TracerProvider, logger_provider: LoggerProvider) -> None:
-    """Logs first (they park), then spans (they join the parked logs and close the file)."""
-    try:
-        logger_provider.force_flush()
-        tracer_provider.shutdown()
-        logger_provider.shutdown()
-    except Exception:
-        logger.warning("otel-jsonl: shutting down the providers failed", exc_info=True)
-
-
-def default_path() -> Path:
-    """Where a zero-argument exporter writes."""
-    return Path(os.environ.get(ENV_PATH) or DEFAULT_PATH)

@@ -1,5 +1,5 @@
-"""Rendering for ``otel-jsonl show`` (a run as a timeline) and ``otel-jsonl stats`` (per run
-totals and an estimated cost).
+"""Terminal rendering: ``show`` (a run as a timeline) and ``diff`` (the readable form of a
+run diff).
 
 The functions return strings and data; the CLI prints them. Columns have stable widths; ANSI
 colours are added only when asked (the CLI asks when stdout is a terminal and ``NO_COLOR`` is
@@ -10,22 +10,20 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections import Counter
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+import os
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .pricing import PRICES, Price, cost_of
-from .schema import META_KINDS, usage_of
+from ..read.runs import Step, tokens_of, tool_names_in_output
+from .diff import RunDiff
 
 __all__ = [
-    "RunStats",
-    "compute_stats",
+    "DETAIL_WIDTH",
+    "format_diff",
+    "format_run",
     "render_header",
-    "render_stats",
     "render_step",
     "shorten",
-    "tokens_of",
 ]
 
 RESET = "\033[0m"
@@ -53,19 +51,6 @@ def shorten(value: Any, width: int = 60) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
-def tokens_of(ev: Mapping[str, Any]) -> tuple[int, int]:
-    """Input and output tokens of an event: its ``usage`` (any naming), else top-level
-    ``input_tokens``/``output_tokens``."""
-    usage = usage_of(ev)
-    tin = usage.get("input_tokens")
-    tout = usage.get("output_tokens")
-    if tin is None and isinstance(ev.get("input_tokens"), int):
-        tin = int(ev["input_tokens"])
-    if tout is None and isinstance(ev.get("output_tokens"), int):
-        tout = int(ev["output_tokens"])
-    return tin or 0, tout or 0
-
-
 def _first_text(messages: Any, role: str) -> str | None:
     if not isinstance(messages, list):
         return None
@@ -78,26 +63,6 @@ def _first_text(messages: Any, role: str) -> str | None:
             if isinstance(p, Mapping) and p.get("type") == "text":
                 return str(p.get("content", p.get("text", "")))
     return None
-
-
-def _tool_names(ev: Mapping[str, Any]) -> list[str]:
-    names: list[str] = []
-    out = ev.get("output")
-    msgs = out if isinstance(out, list) else [out] if isinstance(out, Mapping) else []
-    if isinstance(ev.get("content"), Mapping):
-        msgs = [ev["content"]]
-    for m in msgs:
-        if not isinstance(m, Mapping):
-            continue
-        content = m.get("content")
-        blocks = m.get("parts") or (content if isinstance(content, list) else [])
-        for p in blocks:
-            if isinstance(p, Mapping) and p.get("type") in ("tool_call", "tool_use"):
-                names.append(str(p.get("name")))
-        for c in m.get("tool_calls") or []:
-            if isinstance(c, Mapping):
-                names.append(str((c.get("function") or {}).get("name")))
-    return names
 
 
 def _output_text(ev: Mapping[str, Any]) -> str | None:
@@ -128,7 +93,7 @@ def _detail(ev: Mapping[str, Any], width: int) -> tuple[str, bool]:
         finish = ev.get("finish_reason")
         if finish:
             text += f"  {finish}"
-        tools = _tool_names(ev)
+        tools = tool_names_in_output(ev)
         if tools:
             text += "  -> " + ", ".join(tools)
         else:
@@ -225,124 +190,82 @@ def render_step(
     return line + (_paint(detail, COLORS["error"], color) if err else detail)
 
 
-# --- stats -----------------------------------------------------------------------------------
+def format_run(
+    run: str, steps: Sequence[Step], *, color: bool = False, width: int = DETAIL_WIDTH
+) -> str:
+    """A run as ``show`` draws it: a header, then one row per step."""
+    if any("span_id" in s.event for s in steps):
+        # Lines from spans are written when each span ends, children before parents
+        # (the run's input last): show them in the order they happened.
+        steps = sorted(steps, key=lambda s: _when(s.event))
+    starts = [_began(s.event) for s in steps]
+    t0, t1 = min(starts), max(float(s.event["ts"]) for s in steps)
+    rows = [render_header(run, t0, len(steps), t1 - t0, color=color)]
+    rows.extend(render_step(s.step, s.event, t0, color=color, width=width) for s in steps)
+    return "\n".join(rows)
 
 
-@dataclass
-class RunStats:
-    """Totals of one run."""
-
-    run: str
-    steps: int = 0
-    llm_calls: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost: float | None = 0.0
-    """Estimated USD; None when a model with tokens has no price."""
-    unpriced: set[str] = field(default_factory=set)
-    tools: Counter[str] = field(default_factory=Counter)
-    errors: int = 0
-    first_ts: float | None = None
-    last_ts: float | None = None
-
-    @property
-    def wall(self) -> float:
-        """Seconds from the first step's start to the last step's end."""
-        if self.first_ts is None or self.last_ts is None:
-            return 0.0
-        return self.last_ts - self.first_ts
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            "run": self.run,
-            "steps": self.steps,
-            "llm_calls": self.llm_calls,
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-            "cost_usd": None if self.cost is None else round(self.cost, 6),
-            "unpriced_models": sorted(self.unpriced),
-            "tool_calls": dict(sorted(self.tools.items())),
-            "errors": self.errors,
-            "wall": round(self.wall, 6),
-        }
+def _when(ev: Mapping[str, Any]) -> float:
+    """Where a step sits on the timeline: a run's final answer at its end, any other step
+    at its start."""
+    return float(ev["ts"]) if ev["kind"] in ("final", "error") else _began(ev)
 
 
-def compute_stats(
-    events: Iterable[tuple[int, Mapping[str, Any]]], prices: Mapping[str, Price] = PRICES
-) -> list[RunStats]:
-    """Per-run totals of a stream of (lineno, event), in order of first appearance. A tool
-    call is a ``tool_call`` step (or, in files without them, a tool call in an ``llm_call``
-    output); an error is an ``error`` step or a ``tool_result`` with ``is_error``."""
-    runs: dict[str, RunStats] = {}
-    saw_tool_call: set[str] = set()
-    from_output: dict[str, Counter[str]] = {}
-    for _lineno, ev in events:
-        kind = ev["kind"]
-        if kind in META_KINDS:
-            continue
-        rid = ev["run"]
-        s = runs.get(rid)
-        if s is None:
-            s = runs[rid] = RunStats(rid)
-            from_output[rid] = Counter()
-        s.steps += 1
-        ts = float(ev["ts"])
-        start = ev.get("start")
-        began = float(start) if isinstance(start, (int, float)) else ts
-        s.first_ts = began if s.first_ts is None else min(s.first_ts, began)
-        s.last_ts = ts if s.last_ts is None else max(s.last_ts, ts)
-        if kind == "llm_call":
-            s.llm_calls += 1
-            tin, tout = tokens_of(ev)
-            s.input_tokens += tin
-            s.output_tokens += tout
-            from_output[rid].update(_tool_names(ev))
-            if tin or tout:
-                model = ev.get("model") or ev.get("response_model")
-                c = cost_of(model if isinstance(model, str) else None, tin, tout, prices)
-                if c is None:
-                    s.unpriced.add(str(model))
-                    s.cost = None
-                elif s.cost is not None:
-                    s.cost += c
-        elif kind == "tool_call":
-            saw_tool_call.add(rid)
-            s.tools[str(ev.get("name"))] += 1
-        elif kind == "error" or (kind == "tool_result" and ev.get("is_error") is True):
-            s.errors += 1
-    for rid, s in runs.items():
-        if rid not in saw_tool_call:
-            s.tools = from_output[rid]
-    return list(runs.values())
+def _began(ev: Mapping[str, Any]) -> float:
+    start = ev.get("start")
+    return float(start) if isinstance(start, (int, float)) else float(ev["ts"])
 
 
-def _money(cost: float | None) -> str:
-    if cost is None:
-        return "?"
-    return f"${cost:.2f}" if cost >= 1 else f"${cost:.6f}"
+def _value(v: Any, width: int = 70) -> str:
+    return shorten(json.dumps(v, ensure_ascii=False, default=repr), width)
 
 
-def render_stats(stats: Iterable[RunStats]) -> str:
-    """The ``stats`` table, then each run's tool calls by name (and unpriced models)."""
-    rows = list(stats)
-    width = max([len("RUN"), *(len(s.run) for s in rows)])
+def _changed_pair(a: Any, b: Any, width: int = 70) -> tuple[str, str]:
+    """Both sides of a change, shortened so that the difference shows: two long strings that
+    share a long beginning are shown from a little before where they part."""
+    if isinstance(a, str) and isinstance(b, str):
+        # character by character is what is wanted here (these are texts, not paths)
+        common = len(os.path.commonprefix([a, b]))  # noqa: RUF071
+        if common > width // 3:
+            start = common - width // 4
+            return (
+                f"…{_value(a[start:], width)} (from character {start})",
+                f"…{_value(b[start:], width)}",
+            )
+    return _value(a, width), _value(b, width)
+
+
+def format_diff(result: RunDiff, a: str, b: str, limit: int = 50) -> str:
+    """The readable form of a diff: the two runs, the first divergence, then up to ``limit``
+    differences (0: all)."""
     lines = [
-        (
-            f"{'RUN':<{width}}  {'STEPS':>6}  {'LLM':>4}  {'TOK IN':>9}  {'TOK OUT':>9}  "
-            f"{'COST':>10}  {'TOOLS':>5}  {'ERRORS':>6}  {'WALL':>9}"
-        )
+        f"A: {a} run {result.run_a} ({result.steps_a} steps)",
+        f"B: {b} run {result.run_b} ({result.steps_b} steps)",
     ]
-    for s in rows:
-        lines.append(
-            f"{s.run:<{width}}  {s.steps:>6}  {s.llm_calls:>4}  {s.input_tokens:>9}  "
-            f"{s.output_tokens:>9}  {_money(s.cost):>10}  {sum(s.tools.values()):>5}  "
-            f"{s.errors:>6}  {s.wall:>8.3f}s"
-        )
-    for s in rows:
-        if s.tools:
-            calls = ", ".join(f"{name} x{n}" for name, n in sorted(s.tools.items()))
-            lines.append(f"{s.run}: tools: {calls}")
-        if s.unpriced:
-            lines.append(f"{s.run}: no price for {', '.join(sorted(s.unpriced))} (cost shown as ?)")
+    if result.equal:
+        lines.append(f"equal: {result.pairs} steps aligned, no differences")
+        return "\n".join(lines)
+    first = result.first
+    assert first is not None
+    lines.append(
+        f"first divergence at step {first.step}: {first.kind}"
+        + (f" {first.path}" if first.path else "")
+    )
+    shown = result.differences if limit <= 0 else result.differences[:limit]
+    for d in shown:
+        if d.kind == "changed":
+            where = (
+                f"step {d.step_a}" if d.step_a == d.step_b else f"step {d.step_a} (B: {d.step_b})"
+            )
+            lines.append(f"~ {where} {d.path or '/'}")
+            shown_a, shown_b = _changed_pair(d.a, d.b)
+            lines.append(f"    A: {'(missing)' if d.missing == 'a' else shown_a}")
+            lines.append(f"    B: {'(missing)' if d.missing == 'b' else shown_b}")
+        elif d.kind == "inserted":
+            lines.append(f"+ step {d.step_b} only in B: {_value(d.b)}")
+        else:
+            lines.append(f"- step {d.step_a} only in A: {_value(d.a)}")
+    if len(shown) < len(result.differences):
+        lines.append(f"... {len(result.differences) - len(shown)} more differences (--limit 0)")
+    lines.append(f"{len(result.differences)} differences, {result.pairs} steps aligned")
     return "\n".join(lines)

@@ -1,0 +1,15 @@
+"""The GenAI vocabulary, in one place: every attribute name of the semantic conventions and the
+vendor forms (OpenInference, OpenLLMetry, Anthropic native, the older per-message events), the
+message forms and their conversions, span attributes to step fields and step fields to span
+attributes, and the joining of content carried by log records. Pure functions, no I/O.
+
+Modules: ``names`` (the names), ``messages`` (message forms), ``jsontext`` (JSON-string
+attributes), ``content`` (content wherever it was put), ``spans`` (span -> step fields),
+``attributes`` (step -> span attributes).
+"""
+
+from __future__ import annotations
+
+from .messages import to_anthropic, to_openai, to_parts
+
+__all__ = ["to_anthropic", "to_openai", "to_parts"]

@@ -1,0 +1,281 @@
+"""Steps to GenAI span attributes: what the converter writes on the spans it builds from
+recorder lines, in the current GenAI conventions (``gen_ai.operation.name``,
+``gen_ai.request.model``, ``gen_ai.usage.*``, ``gen_ai.input.messages`` /
+``gen_ai.output.messages`` as JSON strings in the parts form, ``gen_ai.tool.*``), plus
+OpenInference's ``input.value`` / ``output.value`` on the agent span, which Phoenix needs to
+show a run's input and answer. Pure functions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypeGuard
+
+from ..schema import usage_of
+from . import names as n
+from .messages import to_parts
+
+__all__ = [
+    "agent_attributes",
+    "exception_attributes",
+    "final_attributes",
+    "input_attributes",
+    "json_text",
+    "llm_attributes",
+    "set_tool_call_id",
+    "step_attributes",
+    "tool_attributes",
+    "tool_result_attributes",
+]
+
+#: Keys of a recorder line that are not the step's content (they become span structure).
+_BASE_KEYS = frozenset(
+    {"ts", "run", "kind", "seq", "trace_id", "span_id", "parent_id", "start", "capped", "otel"}
+)
+
+
+def json_text(value: Any) -> str:
+    """Compact JSON text of ``value`` (what a JSON-string attribute holds)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _scalar(value: Any) -> Any:
+    """An attribute value for a field: scalars and homogeneous string lists as they are,
+    anything else as compact JSON."""
+    if isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return value
+    return json_text(value)
+
+
+def _as_parts(message: Any) -> dict[str, Any]:
+    """A message in the GenAI parts form (OpenAI and Anthropic forms are converted)."""
+    if not isinstance(message, Mapping):
+        return {"role": "user", "parts": [{"type": "text", "content": str(message)}]}
+    return to_parts(message)
+
+
+def _output_messages(messages: Iterable[Any], finish_reason: Any) -> list[dict[str, Any]]:
+    out = []
+    for message in messages:
+        m = _as_parts(message)
+        if "finish_reason" not in m:
+            if isinstance(finish_reason, str) and finish_reason:
+                m["finish_reason"] = finish_reason
+            else:
+                has_call = any(p.get("type") == "tool_call" for p in m.get("parts", ()))
+                m["finish_reason"] = "tool_call" if has_call else "stop"
+        out.append(m)
+    return out
+
+
+def _text_message(text: str) -> dict[str, Any]:
+    return {"role": "assistant", "parts": [{"type": "text", "content": text}]}
+
+
+def _system_parts(system: Any) -> list[Any]:
+    if isinstance(system, str):
+        return [{"type": "text", "content": system}]
+    return list(system)
+
+
+def _last_user_text(parts: Sequence[Mapping[str, Any]]) -> str | None:
+    for message in reversed(parts):
+        if message.get("role") == "user":
+            texts = [
+                str(p.get("content", ""))
+                for p in message.get("parts", ())
+                if isinstance(p, Mapping) and p.get("type") == "text"
+            ]
+            return "\n".join(texts) if texts else None
+    return None
+
+
+def _nonempty(value: Any) -> TypeGuard[str]:
+    return isinstance(value, str) and bool(value)
+
+
+# --- the run (invoke_agent) --------------------------------------------------------------
+
+
+def agent_attributes() -> dict[str, Any]:
+    """The attributes a run's root span starts with."""
+    return {n.GEN_AI_OPERATION_NAME: "invoke_agent"}
+
+
+def input_attributes(attrs: dict[str, Any], ev: Mapping[str, Any]) -> str | None:
+    """Add what a run's ``input`` line holds to its root span's ``attrs``; return the span's
+    name when the line names the agent."""
+    name = None
+    agent = ev.get("agent")
+    if _nonempty(agent):
+        attrs[n.GEN_AI_AGENT_NAME] = agent
+        name = f"invoke_agent {agent}"
+    messages = ev.get("messages")
+    if isinstance(messages, list):
+        parts = [_as_parts(m) for m in messages]
+        attrs[n.GEN_AI_INPUT_MESSAGES] = json_text(parts)
+        text = _last_user_text(parts)
+        if text is not None:
+            attrs[n.INPUT_VALUE] = text
+        else:
+            attrs[n.INPUT_VALUE] = json_text(parts)
+            attrs[n.INPUT_MIME_TYPE] = "application/json"
+    system = ev.get("system")
+    if system:
+        attrs[n.GEN_AI_SYSTEM_INSTRUCTIONS] = json_text(_system_parts(system))
+    return name
+
+
+def final_attributes(attrs: dict[str, Any], ev: Mapping[str, Any]) -> None:
+    """Add what a run's ``final`` line holds to its root span's ``attrs``."""
+    output = ev.get("output")
+    text = ev.get("text")
+    if isinstance(output, list) and output:
+        attrs[n.GEN_AI_OUTPUT_MESSAGES] = json_text(_output_messages(output, None))
+    elif isinstance(text, str):
+        attrs[n.GEN_AI_OUTPUT_MESSAGES] = json_text(_output_messages([_text_message(text)], "stop"))
+    if isinstance(text, str):
+        attrs[n.OUTPUT_VALUE] = text
+
+
+# --- tools -------------------------------------------------------------------------------
+
+
+def tool_attributes(name: str, call_id: Any, ev: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The attributes of an ``execute_tool`` span, from its ``tool_call`` line (or None when
+    only the result is known)."""
+    attrs: dict[str, Any] = {
+        n.GEN_AI_OPERATION_NAME: "execute_tool",
+        n.GEN_AI_TOOL_NAME: name,
+        n.GEN_AI_TOOL_TYPE: "function",
+    }
+    set_tool_call_id(attrs, call_id)
+    if ev is not None and "args" in ev:
+        args = ev["args"]
+        attrs[n.GEN_AI_TOOL_CALL_ARGUMENTS] = args if isinstance(args, str) else json_text(args)
+    return attrs
+
+
+def set_tool_call_id(attrs: dict[str, Any], call_id: Any) -> None:
+    """Name the call an ``execute_tool`` span answers (when the id is known)."""
+    if _nonempty(call_id):
+        attrs[n.GEN_AI_TOOL_CALL_ID] = call_id
+
+
+def tool_result_attributes(attrs: dict[str, Any], ev: Mapping[str, Any]) -> None:
+    """Add a ``tool_result`` line's output to its ``execute_tool`` span's ``attrs``."""
+    if "output" in ev:
+        output = ev["output"]
+        attrs[n.GEN_AI_TOOL_CALL_RESULT] = output if isinstance(output, str) else json_text(output)
+
+
+# --- model calls and other steps ---------------------------------------------------------
+
+_LLM_STRINGS = (
+    ("response_model", n.GEN_AI_RESPONSE_MODEL),
+    ("provider", n.GEN_AI_PROVIDER_NAME),
+    ("response_id", n.GEN_AI_RESPONSE_ID),
+)
+_LLM_USAGE = (
+    ("input_tokens", n.GEN_AI_USAGE_INPUT_TOKENS),
+    ("output_tokens", n.GEN_AI_USAGE_OUTPUT_TOKENS),
+    ("cache_read_input_tokens", n.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS),
+    ("cache_creation_input_tokens", n.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS),
+    ("reasoning_tokens", n.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS),
+)
+
+
+def llm_attributes(ev: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The name and attributes of the ``chat`` span of an ``llm_call`` line."""
+    operation = ev.get("operation")
+    operation = operation if _nonempty(operation) else "chat"
+    attrs: dict[str, Any] = {n.GEN_AI_OPERATION_NAME: operation}
+    model = ev.get("model")
+    name = operation
+    if _nonempty(model):
+        attrs[n.GEN_AI_REQUEST_MODEL] = model
+        name = f"{operation} {model}"
+    for key, attr in _LLM_STRINGS:
+        value = ev.get(key)
+        if _nonempty(value):
+            attrs[attr] = value
+    request = ev.get("request")
+    if isinstance(request, Mapping):
+        for key, value in request.items():
+            if isinstance(value, (str, bool, int, float)):
+                attrs[n.GEN_AI_REQUEST_PREFIX + key] = value
+    usage: Mapping[str, Any] = usage_of(ev)
+    for key, attr in _LLM_USAGE:
+        if key in usage:
+            attrs[attr] = usage[key]
+    finish = ev.get("finish_reason")
+    if _nonempty(finish):
+        attrs[n.GEN_AI_RESPONSE_FINISH_REASONS] = [finish]
+    messages = ev.get("input")
+    if isinstance(messages, list):
+        attrs[n.GEN_AI_INPUT_MESSAGES] = json_text([_as_parts(m) for m in messages])
+    system = ev.get("system")
+    if system:
+        attrs[n.GEN_AI_SYSTEM_INSTRUCTIONS] = json_text(_system_parts(system))
+    output = ev.get("output")
+    content = ev.get("content")
+    if isinstance(output, list) and output:
+        attrs[n.GEN_AI_OUTPUT_MESSAGES] = json_text(_output_messages(output, finish))
+    elif isinstance(content, Mapping):
+        # The article's llm_call: an OpenAI assistant message (``msg.model_dump()``).
+        attrs[n.GEN_AI_OUTPUT_MESSAGES] = json_text(_output_messages([content], finish))
+    elif isinstance(content, str):
+        attrs[n.GEN_AI_OUTPUT_MESSAGES] = json_text(
+            _output_messages([_text_message(content)], finish)
+        )
+    return name, attrs
+
+
+def step_attributes(kind: str, ev: Mapping[str, Any]) -> tuple[str, dict[str, Any], bool]:
+    """The name and attributes of the span of a step that is not a model call or a tool, and
+    whether it is a client span: ``embeddings`` and ``retrieval`` in the GenAI conventions,
+    anything else as ``otel_jsonl.<key>`` attributes (so nothing is dropped)."""
+    attrs: dict[str, Any] = {}
+    name = kind
+    if kind == "embeddings":
+        model = ev.get("model")
+        attrs[n.GEN_AI_OPERATION_NAME] = "embeddings"
+        if isinstance(model, str):
+            attrs[n.GEN_AI_REQUEST_MODEL] = model
+            name = f"embeddings {model}"
+        if isinstance(ev.get("provider"), str):
+            attrs[n.GEN_AI_PROVIDER_NAME] = ev["provider"]
+        usage = usage_of(ev)
+        if "input_tokens" in usage:
+            attrs[n.GEN_AI_USAGE_INPUT_TOKENS] = usage["input_tokens"]
+        return name, attrs, True
+    if kind == "retrieval":
+        attrs[n.GEN_AI_OPERATION_NAME] = "retrieval"
+        if "query" in ev:
+            attrs[n.GEN_AI_RETRIEVAL_QUERY_TEXT] = _scalar(ev["query"])
+        if "documents" in ev:
+            attrs[n.GEN_AI_RETRIEVAL_DOCUMENTS] = _scalar(ev["documents"])
+        return name, attrs, False
+    if _nonempty(ev.get("name")):
+        name = ev["name"]
+    attrs["otel_jsonl.kind"] = kind
+    for key, value in ev.items():
+        if key in _BASE_KEYS or key == "name" or value is None:
+            continue
+        attrs[f"otel_jsonl.{key}"] = _scalar(value)
+    return name, attrs, False
+
+
+def exception_attributes(ev: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
+    """The ``exception`` event attributes of an ``error`` line, and the span status text."""
+    etype = ev.get("type")
+    etype = etype if _nonempty(etype) else "Error"
+    message = ev.get("message")
+    if not isinstance(message, str):
+        message = ev.get("err") if isinstance(ev.get("err"), str) else ""
+    attrs: dict[str, Any] = {n.EXCEPTION_TYPE: etype, n.EXCEPTION_MESSAGE: message}
+    if isinstance(ev.get("traceback"), str):
+        attrs[n.EXCEPTION_STACKTRACE] = ev["traceback"]
+    return attrs, (f"{etype}: {message}" if message else etype)

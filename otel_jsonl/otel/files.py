@@ -1,0 +1,235 @@
+"""The file pipelines a Python user calls as the CLI does: trace lines to OTLP (a JSON lines
+file, an endpoint, or both) and OTLP JSON lines back to trace lines.
+
+``convert_lines`` / ``convert_files`` stream: spans are written and shipped as soon as the
+converter completes them, so memory stays bounded by what is open (see
+:mod:`otel_jsonl.otel.to_spans`). ``import_files`` writes through :class:`JsonlSpanExporter`, so
+an imported span becomes exactly the lines the exporter would have written.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExportResult
+
+from ..exceptions import OtelJsonlError
+from ..read.lines import Line, ReadReport, read_events
+from .exporter import JsonlSpanExporter
+from .ids import default_resource
+from .otlp_json import DEFAULT_BATCH_SIZE, ImportReport, read_otlp_json, write_otlp_json
+from .ship import Shipper, ShipReport, make_span_exporter, resolve_endpoint, resolve_protocol
+from .to_spans import ConvertStats, SpanConverter
+
+__all__ = [
+    "ConvertResult",
+    "ImportResult",
+    "convert_files",
+    "convert_lines",
+    "import_files",
+]
+
+Source = str | os.PathLike[str] | IO[bytes]
+
+
+@dataclass
+class ConvertResult:
+    """What a conversion did: the converter's counts, spans written to the output, the
+    shipping report (when spans were sent), and the read reports of the files."""
+
+    stats: ConvertStats
+    written: int = 0
+    ship: ShipReport | None = None
+    reports: list[ReadReport] = field(default_factory=list)
+
+    @property
+    def skipped(self) -> int:
+        """Bad lines skipped while reading (a torn last line is not counted)."""
+        return sum(r.skipped - (1 if r.torn else 0) for r in self.reports)
+
+    @property
+    def ok(self) -> bool:
+        """True when no line was skipped and every span was delivered."""
+        return not self.skipped and (self.ship is None or self.ship.ok)
+
+
+def _open_output(output: Source, stack: ExitStack) -> IO[bytes]:
+    if isinstance(output, (str, os.PathLike)):
+        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        return stack.enter_context(os.fdopen(fd, "wb"))
+    return output
+
+
+def convert_lines(
+    lines: Iterable[Line | Mapping[str, Any]],
+    output: Source | None = None,
+    *,
+    shipper: Shipper | None = None,
+    resource: Resource | None = None,
+    resource_attrs: Mapping[str, Any] | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> ConvertResult:
+    """Convert trace lines to spans; write them to ``output`` as OTLP JSON lines (a path,
+    created ``0600``, or a binary stream) and/or hand them to ``shipper``, which is closed at
+    the end (its report is ``result.ship``).
+
+    ``resource`` is the resource of spans built from recorder lines (default
+    :func:`~otel_jsonl.otel.ids.default_resource`); ``resource_attrs`` are merged into every
+    span's resource.
+    """
+    if output is None and shipper is None:
+        raise ValueError("nowhere to put the spans: give an output or a shipper")
+    # Everything imported so far lives for the whole conversion: keep the cyclic collector
+    # from walking it again and again while millions of short-lived span objects go by.
+    gc.freeze()
+    converter = SpanConverter(resource=resource, resource_attrs=resource_attrs)
+    result = ConvertResult(converter.stats)
+    with ExitStack() as stack:
+        if shipper is not None:
+            stack.callback(_close_shipper, shipper, result)
+        out = _open_output(output, stack) if output is not None else None
+        batch: list[ReadableSpan] = []
+
+        def emit(spans: list[ReadableSpan]) -> None:
+            for span in spans:
+                if shipper is not None:
+                    shipper.add(span)
+                if out is not None:
+                    batch.append(span)
+            if out is not None and len(batch) >= batch_size:
+                result.written += write_otlp_json(batch, out, batch_size=batch_size)
+                batch.clear()
+
+        for line in lines:
+            emit(converter.feed(line))
+        emit(converter.finish())
+        if out is not None:
+            if batch:
+                result.written += write_otlp_json(batch, out, batch_size=batch_size)
+            out.flush()
+    return result
+
+
+def _close_shipper(shipper: Shipper, result: ConvertResult) -> None:
+    result.ship = shipper.close()
+
+
+def convert_files(
+    sources: Sequence[Source],
+    output: Source | None = None,
+    *,
+    endpoint: str | None = None,
+    protocol: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    strict: bool = False,
+    resource: Resource | None = None,
+    resource_attrs: Mapping[str, Any] | None = None,
+    service_name: str | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> ConvertResult:
+    """Convert trace files (paths, ``-``, ``.gz``, binary streams) to OTLP: written to
+    ``output`` and/or sent to ``endpoint`` (an OTLP/HTTP base URL or gRPC address; the
+    ``OTEL_EXPORTER_OTLP_*`` variables fill what is not given). Bad lines raise
+    :class:`~otel_jsonl.exceptions.TraceFormatError` when ``strict``, else are skipped and
+    counted in ``result.reports``. For full control of shipping, build a :class:`Shipper` and
+    call :func:`convert_lines`."""
+    shipper = None
+    if endpoint is not None:
+        chosen = resolve_protocol(protocol)
+        exporter = make_span_exporter(endpoint, protocol=chosen, headers=headers)
+        shipper = Shipper(
+            exporter, endpoint=resolve_endpoint(endpoint, chosen), batch_size=batch_size
+        )
+    if resource is None and service_name:
+        resource = default_resource({"service.name": service_name})
+    reports: list[ReadReport] = []
+
+    def lines() -> Iterable[Line]:
+        for source in sources:
+            report = ReadReport()
+            reports.append(report)
+            yield from read_events(source, strict=strict, report=report)
+
+    result = convert_lines(
+        lines(),
+        output,
+        shipper=shipper,
+        resource=resource,
+        resource_attrs=resource_attrs,
+        batch_size=batch_size,
+    )
+    result.reports = reports
+    return result
+
+
+@dataclass
+class ImportResult:
+    """What an import did: spans read and written, and the lines skipped
+    (``name:line: reason``)."""
+
+    spans: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when no line was skipped."""
+        return not self.problems
+
+
+def import_files(
+    sources: Sequence[tuple[str, IO[bytes]] | str | os.PathLike[str]],
+    output: str | os.PathLike[str] | IO[bytes],
+    *,
+    strict: bool = False,
+    on_problem: Callable[[str], None] | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> ImportResult:
+    """Read OTLP JSON lines files and write their spans as trace lines to ``output`` (a path
+    or a binary stream), through :class:`JsonlSpanExporter`.
+
+    ``sources`` are paths, or (name, binary stream) pairs. A bad line raises
+    :class:`~otel_jsonl.otel.otlp_json.OtlpFormatError` when ``strict``; otherwise it is
+    skipped, passed to ``on_problem`` and listed in ``result.problems``.
+    """
+    if isinstance(output, (str, os.PathLike)):
+        exporter = JsonlSpanExporter(output)
+    else:
+        exporter = JsonlSpanExporter(stream=output)
+    result = ImportResult()
+    try:
+        with ExitStack() as stack:
+            for source in sources:
+                if isinstance(source, tuple):
+                    name, stream = source
+                else:
+                    name = os.fspath(source)
+                    stream = stack.enter_context(open(source, "rb"))
+                report = ImportReport()
+                batch: list[ReadableSpan] = []
+                for span in read_otlp_json(
+                    stream, name=name, strict=strict, report=report, on_problem=on_problem
+                ):
+                    batch.append(span)
+                    if len(batch) >= batch_size:
+                        _export(exporter, batch)
+                        batch = []
+                if batch:
+                    _export(exporter, batch)
+                result.spans += report.spans
+                result.problems.extend(report.problems)
+    finally:
+        exporter.shutdown()
+    return result
+
+
+def _export(exporter: JsonlSpanExporter, batch: list[ReadableSpan]) -> None:
+    if exporter.export(batch) is not SpanExportResult.SUCCESS:
+        error = exporter.writer.last_error
+        raise OtelJsonlError(f"could not write the events ({error})")

@@ -1,0 +1,460 @@
+"""Spans to events and back: pure functions, no I/O.
+
+:func:`span_to_events` turns one finished span into the events of docs/schema.md (an LLM span
+into ``llm_call``, a tool span into ``tool_call`` + ``tool_result``, an agent span into
+``input`` + ``final``, anything else into ``span``, plus an ``error`` line for an ERROR status
+or an ``exception`` event). The line that carries ``otel`` holds everything else the span had,
+so :func:`events_to_span` rebuilds the very same span: ids, parent, name, kind, nanosecond
+times, status, every attribute with its type, events, links, scope and resource.
+
+Attribute values in ``otel.attrs`` (and in events, links, scope and resources) are JSON values
+with their types kept: strings, booleans, integers and finite floats as they are, arrays as
+arrays (read back as tuples, as the SDK stores them). What JSON cannot hold is a one-key
+object: ``{"float": "NaN" | "Infinity" | "-Infinity"}``, ``{"bytes": "<base64>"}``,
+``{"map": {...}}`` (attribute values are never objects, so there is no ambiguity).
+
+An attribute whose exact value a field holds is not repeated in ``otel.attrs``:
+``otel.moved`` maps its key to where it is, either a JSON pointer into the line that carries
+``otel``, or ``[pointer, codec]`` / ``[pointer, codec, kind]`` where ``codec`` is ``""`` (the
+value as is) or one of the JSON styles below (a JSON-string attribute stored parsed, moved only
+when re-encoding in that style reproduces the string byte for byte) and ``kind`` names the
+other line of the same span that holds the field (``tool_call``, ``input``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import Event, ReadableSpan
+from opentelemetry.sdk.util import BoundedList
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import Link, SpanContext, SpanKind, TraceFlags, TraceState
+from opentelemetry.trace.status import Status, StatusCode
+from opentelemetry.util.types import Attributes
+
+from ..genai import names as n
+from ..genai.jsontext import JSON_STYLES
+from ..genai.spans import FieldBuilder, fill_step, operation_of
+from ..record import codec as _codec
+
+__all__ = [
+    "decode_attrs",
+    "encode_attrs",
+    "events_to_span",
+    "number_events",
+    "resource_event",
+    "resource_from_event",
+    "resource_id",
+    "span_to_events",
+]
+
+_KIND_NAMES = {k: k.name for k in SpanKind}
+_NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+# --- typed attribute values ------------------------------------------------------------------
+
+
+def _encode_value(value: Any) -> Any:
+    t = type(value)
+    if t is str or t is int or t is bool:
+        return value
+    if t is tuple:
+        return [_encode_value(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return {"float": "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")}
+    if isinstance(value, (str, bool, int, float)) or value is None:
+        return value
+    if isinstance(value, (bytes, bytearray)):
+        return {"bytes": base64.b64encode(bytes(value)).decode("ascii")}
+    if isinstance(value, Mapping):
+        return {"map": {str(k): _encode_value(v) for k, v in value.items()}}
+    if isinstance(value, Sequence):
+        return [_encode_value(v) for v in value]
+    return str(value)
+
+
+def _decode_value(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_decode_value(v) for v in value)
+    if isinstance(value, dict) and len(value) == 1:
+        if "float" in value:
+            return _NONFINITE.get(value["float"], math.nan)
+        if "bytes" in value:
+            return base64.b64decode(value["bytes"])
+        if "map" in value and isinstance(value["map"], dict):
+            return {k: _decode_value(v) for k, v in value["map"].items()}
+    return value
+
+
+def encode_attrs(attrs: Attributes | Mapping[str, Any] | None) -> dict[str, Any]:
+    """OTel attributes as JSON values, types kept (see the module docstring)."""
+    if not attrs:
+        return {}
+    return {k: _encode_value(v) for k, v in attrs.items()}
+
+
+def decode_attrs(attrs: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The inverse of :func:`encode_attrs` (arrays come back as tuples)."""
+    if not attrs:
+        return {}
+    return {k: _decode_value(v) for k, v in attrs.items()}
+
+
+# --- resources -------------------------------------------------------------------------------
+
+
+def resource_id(resource: Resource) -> str:
+    """A short stable id for a resource: ``r-`` and 12 hex of the sha256 of its content."""
+    blob = json.dumps(
+        [encode_attrs(resource.attributes), resource.schema_url or ""],
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return "r-" + hashlib.sha256(blob.encode("utf-8", "replace")).hexdigest()[:12]
+
+
+def resource_event(
+    resource: Resource, *, run: str = "resource", ts: float = 0.0, rid: str | None = None
+) -> dict[str, Any]:
+    """The ``resource`` line for ``resource`` (meta kind: no ``seq``)."""
+    event: dict[str, Any] = {
+        "ts": ts,
+        "run": run,
+        "kind": "resource",
+        "id": rid or resource_id(resource),
+        "attrs": encode_attrs(resource.attributes),
+    }
+    if resource.schema_url:
+        event["schema_url"] = resource.schema_url
+    return event
+
+
+def resource_from_event(event: Mapping[str, Any]) -> Resource:
+    """The resource a ``resource`` line describes."""
+    return Resource(decode_attrs(event.get("attrs")), event.get("schema_url") or None)
+
+
+def _span_attrs(span: ReadableSpan) -> dict[str, Any]:
+    """The span's attributes as a plain dict (a copy).
+
+    The SDK gives a proxy of its ``BoundedAttributes``, slow to read key by key; the proxy's
+    ``copy()`` is the underlying dict's copy, made in C. Anything else is copied key by key.
+    """
+    raw = span.attributes
+    if not raw:
+        return {}
+    copy = getattr(raw, "copy", None)
+    if copy is not None:
+        try:
+            out = copy()
+        except Exception:  # a mapping without a working copy(): copy it key by key below
+            out = None
+        if type(out) is dict:
+            return out
+    return dict(raw)
+
+
+def _hex_trace(value: int) -> str:
+    return format(value, "032x")
+
+
+def _hex_span(value: int) -> str:
+    return format(value, "016x")
+
+
+def _status(span: ReadableSpan) -> dict[str, Any] | None:
+    code = span.status.status_code
+    if code is StatusCode.UNSET:
+        return None
+    out: dict[str, Any] = {"code": code.name}
+    if span.status.description is not None:
+        out["description"] = span.status.description
+    return out
+
+
+def _otel_block(
+    span: ReadableSpan, b: FieldBuilder, resource_ref: str | None, events: Sequence[Event]
+) -> dict[str, Any]:
+    otel: dict[str, Any] = {
+        "name": span.name,
+        "kind": _KIND_NAMES[span.kind],
+        "ns": [span.start_time, span.end_time],
+    }
+    status = _status(span)
+    if status is not None:
+        otel["status"] = status
+    if b.attrs:
+        otel["attrs"] = encode_attrs(b.attrs)
+    if b.moved:
+        otel["moved"] = b.moved
+    if events:
+        otel["events"] = [_event_json(e.name, e.timestamp, e.attributes) for e in events]
+    links = span.links
+    if links:
+        otel["links"] = [_link_json(link) for link in links]
+    scope = span.instrumentation_scope
+    if scope is not None:
+        s: dict[str, Any] = {"name": scope.name}
+        if scope.version is not None:
+            s["version"] = scope.version
+        if scope.schema_url is not None:
+            s["schema_url"] = scope.schema_url
+        if scope.attributes:
+            s["attrs"] = encode_attrs(scope.attributes)
+        otel["scope"] = s
+    if resource_ref is not None:
+        otel["resource"] = resource_ref
+    ctx = span.context
+    if ctx is not None:
+        if int(ctx.trace_flags) != 1:
+            otel["flags"] = int(ctx.trace_flags)
+        if ctx.trace_state:
+            otel["trace_state"] = ctx.trace_state.to_header()
+    if span.parent is not None and span.parent.is_remote:
+        otel["parent_remote"] = True
+    d_attrs, d_events, d_links = span.dropped_attributes, span.dropped_events, span.dropped_links
+    if d_attrs or d_events or d_links:
+        dropped = {"attrs": d_attrs, "events": d_events, "links": d_links}
+        otel["dropped"] = {k: v for k, v in dropped.items() if v}
+    return otel
+
+
+def _event_json(name: str, ns: int | None, attrs: Attributes) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": name, "ns": ns}
+    if attrs:
+        out["attrs"] = encode_attrs(attrs)
+    return out
+
+
+def _link_json(link: Link) -> dict[str, Any]:
+    ctx = link.context
+    out: dict[str, Any] = {"trace_id": _hex_trace(ctx.trace_id), "span_id": _hex_span(ctx.span_id)}
+    if link.attributes:
+        out["attrs"] = encode_attrs(link.attributes)
+    if ctx.trace_state:
+        out["trace_state"] = ctx.trace_state.to_header()
+    if int(ctx.trace_flags) != 0:
+        out["flags"] = int(ctx.trace_flags)
+    if ctx.is_remote:
+        out["remote"] = True
+    return out
+
+
+def _errors(
+    span: ReadableSpan, base: dict[str, Any], events: Sequence[Event]
+) -> list[dict[str, Any]]:
+    out = []
+    for event in events:
+        if event.name != n.EXCEPTION_EVENT:
+            continue
+        attrs = event.attributes or {}
+        line = dict(base)
+        line["ts"] = (event.timestamp or span.end_time or 0) / 1e9
+        line["kind"] = "error"
+        line["type"] = str(attrs.get(n.EXCEPTION_TYPE, "Exception"))
+        message = attrs.get(n.EXCEPTION_MESSAGE)
+        line["message"] = str(message) if message is not None else None
+        if n.EXCEPTION_STACKTRACE in attrs:
+            line["traceback"] = str(attrs[n.EXCEPTION_STACKTRACE])
+        out.append(line)
+    if not out and span.status.status_code is StatusCode.ERROR:
+        line = dict(base)
+        line["kind"] = "error"
+        error_type = (span.attributes or {}).get(n.ERROR_TYPE)
+        line["type"] = str(error_type) if error_type is not None else "Error"
+        line["message"] = span.status.description
+        out.append(line)
+    return out
+
+
+def span_to_events(span: ReadableSpan, *, resource_ref: str | None = None) -> list[dict[str, Any]]:
+    """The events of one span, in file order, their ``seq`` None until :func:`number_events`
+    numbers them (the exporter does, per run).
+
+    The line that carries ``otel`` is the span's step; ``error`` lines (derived from the
+    status or ``exception`` events) come last, carry the same ``span_id`` and no ``otel``, and
+    their ``step`` is filled by :func:`number_events`.
+    """
+    ctx = span.context
+    trace_id = _hex_trace(ctx.trace_id) if ctx is not None else "0" * 32
+    # "seq" holds its place (after "run", as on the recorder's lines) until number_events.
+    base: dict[str, Any] = {"ts": (span.end_time or 0) / 1e9, "run": trace_id, "seq": None}
+    base["kind"] = "span"
+    base["trace_id"] = trace_id
+    base["span_id"] = _hex_span(ctx.span_id) if ctx is not None else "0" * 16
+    if span.parent is not None:
+        base["parent_id"] = _hex_span(span.parent.span_id)
+    start = (span.start_time or 0) / 1e9
+    attrs = _span_attrs(span)
+    op = operation_of(attrs)
+    error = span.status.status_code is StatusCode.ERROR
+    main = dict(base)
+    main["start"] = start
+    b = FieldBuilder(attrs, main)
+    first = dict(base, ts=start)
+    events = span.events
+    lines: list[dict[str, Any]] = []
+    if fill_step(b, op, attrs, ((e.name, e.attributes) for e in events), first, error=error):
+        lines.append(first)
+    if main["kind"] == "span":
+        main["name"] = span.name
+    main["otel"] = _otel_block(span, b, resource_ref, events)
+    lines.append(main)
+    lines.extend(_errors(span, base, events))
+    return lines
+
+
+def number_events(events: list[dict[str, Any]], next_seq: Any) -> None:
+    """Give each step of one span its ``seq`` (``next_seq()`` per line) and point the
+    span's ``error`` lines at the span's step."""
+    step = None
+    for event in events:
+        event["seq"] = seq = next_seq()
+        if "otel" in event:
+            step = seq
+        elif event["kind"] == "error" and step is not None:
+            event["step"] = step
+
+
+# --- events -> span --------------------------------------------------------------------------
+
+
+def _resolve(line: Mapping[str, Any], pointer: str) -> Any:
+    target: Any = line
+    for raw in pointer.split("/")[1:]:
+        key = raw.replace("~1", "/").replace("~0", "~")
+        target = target[int(key)] if isinstance(target, list) else target[key]
+    return target
+
+
+def _span_context(
+    trace_id: str, span_id: str, flags: int, trace_state: str | None, remote: bool
+) -> SpanContext:
+    return SpanContext(
+        trace_id=int(trace_id, 16),
+        span_id=int(span_id, 16),
+        is_remote=remote,
+        trace_flags=TraceFlags(flags),
+        trace_state=TraceState.from_header([trace_state]) if trace_state else TraceState(),
+    )
+
+
+def _bounded(items: list[Any], dropped: int) -> Any:
+    if not dropped:
+        return items
+    bl: BoundedList[Any] = BoundedList.from_seq(None, items)
+    bl.dropped = dropped
+    return bl
+
+
+def events_to_span(
+    lines: Iterable[Mapping[str, Any]],
+    resources: Mapping[str, Resource] | None = None,
+) -> ReadableSpan:
+    """Rebuild the span that :func:`span_to_events` turned into ``lines`` (all the lines of
+    one span, any order; ``error``, ``log`` and ``blob_ref`` lines are ignored).
+
+    ``resources`` maps ``resource`` line ids to resources (:func:`resource_from_event`).
+    Raises ValueError when no line carries ``otel``.
+    """
+    by_kind: dict[str, Mapping[str, Any]] = {}
+    main: Mapping[str, Any] | None = None
+    for line in lines:
+        if "otel" in line and isinstance(line["otel"], Mapping):
+            main = line
+        elif isinstance(line.get("kind"), str):
+            by_kind.setdefault(line["kind"], line)
+    if main is None:
+        raise ValueError("no line of this span carries 'otel'")
+    otel: Mapping[str, Any] = main["otel"]
+    attrs = decode_attrs(otel.get("attrs"))
+    for key, where in (otel.get("moved") or {}).items():
+        if isinstance(where, str):
+            pointer, codec, kind = where, "", None
+        else:
+            pointer, codec = where[0], where[1]
+            kind = where[2] if len(where) > 2 else None
+        source = main if kind is None else by_kind.get(kind)
+        if source is None:
+            raise ValueError(f"attribute {key!r} lives on a {kind!r} line that is missing")
+        value = _resolve(source, pointer)
+        if codec == "json/o":
+            # Checked with orjson at export; orjson again here (the stdlib compact form is
+            # the same text but for rare float spellings, used only without orjson).
+            value = _codec.dumps(value).decode("utf-8")
+        elif codec:
+            value = json.dumps(value, **JSON_STYLES[codec])
+        attrs[key] = value
+    trace_id = main["trace_id"]
+    flags = int(otel.get("flags", 1))
+    context = _span_context(trace_id, main["span_id"], flags, otel.get("trace_state"), False)
+    parent = None
+    if main.get("parent_id"):
+        parent = _span_context(
+            trace_id, main["parent_id"], flags, None, bool(otel.get("parent_remote"))
+        )
+    status_json = otel.get("status")
+    status = (
+        Status(StatusCode[status_json["code"]], status_json.get("description"))
+        if status_json
+        else Status(StatusCode.UNSET)
+    )
+    events = [
+        Event(e["name"], decode_attrs(e.get("attrs")), timestamp=e.get("ns"))
+        for e in otel.get("events") or ()
+    ]
+    links = []
+    for link in otel.get("links") or ():
+        lctx = _span_context(
+            link["trace_id"],
+            link["span_id"],
+            int(link.get("flags", 0)),
+            link.get("trace_state"),
+            bool(link.get("remote")),
+        )
+        links.append(Link(lctx, decode_attrs(link.get("attrs"))))
+    scope_json = otel.get("scope")
+    scope = (
+        InstrumentationScope(
+            scope_json["name"],
+            scope_json.get("version"),
+            scope_json.get("schema_url"),
+            decode_attrs(scope_json.get("attrs")),
+        )
+        if scope_json
+        else None
+    )
+    resource = None
+    rid = otel.get("resource")
+    if rid is not None and resources is not None:
+        resource = resources.get(rid)
+    dropped = otel.get("dropped") or {}
+    span_attrs: Any = attrs
+    if dropped.get("attrs"):
+        from opentelemetry.attributes import BoundedAttributes
+
+        span_attrs = BoundedAttributes(attributes=attrs, immutable=False)
+        span_attrs.dropped = dropped["attrs"]
+    start_ns, end_ns = otel["ns"]
+    return ReadableSpan(
+        name=otel["name"],
+        context=context,
+        parent=parent,
+        resource=resource if resource is not None else Resource({}),
+        attributes=span_attrs,
+        events=_bounded(events, dropped.get("events", 0)),
+        links=_bounded(links, dropped.get("links", 0)),
+        kind=SpanKind[otel.get("kind", "INTERNAL")],
+        status=status,
+        start_time=start_ns,
+        end_time=end_ns,
+        instrumentation_scope=scope,
+    )

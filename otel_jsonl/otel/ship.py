@@ -1,0 +1,356 @@
+"""Shipping spans to an OTLP endpoint through the SDK's OTLP exporters.
+
+Bounded batches go to the SDK's OTLP/HTTP-protobuf or OTLP/gRPC exporter (which retries
+transient failures within its own timeout, and reads the ``OTEL_EXPORTER_OTLP_*`` variables for
+whatever is not given), with an outer bounded retry with exponential backoff for a backend that
+stays down longer. The SDK's log messages are captured, not printed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import urllib.parse
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+from .otlp_json import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_SIZE
+
+__all__ = [
+    "PROTOCOLS",
+    "RetryPolicy",
+    "ShipReport",
+    "Shipper",
+    "make_span_exporter",
+    "resolve_endpoint",
+    "resolve_protocol",
+]
+
+PROTOCOLS = ("http/protobuf", "grpc")
+
+
+def resolve_protocol(protocol: str | None = None) -> str:
+    """The OTLP protocol: ``protocol``, else ``OTEL_EXPORTER_OTLP_TRACES_PROTOCOL``, else
+    ``OTEL_EXPORTER_OTLP_PROTOCOL``, else ``http/protobuf``."""
+    value = (
+        protocol
+        or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+        or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+        or "http/protobuf"
+    ).strip()
+    if value not in PROTOCOLS:
+        raise ValueError(f"unsupported OTLP protocol {value!r} (use one of {', '.join(PROTOCOLS)})")
+    return value
+
+
+def resolve_endpoint(endpoint: str | None, protocol: str) -> str:
+    """The URL spans go to. An explicit HTTP endpoint with no path gets ``/v1/traces``;
+    without one, ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` (as it is) or
+    ``OTEL_EXPORTER_OTLP_ENDPOINT`` (plus ``/v1/traces`` over HTTP), else the default
+    ``http://localhost:4318/v1/traces`` (HTTP) or ``http://localhost:4317`` (gRPC)."""
+    if endpoint is None:
+        endpoint = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        if endpoint:
+            return endpoint
+        base = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        if not base:
+            return (
+                "http://localhost:4318/v1/traces" if protocol != "grpc" else "http://localhost:4317"
+            )
+        if protocol == "grpc":
+            return base
+        return base.rstrip("/") + "/v1/traces"
+    if protocol != "grpc":
+        parsed = urllib.parse.urlsplit(endpoint)
+        if parsed.path in ("", "/"):
+            return endpoint.rstrip("/") + "/v1/traces"
+    return endpoint
+
+
+def _env_headers() -> dict[str, str]:
+    from opentelemetry.util.re import parse_env_headers
+
+    raw = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_HEADERS") or os.environ.get(
+        "OTEL_EXPORTER_OTLP_HEADERS", ""
+    )
+    return dict(parse_env_headers(raw, liberal=True)) if raw else {}
+
+
+def make_span_exporter(
+    endpoint: str | None = None,
+    *,
+    protocol: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    compression: str | None = None,
+    timeout: float | None = None,
+    certificate: str | None = None,
+    client_key: str | None = None,
+    client_certificate: str | None = None,
+    insecure: bool | None = None,
+) -> SpanExporter:
+    """The SDK's OTLP span exporter for ``protocol`` (see :func:`resolve_protocol`).
+
+    Anything left as None is read by the SDK exporter from the ``OTEL_EXPORTER_OTLP_*``
+    variables (endpoint, compression, timeout, certificate, client key and certificate);
+    ``headers`` are added to those of ``OTEL_EXPORTER_OTLP_(TRACES_)HEADERS``.
+    ``compression`` is ``gzip`` or ``none``.
+    """
+    proto = resolve_protocol(protocol)
+    url = resolve_endpoint(endpoint, proto) if endpoint is not None else None
+    merged = {**_env_headers(), **(headers or {})} if headers else None
+    if compression is not None and compression not in ("gzip", "none"):
+        raise ValueError(f"unsupported compression {compression!r} (use gzip or none)")
+    if proto == "grpc":
+        import grpc  # type: ignore[import-untyped]
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
+            OTLPSpanExporter as GrpcExporter,
+        )
+
+        credentials = None
+        if certificate is not None:
+
+            def read(path: str | None) -> bytes | None:
+                if path is None:
+                    return None
+                with open(path, "rb") as fh:
+                    return fh.read()
+
+            credentials = grpc.ssl_channel_credentials(
+                read(certificate), read(client_key), read(client_certificate)
+            )
+        gcomp = None
+        if compression is not None:
+            gcomp = (
+                grpc.Compression.Gzip if compression == "gzip" else grpc.Compression.NoCompression
+            )
+        return GrpcExporter(
+            endpoint=url,
+            insecure=insecure,
+            credentials=credentials,
+            headers=merged,
+            timeout=timeout,
+            compression=gcomp,
+        )
+    from opentelemetry.exporter.otlp.proto.http import Compression
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+        OTLPSpanExporter as HttpExporter,
+    )
+
+    hcomp = None
+    if compression is not None:
+        hcomp = Compression.Gzip if compression == "gzip" else Compression.NoCompression
+    return HttpExporter(
+        endpoint=url,
+        certificate_file=certificate,
+        client_key_file=client_key,
+        client_certificate_file=client_certificate,
+        headers=merged,
+        timeout=timeout,
+        compression=hcomp,
+    )
+
+
+@dataclass
+class RetryPolicy:
+    """The outer retry around the SDK exporter's own: ``attempts`` sends per batch at most,
+    waiting ``initial_backoff`` seconds, doubling up to ``max_backoff``, and never retrying
+    after ``max_time`` seconds from the batch's first attempt. Once a batch has failed for
+    good, later batches get one attempt each until one gets through."""
+
+    attempts: int = 5
+    initial_backoff: float = 1.0
+    max_backoff: float = 30.0
+    max_time: float = 120.0
+
+
+@dataclass
+class ShipReport:
+    """What a :class:`Shipper` did: spans and batches sent, retried (batches re-sent after a
+    failed attempt, and their spans) and failed (given up on), and the last error seen."""
+
+    endpoint: str = ""
+    spans_sent: int = 0
+    spans_retried: int = 0
+    spans_failed: int = 0
+    batches_sent: int = 0
+    batches_retried: int = 0
+    batches_failed: int = 0
+    last_error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing failed."""
+        return self.spans_failed == 0
+
+    def summary(self) -> str:
+        """One line: ``sent N spans in B batches to URL (R retried, F failed)``."""
+        text = (
+            f"sent {self.spans_sent} spans in {self.batches_sent} "
+            f"batch{'es' if self.batches_sent != 1 else ''} to {self.endpoint} "
+            f"({self.spans_retried} retried, {self.spans_failed} failed)"
+        )
+        if self.spans_failed and self.last_error:
+            text += f"; last error: {self.last_error}"
+        return text
+
+
+class _Capture(logging.Handler):
+    """Keeps the SDK exporters' log messages instead of letting them reach stderr."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.last: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.WARNING:
+            try:
+                self.last = record.getMessage()
+            except Exception:  # broad catch: a bad log format must not break shipping
+                self.last = str(record.msg)
+
+
+def _estimate(span: ReadableSpan) -> int:
+    size = 128 + len(span.name)
+    for key, value in (span.attributes or {}).items():
+        size += len(key) + (len(value) if isinstance(value, (str, bytes)) else 16)
+    for event in span.events:
+        size += 64
+        for value in (event.attributes or {}).values():
+            size += len(value) if isinstance(value, (str, bytes)) else 16
+    return size
+
+
+class Shipper:
+    """Sends spans through an SDK ``SpanExporter`` in bounded batches with an outer retry.
+
+    ``add()`` buffers a span and sends a batch once it holds ``batch_size`` spans or about
+    ``batch_bytes`` bytes; ``close()`` sends the rest, shuts the exporter down and returns the
+    :class:`ShipReport`. Export failures never raise; the SDK's log output is captured and its
+    last message kept as ``report.last_error``.
+    """
+
+    def __init__(
+        self,
+        exporter: SpanExporter,
+        *,
+        endpoint: str = "",
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        batch_bytes: int = DEFAULT_BATCH_BYTES,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.exporter = exporter
+        self.batch_size = batch_size
+        self.batch_bytes = batch_bytes
+        self.retry = retry or RetryPolicy()
+        self.report = ShipReport(endpoint=endpoint)
+        self._sleep = sleep
+        self._clock = clock
+        self._batch: list[ReadableSpan] = []
+        self._bytes = 0
+        self._down = False
+        self._closed = False
+        self._capture = _Capture()
+        self._loggers = [logging.getLogger("opentelemetry.exporter")]
+        self._saved: list[bool] = []
+
+    def __enter__(self) -> Shipper:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def add(self, span: ReadableSpan) -> None:
+        """Buffer ``span``; send the batch when it is full."""
+        self._batch.append(span)
+        self._bytes += _estimate(span)
+        if len(self._batch) >= self.batch_size or self._bytes >= self.batch_bytes:
+            self.flush()
+
+    def add_all(self, spans: Iterable[ReadableSpan]) -> None:
+        """Buffer and send every span of ``spans``."""
+        for span in spans:
+            self.add(span)
+
+    def flush(self) -> None:
+        """Send what is buffered now."""
+        if not self._batch:
+            return
+        batch, self._batch, self._bytes = self._batch, [], 0
+        self._send(batch)
+
+    def _mute(self) -> None:
+        self._saved = []
+        for logger in self._loggers:
+            self._saved.append(logger.propagate)
+            logger.addHandler(self._capture)
+            logger.propagate = False
+
+    def _unmute(self) -> None:
+        for logger, propagate in zip(self._loggers, self._saved, strict=True):
+            logger.removeHandler(self._capture)
+            logger.propagate = propagate
+        self._saved = []
+
+    def _export(self, batch: Sequence[ReadableSpan]) -> bool:
+        self._capture.last = None
+        self._mute()
+        try:
+            result = self.exporter.export(batch)
+        except Exception as exc:  # broad catch: an exporter must not raise; if it does, count it
+            self.report.last_error = f"{type(exc).__name__}: {exc}"
+            return False
+        finally:
+            self._unmute()
+        if result is SpanExportResult.SUCCESS:
+            return True
+        self.report.last_error = self._capture.last or "export failed"
+        return False
+
+    def _send(self, batch: list[ReadableSpan]) -> None:
+        policy = self.retry
+        attempts = 1 if self._down else max(1, policy.attempts)
+        began = self._clock()
+        backoff = policy.initial_backoff
+        for attempt in range(attempts):
+            if attempt:
+                self.report.batches_retried += 1
+                self.report.spans_retried += len(batch)
+            if self._export(batch):
+                self.report.batches_sent += 1
+                self.report.spans_sent += len(batch)
+                self._down = False
+                return
+            if attempt + 1 >= attempts:
+                break
+            if self._clock() - began + backoff > policy.max_time:
+                break
+            self._sleep(backoff)
+            backoff = min(backoff * 2, policy.max_backoff)
+        self.report.batches_failed += 1
+        self.report.spans_failed += len(batch)
+        self._down = True
+
+    def close(self) -> ShipReport:
+        """Send the rest, shut the exporter down (twice is safe), return the report."""
+        if self._closed:
+            return self.report
+        try:
+            self.flush()
+        finally:
+            self._closed = True
+            self._mute()
+            try:
+                self.exporter.shutdown()
+            except Exception:  # broad catch: shutting down a broken exporter is best effort
+                pass
+            finally:
+                self._unmute()
+        return self.report

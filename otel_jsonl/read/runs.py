@@ -1,0 +1,239 @@
+"""Runs: reading one run, numbering its steps, and the one run summary that ``runs``,
+``stats``, ``show`` and the HTML view share.
+
+A step's number is its ``seq`` when the line has one, else its 0-based position among the
+steps of its run. Meta lines (``blob_ref``, ``resource``) are not steps (their number is -1).
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from ..exceptions import RunNotFoundError
+from ..schema import META_KINDS, usage_of
+from .lines import Line, ReadReport, display_name, paused_gc, read_events
+
+__all__ = [
+    "RunEvents",
+    "RunSummary",
+    "Step",
+    "list_runs",
+    "read_run",
+    "step_events",
+    "summarize_runs",
+    "tokens_of",
+    "tool_names_in_output",
+]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a run: its step number, the line it was read from, and the event."""
+
+    step: int
+    lineno: int
+    event: dict[str, Any]
+
+
+@dataclass
+class RunEvents:
+    """The events of one run, in file order, with their step numbers."""
+
+    path: str
+    run: str
+    steps: list[Step] = field(default_factory=list)
+    meta: list[Step] = field(default_factory=list)
+    """``blob_ref`` and ``resource`` lines (their ``step`` is -1)."""
+
+
+def step_events(events: Iterable[tuple[int, dict[str, Any]]]) -> Iterator[Step]:
+    """Number the steps of a stream of (lineno, event): ``seq`` when present, else the 0-based
+    position among the steps of the event's run. Meta lines get step -1."""
+    counters: dict[str, int] = {}
+    for lineno, ev in events:
+        if ev["kind"] in META_KINDS:
+            yield Step(-1, lineno, ev)
+            continue
+        run = ev["run"]
+        n = counters.get(run, 0)
+        counters[run] = n + 1
+        seq = ev.get("seq")
+        yield Step(seq if isinstance(seq, int) and not isinstance(seq, bool) else n, lineno, ev)
+
+
+def read_run(
+    source: str | os.PathLike[str] | IO[bytes],
+    run: str | None = None,
+    *,
+    report: ReadReport | None = None,
+) -> RunEvents:
+    """Read one run of a trace: ``run``, or the only run in the file.
+
+    Raises :class:`RunNotFoundError` when ``run`` is not in the file, when the file has no
+    events, or when ``run`` is None and the file holds several runs (the message lists them);
+    :class:`~otel_jsonl.exceptions.TraceFormatError` on a bad line. A torn last line is skipped
+    (and noted in ``report``).
+    """
+    name = display_name(source)
+    report = report if report is not None else ReadReport()
+    runs: dict[str, RunEvents] = {}
+    with paused_gc():
+        for st in step_events(read_events(source, run=run, report=report)):
+            rid = st.event["run"]
+            r = runs.get(rid)
+            if r is None:
+                r = runs[rid] = RunEvents(name, rid)
+            (r.meta if st.step < 0 else r.steps).append(st)
+    if not runs:
+        if run is not None:
+            raise RunNotFoundError(f"{name}: no run {run!r}")
+        raise RunNotFoundError(f"{name}: no events")
+    if len(runs) > 1:
+        listed = ", ".join(list(runs)[:10]) + (", ..." if len(runs) > 10 else "")
+        raise RunNotFoundError(
+            f"{name}: {len(runs)} runs ({listed}); choose one with run=... (--run)"
+        )
+    return next(iter(runs.values()))
+
+
+# --- the run summary -------------------------------------------------------------------------
+
+
+def tokens_of(ev: Mapping[str, Any]) -> tuple[int, int]:
+    """Input and output tokens of an event: its ``usage`` (any naming), else top-level
+    ``input_tokens``/``output_tokens``."""
+    usage = usage_of(ev)
+    tin = usage.get("input_tokens")
+    tout = usage.get("output_tokens")
+    if tin is None and isinstance(ev.get("input_tokens"), int):
+        tin = int(ev["input_tokens"])
+    if tout is None and isinstance(ev.get("output_tokens"), int):
+        tout = int(ev["output_tokens"])
+    return tin or 0, tout or 0
+
+
+def _output_messages(ev: Mapping[str, Any]) -> list[Any]:
+    if isinstance(ev.get("content"), Mapping):
+        return [ev["content"]]
+    out = ev.get("output")
+    return out if isinstance(out, list) else [out] if isinstance(out, Mapping) else []
+
+
+def tool_names_in_output(ev: Mapping[str, Any]) -> list[str]:
+    """The tools an ``llm_call``'s output asks for, in any message form (parts, OpenAI
+    ``tool_calls``, Anthropic ``tool_use`` blocks)."""
+    names: list[str] = []
+    for m in _output_messages(ev):
+        if not isinstance(m, Mapping):
+            continue
+        content = m.get("content")
+        blocks = m.get("parts") or (content if isinstance(content, list) else [])
+        for p in blocks:
+            if isinstance(p, Mapping) and p.get("type") in ("tool_call", "tool_use"):
+                names.append(str(p.get("name")))
+        for c in m.get("tool_calls") or []:
+            if isinstance(c, Mapping):
+                names.append(str((c.get("function") or {}).get("name")))
+    return names
+
+
+@dataclass
+class RunSummary:
+    """One run of a trace file, summed up: what ``runs``, ``stats``, ``show`` and ``view``
+    print about a run comes from here.
+
+    A tool call is a ``tool_call`` step (or, in files without them, a tool call in an
+    ``llm_call`` output); an error is an ``error`` step or a ``tool_result`` with
+    ``is_error``. ``models`` holds input and output tokens per model (``None`` for calls that
+    name none), so a price list turns them into a cost.
+    """
+
+    run: str
+    first_lineno: int
+    steps: int = 0
+    first_ts: float = 0.0
+    last_ts: float = 0.0
+    kinds: Counter[str] = field(default_factory=Counter)
+    llm_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    tools: Counter[str] = field(default_factory=Counter)
+    errors: int = 0
+    models: dict[str | None, list[int]] = field(default_factory=dict)
+
+    @property
+    def duration(self) -> float:
+        """Seconds from the first step's start to the last step's end."""
+        return self.last_ts - self.first_ts
+
+
+class _Summing:
+    """The running totals of :func:`summarize_runs` (tool calls found in outputs are kept
+    apart until the end: they count only for runs without ``tool_call`` steps)."""
+
+    def __init__(self) -> None:
+        self.runs: dict[str, RunSummary] = {}
+        self.from_output: dict[str, Counter[str]] = {}
+        self.saw_tool_call: set[str] = set()
+
+    def add(self, lineno: int, ev: Mapping[str, Any]) -> None:
+        kind = ev["kind"]
+        if kind in META_KINDS:
+            return
+        rid = ev["run"]
+        ts = float(ev["ts"])
+        start = ev.get("start")
+        began = float(start) if isinstance(start, (int, float)) else ts
+        s = self.runs.get(rid)
+        if s is None:
+            s = self.runs[rid] = RunSummary(rid, lineno, first_ts=began, last_ts=ts)
+            self.from_output[rid] = Counter()
+        s.steps += 1
+        s.kinds[kind] += 1
+        s.first_ts = min(s.first_ts, began)
+        s.last_ts = max(s.last_ts, ts)
+        if kind == "llm_call":
+            s.llm_calls += 1
+            tin, tout = tokens_of(ev)
+            s.input_tokens += tin
+            s.output_tokens += tout
+            self.from_output[rid].update(tool_names_in_output(ev))
+            if tin or tout:
+                model = ev.get("model") or ev.get("response_model")
+                per = s.models.setdefault(model if isinstance(model, str) else None, [0, 0])
+                per[0] += tin
+                per[1] += tout
+        elif kind == "tool_call":
+            self.saw_tool_call.add(rid)
+            s.tools[str(ev.get("name"))] += 1
+        elif kind == "error" or (kind == "tool_result" and ev.get("is_error") is True):
+            s.errors += 1
+
+    def result(self) -> list[RunSummary]:
+        for rid, s in self.runs.items():
+            if rid not in self.saw_tool_call:
+                s.tools = self.from_output[rid]
+        return list(self.runs.values())
+
+
+def summarize_runs(lines: Iterable[Line | tuple[int, Mapping[str, Any]]]) -> list[RunSummary]:
+    """Sum up the runs of a stream of (lineno, event), in the order they first appear."""
+    summing = _Summing()
+    for lineno, ev in lines:
+        summing.add(lineno, ev)
+    return summing.result()
+
+
+def list_runs(
+    source: str | os.PathLike[str] | IO[bytes],
+    *,
+    strict: bool = True,
+    report: ReadReport | None = None,
+) -> list[RunSummary]:
+    """The runs in a trace file, summed up (see :class:`RunSummary`)."""
+    return summarize_runs(read_events(source, strict=strict, report=report))
