@@ -16,7 +16,7 @@ from ..analyze.terminal import format_diff, format_run, render_header, render_st
 from ..exceptions import OtelJsonlError
 from ..read.follow import FOLLOW_INTERVAL, follow_events
 from ..read.lines import ReadReport
-from ..read.runs import RunEvents, Step, read_run, step_events
+from ..read.runs import RunEvents, Step, join_steps, read_run, step_events
 from .common import EXIT_DATA, EXIT_OK, CliError, check_readable, iter_lines
 
 
@@ -191,7 +191,10 @@ def cmd_show(args: argparse.Namespace) -> int:
             runs.setdefault(st.event["run"], []).append(st)
     if args.run is not None and not runs:
         raise CliError(f"{args.file}: no run {args.run!r}")
-    blocks = [format_run(rid, steps, color=color, width=args.width) for rid, steps in runs.items()]
+    blocks = [
+        format_run(rid, join_steps(steps)[0], color=color, width=args.width)
+        for rid, steps in runs.items()
+    ]
     print("\n\n".join(blocks))
     return EXIT_OK
 

@@ -1,6 +1,6 @@
 """OTLP ``LogsData`` in its JSON encoding, both ways, and ``log`` lines <-> SDK log records.
 
-A ``log`` line (docs/schema.md) is what :func:`otel_jsonl.exporter.log_line` made of one log
+A ``log`` line (docs/schema.md) is what :func:`otel_jsonl.otel.exporter.log_line` made of one log
 record; :func:`line_to_record` is its inverse, so ``convert`` can write the line as OTLP
 (``LogsData`` JSON lines, or the SDK's OTLP log exporters) and ``import`` turns it back into
 the same line. The JSON follows the OTLP "JSON Protobuf Encoding" like the traces codec: hex
@@ -16,14 +16,22 @@ from typing import IO, Any
 
 import orjson
 from opentelemetry._logs import LogRecord, SeverityNumber
+from opentelemetry.context import Context
 from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import TraceFlags
+from opentelemetry.trace import (
+    INVALID_SPAN,
+    NonRecordingSpan,
+    SpanContext,
+    TraceFlags,
+    set_span_in_context,
+)
 
-from .. import semconv as sc
-from ..mapping import decode_attrs, messages_from_record
-from ..otlp import (
+from ..genai import names as n
+from ..genai.content import messages_from_record
+from .mapping import decode_attrs
+from .otlp_json import (
     OtlpFormatError,
     _any_value,
     _encode_resource,
@@ -42,13 +50,12 @@ __all__ = [
 ]
 
 _CONTENT = (
-    ("input", sc.GEN_AI_INPUT_MESSAGES),
-    ("output", sc.GEN_AI_OUTPUT_MESSAGES),
-    ("system", sc.GEN_AI_SYSTEM_INSTRUCTIONS),
+    ("input", n.GEN_AI_INPUT_MESSAGES),
+    ("output", n.GEN_AI_OUTPUT_MESSAGES),
+    ("system", n.GEN_AI_SYSTEM_INSTRUCTIONS),
 )
 _SEVERITIES = {s.name: s for s in SeverityNumber}
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
-_EVENT_NAME = "event.name"
 
 
 def _lists(value: Any) -> Any:
@@ -58,6 +65,14 @@ def _lists(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _lists(v) for k, v in value.items()}
     return value
+
+
+def _context(trace_id: int | None, span_id: int | None, flags: TraceFlags) -> Context:
+    """A context holding exactly these ids (none: an invalid span), so a record built here
+    never picks up the ids of whatever span is current in the calling program."""
+    if not trace_id or not span_id:
+        return set_span_in_context(INVALID_SPAN)
+    return set_span_in_context(NonRecordingSpan(SpanContext(trace_id, span_id, False, flags)))
 
 
 def line_to_record(
@@ -74,7 +89,7 @@ def line_to_record(
     """
     attrs = {k: _lists(v) for k, v in decode_attrs(line.get("attrs")).items()}
     name = line.get("event")
-    event_name = name if isinstance(name, str) and attrs.get(_EVENT_NAME) != name else None
+    event_name = name if isinstance(name, str) and attrs.get(n.EVENT_NAME) != name else None
     body = line.get("body")
     have = messages_from_record(name if isinstance(name, str) else None, attrs, body)
     for key, attr in _CONTENT:
@@ -88,15 +103,19 @@ def line_to_record(
     record = LogRecord(
         timestamp=ns,
         observed_timestamp=ns,
-        trace_id=int(trace, 16) if isinstance(trace, str) and trace else None,
-        span_id=int(span, 16) if isinstance(span, str) and span else None,
-        trace_flags=_SAMPLED if trace else None,
+        context=_context(
+            int(trace, 16) if isinstance(trace, str) and trace else None,
+            int(span, 16) if isinstance(span, str) and span else None,
+            _SAMPLED,
+        ),
         severity_text=None if number is not None else severity,
         severity_number=number,
         body=body,
         attributes=attrs or None,
         event_name=event_name,
     )
+    if isinstance(trace, str) and trace and record.trace_id == 0:
+        record.trace_id = int(trace, 16)  # a trace id without a span id (no span context)
     return ReadableLogRecord(record, resource or Resource({}), scope)
 
 
@@ -250,15 +269,15 @@ def _decode_record(
     record = LogRecord(
         timestamp=_int(raw.get("timeUnixNano"), "timeUnixNano") or None,
         observed_timestamp=_int(raw.get("observedTimeUnixNano"), "observedTimeUnixNano") or None,
-        trace_id=trace_id,
-        span_id=span_id,
-        trace_flags=TraceFlags(flags) if trace_id else None,
+        context=_context(trace_id, span_id, TraceFlags(flags)),
         severity_text=raw.get("severityText") or None,
         severity_number=_severity(raw.get("severityNumber")),
         body=_value(raw.get("body")),
         attributes=attrs or None,
         event_name=raw.get("eventName") or None,
     )
+    if trace_id and not record.trace_id:
+        record.trace_id = trace_id  # a trace id without a span id (no span context)
     return ReadableLogRecord(record, resource, scope)
 
 

@@ -3,7 +3,11 @@
 
 A step's number is its ``seq`` when the line has one, else its 0-based position among the
 steps of its run. Meta lines (``blob_ref``, ``resource``) are not steps (their number is -1).
-Standard library only.
+
+Content that arrived as log records is joined onto its model call here, at read time,
+wherever the ``log`` lines sit in the file (:func:`join_steps`, through
+:func:`otel_jsonl.genai.logs.join_logs`): a joined ``log`` line leaves the steps for the meta
+lines, and its content is on the ``llm_call``. Standard library only.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from ..exceptions import RunNotFoundError
+from ..genai.logs import join_logs, log_key
 from ..schema import META_KINDS, usage_of
 from .lines import Line, ReadReport, display_name, paused_gc, read_events
 
@@ -22,6 +27,7 @@ __all__ = [
     "RunEvents",
     "RunSummary",
     "Step",
+    "join_steps",
     "list_runs",
     "read_run",
     "step_events",
@@ -48,7 +54,8 @@ class RunEvents:
     run: str
     steps: list[Step] = field(default_factory=list)
     meta: list[Step] = field(default_factory=list)
-    """``blob_ref`` and ``resource`` lines (their ``step`` is -1)."""
+    """``blob_ref`` and ``resource`` lines (their ``step`` is -1), and the ``log`` lines whose
+    content was joined onto a step (they keep their number)."""
 
 
 def step_events(events: Iterable[tuple[int, dict[str, Any]]]) -> Iterator[Step]:
@@ -98,7 +105,27 @@ def read_run(
         raise RunNotFoundError(
             f"{name}: {len(runs)} runs ({listed}); choose one with run=... (--run)"
         )
-    return next(iter(runs.values()))
+    found = next(iter(runs.values()))
+    found.steps, joined = join_steps(found.steps)
+    found.meta.extend(joined)
+    return found
+
+
+def join_steps(steps: list[Step]) -> tuple[list[Step], list[Step]]:
+    """A run's steps with the content of its ``log`` lines joined onto their model calls
+    (see :func:`otel_jsonl.genai.logs.join_logs`): the steps without the joined ``log``
+    lines, and those lines."""
+    events, joined = join_logs([st.event for st in steps])
+    if not joined and all(ev is st.event for ev, st in zip(events, steps, strict=True)):
+        return steps, []
+    kept: list[Step] = []
+    gone: list[Step] = []
+    for i, (st, ev) in enumerate(zip(steps, events, strict=True)):
+        if i in joined:
+            gone.append(st)
+        else:
+            kept.append(st if ev is st.event else Step(st.step, st.lineno, ev))
+    return kept, gone
 
 
 # --- the run summary -------------------------------------------------------------------------
@@ -180,6 +207,20 @@ class _Summing:
         self.runs: dict[str, RunSummary] = {}
         self.from_output: dict[str, Counter[str]] = {}
         self.saw_tool_call: set[str] = set()
+        # Per run: model-call span ids, the log lines with content per span id, and the span
+        # ids whose output was already searched for tool calls (the call's or a record's).
+        self.llm_spans: dict[str, set[str]] = {}
+        self.content_logs: dict[str, Counter[str]] = {}
+        self.outputs_seen: dict[str, set[str]] = {}
+
+    def _tools_in(self, rid: str, span: Any, ev: Mapping[str, Any]) -> None:
+        if not isinstance(span, str):
+            self.from_output[rid].update(tool_names_in_output(ev))
+            return
+        seen = self.outputs_seen.setdefault(rid, set())
+        if span not in seen and ev.get("output") is not None:
+            seen.add(span)
+            self.from_output[rid].update(tool_names_in_output(ev))
 
     def add(self, lineno: int, ev: Mapping[str, Any]) -> None:
         kind = ev["kind"]
@@ -202,12 +243,18 @@ class _Summing:
             tin, tout = tokens_of(ev)
             s.input_tokens += tin
             s.output_tokens += tout
-            self.from_output[rid].update(tool_names_in_output(ev))
+            span = ev.get("span_id")
+            if isinstance(span, str):
+                self.llm_spans.setdefault(rid, set()).add(span)
+            self._tools_in(rid, span, ev)
             if tin or tout:
                 model = ev.get("model") or ev.get("response_model")
                 per = s.models.setdefault(model if isinstance(model, str) else None, [0, 0])
                 per[0] += tin
                 per[1] += tout
+        elif kind == "log" and (key := log_key(ev)) is not None:
+            self.content_logs.setdefault(rid, Counter())[key] += 1
+            self._tools_in(rid, key, ev)
         elif kind == "tool_call":
             self.saw_tool_call.add(rid)
             s.tools[str(ev.get("name"))] += 1
@@ -218,6 +265,14 @@ class _Summing:
         for rid, s in self.runs.items():
             if rid not in self.saw_tool_call:
                 s.tools = self.from_output[rid]
+            # A log line joined onto its model call (see join_steps) is not a step.
+            spans = self.llm_spans.get(rid, set())
+            joined = sum(c for k, c in self.content_logs.get(rid, Counter()).items() if k in spans)
+            if joined:
+                s.steps -= joined
+                s.kinds["log"] -= joined
+                if not s.kinds["log"]:
+                    del s.kinds["log"]
         return list(self.runs.values())
 
 

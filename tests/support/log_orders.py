@@ -30,7 +30,7 @@ from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExp
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExportResult
 
-from otel_jsonl.exporter import JsonlLogExporter, JsonlSpanExporter
+from otel_jsonl.otel.exporter import JsonlLogExporter, JsonlSpanExporter
 from support.agent_loops import run_openai_loop
 from support.fixtures import MemoryTelemetry, instrumented_openai_v2, instrumented_openllmetry
 from support.providers import ProviderServer, RecordedRequest, Turn
@@ -173,6 +173,9 @@ def _record_batched(
             calls = server.calls
         # The fast pipeline exports on its own schedule; the slow one only at shutdown.
         _wait_for(span_exporter.exported if spans_first else log_exporter.exported)
+        # Then whatever the fast one still holds (the last call's records may be younger than
+        # its delay), so every fast line is out before the slow pipeline's.
+        (tracer_provider if spans_first else logger_provider).force_flush()
     finally:
         # The slow pipeline exports at its shutdown. Spans shut down first either way: with
         # logs first, their records wait in the write-time joiner until their span comes.
