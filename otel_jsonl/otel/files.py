@@ -3,8 +3,12 @@ file, an endpoint, or both) and OTLP JSON lines back to trace lines.
 
 ``convert_lines`` / ``convert_files`` stream: spans are written and shipped as soon as the
 converter completes them, so memory stays bounded by what is open (see
-:mod:`otel_jsonl.otel.to_spans`). ``import_files`` writes through :class:`JsonlSpanExporter`, so
-an imported span becomes exactly the lines the exporter would have written.
+:mod:`otel_jsonl.otel.to_spans`). ``log`` lines become OTLP log records (a ``LogsData`` JSON
+lines file of their own, and/or the logs endpoint); for trace-only backends their content can
+also be folded onto the model-call spans (:mod:`otel_jsonl.otel.fold`). ``import_files``
+writes through :class:`JsonlSpanExporter` and :class:`JsonlLogExporter`, so an imported span
+or log record becomes exactly the lines the exporters would have written; it reads
+``TracesData`` and ``LogsData`` lines, and Phoenix's span export, in any order.
 """
 
 from __future__ import annotations
@@ -16,15 +20,18 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from opentelemetry.sdk._logs.export import LogRecordExportResult
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExportResult
 
 from ..exceptions import OtelJsonlError
 from ..read.lines import Line, ReadReport, read_events
-from .exporter import JsonlSpanExporter
+from .exporter import JsonlLogExporter, JsonlSpanExporter
+from .fold import LogFolder, content_line
 from .ids import default_resource
-from .otlp_json import DEFAULT_BATCH_SIZE, ImportReport, read_otlp_json, write_otlp_json
+from .otlp_json import DEFAULT_BATCH_SIZE, ImportReport, write_otlp_json
+from .otlp_logs import line_to_record, read_otlp_signals, write_otlp_logs_json
 from .ship import Shipper, ShipReport, make_span_exporter, resolve_endpoint, resolve_protocol
 from .to_spans import ConvertStats, SpanConverter
 
@@ -48,6 +55,12 @@ class ConvertResult:
     written: int = 0
     ship: ShipReport | None = None
     reports: list[ReadReport] = field(default_factory=list)
+    log_records: int = 0
+    """Log records made from ``log`` lines (and from content joined at write time)."""
+    logs_written: int = 0
+    log_ship: ShipReport | None = None
+    folded: int = 0
+    """Model-call spans that got their messages from log records."""
 
     @property
     def skipped(self) -> int:
@@ -56,8 +69,13 @@ class ConvertResult:
 
     @property
     def ok(self) -> bool:
-        """True when no line was skipped and every span was delivered."""
-        return not self.skipped and (self.ship is None or self.ship.ok)
+        """True when no line was skipped and every span and log record was delivered (an
+        endpoint that takes no logs at all, a trace-only backend, is not a failure)."""
+        return (
+            not self.skipped
+            and (self.ship is None or self.ship.ok)
+            and (self.log_ship is None or self.log_ship.ok or self.log_ship.unsupported)
+        )
 
 
 def _open_output(output: Source, stack: ExitStack) -> IO[bytes]:
@@ -75,6 +93,10 @@ def convert_lines(
     resource: Resource | None = None,
     resource_attrs: Mapping[str, Any] | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    logs_output: Source | None = None,
+    log_shipper: Shipper | None = None,
+    fold: bool = False,
+    transform: Callable[[ReadableSpan], ReadableSpan] | None = None,
 ) -> ConvertResult:
     """Convert trace lines to spans; write them to ``output`` as OTLP JSON lines (a path,
     created ``0600``, or a binary stream) and/or hand them to ``shipper``, which is closed at
@@ -82,7 +104,11 @@ def convert_lines(
 
     ``resource`` is the resource of spans built from recorder lines (default
     :func:`~otel_jsonl.otel.ids.default_resource`); ``resource_attrs`` are merged into every
-    span's resource.
+    span's resource. ``log`` lines (and content the exporter joined from log records when it
+    wrote an ``llm_call``) become log records: written to ``logs_output`` as ``LogsData``
+    JSON lines (a path is created only when there is a record) and/or handed to
+    ``log_shipper``. ``fold`` puts log content onto its model-call spans (for backends that
+    read only traces); ``transform`` rewrites each span last (a backend's own attributes).
     """
     if output is None and shipper is None:
         raise ValueError("nowhere to put the spans: give an output or a shipper")
@@ -91,14 +117,26 @@ def convert_lines(
     gc.freeze()
     converter = SpanConverter(resource=resource, resource_attrs=resource_attrs)
     result = ConvertResult(converter.stats)
+    folder = LogFolder() if fold else None
+    log_resource = resource if resource is not None else default_resource()
+    if resource_attrs:
+        log_resource = log_resource.merge(Resource(dict(resource_attrs)))
     with ExitStack() as stack:
         if shipper is not None:
             stack.callback(_close_shipper, shipper, result)
+        if log_shipper is not None:
+            stack.callback(_close_log_shipper, log_shipper, result)
         out = _open_output(output, stack) if output is not None else None
+        logs_out: IO[bytes] | None = None
         batch: list[ReadableSpan] = []
+        records: list[Any] = []
 
         def emit(spans: list[ReadableSpan]) -> None:
+            if folder is not None:
+                spans = [ready for span in spans for ready in folder.add_span(span)]
             for span in spans:
+                if transform is not None:
+                    span = transform(span)
                 if shipper is not None:
                     shipper.add(span)
                 if out is not None:
@@ -107,18 +145,61 @@ def convert_lines(
                 result.written += write_otlp_json(batch, out, batch_size=batch_size)
                 batch.clear()
 
+        def write_logs() -> None:
+            nonlocal logs_out
+            if logs_out is None and logs_output is not None:
+                logs_out = _open_output(logs_output, stack)
+            if logs_out is not None:
+                result.logs_written += write_otlp_logs_json(records, logs_out)
+            records.clear()
+
+        def log(line: Mapping[str, Any]) -> None:
+            if folder is not None:
+                folder.add_log(line)
+            if logs_output is None and log_shipper is None:
+                return
+            record = line_to_record(line, log_resource)
+            result.log_records += 1
+            if log_shipper is not None:
+                log_shipper.add(record)
+            if logs_output is not None:
+                records.append(record)
+                if len(records) >= batch_size:
+                    write_logs()
+
         for line in lines:
+            event = line[1] if isinstance(line, tuple) else line
+            kind = event.get("kind")
+            if kind == "log":
+                log(event)
+            elif kind == "llm_call" and "otel" in event:
+                joined = content_line(event)
+                if joined is not None:
+                    log(joined)
             emit(converter.feed(line))
         emit(converter.finish())
+        if folder is not None:
+            held = folder.finish()
+            result.folded = folder.folded
+            folder = None
+            emit(held)
         if out is not None:
             if batch:
                 result.written += write_otlp_json(batch, out, batch_size=batch_size)
             out.flush()
+        if records:
+            write_logs()
+        if logs_out is not None:
+            logs_out.flush()
     return result
 
 
 def _close_shipper(shipper: Shipper, result: ConvertResult) -> None:
     result.ship = shipper.close()
+
+
+def _close_log_shipper(shipper: Shipper, result: ConvertResult) -> None:
+    result.log_ship = shipper.close()
 
 
 def convert_files(
@@ -176,6 +257,7 @@ class ImportResult:
 
     spans: int = 0
     problems: list[str] = field(default_factory=list)
+    logs: int = 0
 
     @property
     def ok(self) -> bool:
@@ -191,17 +273,22 @@ def import_files(
     on_problem: Callable[[str], None] | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> ImportResult:
-    """Read OTLP JSON lines files and write their spans as trace lines to ``output`` (a path
-    or a binary stream), through :class:`JsonlSpanExporter`.
+    """Read OTLP JSON lines files (``TracesData`` and ``LogsData`` lines, and Phoenix's span
+    export, any mix and order) and write their spans and log records as trace lines to
+    ``output`` (a path or a binary stream), through :class:`JsonlSpanExporter` and
+    :class:`JsonlLogExporter`. Log records are written as ``log`` lines where they come (no
+    write-time join: readers join them at read time), so a ``convert`` of a file with ``log``
+    lines imports back to the same events.
 
     ``sources`` are paths, or (name, binary stream) pairs. A bad line raises
     :class:`~otel_jsonl.otel.otlp_json.OtlpFormatError` when ``strict``; otherwise it is
     skipped, passed to ``on_problem`` and listed in ``result.problems``.
     """
     if isinstance(output, (str, os.PathLike)):
-        exporter = JsonlSpanExporter(output)
+        exporter = JsonlSpanExporter(output, joiner=False)
     else:
-        exporter = JsonlSpanExporter(stream=output)
+        exporter = JsonlSpanExporter(stream=output, joiner=False)
+    log_exporter = JsonlLogExporter.sharing(exporter)
     result = ImportResult()
     try:
         with ExitStack() as stack:
@@ -213,23 +300,37 @@ def import_files(
                     stream = stack.enter_context(open(source, "rb"))
                 report = ImportReport()
                 batch: list[ReadableSpan] = []
-                for span in read_otlp_json(
+                for kind, item in read_otlp_signals(
                     stream, name=name, strict=strict, report=report, on_problem=on_problem
                 ):
-                    batch.append(span)
+                    if kind == "log":
+                        if batch:  # keep the file's order: spans read before the record first
+                            _export(exporter, batch)
+                            batch = []
+                        _export_logs(log_exporter, [item])
+                        continue
+                    batch.append(item)
                     if len(batch) >= batch_size:
                         _export(exporter, batch)
                         batch = []
                 if batch:
                     _export(exporter, batch)
                 result.spans += report.spans
+                result.logs += report.logs
                 result.problems.extend(report.problems)
     finally:
+        log_exporter.shutdown()
         exporter.shutdown()
     return result
 
 
 def _export(exporter: JsonlSpanExporter, batch: list[ReadableSpan]) -> None:
     if exporter.export(batch) is not SpanExportResult.SUCCESS:
+        error = exporter.writer.last_error
+        raise OtelJsonlError(f"could not write the events ({error})")
+
+
+def _export_logs(exporter: JsonlLogExporter, batch: list[Any]) -> None:
+    if exporter.export(batch) is not LogRecordExportResult.SUCCESS:
         error = exporter.writer.last_error
         raise OtelJsonlError(f"could not write the events ({error})")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, Any
 
 import orjson
@@ -32,6 +32,7 @@ from ..genai import names as n
 from ..genai.content import messages_from_record
 from .mapping import decode_attrs
 from .otlp_json import (
+    ImportReport,
     OtlpFormatError,
     _any_value,
     _encode_resource,
@@ -42,12 +43,17 @@ from .otlp_json import (
 )
 
 __all__ = [
+    "Signal",
     "decode_logs_data",
     "encode_logs_data",
     "line_to_record",
     "logs_to_otlp_json_lines",
+    "read_otlp_signals",
     "write_otlp_logs_json",
 ]
+
+#: What :func:`read_otlp_signals` yields: ("span", ReadableSpan) or ("log", ReadableLogRecord).
+Signal = tuple[str, Any]
 
 _CONTENT = (
     ("input", n.GEN_AI_INPUT_MESSAGES),
@@ -310,3 +316,54 @@ def decode_logs_data(data: Any) -> list[ReadableLogRecord]:
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise OtlpFormatError(f"malformed OTLP JSON ({type(exc).__name__}: {exc})") from None
     return out
+
+
+def _decode_line(data: Any) -> list[Signal]:
+    """The spans or log records of one JSON line, by its shape."""
+    from .otlp_json import decode_traces_data
+    from .phoenix_export import decode_phoenix_span, is_phoenix_span
+
+    if isinstance(data, Mapping):
+        if "resourceLogs" in data or "resource_logs" in data:
+            return [("log", r) for r in decode_logs_data(data)]
+        if is_phoenix_span(data):
+            return [("span", decode_phoenix_span(data))]
+    return [("span", s) for s in decode_traces_data(data)]
+
+
+def read_otlp_signals(
+    stream: IO[bytes],
+    *,
+    name: str = "<stream>",
+    strict: bool = True,
+    report: ImportReport | None = None,
+    on_problem: Callable[[str], None] | None = None,
+) -> Iterator[Signal]:
+    """Yield the spans and log records of a JSON lines stream, line by line, each line read
+    by its shape: OTLP ``TracesData``, OTLP ``LogsData``, or one span of Phoenix's span export
+    (:mod:`otel_jsonl.otel.phoenix_export`). A bad line raises :class:`OtlpFormatError`
+    (``name:line: reason``) when ``strict``; otherwise it is skipped, recorded in ``report``
+    and passed to ``on_problem``."""
+    report = report if report is not None else ImportReport()
+    report.path = name
+    for lineno, raw in enumerate(stream, 1):
+        report.lines += 1
+        if not raw.strip():
+            continue
+        try:
+            items = _decode_line(orjson.loads(raw))
+        except (orjson.JSONDecodeError, OtlpFormatError) as exc:
+            reason = str(exc) if isinstance(exc, OtlpFormatError) else "not valid JSON"
+            message = f"{name}:{lineno}: {reason}"
+            if strict:
+                raise OtlpFormatError(message) from None
+            report.problems.append(message)
+            if on_problem is not None:
+                on_problem(message)
+            continue
+        for kind, _ in items:
+            if kind == "span":
+                report.spans += 1
+            else:
+                report.logs += 1
+        yield from items
