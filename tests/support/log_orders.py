@@ -66,7 +66,7 @@ def _run(
     logger_provider: LoggerProvider,
     server: ProviderServer,
 ) -> None:
-    tracer = tracer_provider.get_tracer("support.log_orders")
+    tracer = tracer_provider.get_tracer("support.log_orders", "1")
     with tracer.start_as_current_span("invoke_agent weather"):
         if instrumentation == "openllmetry-events":
             with instrumented_openllmetry(tracer_provider, logger_provider, use_attributes=False):

@@ -5,7 +5,8 @@ gzip or plain) and keeps the spans it accepted, and each ``POST /v1/logs`` body
 (``ExportLogsServiceRequest``) and keeps its log records. ``prefix`` puts both paths under
 another root (Langfuse: ``/api/public/otel``); ``authorization`` makes it answer 401 to a
 request whose ``Authorization`` header is not exactly that value (nothing kept); any other path
-gets 404, a body that is not protobuf 400. ``fail_next(n)`` answers the next ``n`` requests
+(and ``/v1/logs`` with ``accept_logs=False``, a trace-only backend) gets 404, a body that is not
+protobuf 400. ``fail_next(n)`` answers the next ``n`` requests
 with 503 (nothing kept); ``stop()`` closes the socket so connections are refused; ``start()``
 listens again on the same port. Every wait is bounded.
 """
@@ -43,11 +44,17 @@ class OtlpReceiver:
     """An OTLP/HTTP-protobuf trace receiver on loopback (see the module docstring)."""
 
     def __init__(
-        self, port: int = 0, *, prefix: str = "", authorization: str | None = None
+        self,
+        port: int = 0,
+        *,
+        prefix: str = "",
+        authorization: str | None = None,
+        accept_logs: bool = True,
     ) -> None:
         self.port = port
         self.prefix = prefix.rstrip("/")
         self.authorization = authorization
+        self.accept_logs = accept_logs
         self.spans: list[Span] = []
         self.logs: list[LogRecord] = []
         self.paths: list[str] = []
@@ -105,7 +112,7 @@ class OtlpReceiver:
             self.requests += 1
             self.paths.append(path)
             self.headers.append({k.lower(): v for k, v in handler.headers.items()})
-            if signal is None:
+            if signal is None or (signal == "logs" and not self.accept_logs):
                 status = 404
             elif (
                 self.authorization is not None
