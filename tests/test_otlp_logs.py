@@ -154,9 +154,11 @@ def test_import_reports_bad_lines_by_shape(tmp_path: Path) -> None:
     good = {"resourceLogs": [{"resource": {}, "scopeLogs": [{"logRecords": [{"body": {}}]}]}]}
     src = tmp_path / "mixed.jsonl"
     src.write_text(json.dumps(good) + "\n" + json.dumps({"spans": []}) + "\n")
-    with src.open("rb") as fh:
-        with pytest.raises(OtlpFormatError, match=r"mixed\.jsonl:2: not OTLP traces"):
-            list(read_otlp_signals(fh, name="mixed.jsonl"))
+    with (
+        src.open("rb") as fh,
+        pytest.raises(OtlpFormatError, match=r"mixed\.jsonl:2: not OTLP traces"),
+    ):
+        list(read_otlp_signals(fh, name="mixed.jsonl"))
     back = tmp_path / "back.jsonl"
     assert main(["import", str(src), "-o", str(back), "-q"]) == 1
     assert [ev["kind"] for ev in _lines(back)] == ["log"]
