@@ -35,6 +35,10 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 __all__ = ["OtlpReceiver"]
 
 
+def _strings(attributes: Any) -> dict[str, str]:
+    return {kv.key: kv.value.string_value for kv in attributes if kv.value.HasField("string_value")}
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -57,6 +61,8 @@ class OtlpReceiver:
         self.accept_logs = accept_logs
         self.spans: list[Span] = []
         self.logs: list[LogRecord] = []
+        self.resources: list[dict[str, str]] = []
+        """The string attributes of each resource received (spans and logs)."""
         self.paths: list[str] = []
         self.unauthorized = 0
         self.requests = 0
@@ -144,11 +150,13 @@ class OtlpReceiver:
         with self._lock:
             if signal == "traces":
                 for rs in traces.resource_spans:
+                    self.resources.append(_strings(rs.resource.attributes))
                     for ss in rs.scope_spans:
                         self.spans.extend(ss.spans)
                 payload = ExportTraceServiceResponse().SerializeToString()
             else:
                 for rl in logs.resource_logs:
+                    self.resources.append(_strings(rl.resource.attributes))
                     for sl in rl.scope_logs:
                         self.logs.extend(sl.log_records)
                 payload = ExportLogsServiceResponse().SerializeToString()
