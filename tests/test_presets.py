@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from support.agent_loops import run_openai_loop
 from support.log_orders import record_run
+from support.otlp_grpc_receiver import OtlpGrpcReceiver
 from support.otlp_receiver import OtlpReceiver
 from support.providers import ProviderServer, Turn
 
@@ -234,3 +235,26 @@ def test_trace_only_endpoint_is_a_note_not_an_error(
     assert jaeger.paths.count("/v1/logs") == 1
     chats = [s for s in jaeger.spans if s.name.startswith("chat")]
     assert chats and all("gen_ai.output.messages" in _attrs(s) for s in chats)
+
+
+def test_grpc_sends_spans_and_log_records(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Over gRPC the spans go to TraceService and the log records to LogsService, each once;
+    a wrong bearer token is UNAUTHENTICATED: exit 1, one line, no retry."""
+    trace = tmp_path / "run.jsonl"
+    record_run(trace, "openai-v2-event-only", "spans-first")
+    logs = [ev for _, ev in read_events(trace, kind="log")]
+    with OtlpGrpcReceiver(authorization="Bearer good") as collector:
+        argv = ["convert", str(trace), "--endpoint", collector.endpoint, "--protocol", "grpc"]
+        assert main([*argv, "-H", "authorization=Bearer good", "-q"]) == 0
+        assert sorted(s.span_id.hex() for s in collector.spans) == _expected_span_ids(trace)
+        assert sorted(r.span_id.hex() for r in collector.logs) == sorted(
+            ev["span_id"] for ev in logs
+        )
+        calls = len(collector.calls)
+        assert main([*argv, "-H", "authorization=Bearer bad", "-q", "--no-logs"]) == 1
+        assert len(collector.calls) == calls + 1
+    err = capsys.readouterr().err
+    assert "refused the credentials of the endpoint" in err and "UNAUTHENTICATED" in err
+    assert "Traceback" not in err
