@@ -233,3 +233,31 @@ def test_log_lines_round_trip_through_otlp_json(lines: list[dict[str, Any]]) -> 
     data = json.loads(json.dumps(encode_logs_data([line_to_record(line) for line in lines])))
     back = [json.loads(json.dumps(log_line(rec))) for rec in decode_logs_data(data)]
     assert back == lines
+
+
+def test_convert_files_api_writes_and_sends_log_records(tmp_path: Path) -> None:
+    """convert_files writes the log records to logs_output and sends them beside the spans;
+    sending folds by default, so the chat spans carry the messages too."""
+    import io
+
+    from support.otlp_receiver import OtlpReceiver
+
+    from otel_jsonl.otel.files import convert_files
+
+    trace = tmp_path / "run.jsonl"
+    record_run(trace, "openai-v2-event-only", "logs-first")
+    spans_out, logs_out = io.BytesIO(), io.BytesIO()
+    with OtlpReceiver() as collector:
+        result = convert_files(
+            [trace], spans_out, endpoint=collector.base_url, logs_output=logs_out
+        )
+    assert result.ok and result.log_records == result.logs_written == 3
+    assert result.folded == 3
+    assert len(collector.logs) == 3
+    (line,) = logs_out.getvalue().splitlines()
+    assert len(decode_logs_data(json.loads(line))) == 3
+    assert all(
+        any(kv.key == "gen_ai.input.messages" for kv in s.attributes)
+        for s in collector.spans
+        if s.name.startswith("chat")
+    )

@@ -11,7 +11,6 @@ span; :func:`join_logs` handles every order, on the events of one run.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -58,15 +57,21 @@ def _ts(line: Mapping[str, Any]) -> float:
 
 
 def fill_tool_call_ids(messages: list[Any]) -> list[Any]:
-    """A copy of ``messages`` in which tool responses that lost their call id (OpenLLMetry's
-    per-message records) get it from the call they answer: the one with the same tool name
-    when the response names its tool, else the oldest call not yet answered."""
-    out = copy.deepcopy(messages)
+    """``messages`` with tool responses that lost their call id (OpenLLMetry's per-message
+    records) given the id of the call they answer: the one with the same tool name when the
+    response names its tool, else the oldest call not yet answered. The list is returned as it
+    is when nothing lacks an id; otherwise a new list in which only the changed messages and
+    parts are copies (nothing given is modified)."""
     waiting: list[tuple[Any, Any]] = []
-    for message in out:
+    out: list[Any] | None = None
+    for i, message in enumerate(messages):
         if not isinstance(message, dict):
             continue
-        for part in message.get("parts") or ():
+        parts = message.get("parts")
+        if not isinstance(parts, list):
+            continue
+        new_parts: list[Any] | None = None
+        for j, part in enumerate(parts):
             if not isinstance(part, dict):
                 continue
             if part.get("type") == "tool_call":
@@ -75,11 +80,17 @@ def fill_tool_call_ids(messages: list[Any]) -> list[Any]:
                 call_id = part.get("id")
                 if call_id is None and waiting:
                     name = part.get("name")
-                    at = next((i for i, w in enumerate(waiting) if w[1] == name), 0)
-                    part["id"] = waiting.pop(at)[0]
+                    at = next((k for k, w in enumerate(waiting) if w[1] == name), 0)
+                    if new_parts is None:
+                        new_parts = list(parts)
+                    new_parts[j] = {**part, "id": waiting.pop(at)[0]}
                 else:
                     waiting = [w for w in waiting if w[0] != call_id]
-    return out
+        if new_parts is not None:
+            if out is None:
+                out = list(messages)
+            out[i] = {**message, "parts": new_parts}
+    return messages if out is None else out
 
 
 def fill_tool_result_ids(events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

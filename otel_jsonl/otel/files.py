@@ -32,7 +32,15 @@ from .fold import LogFolder, content_line
 from .ids import default_resource
 from .otlp_json import DEFAULT_BATCH_SIZE, ImportReport, write_otlp_json
 from .otlp_logs import line_to_record, read_otlp_signals, write_otlp_logs_json
-from .ship import Shipper, ShipReport, make_span_exporter, resolve_endpoint, resolve_protocol
+from .ship import (
+    Shipper,
+    ShipReport,
+    logs_endpoint_for,
+    make_log_exporter,
+    make_span_exporter,
+    resolve_endpoint,
+    resolve_protocol,
+)
 from .to_spans import ConvertStats, SpanConverter
 
 __all__ = [
@@ -214,20 +222,31 @@ def convert_files(
     resource_attrs: Mapping[str, Any] | None = None,
     service_name: str | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    logs_output: Source | None = None,
+    send_logs: bool = True,
+    fold: bool | None = None,
 ) -> ConvertResult:
     """Convert trace files (paths, ``-``, ``.gz``, binary streams) to OTLP: written to
     ``output`` and/or sent to ``endpoint`` (an OTLP/HTTP base URL or gRPC address; the
-    ``OTEL_EXPORTER_OTLP_*`` variables fill what is not given). Bad lines raise
-    :class:`~otel_jsonl.exceptions.TraceFormatError` when ``strict``, else are skipped and
-    counted in ``result.reports``. For full control of shipping, build a :class:`Shipper` and
-    call :func:`convert_lines`."""
+    ``OTEL_EXPORTER_OTLP_*`` variables fill what is not given). Log records from ``log``
+    lines go to ``logs_output`` (``LogsData`` JSON lines) and, with ``send_logs``, to the
+    endpoint's logs route; ``fold`` (default: when sending) puts their content onto the chat
+    spans. Bad lines raise :class:`~otel_jsonl.exceptions.TraceFormatError` when ``strict``,
+    else are skipped and counted in ``result.reports``. For full control of shipping, build
+    :class:`Shipper` objects and call :func:`convert_lines`."""
     shipper = None
+    log_shipper = None
     if endpoint is not None:
         chosen = resolve_protocol(protocol)
         exporter = make_span_exporter(endpoint, protocol=chosen, headers=headers)
-        shipper = Shipper(
-            exporter, endpoint=resolve_endpoint(endpoint, chosen), batch_size=batch_size
-        )
+        url = resolve_endpoint(endpoint, chosen)
+        shipper = Shipper(exporter, endpoint=url, batch_size=batch_size)
+        if send_logs:
+            logs_url = logs_endpoint_for(url, chosen)
+            log_exporter = make_log_exporter(logs_url, protocol=chosen, headers=headers)
+            log_shipper = Shipper(
+                log_exporter, endpoint=logs_url, unit="log records", batch_size=batch_size
+            )
     if resource is None and service_name:
         resource = default_resource({"service.name": service_name})
     reports: list[ReadReport] = []
@@ -245,6 +264,9 @@ def convert_files(
         resource=resource,
         resource_attrs=resource_attrs,
         batch_size=batch_size,
+        logs_output=logs_output,
+        log_shipper=log_shipper,
+        fold=endpoint is not None if fold is None else fold,
     )
     result.reports = reports
     return result
