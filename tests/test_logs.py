@@ -109,6 +109,24 @@ def test_join_logs_any_position_and_leaves_input_untouched() -> None:
     assert out[3] is events[3]
 
 
+def test_join_logs_per_message_records_are_not_modified() -> None:
+    """Per-message records (OpenLLMetry's event mode) join into one input list, the tool
+    response gets the call's id, and the records themselves keep their null id."""
+    call = {"role": "assistant", "parts": [{"type": "tool_call", "id": "c1", "name": "f"}]}
+    answer = {"role": "tool", "parts": [{"type": "tool_call_response", "id": None}]}
+    events = [
+        {"ts": 3.0, "run": "r", "kind": "llm_call", "span_id": "a"},
+        {**_log("a", input=[call]), "event": "gen_ai.assistant.message", "ts": 1.0},
+        {**_log("a", input=[answer]), "event": "gen_ai.tool.message", "ts": 2.0},
+    ]
+    before = json.dumps(events)
+    out, joined = join_logs(events)
+    assert json.dumps(events) == before
+    assert joined == {1, 2}
+    assert [m["role"] for m in out[0]["input"]] == ["assistant", "tool"]
+    assert out[0]["input"][1]["parts"][0]["id"] == "c1"
+
+
 def test_join_logs_keeps_span_content() -> None:
     """When the span carried the content too (SPAN_AND_EVENT), the step keeps its own and the
     records are still marked joined."""

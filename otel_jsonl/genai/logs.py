@@ -26,6 +26,7 @@ __all__ = [
     "has_content",
     "join_logs",
     "log_key",
+    "own_messages",
 ]
 
 #: The keys of a ``log`` line (and an ``llm_call``) that hold message content.
@@ -54,6 +55,21 @@ def log_key(line: Mapping[str, Any]) -> str | None:
 def _ts(line: Mapping[str, Any]) -> float:
     ts = line.get("ts")
     return float(ts) if isinstance(ts, (int, float)) and not isinstance(ts, bool) else 0.0
+
+
+def own_messages(line: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a ``log`` line whose per-message ``input`` (the older one-record-per-message
+    events) may be changed in place: :func:`~otel_jsonl.genai.content.merge_logs` fills lost
+    call ids into those messages' parts."""
+    out = dict(line)
+    if line.get("event") in n.MESSAGE_EVENTS and isinstance(line.get("input"), list):
+        out["input"] = [
+            {**m, "parts": [dict(p) if isinstance(p, dict) else p for p in m["parts"]]}
+            if isinstance(m, dict) and isinstance(m.get("parts"), list)
+            else m
+            for m in line["input"]
+        ]
+    return out
 
 
 def fill_tool_call_ids(messages: list[Any]) -> list[Any]:
@@ -154,7 +170,7 @@ def join_logs(events: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], s
             if isinstance(step.get("otel"), dict):
                 step["otel"] = dict(step["otel"])
             records = sorted((events[j] for j in mine), key=_ts)
-            merge_logs(step, [dict(r) for r in records])
+            merge_logs(step, [own_messages(r) for r in records])
             if isinstance(step.get("input"), list):
                 step["input"] = fill_tool_call_ids(step["input"])
             out[i] = step

@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 
 from ..genai import names as n
 from ..genai.content import merge_logs
-from ..genai.logs import CONTENT_KEYS, fill_tool_call_ids, fold_content
+from ..genai.logs import CONTENT_KEYS, fill_tool_call_ids, fold_content, own_messages
 from ..genai.spans import operation_of
 
 __all__ = ["LogFolder", "content_line"]
@@ -128,7 +128,8 @@ class LogFolder:
         if not lines:
             return span
         step: dict[str, Any] = {}
-        merge_logs(step, [dict(line) for line in sorted(lines, key=lambda x: x.get("ts", 0))])
+        ordered = sorted(lines, key=lambda x: x.get("ts", 0))
+        merge_logs(step, [own_messages(line) for line in ordered])
         if isinstance(step.get("input"), list):
             step["input"] = fill_tool_call_ids(step["input"])
         extra = fold_content(span.attributes or {}, step)
