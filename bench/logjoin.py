@@ -6,9 +6,10 @@ content sits in ``log`` lines after the spans, against the same run joined when 
 The run has N model calls shaped like openai-v2 ``EVENT_ONLY`` output (one operation-details
 record per call, the conversation growing by two messages a call, capped at 20 messages).
 ``joined`` has the content on the ``llm_call`` lines (the write-time joiner's output);
-``spans-first`` has content-free ``llm_call`` lines, then every ``log`` line. Repetitions of
-the two are interleaved; the script prints the median seconds of each and their ratio (the
-cost of joining at read time), and checks that both give the same steps.
+``spans-first`` has content-free ``llm_call`` lines, then every ``log`` line. Three timings,
+interleaved: ``read_run`` of each file, and ``join_steps`` alone on the spans-first file's
+steps (already read). The script prints medians, the ratio of the two reads, and the join's
+cost per model call, and checks that both files give the same steps.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from otel_jsonl.read.runs import read_run
+from otel_jsonl.read.lines import paused_gc, read_events
+from otel_jsonl.read.runs import Step, join_steps, read_run, step_events
 
 TRACE = "ab" * 16
 
@@ -79,6 +81,13 @@ def timed(path: Path) -> float:
     return time.perf_counter() - began
 
 
+def timed_join(steps: list[Step]) -> float:
+    with paused_gc():  # as read_run joins
+        began = time.perf_counter()
+        join_steps(steps)
+        return time.perf_counter() - began
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=2000)
@@ -89,16 +98,20 @@ def main() -> None:
         a, b = read_run(joined), read_run(spans_first)
         same = [s.event.get("input") for s in a.steps] == [s.event.get("input") for s in b.steps]
         assert same and len(b.steps) == args.calls, "the two files must read the same"
-        times: dict[str, list[float]] = {"joined": [], "spans-first": []}
+        with paused_gc():
+            steps = [st for st in step_events(read_events(spans_first)) if st.step >= 0]
+        times: dict[str, list[float]] = {"joined": [], "spans-first": [], "join only": []}
         for _ in range(args.repeat):
             times["joined"].append(timed(joined))
             times["spans-first"].append(timed(spans_first))
+            times["join only"].append(timed_join(steps))
     med = {k: statistics.median(v) for k, v in times.items()}
     size = spans_first.name
     print(f"read_run of one run with {args.calls} model calls ({size}), median of {args.repeat}:")
     for name, value in med.items():
         print(f"  {name:<12} {value * 1e3:8.1f} ms  {args.calls / value:10.0f} calls/s")
-    print(f"  read-time join costs {med['spans-first'] / med['joined']:.2f}x the joined file")
+    print(f"  spans-first / joined: {med['spans-first'] / med['joined']:.2f}x")
+    print(f"  the join alone: {med['join only'] / args.calls * 1e6:.1f} us per model call")
 
 
 if __name__ == "__main__":

@@ -171,7 +171,9 @@ def join_logs(events: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], s
                 step["otel"] = dict(step["otel"])
             records = sorted((events[j] for j in mine), key=_ts)
             merge_logs(step, [own_messages(r) for r in records])
-            if isinstance(step.get("input"), list):
+            # Only the per-message records lose call ids (one record per call keeps them).
+            per_message = any(r.get("event") in n.MESSAGE_EVENTS for r in records)
+            if per_message and isinstance(step.get("input"), list):
                 step["input"] = fill_tool_call_ids(step["input"])
             out[i] = step
     if any(ev.get("kind") == "tool_result" and ev.get("id") is None for ev in out):

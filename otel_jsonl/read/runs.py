@@ -106,7 +106,8 @@ def read_run(
             f"{name}: {len(runs)} runs ({listed}); choose one with run=... (--run)"
         )
     found = next(iter(runs.values()))
-    found.steps, joined = join_steps(found.steps)
+    with paused_gc():  # the join allocates among the run's objects: no collector walks them
+        found.steps, joined = join_steps(found.steps)
     found.meta.extend(joined)
     return found
 
