@@ -54,6 +54,8 @@ bench: venv
 	$(BIN)/python bench/exporter.py
 	$(BIN)/python bench/convert.py
 	$(BIN)/python bench/replay.py
+	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/bigfile.py
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache .hypothesis

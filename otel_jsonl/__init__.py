@@ -16,8 +16,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .analyze.diff import diff_runs
-from .analyze.replay import replay, replay_step
 from .exceptions import (
     BlobError,
     MissingInputError,
@@ -27,28 +25,54 @@ from .exceptions import (
     TornLineWarning,
     TraceFormatError,
 )
-from .genai.messages import to_anthropic, to_openai, to_parts
-from .read.lines import Line, Problem, ReadReport, read_events
-from .read.runs import RunEvents, RunSummary, list_runs, read_run, summarize_runs
-from .record.blobs import BlobStore
-from .record.redact import Redactor
-from .record.trace import Trace
-from .record.writer import WriterOptions
-from .schema import KINDS, SCHEMA_VERSION, usage_of, validate_event
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .analyze.diff import diff_runs
+    from .analyze.replay import replay, replay_step
+    from .genai.messages import to_anthropic, to_openai, to_parts
     from .otel.configure import configure
     from .otel.exporter import JsonlLogExporter, JsonlSpanExporter
     from .otel.files import convert_files, convert_lines, import_files
+    from .read.lines import Line, Problem, ReadReport, read_events
+    from .read.runs import RunEvents, RunSummary, list_runs, read_run, summarize_runs
+    from .record.blobs import BlobStore
+    from .record.redact import Redactor
+    from .record.trace import Trace
+    from .record.writer import WriterOptions
+    from .schema import KINDS, SCHEMA_VERSION, usage_of, validate_event
 
-# name -> module holding it; imported on first attribute access (they need the OTel SDK).
+# name -> module holding it, imported on first use: ``from otel_jsonl import Trace`` loads the
+# recorder alone, and the OpenTelemetry parts (which need the SDK) only when asked for.
 _LAZY = {
-    "JsonlSpanExporter": "otel.exporter",
-    "JsonlLogExporter": "otel.exporter",
+    "diff_runs": "analyze.diff",
+    "replay": "analyze.replay",
+    "replay_step": "analyze.replay",
+    "to_anthropic": "genai.messages",
+    "to_openai": "genai.messages",
+    "to_parts": "genai.messages",
     "configure": "otel.configure",
+    "JsonlLogExporter": "otel.exporter",
+    "JsonlSpanExporter": "otel.exporter",
     "convert_files": "otel.files",
     "convert_lines": "otel.files",
     "import_files": "otel.files",
+    "Line": "read.lines",
+    "Problem": "read.lines",
+    "ReadReport": "read.lines",
+    "read_events": "read.lines",
+    "RunEvents": "read.runs",
+    "RunSummary": "read.runs",
+    "list_runs": "read.runs",
+    "read_run": "read.runs",
+    "summarize_runs": "read.runs",
+    "BlobStore": "record.blobs",
+    "Redactor": "record.redact",
+    "Trace": "record.trace",
+    "WriterOptions": "record.writer",
+    "KINDS": "schema",
+    "SCHEMA_VERSION": "schema",
+    "usage_of": "schema",
+    "validate_event": "schema",
 }
 
 
@@ -61,6 +85,10 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(f".{module}", __name__), name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 
 __all__ = [

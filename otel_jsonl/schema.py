@@ -12,7 +12,6 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from importlib import resources
 from typing import Any, TypedDict, TypeGuard
 
 __all__ = [
@@ -277,6 +276,8 @@ def usage_of(event: Mapping[str, Any]) -> Usage:
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of one v1 event, as shipped in the package."""
+    from importlib import resources
+
     text = resources.files("otel_jsonl").joinpath("event.schema.json").read_text("utf-8")
     result: dict[str, Any] = json.loads(text)
     return result

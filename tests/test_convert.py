@@ -300,7 +300,7 @@ def test_open_runs_are_bounded() -> None:
         emitted += conv.feed({"ts": 1.0, "run": run, "kind": "llm_call"})
     roots = [s for s in emitted if s.parent is None]
     assert [s.context.span_id for s in roots] == [root_span_id("a")]  # type: ignore[union-attr]
-    assert len(conv._runs) == 2
+    assert conv.open_runs == 2
 
 
 def test_final_emits_the_root_and_frees_the_run() -> None:
@@ -309,7 +309,7 @@ def test_final_emits_the_root_and_frees_the_run() -> None:
     conv.feed({"ts": 1.0, "run": "r", "kind": "llm_call"})
     out = conv.feed({"ts": 2.0, "run": "r", "kind": "final", "text": "x"})
     assert [s.name for s in out] == ["chat", "invoke_agent"]
-    assert conv._runs == {}
+    assert conv.open_runs == 0
     assert conv.finish() == []
 
 

@@ -539,6 +539,17 @@ _BLOCK_IMPORTS = textwrap.dedent(
     assert [e["kind"] for e in events] == ["blob_ref", "llm_call"], events
     assert events[1]["key"] == "[REDACTED:openai_key]"
     assert all(not validate_event(e) for e in events)
+    # The read, genai and analyze wings need nothing more: replay, diff and stats work too.
+    import otel_jsonl.genai, otel_jsonl.read, otel_jsonl.analyze
+    from otel_jsonl import diff_runs, list_runs, replay
+    from otel_jsonl.analyze.stats import compute_stats
+    with Trace(sys.argv[1], run_id="r2") as t2:
+        t2.step("input", messages=[{"role": "user", "content": "hi"}])
+        t2.step("llm_call", model="m", output=[{"role": "assistant", "content": "yo"}])
+    assert replay(sys.argv[1], 1, run="r2")[-1]["content"] == "hi"
+    assert diff_runs(sys.argv[1], sys.argv[1], run_a="r2", run_b="r2").equal
+    assert [s.run for s in list_runs(sys.argv[1])] == [t.run_id, "r2"]
+    assert len(compute_stats(read_events(sys.argv[1]))) == 2
     assert not [m for m in sys.modules if m.startswith(("opentelemetry", "orjson"))]
     print("ok")
     """
@@ -546,7 +557,8 @@ _BLOCK_IMPORTS = textwrap.dedent(
 
 
 def test_recorder_works_with_only_the_standard_library(tmp_path: Path) -> None:
-    """With opentelemetry and orjson imports blocked, Trace imports, records and reads back."""
+    """With opentelemetry and orjson imports blocked, Trace records and the read, genai and
+    analyze wings read, replay, diff and sum up."""
     proc = subprocess.run(
         [sys.executable, "-c", _BLOCK_IMPORTS, str(tmp_path / "t.jsonl")],
         capture_output=True,

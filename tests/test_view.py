@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from otel_jsonl.analyze.pricing import cost_of, load_prices, price_for
 from otel_jsonl.analyze.terminal import shorten
 from otel_jsonl.cli import main
 from otel_jsonl.cli import replay as replay_cli
@@ -202,16 +206,37 @@ def test_show_no_color_env(monkeypatch: pytest.MonkeyPatch) -> None:
     assert replay_cli._use_color("always") is True
 
 
-def test_show_follow_prints_appended_steps(
-    fixed_trace: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """--follow prints the steps in the file, then stops after its polls (bounded here)."""
-    assert (
-        replay_cli._follow(str(fixed_trace), "9f8e7d6c", False, 60, interval=0.01, max_polls=2) == 0
+def test_show_follow_prints_steps_as_they_are_appended(tmp_path: Path) -> None:
+    """`show -f` prints the steps in the file, then each step appended later, until Ctrl-C
+    (exit 130, no traceback)."""
+    path = tmp_path / "live.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in FIXED if e["run"] == "9f8e7d6c"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "otel_jsonl", "show", "-f", str(path), "--run", "9f8e7d6c"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
-    out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("run 9f8e7d6c")
-    assert [line[28:39].strip() for line in out[2:]] == ["llm_call", "tool_call", "tool_result"]
+    try:
+        assert proc.stdout is not None
+        seen: list[str] = []
+        deadline = time.monotonic() + 60
+        appended = False
+        while time.monotonic() < deadline and "final" not in seen:
+            line = proc.stdout.readline()
+            fields = line.split()
+            if len(fields) > 3 and fields[0].isdigit():
+                seen.append(fields[3] if fields[2].endswith("s") else fields[2])
+            if "tool_result" in seen and not appended:
+                appended = True
+                with path.open("a") as f:
+                    f.write(json.dumps({"ts": 1e9, "run": "9f8e7d6c", "kind": "final"}) + "\n")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert seen == ["llm_call", "tool_call", "tool_result", "final"]
+    assert proc.returncode == 130 and "Traceback" not in err
 
 
 def test_stats_golden(fixed_trace: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -235,16 +260,6 @@ def test_stats_prices_override(
     prices.write_text('{"bad": {"input": "x"}}')
     assert main(["stats", str(fixed_trace), "--prices", str(prices)]) == 1
     assert "bad" in capsys.readouterr().err
-
-
-def test_pricing_lookup(tmp_path: Path) -> None:
-    """Exact name, then longest prefix; an unknown model has no price and no cost."""
-    assert price_for("gpt-4o-mini-2024-07-18") == price_for("gpt-4o-mini")
-    assert price_for("gpt-4o-2024") == price_for("gpt-4o")
-    assert price_for("unknown") is None and cost_of("unknown", 10, 10) is None
-    path = tmp_path / "p.json"
-    path.write_text('{"m": {"input": 1, "output": 2}}')
-    assert load_prices(path)["m"] == {"input": 1.0, "output": 2.0}
 
 
 @pytest.mark.parametrize(
@@ -320,3 +335,25 @@ def test_show_orders_span_lines_by_time(tmp_path: Path, capsys: pytest.CaptureFi
     assert [line.split()[0] for line in lines] == ["3", "0", "1", "2", "4"]
     assert " input " in lines[0]
     assert " final " in lines[-1]
+
+
+def test_show_reads_stdin_and_interleaved_runs_as_a_file(
+    fixed_trace: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`show -` draws what `show FILE` draws; interleaved runs still come out one block each."""
+    lines = fixed_trace.read_text().splitlines(keepends=True)
+    shuffled = fixed_trace.parent / "interleaved.jsonl"
+    # Alternate the two runs' lines: each run's steps keep their order, the runs interleave.
+    runs: dict[str, list[str]] = {}
+    for line in lines:
+        runs.setdefault(json.loads(line)["run"], []).append(line)
+    a, b = runs.values()
+    mixed = [x for pair in zip(a, b, strict=False) for x in pair] + a[len(b) :] + b[len(a) :]
+    shuffled.write_text("".join(mixed))
+    assert main(["show", str(fixed_trace)]) == 0
+    expected = capsys.readouterr().out
+    assert main(["show", str(shuffled)]) == 0
+    assert capsys.readouterr().out == expected
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO("".join(mixed).encode())))
+    assert main(["show", "-"]) == 0
+    assert capsys.readouterr().out == expected

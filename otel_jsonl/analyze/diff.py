@@ -301,6 +301,18 @@ def _compare(a: Any, b: Any, path: str, out: list[tuple[str, Any, Any, str | Non
         out.append((path, a, b, None))
 
 
+def _common_ends(keys_a: Sequence[str], keys_b: Sequence[str]) -> tuple[int, int]:
+    """How many steps the two runs share at their start and, after that, at their end."""
+    head = 0
+    limit = min(len(keys_a), len(keys_b))
+    while head < limit and keys_a[head] == keys_b[head]:
+        head += 1
+    tail = 0
+    while tail < limit - head and keys_a[len(keys_a) - 1 - tail] == keys_b[len(keys_b) - 1 - tail]:
+        tail += 1
+    return head, tail
+
+
 def _key(ev: Any) -> str:
     return json.dumps(ev, sort_keys=True, ensure_ascii=False, default=repr)
 
@@ -347,13 +359,7 @@ def diff_runs(
     result = RunDiff(name_a, name_b, len(steps_a), len(steps_b))
 
     # Common head and tail by content, then the middle by signature.
-    head = 0
-    limit = min(len(keys_a), len(keys_b))
-    while head < limit and keys_a[head] == keys_b[head]:
-        head += 1
-    tail = 0
-    while tail < limit - head and keys_a[len(keys_a) - 1 - tail] == keys_b[len(keys_b) - 1 - tail]:
-        tail += 1
+    head, tail = _common_ends(keys_a, keys_b)
     mid_a = [_signature(e) for e in norm_a[head : len(norm_a) - tail]]
     mid_b = [_signature(e) for e in norm_b[head : len(norm_b) - tail]]
     result.pairs = head + tail

@@ -4,9 +4,12 @@ progress bar that shows on a terminal and stays quiet when output is piped."""
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import IO, Any
 
 from ..exceptions import OtelJsonlError
@@ -51,6 +54,7 @@ def iter_lines(
     progress: bool = True,
     out: IO[str] | None = None,
     torn_note: str = "",
+    name: str | None = None,
 ) -> Iterator[Line]:
     """Read ``path`` for a command: bad lines are printed as ``file:line: reason`` (to ``out``,
     stderr by default) as they are met (lenient) or end the command (strict); a torn last line
@@ -65,7 +69,7 @@ def iter_lines(
     shown = 0
     bar = Progress(path) if progress else None
     try:
-        for line in read_events(path, run=run, kind=kind, strict=strict, report=report):
+        for line in read_events(path, run=run, kind=kind, strict=strict, report=report, name=name):
             while shown < len(report.problems):
                 say(str(report.problems[shown]))
                 shown += 1
@@ -75,7 +79,7 @@ def iter_lines(
     except OtelJsonlError as exc:
         raise CliError(str(exc)) from None
     except OSError as exc:
-        raise CliError(f"{path}: {exc.strerror or exc}") from None
+        raise CliError(f"{name or path}: {exc.strerror or exc}") from None
     finally:
         if bar is not None:
             bar.close()
@@ -85,7 +89,7 @@ def iter_lines(
     # skipped counts the torn last line too; it is reported on its own below.
     hidden = report.skipped - len(report.problems) - (1 if report.torn is not None else 0)
     if hidden > 0:
-        say(f"{path}: {hidden} more bad lines not shown")
+        say(f"{name or path}: {hidden} more bad lines not shown")
     if report.torn is not None:
         say(f"{report.torn}{torn_note}")
 
@@ -154,3 +158,14 @@ def _isatty(stream: IO[str]) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+def spool_stdin(stack: ExitStack) -> str:
+    """Copy stdin to a temporary file so a strict check can read it twice."""
+    # Deleted when the command's ExitStack closes.
+    tmp = stack.enter_context(
+        tempfile.NamedTemporaryFile(prefix="otel-jsonl-", suffix=".jsonl")  # noqa: SIM115
+    )
+    shutil.copyfileobj(sys.stdin.buffer, tmp)
+    tmp.flush()
+    return tmp.name

@@ -5,16 +5,22 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import IO, TYPE_CHECKING, Any
 
 from ..exceptions import OtelJsonlError
 from ..read.lines import Line, ReadReport, read_events
-from .common import EXIT_DATA, EXIT_OK, EXIT_USAGE, CliError, check_readable, iter_lines
+from .common import (
+    EXIT_DATA,
+    EXIT_OK,
+    EXIT_USAGE,
+    CliError,
+    check_readable,
+    iter_lines,
+    spool_stdin,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..otel.files import ConvertResult
@@ -194,9 +200,8 @@ def register(sub: Any) -> None:
         "--fold-logs",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="put message content carried by log records onto its chat span as "
-        "gen_ai.input.messages / gen_ai.output.messages / gen_ai.system_instructions "
-        "(default: on when sending, off for -o files)",
+        help="put message content carried by log records onto its chat span as the GenAI "
+        "message attributes (default: on when sending, off for -o files)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no summary line")
     p.set_defaults(func=cmd_convert)
@@ -234,17 +239,6 @@ def _endpoint_from_env() -> bool:
     )
 
 
-def _spool_stdin(stack: ExitStack) -> str:
-    """Copy stdin to a temporary file so a strict check can read it twice."""
-    # Deleted when the command's ExitStack closes.
-    tmp = stack.enter_context(
-        tempfile.NamedTemporaryFile(prefix="otel-jsonl-", suffix=".jsonl")  # noqa: SIM115
-    )
-    shutil.copyfileobj(sys.stdin.buffer, tmp)
-    tmp.flush()
-    return tmp.name
-
-
 def _check_strict(paths: list[str]) -> None:
     for path in paths:
         check_readable(path)
@@ -261,7 +255,7 @@ def _spooled(paths: list[str], stack: ExitStack) -> list[str]:
     """The paths, with stdin copied to a temporary file (a strict check reads twice)."""
     if paths.count("-") > 1:
         raise CliError("stdin (-) can be read only once", EXIT_USAGE)
-    return [_spool_stdin(stack) if p == "-" else p for p in paths]
+    return [spool_stdin(stack) if p == "-" else p for p in paths]
 
 
 def _make_shippers(args: argparse.Namespace, preset: Preset) -> tuple[Shipper, Shipper | None]:
@@ -326,10 +320,8 @@ def _logs_output(args: argparse.Namespace) -> str | None:
     return out[: -len(".jsonl")] + ".logs.jsonl" if out.endswith(".jsonl") else out + ".logs.jsonl"
 
 
-def cmd_convert(args: argparse.Namespace) -> int:
-    """Convert trace files to OTLP JSON lines and/or send them to an OTLP endpoint."""
-    from ..otel.files import convert_lines
-    from ..otel.ids import default_resource
+def _destination(args: argparse.Namespace) -> tuple[bool, Preset]:
+    """Whether spans are sent, and where (the ``--to`` preset; ``otlp`` without one)."""
     from ..otel.presets import resolve_preset
 
     send = (
@@ -359,6 +351,15 @@ def cmd_convert(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
+    return send, preset
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    """Convert trace files to OTLP JSON lines and/or send them to an OTLP endpoint."""
+    from ..otel.files import convert_lines
+    from ..otel.ids import default_resource
+
+    send, preset = _destination(args)
     fold = args.fold_logs if args.fold_logs is not None else (send and preset.fold)
     base = {"service.name": args.service_name} if args.service_name else None
     with ExitStack() as stack:

@@ -6,18 +6,19 @@ import argparse
 import json
 import os
 import sys
+from contextlib import ExitStack
 from typing import Any
 
 from ..analyze.diff import DEFAULT_IGNORE, diff_runs
 from ..analyze.pricing import PRICES, load_prices
 from ..analyze.replay import FORMATS, replay_step
 from ..analyze.stats import compute_stats, render_stats
-from ..analyze.terminal import format_diff, format_run, render_header, render_step
+from ..analyze.terminal import format_diff, render_header, render_step
 from ..exceptions import OtelJsonlError
 from ..read.follow import FOLLOW_INTERVAL, follow_events
 from ..read.lines import ReadReport
-from ..read.runs import RunEvents, Step, join_steps, read_run, step_events
-from .common import EXIT_DATA, EXIT_OK, CliError, check_readable, iter_lines
+from ..read.runs import RunEvents, iter_run_steps, read_run, step_events, summarize_runs
+from .common import EXIT_DATA, EXIT_OK, CliError, check_readable, iter_lines, spool_stdin
 
 
 def register(sub: Any) -> None:
@@ -184,18 +185,27 @@ def cmd_show(args: argparse.Namespace) -> int:
     color = _use_color(args.color)
     if args.follow:
         return _follow(args.file, args.run, color, args.width)
-    check_readable(args.file)
-    runs: dict[str, list[Step]] = {}
-    for st in step_events(iter_lines(args.file, run=args.run)):
-        if st.step >= 0:
-            runs.setdefault(st.event["run"], []).append(st)
-    if args.run is not None and not runs:
-        raise CliError(f"{args.file}: no run {args.run!r}")
-    blocks = [
-        format_run(rid, join_steps(steps)[0], color=color, width=args.width)
-        for rid, steps in runs.items()
-    ]
-    print("\n\n".join(blocks))
+    with ExitStack() as stack:
+        # Two reads, so memory stays flat on any file: the first sums up the runs (and says
+        # where each lies), the second draws one run at a time. stdin is spooled to re-read it.
+        path = spool_stdin(stack) if args.file == "-" else args.file
+        report = ReadReport()
+        summaries = summarize_runs(
+            iter_lines(path, run=args.run, report=report, name=args.file), report=report
+        )
+        if args.run is not None and not summaries:
+            raise CliError(f"{args.file}: no run {args.run!r}")
+        for i, summary in enumerate(summaries):
+            if i:
+                print()
+            print(
+                render_header(
+                    summary.run, summary.first_ts, summary.steps, summary.duration, color=color
+                )
+            )
+            t0 = summary.first_ts
+            for st in iter_run_steps(path, summary):
+                print(render_step(st.step, st.event, t0, color=color, width=args.width))
     return EXIT_OK
 
 

@@ -241,7 +241,21 @@ def _fill_llm(
     for key in list(b.attrs):
         if key.startswith(n.GEN_AI_REQUEST_PREFIX) and key != n.GEN_AI_REQUEST_MODEL:
             b.move(key, ("request", key[len(n.GEN_AI_REQUEST_PREFIX) :]))
-    # content: current attributes, then OpenInference, OpenLLMetry, span events
+    _fill_llm_content(b, events, attrs)
+    if "finish_reason" not in ev:
+        out = ev.get("output")
+        if isinstance(out, list) and out and isinstance(out[-1], Mapping):
+            reason = out[-1].get("finish_reason")
+            if isinstance(reason, str):
+                ev["finish_reason"] = reason
+
+
+def _fill_llm_content(
+    b: FieldBuilder, events: Iterable[tuple[str, Any]], attrs: Mapping[str, Any]
+) -> None:
+    """A model call's messages: current attributes, then OpenInference, OpenLLMetry, span
+    events, whichever the span has first."""
+    ev = b.main
     b.move_json(n.GEN_AI_SYSTEM_INSTRUCTIONS, ("system",), normalise_system)
     b.move_json(n.GEN_AI_INPUT_MESSAGES, ("input",), normalise_messages)
     b.move_json(n.GEN_AI_OUTPUT_MESSAGES, ("output",), lambda v: normalise_messages(v, "assistant"))
@@ -267,12 +281,6 @@ def _fill_llm(
                     got.setdefault(field, []).extend(value)
         for field, messages in got.items():
             ev.setdefault(field, messages)
-    if "finish_reason" not in ev:
-        out = ev.get("output")
-        if isinstance(out, list) and out and isinstance(out[-1], Mapping):
-            reason = out[-1].get("finish_reason")
-            if isinstance(reason, str):
-                ev["finish_reason"] = reason
 
 
 def _fill_tool(b: FieldBuilder, attrs: Mapping[str, Any], error: bool) -> None:

@@ -28,10 +28,11 @@ from opentelemetry.sdk.trace.export import SpanExportResult
 from ..exceptions import OtelJsonlError
 from ..read.lines import Line, ReadReport, read_events
 from .exporter import JsonlLogExporter, JsonlSpanExporter
-from .fold import LogFolder, content_line
+from .fold import LogFolder, LogRecords, content_line
 from .ids import default_resource
-from .otlp_json import DEFAULT_BATCH_SIZE, ImportReport, write_otlp_json
-from .otlp_logs import line_to_record, read_otlp_signals, write_otlp_logs_json
+from .otlp_json import DEFAULT_BATCH_SIZE, write_otlp_json
+from .otlp_logs import read_otlp_signals
+from .otlp_read import ImportReport
 from .ship import (
     Shipper,
     ShipReport,
@@ -125,7 +126,6 @@ def convert_lines(
     gc.freeze()
     converter = SpanConverter(resource=resource, resource_attrs=resource_attrs)
     result = ConvertResult(converter.stats)
-    folder = LogFolder() if fold else None
     log_resource = resource if resource is not None else default_resource()
     if resource_attrs:
         log_resource = log_resource.merge(Resource(dict(resource_attrs)))
@@ -135,71 +135,75 @@ def convert_lines(
         if log_shipper is not None:
             stack.callback(_close_log_shipper, log_shipper, result)
         out = _open_output(output, stack) if output is not None else None
-        logs_out: IO[bytes] | None = None
-        batch: list[ReadableSpan] = []
-        records: list[Any] = []
-
-        def emit(spans: list[ReadableSpan]) -> None:
-            if folder is not None:
-                spans = [ready for span in spans for ready in folder.add_span(span)]
-            for span in spans:
-                if transform is not None:
-                    span = transform(span)
-                if shipper is not None:
-                    shipper.add(span)
-                if out is not None:
-                    batch.append(span)
-            if out is not None and len(batch) >= batch_size:
-                result.written += write_otlp_json(batch, out, batch_size=batch_size)
-                batch.clear()
-
-        def write_logs() -> None:
-            nonlocal logs_out
-            if logs_out is None and logs_output is not None:
-                logs_out = _open_output(logs_output, stack)
-            if logs_out is not None:
-                result.logs_written += write_otlp_logs_json(records, logs_out)
-            records.clear()
-
-        def log(line: Mapping[str, Any]) -> None:
-            if folder is not None:
-                folder.add_log(line)
-            if logs_output is None and log_shipper is None:
-                return
-            record = line_to_record(line, log_resource)
-            result.log_records += 1
-            if log_shipper is not None:
-                log_shipper.add(record)
-            if logs_output is not None:
-                records.append(record)
-                if len(records) >= batch_size:
-                    write_logs()
-
+        spans = _SpanOutput(out, shipper, batch_size, LogFolder() if fold else None, transform)
+        opener = (lambda: _open_output(logs_output, stack)) if logs_output is not None else None
+        logs = LogRecords(log_resource, opener, log_shipper, batch_size)
         for line in lines:
             event = line[1] if isinstance(line, tuple) else line
             kind = event.get("kind")
-            if kind == "log":
-                log(event)
-            elif kind == "llm_call" and "otel" in event:
-                joined = content_line(event)
-                if joined is not None:
-                    log(joined)
-            emit(converter.feed(line))
-        emit(converter.finish())
-        if folder is not None:
-            held = folder.finish()
-            result.folded = folder.folded
-            folder = None
-            emit(held)
-        if out is not None:
-            if batch:
-                result.written += write_otlp_json(batch, out, batch_size=batch_size)
-            out.flush()
-        if records:
-            write_logs()
-        if logs_out is not None:
-            logs_out.flush()
+            content = event if kind == "log" else None
+            if kind == "llm_call" and "otel" in event:
+                content = content_line(event)
+            if content is not None:
+                if spans.folder is not None:
+                    spans.folder.add_log(content)
+                logs.add(content)
+            spans.emit(converter.feed(line))
+        spans.emit(converter.finish())
+        result.written, result.folded = spans.finish()
+        result.log_records, result.logs_written = logs.finish()
     return result
+
+
+class _SpanOutput:
+    """Where converted spans go: folded (held until their log content is known), rewritten by
+    a backend's ``transform``, then shipped and/or written as OTLP JSON lines."""
+
+    def __init__(
+        self,
+        out: IO[bytes] | None,
+        shipper: Shipper | None,
+        batch_size: int,
+        folder: LogFolder | None,
+        transform: Callable[[ReadableSpan], ReadableSpan] | None,
+    ) -> None:
+        self.out = out
+        self.shipper = shipper
+        self.batch_size = batch_size
+        self.folder = folder
+        self.transform = transform
+        self.batch: list[ReadableSpan] = []
+        self.written = 0
+
+    def emit(self, spans: list[ReadableSpan], *, held: bool = False) -> None:
+        if self.folder is not None and not held:
+            spans = [ready for span in spans for ready in self.folder.add_span(span)]
+        for span in spans:
+            if self.transform is not None:
+                span = self.transform(span)
+            if self.shipper is not None:
+                self.shipper.add(span)
+            if self.out is not None:
+                self.batch.append(span)
+        if self.out is not None and len(self.batch) >= self.batch_size:
+            self._write()
+
+    def _write(self) -> None:
+        assert self.out is not None
+        self.written += write_otlp_json(self.batch, self.out, batch_size=self.batch_size)
+        self.batch.clear()
+
+    def finish(self) -> tuple[int, int]:
+        """Emit the held spans, write the rest; (spans written, spans folded)."""
+        folded = 0
+        if self.folder is not None:
+            self.emit(self.folder.finish(), held=True)
+            folded = self.folder.folded
+        if self.out is not None:
+            if self.batch:
+                self._write()
+            self.out.flush()
+        return self.written, folded
 
 
 def _close_shipper(shipper: Shipper, result: ConvertResult) -> None:

@@ -1,5 +1,6 @@
-"""Log-record content on the way to OTLP: the ``log`` lines of a trace file as SDK log records,
-and their content folded onto the model-call spans for backends that read only traces.
+"""Log-record content on the way to OTLP: the ``log`` lines of a trace file as SDK log records
+(:class:`LogRecords`), and their content folded onto the model-call spans for backends that
+read only traces (:class:`LogFolder`).
 
 Phoenix, Jaeger and Langfuse read traces, not logs: a chat span whose messages travelled as
 log records shows no conversation there. :class:`LogFolder` holds such spans (bounded) until
@@ -11,17 +12,21 @@ the file's content for them is known, then gives them ``gen_ai.input.messages`` 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import IO, Any
 
+from opentelemetry.sdk._logs import ReadableLogRecord
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 
 from ..genai import names as n
 from ..genai.content import merge_logs
 from ..genai.logs import CONTENT_KEYS, fill_tool_call_ids, fold_content, own_messages
 from ..genai.spans import operation_of
+from .otlp_logs import line_to_record, write_otlp_logs_json
+from .ship import Shipper
 
-__all__ = ["LogFolder", "content_line"]
+__all__ = ["LogFolder", "LogRecords", "content_line"]
 
 #: Spans held at most while waiting for the rest of the file (the oldest goes out first).
 MAX_HELD = 10_000
@@ -137,3 +142,54 @@ class LogFolder:
             return span
         self.folded += 1
         return _with_attributes(span, extra)
+
+
+class LogRecords:
+    """The log records of a conversion: each ``log`` line (or joined content) becomes the
+    record it was made from, written as ``LogsData`` JSON lines to the stream ``open()``
+    gives (called at the first record, so no empty file is made) and/or handed to
+    ``shipper``. ``finish()`` writes the rest and returns (records made, records written)."""
+
+    def __init__(
+        self,
+        resource: Resource,
+        open_output: Callable[[], IO[bytes]] | None,
+        shipper: Shipper | None,
+        batch_size: int,
+    ) -> None:
+        self.resource = resource
+        self.open_output = open_output
+        self.shipper = shipper
+        self.batch_size = batch_size
+        self.out: IO[bytes] | None = None
+        self.records: list[ReadableLogRecord] = []
+        self.made = 0
+        self.written = 0
+
+    def add(self, line: Mapping[str, Any]) -> None:
+        """Make the record of ``line`` and send and/or buffer it."""
+        if self.open_output is None and self.shipper is None:
+            return
+        record = line_to_record(line, self.resource)
+        self.made += 1
+        if self.shipper is not None:
+            self.shipper.add(record)
+        if self.open_output is not None:
+            self.records.append(record)
+            if len(self.records) >= self.batch_size:
+                self._write()
+
+    def _write(self) -> None:
+        if self.out is None and self.open_output is not None:
+            self.out = self.open_output()
+        if self.out is not None:
+            self.written += write_otlp_logs_json(self.records, self.out)
+        self.records.clear()
+
+    def finish(self) -> tuple[int, int]:
+        """Write what is buffered; (records made, records written)."""
+        if self.records:
+            self._write()
+        if self.out is not None:
+            self.out.flush()
+        return self.made, self.written

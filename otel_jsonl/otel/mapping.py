@@ -355,6 +355,57 @@ def _bounded(items: list[Any], dropped: int) -> Any:
     return bl
 
 
+def _restored_attrs(
+    main: Mapping[str, Any], otel: Mapping[str, Any], by_kind: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any]:
+    """The span's attributes: those kept in ``otel.attrs`` and those moved into fields."""
+    attrs = decode_attrs(otel.get("attrs"))
+    for key, where in (otel.get("moved") or {}).items():
+        if isinstance(where, str):
+            pointer, codec, kind = where, "", None
+        else:
+            pointer, codec = where[0], where[1]
+            kind = where[2] if len(where) > 2 else None
+        source = main if kind is None else by_kind.get(kind)
+        if source is None:
+            raise ValueError(f"attribute {key!r} lives on a {kind!r} line that is missing")
+        value = _resolve(source, pointer)
+        if codec == "json/o":
+            # Checked with orjson at export; orjson again here (the stdlib compact form is
+            # the same text but for rare float spellings, used only without orjson).
+            value = _codec.dumps(value).decode("utf-8")
+        elif codec:
+            value = json.dumps(value, **JSON_STYLES[codec])
+        attrs[key] = value
+    return attrs
+
+
+def _links(otel: Mapping[str, Any]) -> list[Link]:
+    links = []
+    for link in otel.get("links") or ():
+        lctx = _span_context(
+            link["trace_id"],
+            link["span_id"],
+            int(link.get("flags", 0)),
+            link.get("trace_state"),
+            bool(link.get("remote")),
+        )
+        links.append(Link(lctx, decode_attrs(link.get("attrs"))))
+    return links
+
+
+def _scope(otel: Mapping[str, Any]) -> InstrumentationScope | None:
+    scope_json = otel.get("scope")
+    if not scope_json:
+        return None
+    return InstrumentationScope(
+        scope_json["name"],
+        scope_json.get("version"),
+        scope_json.get("schema_url"),
+        decode_attrs(scope_json.get("attrs")),
+    )
+
+
 def events_to_span(
     lines: Iterable[Mapping[str, Any]],
     resources: Mapping[str, Resource] | None = None,
@@ -375,24 +426,7 @@ def events_to_span(
     if main is None:
         raise ValueError("no line of this span carries 'otel'")
     otel: Mapping[str, Any] = main["otel"]
-    attrs = decode_attrs(otel.get("attrs"))
-    for key, where in (otel.get("moved") or {}).items():
-        if isinstance(where, str):
-            pointer, codec, kind = where, "", None
-        else:
-            pointer, codec = where[0], where[1]
-            kind = where[2] if len(where) > 2 else None
-        source = main if kind is None else by_kind.get(kind)
-        if source is None:
-            raise ValueError(f"attribute {key!r} lives on a {kind!r} line that is missing")
-        value = _resolve(source, pointer)
-        if codec == "json/o":
-            # Checked with orjson at export; orjson again here (the stdlib compact form is
-            # the same text but for rare float spellings, used only without orjson).
-            value = _codec.dumps(value).decode("utf-8")
-        elif codec:
-            value = json.dumps(value, **JSON_STYLES[codec])
-        attrs[key] = value
+    attrs = _restored_attrs(main, otel, by_kind)
     trace_id = main["trace_id"]
     flags = int(otel.get("flags", 1))
     context = _span_context(trace_id, main["span_id"], flags, otel.get("trace_state"), False)
@@ -411,27 +445,8 @@ def events_to_span(
         Event(e["name"], decode_attrs(e.get("attrs")), timestamp=e.get("ns"))
         for e in otel.get("events") or ()
     ]
-    links = []
-    for link in otel.get("links") or ():
-        lctx = _span_context(
-            link["trace_id"],
-            link["span_id"],
-            int(link.get("flags", 0)),
-            link.get("trace_state"),
-            bool(link.get("remote")),
-        )
-        links.append(Link(lctx, decode_attrs(link.get("attrs"))))
-    scope_json = otel.get("scope")
-    scope = (
-        InstrumentationScope(
-            scope_json["name"],
-            scope_json.get("version"),
-            scope_json.get("schema_url"),
-            decode_attrs(scope_json.get("attrs")),
-        )
-        if scope_json
-        else None
-    )
+    links = _links(otel)
+    scope = _scope(otel)
     resource = None
     rid = otel.get("resource")
     if rid is not None and resources is not None:

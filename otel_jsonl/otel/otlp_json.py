@@ -7,38 +7,30 @@ integers (times, ``intValue``) as decimal strings, lowerCamelCase keys, zero val
 ``google.protobuf.json_format`` (the baseline in ``bench/convert.py``). One ``TracesData`` per
 line, as the collector's ``file`` exporter and ``otlp_json_file`` receiver expect.
 
-The decoder reads such lines (the collector's ``file`` exporter, the official
-``opentelemetry-exporter-otlp-json-file``, OTLP JSON downloaded from a backend) back into
-``ReadableSpan`` objects; it also accepts numbers for 64-bit integers, enum names, and base64
-ids (generic protobuf JSON).
+Reading such lines back is :mod:`otel_jsonl.otel.otlp_read`.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, Any
 
 import orjson
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import Link, SpanContext, SpanKind, TraceFlags, TraceState
-from opentelemetry.trace.status import Status, StatusCode
+from opentelemetry.trace import Link, SpanContext, SpanKind
+from opentelemetry.trace.status import StatusCode
 
 from ..exceptions import OtelJsonlError
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
-    "ImportReport",
     "OtlpFormatError",
-    "decode_traces_data",
     "encode_span",
     "encode_traces_data",
-    "read_otlp_json",
     "spans_to_otlp_json_lines",
     "write_otlp_json",
 ]
@@ -286,244 +278,3 @@ def write_otlp_json(
         out.write(orjson.dumps(encode_traces_data(batch), option=orjson.OPT_APPEND_NEWLINE))
         count += len(batch)
     return count
-
-
-# -- decoding ------------------------------------------------------------------------------
-
-
-def _id(value: Any, nbytes: int, what: str) -> int | None:
-    """An id from hex (the OTLP JSON spelling) or base64 (generic protobuf JSON)."""
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise OtlpFormatError(f"{what} must be a string, got {type(value).__name__}")
-    if len(value) == 2 * nbytes:
-        try:
-            return int(value, 16)
-        except ValueError:
-            pass
-    try:
-        raw = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raw = b""
-    if len(raw) != nbytes:
-        raise OtlpFormatError(f"{what} {value!r} is neither {2 * nbytes} hex digits nor base64")
-    return int.from_bytes(raw, "big")
-
-
-def _int(value: Any, what: str) -> int:
-    if value is None:
-        return 0
-    if isinstance(value, bool):
-        raise OtlpFormatError(f"{what} must be an integer, got a boolean")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        try:
-            return int(value)
-        except ValueError:
-            pass
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    raise OtlpFormatError(f"{what} must be an integer, got {value!r}")
-
-
-_NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-
-
-def _value(av: Any) -> Any:
-    if not isinstance(av, Mapping) or not av:
-        return None
-    if "stringValue" in av:
-        return av["stringValue"]
-    if "intValue" in av:
-        return _int(av["intValue"], "intValue")
-    if "boolValue" in av:
-        return bool(av["boolValue"])
-    if "doubleValue" in av:
-        d = av["doubleValue"]
-        if isinstance(d, str):
-            return _NONFINITE[d] if d in _NONFINITE else float(d)
-        return float(d)
-    if "arrayValue" in av:
-        return tuple(_value(v) for v in (av["arrayValue"] or {}).get("values") or ())
-    if "kvlistValue" in av:
-        return _attrs((av["kvlistValue"] or {}).get("values"))
-    if "bytesValue" in av:
-        return base64.b64decode(av["bytesValue"])
-    return None
-
-
-def _attrs(kvs: Any) -> dict[str, Any]:
-    if not kvs:
-        return {}
-    return {kv["key"]: _value(kv.get("value")) for kv in kvs}
-
-
-_KIND_NAMES = {
-    "SPAN_KIND_UNSPECIFIED": 0,
-    "SPAN_KIND_INTERNAL": 1,
-    "SPAN_KIND_SERVER": 2,
-    "SPAN_KIND_CLIENT": 3,
-    "SPAN_KIND_PRODUCER": 4,
-    "SPAN_KIND_CONSUMER": 5,
-}
-_STATUS_NAMES = {"STATUS_CODE_UNSET": 0, "STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2}
-
-
-def _enum(value: Any, names: Mapping[str, int], what: str) -> int:
-    if isinstance(value, str) and value in names:
-        return names[value]
-    return _int(value, what)
-
-
-def _trace_state(value: Any) -> TraceState | None:
-    if not value:
-        return None
-    return TraceState.from_header([str(value)])
-
-
-def _decode_span(
-    raw: Mapping[str, Any], resource: Resource, scope: InstrumentationScope | None
-) -> ReadableSpan:
-    trace_id = _id(raw.get("traceId"), 16, "traceId")
-    span_id = _id(raw.get("spanId"), 8, "spanId")
-    if trace_id is None or span_id is None:
-        raise OtlpFormatError("a span has no traceId or spanId")
-    flags = _int(raw.get("flags"), "flags")
-    state = _trace_state(raw.get("traceState"))
-    context = SpanContext(trace_id, span_id, False, TraceFlags(flags & 0xFF), state)
-    parent_id = _id(raw.get("parentSpanId"), 8, "parentSpanId")
-    parent = None
-    if parent_id is not None:
-        parent = SpanContext(
-            trace_id, parent_id, bool(flags & _IS_REMOTE), TraceFlags(flags & 0xFF)
-        )
-    kind = _enum(raw.get("kind", 0), _KIND_NAMES, "kind")
-    if not 0 <= kind <= 5:
-        raise OtlpFormatError(f"unknown span kind {kind}")
-    status_raw = raw.get("status") or {}
-    code = _enum(status_raw.get("code", 0), _STATUS_NAMES, "status.code")
-    if code == 2:
-        status = Status(StatusCode.ERROR, status_raw.get("message") or None)
-    elif code == 1:
-        status = Status(StatusCode.OK)
-    else:
-        status = Status(StatusCode.UNSET)
-    events = tuple(
-        Event(
-            e.get("name", ""),
-            _attrs(e.get("attributes")),
-            _int(e.get("timeUnixNano"), "timeUnixNano"),
-        )
-        for e in raw.get("events") or ()
-    )
-    links = tuple(_decode_link(link) for link in raw.get("links") or ())
-    return ReadableSpan(
-        name=raw.get("name", ""),
-        context=context,
-        parent=parent,
-        resource=resource,
-        attributes=_attrs(raw.get("attributes")),
-        events=events,
-        links=links,
-        kind=SpanKind(max(kind - 1, 0)),
-        status=status,
-        start_time=_int(raw.get("startTimeUnixNano"), "startTimeUnixNano"),
-        end_time=_int(raw.get("endTimeUnixNano"), "endTimeUnixNano"),
-        instrumentation_scope=scope,
-    )
-
-
-def _decode_link(raw: Mapping[str, Any]) -> Link:
-    trace_id = _id(raw.get("traceId"), 16, "link traceId")
-    span_id = _id(raw.get("spanId"), 8, "link spanId")
-    if trace_id is None or span_id is None:
-        raise OtlpFormatError("a link has no traceId or spanId")
-    flags = _int(raw.get("flags"), "link flags")
-    context = SpanContext(
-        trace_id,
-        span_id,
-        bool(flags & _IS_REMOTE),
-        TraceFlags(flags & 0xFF),
-        _trace_state(raw.get("traceState")),
-    )
-    return Link(context, _attrs(raw.get("attributes")) or None)
-
-
-def decode_traces_data(data: Any) -> list[ReadableSpan]:
-    """The spans of one ``TracesData`` (or ``ExportTraceServiceRequest``) JSON object."""
-    if not isinstance(data, Mapping):
-        raise OtlpFormatError("expected a JSON object with resourceSpans")
-    resource_spans = data.get("resourceSpans", data.get("resource_spans"))
-    if resource_spans is None:
-        raise OtlpFormatError("not OTLP traces: no resourceSpans")
-    spans: list[ReadableSpan] = []
-    try:
-        for rs in resource_spans:
-            res = rs.get("resource") or {}
-            resource = Resource(_attrs(res.get("attributes")), rs.get("schemaUrl") or None)
-            for ss in rs.get("scopeSpans") or rs.get("instrumentationLibrarySpans") or ():
-                sc = ss.get("scope") or ss.get("instrumentationLibrary")
-                scope = None
-                if sc is not None:
-                    scope = InstrumentationScope(
-                        sc.get("name", ""),
-                        sc.get("version") or None,
-                        ss.get("schemaUrl") or None,
-                        _attrs(sc.get("attributes")) or None,
-                    )
-                for raw in ss.get("spans") or ():
-                    spans.append(_decode_span(raw, resource, scope))
-    except OtlpFormatError:
-        raise
-    except (AttributeError, KeyError, TypeError, ValueError) as exc:
-        raise OtlpFormatError(f"malformed OTLP JSON ({type(exc).__name__}: {exc})") from None
-    return spans
-
-
-@dataclass
-class ImportReport:
-    """What :func:`read_otlp_json` saw."""
-
-    path: str = ""
-    lines: int = 0
-    spans: int = 0
-    problems: list[str] = field(default_factory=list)
-    logs: int = 0
-    """Log records read (``LogsData`` lines; see ``otlp_logs.read_otlp_signals``)."""
-
-
-def read_otlp_json(
-    stream: IO[bytes],
-    *,
-    name: str = "<stream>",
-    strict: bool = True,
-    report: ImportReport | None = None,
-    on_problem: Callable[[str], None] | None = None,
-) -> Iterator[ReadableSpan]:
-    """Yield the spans of an OTLP JSON lines stream, line by line.
-
-    A bad line raises :class:`OtlpFormatError` (``name:line: reason``) when ``strict``;
-    otherwise it is skipped, recorded in ``report`` and passed to ``on_problem``.
-    """
-    report = report if report is not None else ImportReport()
-    report.path = name
-    for lineno, raw in enumerate(stream, 1):
-        report.lines += 1
-        if not raw.strip():
-            continue
-        try:
-            data = orjson.loads(raw)
-            spans = decode_traces_data(data)
-        except (orjson.JSONDecodeError, OtlpFormatError) as exc:
-            reason = str(exc) if isinstance(exc, OtlpFormatError) else "not valid JSON"
-            message = f"{name}:{lineno}: {reason}"
-            if strict:
-                raise OtlpFormatError(message) from None
-            report.problems.append(message)
-            if on_problem is not None:
-                on_problem(message)
-            continue
-        report.spans += len(spans)
-        yield from spans

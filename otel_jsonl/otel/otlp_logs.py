@@ -32,16 +32,8 @@ from opentelemetry.trace import (
 from ..genai import names as n
 from ..genai.content import messages_from_record
 from .mapping import decode_attrs
-from .otlp_json import (
-    ImportReport,
-    OtlpFormatError,
-    _any_value,
-    _encode_resource,
-    _encode_scope,
-    _id,
-    _int,
-    _key_values,
-)
+from .otlp_json import OtlpFormatError, _any_value, _encode_resource, _encode_scope, _key_values
+from .otlp_read import ImportReport, _id, _int, decode_traces_data
 
 __all__ = [
     "Signal",
@@ -341,7 +333,6 @@ def decode_logs_data(data: Any) -> list[ReadableLogRecord]:
 
 def _decode_line(data: Any) -> list[Signal]:
     """The spans or log records of one JSON line, by its shape."""
-    from .otlp_json import decode_traces_data
     from .phoenix_export import decode_phoenix_span, is_phoenix_span
 
     if isinstance(data, Mapping):

@@ -23,7 +23,8 @@ from opentelemetry.trace import SpanContext, SpanKind, TraceFlags
 from opentelemetry.trace.status import Status, StatusCode
 
 from ..genai import names as n
-from .otlp_json import OtlpFormatError, _id
+from .otlp_json import OtlpFormatError
+from .otlp_read import _id
 
 __all__ = ["decode_phoenix_span", "is_phoenix_span"]
 

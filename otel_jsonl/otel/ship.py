@@ -86,6 +86,26 @@ def _env_headers() -> dict[str, str]:
     return dict(parse_env_headers(raw, liberal=True)) if raw else {}
 
 
+def _read_file(path: str | None) -> bytes | None:
+    if path is None:
+        return None
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def _grpc_credentials(
+    certificate: str | None, client_key: str | None, client_certificate: str | None
+) -> Any:
+    """TLS channel credentials from PEM files (None: the exporter's own defaults)."""
+    if certificate is None:
+        return None
+    import grpc  # type: ignore[import-untyped,unused-ignore]
+
+    return grpc.ssl_channel_credentials(
+        _read_file(certificate), _read_file(client_key), _read_file(client_certificate)
+    )
+
+
 def make_span_exporter(
     endpoint: str | None = None,
     *,
@@ -111,23 +131,12 @@ def make_span_exporter(
     if compression is not None and compression not in ("gzip", "none"):
         raise ValueError(f"unsupported compression {compression!r} (use gzip or none)")
     if proto == "grpc":
-        import grpc  # type: ignore[import-untyped]
+        import grpc  # type: ignore[import-untyped,unused-ignore]
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
             OTLPSpanExporter as GrpcExporter,
         )
 
-        credentials = None
-        if certificate is not None:
-
-            def read(path: str | None) -> bytes | None:
-                if path is None:
-                    return None
-                with open(path, "rb") as fh:
-                    return fh.read()
-
-            credentials = grpc.ssl_channel_credentials(
-                read(certificate), read(client_key), read(client_certificate)
-            )
+        credentials = _grpc_credentials(certificate, client_key, client_certificate)
         gcomp = None
         if compression is not None:
             gcomp = (

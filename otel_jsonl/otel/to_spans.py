@@ -37,9 +37,8 @@ follow its ``otel`` line and are skipped (the span already holds them).
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry.sdk.resources import Resource
@@ -55,6 +54,7 @@ from ..genai.names import EXCEPTION_EVENT
 from ..read.lines import Line
 from ..schema import META_KINDS
 from . import mapping
+from .drafts import ConvertStats, Draft, RunState
 from .ids import default_resource, is_hex_id, root_span_id, span_id_for_step, trace_id_for_run
 
 __all__ = [
@@ -77,106 +77,6 @@ _NOT_SPANS = META_KINDS | {"log"}
 
 def _ns(seconds: Any) -> int:
     return round(float(seconds) * 1e9)
-
-
-@dataclass
-class ConvertStats:
-    """What a conversion did."""
-
-    lines: int = 0
-    spans: int = 0
-    runs: int = 0
-    exporter_spans: int = 0
-    unpaired_tool_calls: int = 0
-    unpaired_tool_results: int = 0
-    errors: int = 0
-    skipped: int = 0
-    notes: list[str] = field(default_factory=list)
-
-
-class _Draft:
-    """A span being built from recorder lines."""
-
-    __slots__ = (
-        "attrs",
-        "end",
-        "events",
-        "kind",
-        "name",
-        "parent_id",
-        "seq",
-        "span_id",
-        "start",
-        "status",
-        "tool_name",
-    )
-
-    def __init__(
-        self,
-        name: str,
-        span_id: int,
-        parent_id: int,
-        kind: SpanKind,
-        start: int,
-        end: int,
-        attrs: dict[str, Any],
-        seq: Any = None,
-    ) -> None:
-        self.name = name
-        self.span_id = span_id
-        self.parent_id = parent_id
-        self.kind = kind
-        self.start = start
-        self.end = end
-        self.attrs = attrs
-        self.events: list[Event] = []
-        self.status: Status | None = None
-        self.seq = seq
-        self.tool_name: str | None = None
-
-
-class _Run:
-    """What the converter keeps about one open run."""
-
-    __slots__ = (
-        "finished",
-        "first_ns",
-        "held",
-        "last_ns",
-        "pending_errors",
-        "position",
-        "prev_ns",
-        "root",
-        "run",
-        "tools",
-        "trace_id",
-        "untagged_tools",
-    )
-
-    def __init__(self, run: str, trace_id: int, position: int = 0, prev_ns: int | None = None):
-        self.run = run
-        self.trace_id = trace_id
-        self.position = position
-        self.prev_ns = prev_ns
-        self.first_ns: int | None = None
-        self.last_ns: int = 0
-        self.root = _Draft(
-            "invoke_agent",
-            root_span_id(run),
-            0,
-            SpanKind.INTERNAL,
-            0,
-            0,
-            ga.agent_attributes(),
-        )
-        self.held: _Draft | None = None
-        # call id -> draft of a tool_call waiting for its tool_result (insertion ordered).
-        self.tools: OrderedDict[str, _Draft] = OrderedDict()
-        # tool_calls without an id (the article's), paired with the next tool_result in order.
-        self.untagged_tools: deque[_Draft] = deque()
-        # errors naming a tool that has not been called yet (the article logs them first).
-        self.pending_errors: list[tuple[str, Mapping[str, Any]]] = []
-        self.finished = False
 
 
 class SpanConverter:
@@ -205,7 +105,7 @@ class SpanConverter:
         self.max_finished_runs = max_finished_runs
         self.max_pending_spans = max_pending_spans
         self.stats = ConvertStats()
-        self._runs: OrderedDict[str, _Run] = OrderedDict()
+        self._runs: OrderedDict[str, RunState] = OrderedDict()
         self._finished: OrderedDict[str, tuple[int, int]] = OrderedDict()
         # exporter path: resource lines by id, and first halves waiting for their otel line.
         self._resources: dict[str, Resource] = {}
@@ -241,6 +141,11 @@ class SpanConverter:
             return out
         self._recorder_line(ev, out)
         return out
+
+    @property
+    def open_runs(self) -> int:
+        """How many runs are open (their root span not emitted yet)."""
+        return len(self._runs)
 
     def finish(self) -> list[ReadableSpan]:
         """End of input: emit everything still open (runs without ``final``, unpaired tools)."""
@@ -308,7 +213,7 @@ class SpanConverter:
 
     # -- recorder lines --------------------------------------------------------------------
 
-    def _state(self, run: str, ev: Mapping[str, Any], out: list[ReadableSpan]) -> _Run:
+    def _state(self, run: str, ev: Mapping[str, Any], out: list[ReadableSpan]) -> RunState:
         state = self._runs.get(run)
         if state is not None:
             self._runs.move_to_end(run)
@@ -318,10 +223,10 @@ class SpanConverter:
         done = self._finished.pop(run, None)
         if done is not None:
             # A late line of a run whose root was already emitted: same ids, no second root.
-            state = _Run(run, trace_id or trace_id_for_run(run), done[0], done[1])
+            state = RunState(run, trace_id or trace_id_for_run(run), done[0], done[1])
             state.finished = True
         else:
-            state = _Run(run, trace_id or trace_id_for_run(run))
+            state = RunState(run, trace_id or trace_id_for_run(run))
             self.stats.runs += 1
         self._runs[run] = state
         while len(self._runs) > self.max_open_runs:
@@ -379,21 +284,21 @@ class SpanConverter:
         draft = self._step_span(kind, ev, span_id, parent_id, start, ts, seq)
         state.held = draft
 
-    def _release(self, state: _Run, out: list[ReadableSpan]) -> None:
+    def _release(self, state: RunState, out: list[ReadableSpan]) -> None:
         if state.held is not None:
             out.append(self._build(state, state.held))
             state.held = None
 
-    def _input(self, state: _Run, ev: Mapping[str, Any]) -> None:
+    def _input(self, state: RunState, ev: Mapping[str, Any]) -> None:
         name = ga.input_attributes(state.root.attrs, ev)
         if name is not None:
             state.root.name = name
 
-    def _final(self, state: _Run, ev: Mapping[str, Any], ts: int) -> None:
+    def _final(self, state: RunState, ev: Mapping[str, Any], ts: int) -> None:
         ga.final_attributes(state.root.attrs, ev)
         state.last_ns = max(state.last_ns, ts)
 
-    def _close_run(self, state: _Run, out: list[ReadableSpan]) -> None:
+    def _close_run(self, state: RunState, out: list[ReadableSpan]) -> None:
         self._release(state, out)
         for draft in list(state.tools.values()) + list(state.untagged_tools):
             self.stats.unpaired_tool_calls += 1
@@ -415,7 +320,7 @@ class SpanConverter:
 
     def _tool_call(
         self,
-        state: _Run,
+        state: RunState,
         ev: Mapping[str, Any],
         span_id: int,
         parent_id: int,
@@ -428,7 +333,7 @@ class SpanConverter:
         start = _ns(raw_start) if isinstance(raw_start, (int, float)) else ts
         call_id = ev.get("id")
         attrs = ga.tool_attributes(name, call_id, ev)
-        draft = _Draft(
+        draft = Draft(
             f"execute_tool {name}", span_id, parent_id, SpanKind.INTERNAL, start, ts, attrs
         )
         draft.seq = ev.get("seq")
@@ -452,7 +357,7 @@ class SpanConverter:
 
     def _tool_result(
         self,
-        state: _Run,
+        state: RunState,
         ev: Mapping[str, Any],
         span_id: int,
         parent_id: int,
@@ -461,7 +366,7 @@ class SpanConverter:
         out: list[ReadableSpan],
     ) -> None:
         call_id = ev.get("id")
-        draft: _Draft | None = None
+        draft: Draft | None = None
         if isinstance(call_id, str) and call_id in state.tools:
             draft = state.tools.pop(call_id)
         elif state.untagged_tools:
@@ -471,7 +376,7 @@ class SpanConverter:
             self.stats.unpaired_tool_results += 1
             name = ev.get("name")
             name = name if isinstance(name, str) and name else "tool"
-            draft = _Draft(
+            draft = Draft(
                 f"execute_tool {name}",
                 span_id,
                 parent_id,
@@ -499,21 +404,23 @@ class SpanConverter:
         start: int,
         ts: int,
         seq: Any,
-    ) -> _Draft:
+    ) -> Draft:
         if kind == "llm_call":
             name, attrs = ga.llm_attributes(ev)
-            return _Draft(name, span_id, parent_id, SpanKind.CLIENT, start, ts, attrs, seq)
+            return Draft(name, span_id, parent_id, SpanKind.CLIENT, start, ts, attrs, seq)
         name, attrs, client = ga.step_attributes(kind, ev)
         span_kind = SpanKind.CLIENT if client else SpanKind.INTERNAL
-        return _Draft(name, span_id, parent_id, span_kind, start, ts, attrs, seq)
+        return Draft(name, span_id, parent_id, span_kind, start, ts, attrs, seq)
 
-    def _error(self, state: _Run, ev: Mapping[str, Any], ts: int, out: list[ReadableSpan]) -> None:
+    def _error(
+        self, state: RunState, ev: Mapping[str, Any], ts: int, out: list[ReadableSpan]
+    ) -> None:
         step = ev.get("step")
         sid = ev.get("span_id")
         tool = ev.get("tool")
         tool = tool if isinstance(tool, str) and tool else None
         candidates = [state.held, *state.tools.values(), *state.untagged_tools]
-        target: _Draft | None = None
+        target: Draft | None = None
         for draft in candidates:
             if draft is None:
                 continue
@@ -534,13 +441,13 @@ class SpanConverter:
                 return
         self._mark(target if target is not None else state.root, ev, ts)
 
-    def _mark(self, draft: _Draft, ev: Mapping[str, Any], ts: int | None = None) -> None:
+    def _mark(self, draft: Draft, ev: Mapping[str, Any], ts: int | None = None) -> None:
         attrs, status = ga.exception_attributes(ev)
         when = ts if ts is not None else _ns(ev["ts"])
         draft.events.append(Event(EXCEPTION_EVENT, attrs, when))
         draft.status = Status(StatusCode.ERROR, status)
 
-    def _build(self, state: _Run, draft: _Draft, *, root: bool = False) -> ReadableSpan:
+    def _build(self, state: RunState, draft: Draft, *, root: bool = False) -> ReadableSpan:
         self.stats.spans += 1
         context = SpanContext(state.trace_id, draft.span_id, False, _SAMPLED)
         parent = None if root else SpanContext(state.trace_id, draft.parent_id, False, _SAMPLED)

@@ -130,6 +130,7 @@ def read_events(
     kind: str | Collection[str] | None = None,
     strict: bool = True,
     report: ReadReport | None = None,
+    name: str | None = None,
 ) -> Iterator[Line]:
     """Yield the events of a trace file as :class:`Line` (line number, event).
 
@@ -138,10 +139,11 @@ def read_events(
     ``strict`` (default) raises :class:`TraceFormatError` on the first bad line; otherwise bad
     lines are skipped and recorded in ``report``. A torn last line is skipped in both modes
     and recorded in ``report.torn`` (or, with no report, issued as a :class:`TornLineWarning`).
+    ``name`` is how messages name the source (default: its path, ``<stdin>`` for ``-``).
     """
     runs = _as_set(run)
     kinds = _as_set(kind)
-    name = display_name(source)
+    name = name if name is not None else display_name(source)
     if report is not None:
         report.path = name
     stream = open_source(source)

@@ -13,6 +13,7 @@ lines, and its content is on the ``llm_call``. Standard library only.
 from __future__ import annotations
 
 import os
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -20,13 +21,22 @@ from typing import IO, Any
 
 from ..exceptions import RunNotFoundError
 from ..genai.logs import join_logs, log_key
-from ..schema import META_KINDS, usage_of
-from .lines import Line, ReadReport, display_name, paused_gc, read_events
+from ..schema import META_KINDS, check_required, usage_of
+from .lines import (
+    Line,
+    ReadReport,
+    decode_line,
+    display_name,
+    open_source,
+    paused_gc,
+    read_events,
+)
 
 __all__ = [
     "RunEvents",
     "RunSummary",
     "Step",
+    "iter_run_steps",
     "join_steps",
     "list_runs",
     "read_run",
@@ -193,6 +203,14 @@ class RunSummary:
     tools: Counter[str] = field(default_factory=Counter)
     errors: int = 0
     models: dict[str | None, list[int]] = field(default_factory=dict)
+    from_spans: bool = False
+    """Some of its lines came from spans (written when each span ends, not in step order)."""
+    first_offset: int = 0
+    """A byte offset at or before the run's first line (when read with a report)."""
+    end_offset: int = 0
+    """The byte offset just past the run's last line (when read with a report)."""
+    joined_logs: int = 0
+    """``log`` lines whose content joins a model call of the run (not counted as steps)."""
 
     @property
     def duration(self) -> float:
@@ -223,7 +241,7 @@ class _Summing:
             seen.add(span)
             self.from_output[rid].update(tool_names_in_output(ev))
 
-    def add(self, lineno: int, ev: Mapping[str, Any]) -> None:
+    def add(self, lineno: int, ev: Mapping[str, Any], offset: int = 0, end: int = 0) -> None:
         kind = ev["kind"]
         if kind in META_KINDS:
             return
@@ -234,7 +252,11 @@ class _Summing:
         s = self.runs.get(rid)
         if s is None:
             s = self.runs[rid] = RunSummary(rid, lineno, first_ts=began, last_ts=ts)
+            s.first_offset = offset
             self.from_output[rid] = Counter()
+        s.end_offset = end
+        if "span_id" in ev:
+            s.from_spans = True
         s.steps += 1
         s.kinds[kind] += 1
         s.first_ts = min(s.first_ts, began)
@@ -270,6 +292,7 @@ class _Summing:
             spans = self.llm_spans.get(rid, set())
             joined = sum(c for k, c in self.content_logs.get(rid, Counter()).items() if k in spans)
             if joined:
+                s.joined_logs = joined
                 s.steps -= joined
                 s.kinds["log"] -= joined
                 if not s.kinds["log"]:
@@ -277,12 +300,121 @@ class _Summing:
         return list(self.runs.values())
 
 
-def summarize_runs(lines: Iterable[Line | tuple[int, Mapping[str, Any]]]) -> list[RunSummary]:
-    """Sum up the runs of a stream of (lineno, event), in the order they first appear."""
+def summarize_runs(
+    lines: Iterable[Line | tuple[int, Mapping[str, Any]]], *, report: ReadReport | None = None
+) -> list[RunSummary]:
+    """Sum up the runs of a stream of (lineno, event), in the order they first appear.
+
+    Give the ``report`` the lines are read with (:func:`read_events`) to note where each run
+    lies in the file (``first_offset``, ``end_offset``), so :func:`iter_run_steps` can read one
+    run back without holding the others.
+    """
     summing = _Summing()
+    if report is None:
+        for lineno, ev in lines:
+            summing.add(lineno, ev)
+        return summing.result()
+    last_end = 0
     for lineno, ev in lines:
-        summing.add(lineno, ev)
+        end = report.bytes_read
+        summing.add(lineno, ev, last_end, end)
+        last_end = end
     return summing.result()
+
+
+def _time_key(ev: Mapping[str, Any]) -> float:
+    """Where a step sits on a timeline: a run's final answer and errors at their end, any
+    other step at its start."""
+    if ev["kind"] in ("final", "error"):
+        return float(ev["ts"])
+    start = ev.get("start")
+    return float(start) if isinstance(start, (int, float)) else float(ev["ts"])
+
+
+def _run_lines(stream: IO[bytes], summary: RunSummary) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(offset, event) of the lines of ``summary``'s run, from where it lies in ``stream``."""
+    stream.seek(summary.first_offset)
+    offset = summary.first_offset
+    while offset < summary.end_offset:
+        raw = stream.readline()
+        if not raw:
+            break
+        start, offset = offset, offset + len(raw)
+        ev, reason = decode_line(raw.rstrip(b"\r\n"))
+        if reason is None and check_required(ev) is None and ev["run"] == summary.run:
+            yield start, ev
+
+
+def iter_run_steps(source: str | os.PathLike[str], summary: RunSummary) -> Iterator[Step]:
+    """The steps of one run of a trace file, read back from where :func:`summarize_runs` (with
+    a report) found it, without holding the file's other runs: in file order, or, for a run
+    whose lines came from spans, in the order they happened (what ``show`` draws). Content of
+    ``log`` lines is joined onto its model calls, as :func:`read_run` does.
+
+    Memory: nothing for a run in file order; a time and an offset per step for a run from
+    spans (its lines are read again, one by one, in time order); and, for a run with log
+    lines to join (``summary.joined_logs``), those lines. Bad lines were reported by the first
+    read and are skipped.
+    """
+    with open_source(source) as stream:
+        logs = _joinable_logs(stream, summary) if summary.joined_logs else {}
+        if not summary.from_spans:
+            for _, st in _numbered(_run_lines(stream, summary)):
+                joined = _with_logs(st, logs)
+                if joined is not None:
+                    yield joined
+            return
+        keys, offsets, steps = array("d"), array("q"), array("q")
+        for offset, st in _numbered(_run_lines(stream, summary)):
+            keys.append(_time_key(st.event))
+            offsets.append(offset)
+            steps.append(st.step)
+        for i in sorted(range(len(keys)), key=keys.__getitem__):
+            stream.seek(offsets[i])
+            ev, _ = decode_line(stream.readline().rstrip(b"\r\n"))
+            joined = _with_logs(Step(steps[i], 0, ev), logs)
+            if joined is not None:
+                yield joined
+
+
+def _joinable_logs(stream: IO[bytes], summary: RunSummary) -> dict[str, list[dict[str, Any]]]:
+    """The run's ``log`` lines with content whose span is one of its model calls, by span."""
+    logs: dict[str, list[dict[str, Any]]] = {}
+    calls: set[str] = set()
+    for _, ev in _run_lines(stream, summary):
+        key = log_key(ev)
+        if key is not None:
+            logs.setdefault(key, []).append(ev)
+        elif ev["kind"] == "llm_call" and isinstance(ev.get("span_id"), str):
+            calls.add(ev["span_id"])
+    return {span: lines for span, lines in logs.items() if span in calls}
+
+
+def _with_logs(st: Step, logs: Mapping[str, list[dict[str, Any]]]) -> Step | None:
+    """``st`` with its log content joined; None for a log line that joins a model call."""
+    if not logs:
+        return st
+    ev = st.event
+    span = ev.get("span_id")
+    if not isinstance(span, str) or span not in logs:
+        return st
+    if ev["kind"] == "log" and log_key(ev) is not None:
+        return None
+    if ev["kind"] != "llm_call":
+        return st
+    events, _ = join_logs([ev, *logs[span]])
+    return Step(st.step, st.lineno, events[0])
+
+
+def _numbered(lines: Iterable[tuple[int, dict[str, Any]]]) -> Iterator[tuple[int, Step]]:
+    """The steps of one run's (offset, event) lines, numbered as :func:`step_events` does."""
+    n = 0
+    for offset, ev in lines:
+        if ev["kind"] in META_KINDS:
+            continue
+        seq = ev.get("seq")
+        yield offset, Step(seq if isinstance(seq, int) and not isinstance(seq, bool) else n, 0, ev)
+        n += 1
 
 
 def list_runs(

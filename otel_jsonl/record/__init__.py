@@ -2,15 +2,45 @@
 and its :class:`WriterOptions`, redaction, the blob store and the JSON codec.
 
 Nothing here imports OpenTelemetry or any package outside the standard library (orjson is used
-when it is installed); a test blocks both and checks.
+when it is installed); a test blocks both and checks. Names are imported on first use, so a
+reader that needs only the codec does not load the recorder.
 """
 
 from __future__ import annotations
 
-from .blobs import BlobStore, blob_dir_for
-from .redact import Redactor
-from .trace import RESERVED_KEYS, Trace, new_run_id
-from .writer import DEFAULT_CAP, FsyncPolicy, LineWriter, WriterOptions, json_pointer
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .blobs import BlobStore, blob_dir_for
+    from .redact import Redactor
+    from .trace import RESERVED_KEYS, Trace, new_run_id
+    from .writer import DEFAULT_CAP, FsyncPolicy, LineWriter, WriterOptions, json_pointer
+
+_LAZY = {
+    "BlobStore": "blobs",
+    "blob_dir_for": "blobs",
+    "Redactor": "redact",
+    "RESERVED_KEYS": "trace",
+    "Trace": "trace",
+    "new_run_id": "trace",
+    "DEFAULT_CAP": "writer",
+    "FsyncPolicy": "writer",
+    "LineWriter": "writer",
+    "WriterOptions": "writer",
+    "json_pointer": "writer",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'otel_jsonl.record' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DEFAULT_CAP",

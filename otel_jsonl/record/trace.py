@@ -11,8 +11,6 @@ from __future__ import annotations
 import itertools
 import os
 import time
-import traceback
-import uuid
 from collections.abc import Callable
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
@@ -30,8 +28,9 @@ RESERVED_KEYS = frozenset({"ts", "run", "seq", "kind"})
 
 
 def new_run_id() -> str:
-    """Eight hex characters, as the article's ``str(uuid.uuid4())[:8]``."""
-    return uuid.uuid4().hex[:8]
+    """Eight random hex characters (the article's ``str(uuid.uuid4())[:8]``, without importing
+    uuid)."""
+    return os.urandom(4).hex()
 
 
 class Trace:
@@ -74,6 +73,11 @@ class Trace:
         self._writer = LineWriter(path, stream=stream, options=options, **overrides)
         self.path = self._writer.path
 
+    @property
+    def options(self) -> WriterOptions:
+        """How this trace writes its lines (cap, blobs, redaction, fsync, strict)."""
+        return self._writer.options
+
     # -- recording -------------------------------------------------------------------------
 
     def step(self, kind: str, /, **fields: Any) -> int | None:
@@ -95,6 +99,8 @@ class Trace:
     def error(self, exc: BaseException, /, **fields: Any) -> int | None:
         """Record an exception as an ``error`` step (type, message, traceback)."""
         try:
+            import traceback
+
             tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
             return self.step(
                 "error", type=type(exc).__name__, message=str(exc), traceback=tb, **fields
