@@ -127,6 +127,24 @@ def test_join_logs_per_message_records_are_not_modified() -> None:
     assert out[0]["input"][1]["parts"][0]["id"] == "c1"
 
 
+def test_capped_log_content_replays_in_full(tmp_path: Path) -> None:
+    """Content capped on a log line (the blob beside the trace) is what replay shows after the
+    join, and ``full=True`` restores it from the blob store."""
+    from otel_jsonl.record.writer import LineWriter
+
+    long = "x" * 300
+    path = tmp_path / "run.jsonl"
+    writer = LineWriter(path, cap=100)
+    call = {"ts": 2.0, "run": "r", "seq": 0, "kind": "llm_call", "span_id": "a"}
+    writer.write_event(call)
+    message = {"role": "user", "parts": [{"type": "text", "content": long}]}
+    writer.write_event(_log("a", input=[message]))
+    writer.close()
+    short = replay(path, 0, format="openai")
+    assert short[0]["content"] != long and short[0]["content"].startswith("x" * 50)
+    assert replay(path, 0, format="openai", full=True) == [{"role": "user", "content": long}]
+
+
 def test_join_logs_keeps_span_content() -> None:
     """When the span carried the content too (SPAN_AND_EVENT), the step keeps its own and the
     records are still marked joined."""

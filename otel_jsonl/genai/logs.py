@@ -170,7 +170,9 @@ def join_logs(events: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], s
             if isinstance(step.get("otel"), dict):
                 step["otel"] = dict(step["otel"])
             records = sorted((events[j] for j in mine), key=_ts)
-            merge_logs(step, [own_messages(r) for r in records])
+            copies = [own_messages(r) for r in records]
+            merge_logs(step, copies)
+            _carry_capped(step, copies)
             # Only the per-message records lose call ids (one record per call keeps them).
             per_message = any(r.get("event") in n.MESSAGE_EVENTS for r in records)
             if per_message and isinstance(step.get("input"), list):
@@ -179,6 +181,23 @@ def join_logs(events: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], s
     if any(ev.get("kind") == "tool_result" and ev.get("id") is None for ev in out):
         out = fill_tool_result_ids(out)
     return out, joined
+
+
+def _carry_capped(step: dict[str, Any], records: Sequence[Mapping[str, Any]]) -> None:
+    """A content key the step took whole from a record keeps that record's ``capped`` notes
+    (their pointers are the same on the step), so ``replay --full`` restores the values."""
+    notes: dict[str, Any] = {}
+    for record in records:
+        capped = record.get("capped")
+        if not isinstance(capped, Mapping):
+            continue
+        for key in CONTENT_KEYS:
+            if key in record and step.get(key) is record[key]:
+                prefix = f"/{key}/"
+                notes.update({p: v for p, v in capped.items() if p.startswith(prefix)})
+    if notes:
+        own = step.get("capped")
+        step["capped"] = {**(own if isinstance(own, Mapping) else {}), **notes}
 
 
 def fold_content(
