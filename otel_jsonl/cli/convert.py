@@ -210,9 +210,10 @@ def register(sub: Any) -> None:
         "import",
         help="import OTLP JSON lines into the event schema",
         description="Read OTLP JSON lines (the collector's file exporter, "
-        "opentelemetry-exporter-otlp-json-file, OTLP JSON from a backend) and write them as "
-        "events, exactly as the span exporter would have. Bad lines are printed as "
-        "FILE:LINE: REASON and skipped.",
+        "opentelemetry-exporter-otlp-json-file, OTLP JSON from a backend): TracesData, "
+        "LogsData and Phoenix's span export, each line by its shape, several files in any "
+        "order; write them as events, exactly as the span and log exporters would have. Bad "
+        "lines are printed as FILE:LINE: REASON and skipped.",
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="OTLP JSON lines file (- for stdin)")
     p.add_argument(
