@@ -325,22 +325,14 @@ def import_files(
                     name = os.fspath(source)
                     stream = stack.enter_context(open(source, "rb"))
                 report = ImportReport()
-                batch: list[ReadableSpan] = []
-                for kind, item in read_otlp_signals(
-                    stream, name=name, strict=strict, report=report, on_problem=on_problem
-                ):
-                    if kind == "log":
-                        if batch:  # keep the file's order: spans read before the record first
-                            _export(exporter, batch)
-                            batch = []
-                        _export_logs(log_exporter, [item])
-                        continue
-                    batch.append(item)
-                    if len(batch) >= batch_size:
-                        _export(exporter, batch)
-                        batch = []
-                if batch:
-                    _export(exporter, batch)
+                _import_stream(
+                    read_otlp_signals(
+                        stream, name=name, strict=strict, report=report, on_problem=on_problem
+                    ),
+                    exporter,
+                    log_exporter,
+                    batch_size,
+                )
                 result.spans += report.spans
                 result.logs += report.logs
                 result.problems.extend(report.problems)
@@ -348,6 +340,34 @@ def import_files(
         log_exporter.shutdown()
         exporter.shutdown()
     return result
+
+
+def _import_stream(
+    items: Iterable[tuple[str, Any]],
+    exporter: JsonlSpanExporter,
+    log_exporter: JsonlLogExporter,
+    batch_size: int,
+) -> None:
+    """Write spans and log records in batches of one kind, in the order they were read."""
+    batch: list[Any] = []
+    batch_kind = "span"
+    for kind, item in items:
+        if batch and (kind != batch_kind or len(batch) >= batch_size):
+            _flush(batch_kind, batch, exporter, log_exporter)
+            batch = []
+        batch_kind = kind
+        batch.append(item)
+    if batch:
+        _flush(batch_kind, batch, exporter, log_exporter)
+
+
+def _flush(
+    kind: str, batch: list[Any], exporter: JsonlSpanExporter, log_exporter: JsonlLogExporter
+) -> None:
+    if kind == "log":
+        _export_logs(log_exporter, batch)
+    else:
+        _export(exporter, batch)
 
 
 def _export(exporter: JsonlSpanExporter, batch: list[ReadableSpan]) -> None:
