@@ -208,7 +208,8 @@ class JsonlSpanExporter(_FileUser, SpanExporter):
     as ``options`` or keywords: ``cap`` bytes per string value, default ``OTEL_JSONL_CAP`` or
     4096, 0 = off; ``blob_dir``; ``redact``, default ``OTEL_JSONL_REDACT`` or on;
     ``redact_patterns``; ``fsync``, default ``"close"``). ``joiner`` receives GenAI log records
-    from a :class:`JsonlLogExporter` so their content lands on the ``llm_call`` line.
+    from a :class:`JsonlLogExporter` so their content lands on the ``llm_call`` line (default:
+    the one shared by exporters of the same path; ``False``: none, records stay ``log`` lines).
     """
 
     def _setup(self) -> None:
