@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PHOENIX_VENV ?= .phoenix-venv
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: venv demo test lint format typecheck pytest phoenix bench clean
+.PHONY: venv demo test lint format typecheck pytest phoenix node-app bench clean
 
 $(STAMP): pyproject.toml requirements/test.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ demo: venv
 phoenix:
 	PHOENIX_VENV=$(PHOENIX_VENV) bash scripts/install-phoenix.sh
 
+# The npm packages of tests/node_app (the Vercel AI SDK app the serve tests run), from its lock.
+node-app:
+	bash scripts/install-node-app.sh
+
 LINTED := $(wildcard otel_jsonl tests examples bench)
 
 lint: venv
@@ -46,7 +50,7 @@ typecheck: venv
 pytest: venv
 	$(BIN)/pytest
 
-test: venv phoenix lint typecheck pytest
+test: venv phoenix node-app lint typecheck pytest
 
 bench: venv
 	$(BIN)/python bench/recorder.py
@@ -56,6 +60,7 @@ bench: venv
 	$(BIN)/python bench/replay.py
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/bigfile.py
+	PHOENIX_VENV=$(PHOENIX_VENV) $(BIN)/python bench/serve.py
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -133,3 +133,35 @@ LANGFUSE_OBSERVATION_LEVEL = "langfuse.observation.level"
 LANGFUSE_OBSERVATION_STATUS_MESSAGE = "langfuse.observation.status_message"
 SESSION_ID = "session.id"
 USER_ID = "user.id"
+# --- Vercel AI SDK (`ai`, `experimental_telemetry`; read from ai 6.0 spans) ----------------
+AI_OPERATION_ID = "ai.operationId"
+AI_PROMPT = "ai.prompt"
+AI_PROMPT_MESSAGES = "ai.prompt.messages"
+AI_RESPONSE_TEXT = "ai.response.text"
+AI_RESPONSE_OBJECT = "ai.response.object"
+AI_RESPONSE_TOOL_CALLS = "ai.response.toolCalls"
+AI_RESPONSE_FINISH_REASON = "ai.response.finishReason"
+AI_MODEL_ID = "ai.model.id"
+AI_MODEL_PROVIDER = "ai.model.provider"
+AI_TOOL_CALL_NAME = "ai.toolCall.name"
+AI_TOOL_CALL_ID = "ai.toolCall.id"
+AI_TOOL_CALL_ARGS = "ai.toolCall.args"
+AI_TOOL_CALL_INPUT = "ai.toolCall.input"
+AI_TOOL_CALL_RESULT = "ai.toolCall.result"
+AI_TOOL_CALL_OUTPUT = "ai.toolCall.output"
+
+#: ``ai.operationId`` -> GenAI operation: the provider calls are model calls, the outer
+#: generate/stream call is the agent (it runs the tool loop), ``ai.toolCall`` a tool execution.
+AI_SDK_OPERATIONS = {
+    "ai.generateText.doGenerate": "chat",
+    "ai.streamText.doStream": "chat",
+    "ai.generateObject.doGenerate": "chat",
+    "ai.streamObject.doStream": "chat",
+    "ai.generateText": "invoke_agent",
+    "ai.streamText": "invoke_agent",
+    "ai.generateObject": "invoke_agent",
+    "ai.streamObject": "invoke_agent",
+    "ai.toolCall": "execute_tool",
+    "ai.embed.doEmbed": "embeddings",
+    "ai.embedMany.doEmbed": "embeddings",
+}

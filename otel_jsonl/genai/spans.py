@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from . import names as n
+from . import vercel
 from .content import (
     flattened_messages,
     is_parts_list,
@@ -45,7 +46,7 @@ def operation_of(attrs: Mapping[str, Any]) -> str | None:
     req = attrs.get(n.LLM_REQUEST_TYPE)
     if req in ("chat", "completion"):
         return "chat" if req == "chat" else "text_completion"
-    return None
+    return vercel.operation_of(attrs)
 
 
 def llm_call_id(attrs: Mapping[str, Any]) -> str | None:
@@ -281,6 +282,7 @@ def _fill_llm_content(
                     got.setdefault(field, []).extend(value)
         for field, messages in got.items():
             ev.setdefault(field, messages)
+    vercel.fill_llm(b, attrs)
 
 
 def _fill_tool(b: FieldBuilder, attrs: Mapping[str, Any], error: bool) -> None:
@@ -305,6 +307,7 @@ def _fill_tool(b: FieldBuilder, attrs: Mapping[str, Any], error: bool) -> None:
     else:
         if attrs.get(n.OPENINFERENCE_SPAN_KIND) == "TOOL":
             b.move_raw_or_json(n.OUTPUT_VALUE, ("output",))
+    vercel.fill_tool(b, attrs)
     if error:
         res["is_error"] = True
 
@@ -323,6 +326,7 @@ def _fill_agent(b: FieldBuilder, attrs: Mapping[str, Any]) -> None:
         b.move(n.OUTPUT_VALUE, ("text",))
     else:
         b.main["text"] = text
+    vercel.fill_agent(b, attrs)
 
 
 def fill_step(
