@@ -9,15 +9,16 @@ ids, lowerCamelCase keys, integer enums, 64-bit integers as decimal strings.
 
 from __future__ import annotations
 
-import base64
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import IO, Any
 
 import orjson
+from google.protobuf import json_format  # type: ignore[import-untyped]
 from opentelemetry._logs import LogRecord, SeverityNumber
 from opentelemetry.context import Context
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
@@ -32,8 +33,9 @@ from opentelemetry.trace import (
 from ..genai import names as n
 from ..genai.content import messages_from_record
 from .mapping import decode_attrs
+from .otlp_decode import _fix_json_ids, decode_logs
 from .otlp_json import OtlpFormatError, _any_value, _encode_resource, _encode_scope, _key_values
-from .otlp_read import ImportReport, _id, _int, decode_traces_data
+from .otlp_read import ImportReport, decode_traces_data
 
 __all__ = [
     "Signal",
@@ -231,104 +233,25 @@ def write_otlp_logs_json(
 
 # -- decoding ------------------------------------------------------------------------------
 
-_NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-
-
-def _value(av: Any) -> Any:
-    """An AnyValue as a Python value; arrays as lists (log bodies and attributes hold JSON)."""
-    if not isinstance(av, Mapping) or not av:
-        return None
-    if "stringValue" in av:
-        return av["stringValue"]
-    if "intValue" in av:
-        return _int(av["intValue"], "intValue")
-    if "boolValue" in av:
-        return bool(av["boolValue"])
-    if "doubleValue" in av:
-        d = av["doubleValue"]
-        if isinstance(d, str):
-            return _NONFINITE[d] if d in _NONFINITE else float(d)
-        return float(d)
-    if "arrayValue" in av:
-        return [_value(v) for v in (av["arrayValue"] or {}).get("values") or ()]
-    if "kvlistValue" in av:
-        return _kvs((av["kvlistValue"] or {}).get("values"))
-    if "bytesValue" in av:
-        return base64.b64decode(av["bytesValue"])
-    return None
-
-
-def _kvs(kvs: Any) -> dict[str, Any]:
-    if not kvs:
-        return {}
-    return {kv["key"]: _value(kv.get("value")) for kv in kvs}
-
-
-def _severity(value: Any) -> SeverityNumber | None:
-    if value is None or value == 0:
-        return None
-    if isinstance(value, str) and not value.isdigit():
-        found = _SEVERITIES.get(value.removeprefix("SEVERITY_NUMBER_"))
-        if found is None:
-            raise OtlpFormatError(f"unknown severityNumber {value!r}")
-        return found
-    try:
-        return SeverityNumber(_int(value, "severityNumber"))
-    except ValueError:
-        raise OtlpFormatError(f"unknown severityNumber {value!r}") from None
-
-
-def _decode_record(
-    raw: Mapping[str, Any], resource: Resource, scope: InstrumentationScope | None
-) -> ReadableLogRecord:
-    trace_id = _id(raw.get("traceId"), 16, "traceId")
-    span_id = _id(raw.get("spanId"), 8, "spanId")
-    flags = _int(raw.get("flags"), "flags") & 0xFF
-    attrs = _kvs(raw.get("attributes"))
-    record = LogRecord(
-        timestamp=_int(raw.get("timeUnixNano"), "timeUnixNano") or None,
-        observed_timestamp=_int(raw.get("observedTimeUnixNano"), "observedTimeUnixNano") or None,
-        context=_context(trace_id, span_id, TraceFlags(flags)),
-        severity_text=raw.get("severityText") or None,
-        severity_number=_severity(raw.get("severityNumber")),
-        body=_value(raw.get("body")),
-        attributes=attrs or None,
-        event_name=raw.get("eventName") or None,
-    )
-    if trace_id and not record.trace_id:
-        record.trace_id = trace_id  # a trace id without a span id (no span context)
-    return ReadableLogRecord(record, resource, scope)
-
 
 def decode_logs_data(data: Any) -> list[ReadableLogRecord]:
-    """The log records of one ``LogsData`` (or ``ExportLogsServiceRequest``) JSON object."""
-    if not isinstance(data, Mapping):
+    """The log records of one ``LogsData`` (or ``ExportLogsServiceRequest``) JSON object,
+    through the receiver's decoder (:mod:`otel_jsonl.otel.otlp_decode`: the same records
+    ``otel-jsonl serve`` writes). Hex ids are rewritten in ``data`` for the protobuf parser."""
+    if not isinstance(data, dict):
         raise OtlpFormatError("expected a JSON object with resourceLogs")
-    resource_logs = data.get("resourceLogs", data.get("resource_logs"))
-    if resource_logs is None:
+    if "resourceLogs" not in data and "resource_logs" not in data:
         raise OtlpFormatError("not OTLP logs: no resourceLogs")
-    out: list[ReadableLogRecord] = []
+    request = ExportLogsServiceRequest()
+    _fix_json_ids(data)
     try:
-        for rl in resource_logs:
-            res = rl.get("resource") or {}
-            resource = Resource(_kvs(res.get("attributes")), rl.get("schemaUrl") or None)
-            for sl in rl.get("scopeLogs") or ():
-                raw_scope = sl.get("scope")
-                scope = None
-                if raw_scope is not None:
-                    scope = InstrumentationScope(
-                        raw_scope.get("name", ""),
-                        raw_scope.get("version") or None,
-                        sl.get("schemaUrl") or None,
-                        _kvs(raw_scope.get("attributes")) or None,
-                    )
-                for raw in sl.get("logRecords") or ():
-                    out.append(_decode_record(raw, resource, scope))
-    except OtlpFormatError:
-        raise
-    except (AttributeError, KeyError, TypeError, ValueError) as exc:
-        raise OtlpFormatError(f"malformed OTLP JSON ({type(exc).__name__}: {exc})") from None
-    return out
+        json_format.ParseDict(data, request, ignore_unknown_fields=True)
+    except (json_format.ParseError, ValueError) as exc:
+        raise OtlpFormatError(f"malformed OTLP logs JSON: {exc}") from None
+    records, rejected = decode_logs(request)
+    if rejected:
+        raise OtlpFormatError(f"{rejected} log records have a trace or span id of a wrong length")
+    return records
 
 
 def _decode_line(data: Any) -> list[Signal]:
