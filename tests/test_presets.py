@@ -31,6 +31,7 @@ _BACKEND_VARS = (
     "LANGFUSE_BASE_URL",
     "PHOENIX_COLLECTOR_ENDPOINT",
     "PHOENIX_API_KEY",
+    "PHOENIX_CLIENT_HEADERS",
     "PHOENIX_PROJECT_NAME",
     "OTEL_EXPORTER_OTLP_ENDPOINT",
     "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
@@ -161,6 +162,16 @@ def test_langfuse_usage_errors(
         monkeypatch.setenv(name, value)
     assert main(["convert", str(agent_file), "--to", "langfuse", *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_phoenix_client_headers_and_default_endpoint() -> None:
+    """PHOENIX_CLIENT_HEADERS are sent too (the API key's bearer token wins); without
+    PHOENIX_COLLECTOR_ENDPOINT spans go to a local Phoenix."""
+    env = {"PHOENIX_CLIENT_HEADERS": "x-team=a%20b,authorization=old", "PHOENIX_API_KEY": "k"}
+    preset = resolve_preset("phoenix", environ=env)
+    assert preset.endpoint == "http://localhost:6006/v1/traces"
+    assert preset.headers == {"x-team": "a b", "authorization": "Bearer k"}
+    assert resolve_preset("phoenix", environ={}).headers == {}
 
 
 def test_langfuse_default_host() -> None:

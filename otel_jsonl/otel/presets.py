@@ -4,7 +4,8 @@ attributes of the backends users name, read from the variables their own SDKs re
 - ``otlp``: any OTLP endpoint (``--endpoint`` or the ``OTEL_EXPORTER_OTLP_*`` variables); log
   records go to its logs endpoint too.
 - ``phoenix``: ``PHOENIX_COLLECTOR_ENDPOINT`` (default ``http://localhost:6006``) plus
-  ``/v1/traces``, HTTP/protobuf; ``PHOENIX_API_KEY`` as a bearer token; the project from
+  ``/v1/traces``, HTTP/protobuf; ``PHOENIX_CLIENT_HEADERS`` (``k=v,...``) and
+  ``PHOENIX_API_KEY`` as a bearer token; the project from
   ``--project`` or ``PHOENIX_PROJECT_NAME`` as the ``openinference.project.name`` resource
   attribute. Phoenix reads traces only: log content is folded onto the chat spans.
 - ``langfuse``: ``{LANGFUSE_BASE_URL or LANGFUSE_HOST}/api/public/otel/v1/traces`` (default
@@ -55,6 +56,16 @@ class Preset:
     transform: Callable[[ReadableSpan], ReadableSpan] | None = None
 
 
+def _parse_headers(raw: str) -> dict[str, str]:
+    """``key=value,key2=value2`` (the OTLP headers format, URL-encoded values)."""
+    out: dict[str, str] = {}
+    for item in raw.split(","):
+        key, sep, value = item.partition("=")
+        if sep and key.strip():
+            out[key.strip().lower()] = urllib.parse.unquote(value.strip())
+    return out
+
+
 def _with_path(base: str, path: str) -> str:
     parsed = urllib.parse.urlsplit(base)
     if parsed.path.rstrip("/").endswith(path.rstrip("/")):
@@ -103,7 +114,7 @@ def resolve_preset(
         base = endpoint or env.get("PHOENIX_COLLECTOR_ENDPOINT") or PHOENIX_DEFAULT
         if protocol == "grpc":
             raise ValueError("--to phoenix sends over HTTP/protobuf; leave --protocol out")
-        headers = {}
+        headers = _parse_headers(env.get("PHOENIX_CLIENT_HEADERS", ""))
         key = env.get("PHOENIX_API_KEY")
         if key:
             headers["authorization"] = f"Bearer {key}"
