@@ -33,8 +33,7 @@ def _llm_calls(path: Path) -> list[dict[str, Any]]:
 def test_replay_equals_wire_in_every_log_order(
     tmp_path: Path, instrumentation: Instrumentation, order: Order
 ) -> None:
-    """Replay at every llm_call equals what the loopback server received on that call, whether
-    the log records came before, after or among their spans, or were joined when written."""
+    """Replay at each llm_call equals the request sent, wherever the log lines sit."""
     path = tmp_path / "run.jsonl"
     calls = record_run(path, instrumentation, order)
     llm = _llm_calls(path)
@@ -48,9 +47,7 @@ def test_replay_equals_wire_in_every_log_order(
 
 @pytest.mark.parametrize("order", ["spans-first", "logs-first", "interleaved"])
 def test_every_reader_sees_joined_content(tmp_path: Path, order: Order) -> None:
-    """read_run puts the records' content on each llm_call and takes the joined log lines out
-    of the steps; runs/stats count the calls' tools; the same lines with the log lines moved
-    first diff equal."""
+    """read_run, runs/stats and diff see the log content on its llm_call, not as steps."""
     path = tmp_path / "run.jsonl"
     record_run(path, "openllmetry-events", order)
     events = read_run(path)
@@ -91,8 +88,7 @@ def _log(span: str, **content: Any) -> dict[str, Any]:
 
 
 def test_join_logs_any_position_and_leaves_input_untouched() -> None:
-    """A log line before its llm_call joins it as well as one after it; the given dicts are not
-    modified, and a log line of another span stays a log line."""
+    """A log line joins its llm_call from before or after it; the input is not modified."""
     user = {"role": "user", "parts": [{"type": "text", "content": "hi"}]}
     answer = {"role": "assistant", "parts": [{"type": "text", "content": "yo"}]}
     events = [
@@ -110,8 +106,7 @@ def test_join_logs_any_position_and_leaves_input_untouched() -> None:
 
 
 def test_join_logs_per_message_records_are_not_modified() -> None:
-    """Per-message records (OpenLLMetry's event mode) join into one input list, the tool
-    response gets the call's id, and the records themselves keep their null id."""
+    """Per-message records join into one input with the call id filled; records unchanged."""
     call = {"role": "assistant", "parts": [{"type": "tool_call", "id": "c1", "name": "f"}]}
     answer = {"role": "tool", "parts": [{"type": "tool_call_response", "id": None}]}
     events = [
@@ -128,8 +123,7 @@ def test_join_logs_per_message_records_are_not_modified() -> None:
 
 
 def test_capped_log_content_replays_in_full(tmp_path: Path) -> None:
-    """Content capped on a log line (the blob beside the trace) is what replay shows after the
-    join, and ``full=True`` restores it from the blob store."""
+    """Log content capped on its line replays capped, and in full with full=True."""
     from otel_jsonl.record.writer import LineWriter
 
     long = "x" * 300
@@ -146,8 +140,7 @@ def test_capped_log_content_replays_in_full(tmp_path: Path) -> None:
 
 
 def test_join_logs_keeps_span_content() -> None:
-    """When the span carried the content too (SPAN_AND_EVENT), the step keeps its own and the
-    records are still marked joined."""
+    """A step with its own content (SPAN_AND_EVENT) keeps it; its records count as joined."""
     msg = [{"role": "user", "parts": [{"type": "text", "content": "span"}]}]
     call = {"ts": 2.0, "run": "r", "kind": "llm_call", "span_id": "a", "input": msg, "output": []}
     out, joined = join_logs([call, _log("a", input=[{"role": "user", "parts": []}])])
@@ -188,8 +181,7 @@ def test_fill_tool_result_ids_by_name_and_order() -> None:
 
 
 def test_fold_content_fills_only_what_is_missing() -> None:
-    """Folding writes the current GenAI message attributes as JSON text, never over one the
-    span already has; a plain-text system prompt becomes one text part."""
+    """Folding adds the GenAI message attributes a span lacks, as JSON text, never over one."""
     content = {"input": [{"role": "user", "parts": []}], "output": [], "system": "be brief"}
     out = fold_content({"gen_ai.output.messages": "[]"}, content)
     assert set(out) == {"gen_ai.input.messages", "gen_ai.system_instructions"}

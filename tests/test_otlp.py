@@ -298,8 +298,7 @@ def test_exporter_jsonl_through_the_converter_is_exact(
 def test_jsonl_to_otlp_json_to_import_gives_equal_events(
     batch: list[ReadableSpan], logs: list[dict[str, Any]], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """Exporter JSONL with log lines -> convert -> OTLP JSON (TracesData and LogsData files)
-    -> import of both gives back equal events, log lines included."""
+    """Exporter JSONL with log lines -> convert -> OTLP JSON -> import gives equal events."""
     tmp = tmp_path_factory.mktemp("imp")
     original = tmp / "a.jsonl"
     write_exporter_jsonl(batch, original)

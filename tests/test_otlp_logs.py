@@ -54,8 +54,7 @@ def _canonical(events: list[dict[str, Any]]) -> list[str]:
 
 
 def test_logs_file_parses_with_json_format(tmp_path: Path) -> None:
-    """``convert -o X.otlp.jsonl`` writes X.otlp.logs.jsonl; each line is a LogsData that
-    protobuf's json_format reads, with one record per log line, its ids, times and event."""
+    """convert -o writes X.otlp.logs.jsonl: LogsData lines json_format reads, one per log."""
     trace = tmp_path / "run.jsonl"
     record_run(trace, "openai-v2-event-only", "spans-first")
     logs = [ev for _, ev in read_events(trace, kind="log")]
@@ -87,8 +86,7 @@ def test_logs_file_parses_with_json_format(tmp_path: Path) -> None:
 def test_convert_then_import_gives_equal_events(
     tmp_path: Path, instrumentation: Instrumentation, order: Order
 ) -> None:
-    """convert -o then import of both files (logs file first) gives back the same events,
-    log lines included."""
+    """convert -o then import of both files gives back the same events, log lines included."""
     trace = tmp_path / "run.jsonl"
     record_run(trace, instrumentation, order)
     out = tmp_path / "run.otlp.jsonl"
@@ -102,8 +100,7 @@ def test_convert_then_import_gives_equal_events(
 
 
 def test_joined_content_travels_as_a_log_record(tmp_path: Path) -> None:
-    """Content the exporter joined onto llm_call lines when writing goes out as one log record
-    per call, and the imported file replays each call to what the server received."""
+    """Content joined at write time travels as one log record per call and replays back."""
     trace = tmp_path / "run.jsonl"
     calls = record_run(trace, "openllmetry-events", "batch-logs-first")
     assert not any(ev["kind"] == "log" for ev in _lines(trace))
@@ -125,8 +122,7 @@ def test_joined_content_travels_as_a_log_record(tmp_path: Path) -> None:
 
 
 def test_fold_puts_log_content_on_chat_spans(tmp_path: Path) -> None:
-    """With --fold-logs the chat spans carry gen_ai.input/output.messages made from their
-    log records (which come after them in the file); without it (the default for -o) not."""
+    """--fold-logs puts the log content on the chat spans; --no-fold-logs does not."""
     trace = tmp_path / "run.jsonl"
     calls = record_run(trace, "openai-v2-event-only", "spans-first")
     for fold, expected in (("--fold-logs", True), ("--no-fold-logs", False)):
@@ -150,8 +146,7 @@ def test_fold_puts_log_content_on_chat_spans(tmp_path: Path) -> None:
 
 
 def test_import_reports_bad_lines_by_shape(tmp_path: Path) -> None:
-    """A line that is neither TracesData, LogsData nor a Phoenix span is reported with its
-    file and line; good lines around it still import."""
+    """A line of no known shape is reported as file:line; good lines still import."""
     good = {"resourceLogs": [{"resource": {}, "scopeLogs": [{"logRecords": [{"body": {}}]}]}]}
     src = tmp_path / "mixed.jsonl"
     src.write_text(json.dumps(good) + "\n" + json.dumps({"spans": []}) + "\n")
@@ -178,8 +173,7 @@ def test_log_lines_round_trip_through_otlp_json(lines: list[dict[str, Any]]) -> 
 
 
 def test_convert_files_api_writes_and_sends_log_records(tmp_path: Path) -> None:
-    """convert_files writes the log records to logs_output and sends them beside the spans;
-    sending folds by default, so the chat spans carry the messages too."""
+    """convert_files writes and sends the log records, and folds when it sends."""
     import io
 
     from support.otlp_receiver import OtlpReceiver

@@ -44,9 +44,7 @@ def _to_phoenix(path: Path, phoenix: PhoenixServer, project: str, mp: pytest.Mon
 def test_event_only_trace_shows_its_messages_in_phoenix(
     phoenix: PhoenixServer, project: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """An openai-v2 EVENT_ONLY trace written spans-first (its messages only in log lines after
-    the spans) arrives with every chat span's input and output messages, as Phoenix reads
-    them back over its REST API."""
+    """An EVENT_ONLY trace written spans-first shows its messages on Phoenix's chat spans."""
     path = tmp_path / "run.jsonl"
     calls = record_run(path, "openai-v2-event-only", "spans-first")
     _to_phoenix(path, phoenix, project, monkeypatch)
@@ -67,9 +65,7 @@ def test_event_only_trace_shows_its_messages_in_phoenix(
 def test_phoenix_span_export_imports_into_events(
     phoenix: PhoenixServer, project: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The demo shipped to Phoenix and downloaded from its REST span endpoint as JSON lines
-    imports (detected by shape) as one run: the same model calls, tool calls with their
-    names, ids and results, and the agent's final answer."""
+    """Phoenix's REST span export of the demo imports back into the demo's events."""
     path = tmp_path / "demo.jsonl"
     run_demo(path, run_id=uuid.uuid4().hex[:8])
     sent = list(events_to_spans(ev for _, ev in read_events(path)))

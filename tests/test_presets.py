@@ -86,9 +86,7 @@ def test_langfuse_delivers_every_span_once_with_its_attributes(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """--to langfuse posts protobuf to {LANGFUSE_BASE_URL}/api/public/otel/v1/traces with Basic
-    auth; every span arrives once, model calls as generations with model and usage, tool
-    calls as tools with input and output, and the root names the trace with its tags."""
+    """--to langfuse: right path, Basic auth, every span once, generations and tools."""
     monkeypatch.setenv("LANGFUSE_PUBLIC_KEY", PUBLIC)
     monkeypatch.setenv("LANGFUSE_SECRET_KEY", SECRET)
     monkeypatch.setenv("LANGFUSE_BASE_URL", f"http://127.0.0.1:{langfuse.port}")
@@ -123,8 +121,7 @@ def test_langfuse_wrong_key_is_a_clear_error(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """A wrong secret key: exit 1, one message naming the variables, no traceback, and no
-    retry (a wrong key stays wrong)."""
+    """A wrong Langfuse key: exit 1, one line naming the variables, no retry."""
     monkeypatch.setenv("LANGFUSE_PUBLIC_KEY", PUBLIC)
     monkeypatch.setenv("LANGFUSE_SECRET_KEY", "sk-lf-wrong")
     monkeypatch.setenv("LANGFUSE_HOST", f"http://127.0.0.1:{langfuse.port}")
@@ -165,8 +162,7 @@ def test_langfuse_usage_errors(
 
 
 def test_phoenix_client_headers_and_default_endpoint() -> None:
-    """PHOENIX_CLIENT_HEADERS are sent too (the API key's bearer token wins); without
-    PHOENIX_COLLECTOR_ENDPOINT spans go to a local Phoenix."""
+    """PHOENIX_CLIENT_HEADERS are sent (the key's bearer wins); default is a local Phoenix."""
     env = {"PHOENIX_CLIENT_HEADERS": "x-team=a%20b,authorization=old", "PHOENIX_API_KEY": "k"}
     preset = resolve_preset("phoenix", environ=env)
     assert preset.endpoint == "http://localhost:6006/v1/traces"
@@ -186,9 +182,7 @@ def test_langfuse_default_host() -> None:
 def test_phoenix_preset_bearer_project_and_folded_content(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """--to phoenix sends to PHOENIX_COLLECTOR_ENDPOINT/v1/traces with PHOENIX_API_KEY as a
-    bearer token and --project as openinference.project.name; it sends no log records (Phoenix
-    reads traces) and folds their content onto the chat spans; a wrong key is exit 1."""
+    """--to phoenix: bearer key, project, folded content, no logs; a wrong key is exit 1."""
     trace = tmp_path / "run.jsonl"
     calls = record_run(trace, "openai-v2-event-only", "spans-first")
     with OtlpReceiver(authorization="Bearer px-key") as phoenix:
@@ -215,8 +209,7 @@ def test_phoenix_preset_bearer_project_and_folded_content(
 def test_otlp_preset_sends_spans_and_log_records(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """--to otlp with --endpoint sends spans to /v1/traces and the log lines' records to
-    /v1/logs (a failed logs request is retried like spans), each once."""
+    """--to otlp sends spans and log records once each, retrying a failed logs batch."""
     trace = tmp_path / "run.jsonl"
     record_run(trace, "openllmetry-events", "spans-first")
     logs = [ev for _, ev in read_events(trace, kind="log")]
@@ -235,8 +228,7 @@ def test_otlp_preset_sends_spans_and_log_records(
 def test_trace_only_endpoint_is_a_note_not_an_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """An endpoint with no logs route (404): spans are delivered with the log content folded
-    on, the log records are reported as not sent, and the exit code is 0."""
+    """An endpoint without a logs route gets folded spans; the unsent records are a note."""
     trace = tmp_path / "run.jsonl"
     record_run(trace, "openai-v2-event-only", "spans-first")
     with OtlpReceiver(accept_logs=False) as jaeger:
@@ -251,8 +243,7 @@ def test_trace_only_endpoint_is_a_note_not_an_error(
 def test_grpc_sends_spans_and_log_records(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Over gRPC the spans go to TraceService and the log records to LogsService, each once;
-    a wrong bearer token is UNAUTHENTICATED: exit 1, one line, no retry."""
+    """Over gRPC spans and log records arrive once; UNAUTHENTICATED is exit 1, no retry."""
     trace = tmp_path / "run.jsonl"
     record_run(trace, "openai-v2-event-only", "spans-first")
     logs = [ev for _, ev in read_events(trace, kind="log")]
