@@ -90,7 +90,8 @@ def test_langfuse_delivers_every_span_once_with_its_attributes(
     monkeypatch.setenv("LANGFUSE_PUBLIC_KEY", PUBLIC)
     monkeypatch.setenv("LANGFUSE_SECRET_KEY", SECRET)
     monkeypatch.setenv("LANGFUSE_BASE_URL", f"http://127.0.0.1:{langfuse.port}")
-    assert main(["convert", str(agent_file), "--to", "langfuse", "--tag", "nightly"]) == 0
+    argv = ["convert", str(agent_file), "--to", "langfuse", "--tag", "nightly", "--user", "ana"]
+    assert main(argv) == 0
     err = capsys.readouterr().err
     assert f"to {langfuse.endpoint}" in err and "(0 retried, 0 failed)" in err
     assert set(langfuse.paths) == {"/api/public/otel/v1/traces"}
@@ -111,6 +112,7 @@ def test_langfuse_delivers_every_span_once_with_its_attributes(
     assert "sunny" in tool["langfuse.observation.output"]
     (agent,) = by_type["agent"]
     assert agent["langfuse.trace.tags"] == ["nightly"]
+    assert agent["langfuse.user.id"] == "ana"
     assert agent["langfuse.trace.name"] and agent["session.id"]
     assert "Sunny" in agent["langfuse.trace.output"]
 

@@ -185,6 +185,7 @@ def register(sub: Any) -> None:
         metavar="TAG",
         help="--to langfuse: a tag on every trace, repeatable",
     )
+    p.add_argument("--user", metavar="ID", help="--to langfuse: the user of every trace")
     p.add_argument(
         "--logs-output",
         metavar="PATH",
@@ -340,8 +341,8 @@ def _destination(args: argparse.Namespace) -> tuple[bool, Preset]:
         raise CliError("--retries must be >= 0", EXIT_USAGE)
     if args.project is not None and args.to != "phoenix":
         raise CliError("--project goes with --to phoenix", EXIT_USAGE)
-    if args.tag and args.to != "langfuse":
-        raise CliError("--tag goes with --to langfuse", EXIT_USAGE)
+    if (args.tag or args.user) and args.to != "langfuse":
+        raise CliError("--tag and --user go with --to langfuse", EXIT_USAGE)
     try:
         preset = resolve_preset(
             args.to or "otlp",
@@ -349,6 +350,7 @@ def _destination(args: argparse.Namespace) -> tuple[bool, Preset]:
             protocol=args.protocol,
             project=args.project,
             tags=args.tag,
+            user=args.user,
         )
     except ValueError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None

@@ -75,12 +75,13 @@ def langfuse_attributes(
     error: str | None = None,
     run: str | None = None,
     tags: Sequence[str] = (),
+    user: str | None = None,
 ) -> dict[str, Any]:
     """The ``langfuse.*`` attributes to add to a span with GenAI attributes ``attrs`` (none
     that the span already has). ``root`` marks the run's root span, which also names the
     trace (``name``), gives its input and output, its session (``gen_ai.conversation.id``,
-    else ``run``), user (``user.id``) and ``tags``. ``error`` is the status message of a span
-    with ERROR status."""
+    else ``run``), user (``user``, else the span's ``user.id``) and ``tags``. ``error`` is
+    the status message of a span with ERROR status."""
     op = operation_of(attrs)
     out: dict[str, Any] = {}
     if op in n.LLM_OPERATIONS:
@@ -119,8 +120,8 @@ def langfuse_attributes(
         if session:
             out[n.LANGFUSE_SESSION_ID] = str(session)
             out[n.SESSION_ID] = str(session)
-        user = attrs.get(n.USER_ID)
-        if isinstance(user, str):
+        user = user or attrs.get(n.USER_ID)
+        if isinstance(user, str) and user:
             out[n.LANGFUSE_USER_ID] = user
         if tags:
             out[n.LANGFUSE_TRACE_TAGS] = tuple(tags)

@@ -73,7 +73,9 @@ def _with_path(base: str, path: str) -> str:
     return base.rstrip("/") + path
 
 
-def _langfuse_transform(tags: Sequence[str]) -> Callable[[ReadableSpan], ReadableSpan]:
+def _langfuse_transform(
+    tags: Sequence[str], user: str | None
+) -> Callable[[ReadableSpan], ReadableSpan]:
     def transform(span: ReadableSpan) -> ReadableSpan:
         status = span.status
         error = (
@@ -89,6 +91,7 @@ def _langfuse_transform(tags: Sequence[str]) -> Callable[[ReadableSpan], Readabl
             error=error,
             run=run,
             tags=tags,
+            user=user,
         )
         return _with_attributes(span, extra) if extra else span
 
@@ -102,6 +105,7 @@ def resolve_preset(
     protocol: str | None = None,
     project: str | None = None,
     tags: Sequence[str] = (),
+    user: str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Preset:
     """The :class:`Preset` for ``--to name``. ``endpoint`` (``--endpoint``) overrides the
@@ -146,6 +150,6 @@ def resolve_preset(
             headers={"authorization": f"Basic {token}"},
             send_logs=False,
             credentials="LANGFUSE_PUBLIC_KEY / LANGFUSE_SECRET_KEY",
-            transform=_langfuse_transform(tags),
+            transform=_langfuse_transform(tags, user),
         )
     raise ValueError(f"unknown --to {name!r} (choose one of {', '.join(PRESETS)})")
