@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PHOENIX_VENV ?= .phoenix-venv
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: venv demo test lint format typecheck pytest phoenix node-app bench clean
+.PHONY: venv demo test lint format typecheck pytest phoenix node-app browser bench clean
 
 $(STAMP): pyproject.toml requirements/test.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ phoenix:
 node-app:
 	bash scripts/install-node-app.sh
 
+# Debian's Chromium for the HTML view's browser tests (Playwright drives it; no browser download).
+browser:
+	bash scripts/install-browser.sh
+
 LINTED := $(wildcard otel_jsonl tests examples bench)
 
 lint: venv
@@ -50,7 +54,7 @@ typecheck: venv
 pytest: venv
 	$(BIN)/pytest
 
-test: venv phoenix node-app lint typecheck pytest
+test: venv phoenix node-app browser lint typecheck pytest
 
 bench: venv
 	$(BIN)/python bench/recorder.py
@@ -61,6 +65,7 @@ bench: venv
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/bigfile.py
 	PHOENIX_VENV=$(PHOENIX_VENV) $(BIN)/python bench/serve.py
+	$(BIN)/python bench/view.py
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache .hypothesis

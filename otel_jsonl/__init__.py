@@ -28,6 +28,7 @@ from .exceptions import (
 
 if TYPE_CHECKING:  # pragma: no cover
     from .analyze.diff import diff_runs
+    from .analyze.html import view_html
     from .analyze.replay import replay, replay_step
     from .genai.messages import to_anthropic, to_openai, to_parts
     from .otel.configure import configure
@@ -45,6 +46,7 @@ if TYPE_CHECKING:  # pragma: no cover
 # recorder alone, and the OpenTelemetry parts (which need the SDK) only when asked for.
 _LAZY = {
     "diff_runs": "analyze.diff",
+    "view_html": "analyze.html",
     "replay": "analyze.replay",
     "replay_step": "analyze.replay",
     "to_anthropic": "genai.messages",
@@ -129,4 +131,5 @@ __all__ = [
     "to_parts",
     "usage_of",
     "validate_event",
+    "view_html",
 ]

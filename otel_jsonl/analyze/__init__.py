@@ -1,9 +1,11 @@
 """Analysis of runs, data in and text out: replay (the messages the model saw at a step), diff
-(two runs aligned), stats and pricing, and terminal rendering. Standard library only."""
+(two runs aligned), stats and pricing, terminal rendering and the offline HTML view. Standard
+library only."""
 
 from __future__ import annotations
 
 from .diff import DEFAULT_IGNORE, Difference, RunDiff, diff_runs
+from .html import view_html, write_html
 from .replay import FORMATS, Replay, replay, replay_step
 from .stats import RunStats, compute_stats, run_stats
 
@@ -19,4 +21,6 @@ __all__ = [
     "replay",
     "replay_step",
     "run_stats",
+    "view_html",
+    "write_html",
 ]
