@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .read.runs import RunEvents, RunSummary, list_runs, read_run, summarize_runs
     from .record.blobs import BlobStore
     from .record.redact import Redactor
+    from .record.rotate import RotationPolicy
     from .record.trace import Trace
     from .record.writer import WriterOptions
     from .schema import KINDS, SCHEMA_VERSION, usage_of, validate_event
@@ -69,6 +70,7 @@ _LAZY = {
     "summarize_runs": "read.runs",
     "BlobStore": "record.blobs",
     "Redactor": "record.redact",
+    "RotationPolicy": "record.rotate",
     "Trace": "record.trace",
     "WriterOptions": "record.writer",
     "KINDS": "schema",
@@ -107,6 +109,7 @@ __all__ = [
     "Problem",
     "ReadReport",
     "Redactor",
+    "RotationPolicy",
     "RunEvents",
     "RunNotFoundError",
     "RunSummary",

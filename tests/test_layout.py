@@ -38,6 +38,7 @@ LONG_FUNCTIONS = {
     # argparse declarations: one add_argument per option, nothing to factor out.
     "otel_jsonl/cli/convert.py:register",
     "otel_jsonl/cli/replay.py:register",
+    "otel_jsonl/cli/serve.py:register",
 }
 
 

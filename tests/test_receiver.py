@@ -807,3 +807,38 @@ def test_decoded_span_maps_to_the_lines_of_the_original(generated: ReadableSpan)
     parse_body(request.SerializeToString(), again, json=False)
     (from_protobuf,), _ = decode_spans(again)
     assert span_to_events(from_protobuf, resource_ref=rid) == expected
+
+
+@pytest.mark.slow
+def test_command_rotates_its_output_as_asked(tmp_path: Path) -> None:
+    """`serve --rotate-mb --keep --gzip` rotates the file it writes and keeps what was asked."""
+    out = tmp_path / "served.jsonl"
+    server = ServeProcess(
+        "-o", str(out), "--http", "127.0.0.1:0", "--grpc", "none", "--cap", "0",
+        "--rotate-mb", "0.05", "--keep", "2", "--gzip",
+    )  # fmt: skip
+    for i in range(6):  # six exports, each written whole: the file rotates between them
+        send_spans(
+            batch_provider(HttpSpanExporter(endpoint=server.http + "/v1/traces")), 30, f"r{i}", 2000
+        )
+    assert server.stop() == 0, server.stderr
+    rotated = sorted(p.name for p in tmp_path.glob("served.*.jsonl*"))
+    assert len(rotated) == 2, rotated  # more were rotated; --keep 2 kept two
+    deadline = time.monotonic() + 30
+    while not all(name.endswith(".gz") for name in rotated) and time.monotonic() < deadline:
+        time.sleep(0.1)  # gzip of the last rotated file runs in the background
+        rotated = sorted(p.name for p in tmp_path.glob("served.*.jsonl*"))
+    assert all(name.endswith(".gz") for name in rotated), rotated
+    assert out.stat().st_size <= 0.05 * 1024 * 1024 + 64 * 1024
+
+
+def test_command_refuses_rotation_flags_that_cannot_apply(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Keeping or gzipping without a rotation, or rotating stdout, is a usage error."""
+    from otel_jsonl.cli import main
+
+    assert main(["serve", "-o", "x.jsonl", "--keep", "3", "--http", "none", "--grpc", "none"]) == 2
+    assert "need --rotate-mb or --rotate-daily" in capsys.readouterr().err
+    assert main(["serve", "-o", "-", "--rotate-mb", "1"]) == 2
+    assert "rotation needs an output file" in capsys.readouterr().err

@@ -19,7 +19,7 @@ from .common import EXIT_INTERRUPTED, EXIT_USAGE, CliError, print_error
 __all__ = ["COMMAND_MODULES", "build_parser", "main"]
 
 #: Modules of ``otel_jsonl.cli`` whose ``register()`` adds sub-commands, in help order.
-COMMAND_MODULES = ("data", "convert", "replay", "serve", "view")
+COMMAND_MODULES = ("data", "convert", "replay", "serve", "view", "ship")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,7 +8,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from typing import IO, Any
 
@@ -42,6 +42,42 @@ def check_readable(path: str) -> None:
         raise CliError(f"{path}: no such file")
     if os.path.isdir(path):
         raise CliError(f"{path}: is a directory")
+
+
+#: The help of a FILE argument that takes files, directories and globs.
+FILES_HELP = (
+    "trace files, directories or globs (- for stdin, .gz ok); rotated sets are read in time "
+    "order, as one"
+)
+
+
+def expand_args(args: str | Sequence[str]) -> list[str]:
+    """The files command-line arguments name (see
+    :func:`~otel_jsonl.read.fileset.expand_sources`), each checked to be readable."""
+    from ..read.fileset import FileSetError, expand_sources
+
+    try:
+        files = expand_sources([args] if isinstance(args, str) else list(args))
+    except FileSetError as exc:
+        raise CliError(str(exc)) from None
+    for path in files:
+        check_readable(path)
+    return files
+
+
+def iter_sources(
+    args: str | Sequence[str],
+    *,
+    reports: list[ReadReport] | None = None,
+    **kwargs: Any,
+) -> Iterator[Line]:
+    """:func:`iter_lines` over every file the arguments name, read as one stream; one report
+    per file is appended to ``reports``."""
+    for path in expand_args(args):
+        report = ReadReport()
+        if reports is not None:
+            reports.append(report)
+        yield from iter_lines(path, report=report, **kwargs)
 
 
 def iter_lines(
@@ -167,5 +203,28 @@ def spool_stdin(stack: ExitStack) -> str:
         tempfile.NamedTemporaryFile(prefix="otel-jsonl-", suffix=".jsonl")  # noqa: SIM115
     )
     shutil.copyfileobj(sys.stdin.buffer, tmp)
+    tmp.flush()
+    return tmp.name
+
+
+def spool_files(files: Sequence[str], stack: ExitStack) -> str:
+    """One temporary file holding ``files`` one after the other (``.gz`` decompressed), for a
+    command that reads a set twice by offset (``show``); deleted when ``stack`` closes."""
+    from ..read.lines import open_source
+
+    tmp = stack.enter_context(
+        tempfile.NamedTemporaryFile(prefix="otel-jsonl-", suffix=".jsonl")  # noqa: SIM115
+    )
+    for path in files:
+        try:
+            with open_source(path) as src:
+                last = b"\n"
+                while chunk := src.read(1 << 20):
+                    tmp.write(chunk)
+                    last = chunk[-1:]
+        except OSError as exc:
+            raise CliError(f"{path}: {exc.strerror or exc}") from None
+        if last != b"\n":
+            tmp.write(b"\n")  # a torn last line must not run into the next file's first
     tmp.flush()
     return tmp.name

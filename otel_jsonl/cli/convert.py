@@ -16,8 +16,10 @@ from .common import (
     EXIT_DATA,
     EXIT_OK,
     EXIT_USAGE,
+    FILES_HELP,
     CliError,
     check_readable,
+    expand_args,
     iter_lines,
     spool_stdin,
 )
@@ -74,7 +76,7 @@ def register(sub: Any) -> None:
         "write them as OTLP JSON lines (-o) and/or send them over OTLP (--endpoint). Bad "
         "lines are printed as FILE:LINE: REASON and skipped. " + ENV_NOTE,
     )
-    p.add_argument("files", nargs="+", metavar="FILE", help="trace file (- for stdin, .gz ok)")
+    p.add_argument("files", nargs="+", metavar="FILE", help=FILES_HELP)
     p.add_argument(
         "-o",
         "--output",
@@ -310,6 +312,14 @@ def _make_shippers(args: argparse.Namespace, preset: Preset) -> tuple[Shipper, S
     return spans, logs
 
 
+def _make_shipper(args: argparse.Namespace) -> Shipper:
+    """The span shipper for ``--endpoint`` and the OTLP variables, spans only (``ship``)."""
+    from ..otel.presets import Preset
+
+    preset = Preset("otlp", endpoint=args.endpoint, protocol=args.protocol, send_logs=False)
+    return _make_shippers(args, preset)[0]
+
+
 def _logs_output(args: argparse.Namespace) -> str | None:
     """Where log records are written: --logs-output, else beside a -o file."""
     if args.no_logs:
@@ -366,10 +376,11 @@ def cmd_convert(args: argparse.Namespace) -> int:
     fold = args.fold_logs if args.fold_logs is not None else (send and preset.fold)
     base = {"service.name": args.service_name} if args.service_name else None
     with ExitStack() as stack:
-        paths = list(args.files)
+        given = expand_args(args.files)
+        paths = list(given)
         if args.strict:
             paths = _spooled(paths, stack)
-            names = dict(zip(paths, args.files, strict=True))
+            names = dict(zip(paths, given, strict=True))
             try:
                 _check_strict(paths)
             except CliError as exc:

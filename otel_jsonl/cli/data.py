@@ -11,7 +11,15 @@ from typing import Any
 from ..read.lines import ReadReport, read_events
 from ..read.runs import step_events, summarize_runs
 from ..schema import validate_event
-from .common import EXIT_DATA, EXIT_OK, CliError, iter_lines
+from .common import (
+    EXIT_DATA,
+    EXIT_OK,
+    FILES_HELP,
+    CliError,
+    expand_args,
+    iter_lines,
+    iter_sources,
+)
 
 
 def register(sub: Any) -> None:
@@ -22,7 +30,7 @@ def register(sub: Any) -> None:
         description="Check every line of each FILE against the event schema. "
         "Each bad line is printed as FILE:LINE: REASON; exit 1 if any.",
     )
-    p.add_argument("files", nargs="+", metavar="FILE", help="trace file (- for stdin, .gz ok)")
+    p.add_argument("files", nargs="+", metavar="FILE", help=FILES_HELP)
     p.add_argument("-q", "--quiet", action="store_true", help="print only bad lines")
     p.set_defaults(func=cmd_validate)
 
@@ -31,7 +39,7 @@ def register(sub: Any) -> None:
         help="list the runs in a trace file",
         description="One row per run: steps, start, wall time, tokens, errors.",
     )
-    p.add_argument("file", metavar="FILE", help="trace file (- for stdin, .gz ok)")
+    p.add_argument("files", nargs="+", metavar="FILE", help=FILES_HELP)
     p.add_argument("--json", action="store_true", help="one JSON object per run")
     p.add_argument("--strict", action="store_true", help="stop at the first bad line")
     p.set_defaults(func=cmd_runs)
@@ -58,7 +66,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     """Validate files; print each problem as file:line: reason, then a summary line."""
     total_events = total_bad = 0
     out = sys.stdout
-    for path in args.files:
+    files = expand_args(args.files)
+    for path in files:
         report = ReadReport()
         events = bad = 0
         lines = iter_lines(
@@ -78,8 +87,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         total_bad += bad
         if not args.quiet:
             print(f"{report.path}: {events} valid, {bad} bad ({report.lines} lines)", file=out)
-    if not args.quiet and len(args.files) > 1:
-        print(f"{len(args.files)} files: {total_events} valid, {total_bad} bad", file=out)
+    if not args.quiet and len(files) > 1:
+        print(f"{len(files)} files: {total_events} valid, {total_bad} bad", file=out)
     return EXIT_DATA if total_bad else EXIT_OK
 
 
@@ -89,8 +98,8 @@ def _iso(ts: float) -> str:
 
 def cmd_runs(args: argparse.Namespace) -> int:
     """List runs with step counts, time span and token totals."""
-    report = ReadReport()
-    summaries = summarize_runs(iter_lines(args.file, strict=args.strict, report=report))
+    reports: list[ReadReport] = []
+    summaries = summarize_runs(iter_sources(args.files, strict=args.strict, reports=reports))
     if args.json:
         for s in summaries:
             print(
@@ -120,7 +129,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
                 f"{s.run:<{width}}  {s.steps:>5}  {_iso(s.first_ts):<20}  "
                 f"{s.duration:>7.2f}s  {s.input_tokens:>8}  {s.output_tokens:>8}  {s.errors:>6}"
             )
-    return EXIT_DATA if report.skipped and args.strict else EXIT_OK
+    return EXIT_DATA if any(r.skipped for r in reports) and args.strict else EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

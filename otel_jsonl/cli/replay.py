@@ -18,7 +18,18 @@ from ..exceptions import OtelJsonlError
 from ..read.follow import FOLLOW_INTERVAL, follow_events
 from ..read.lines import ReadReport
 from ..read.runs import RunEvents, iter_run_steps, read_run, step_events, summarize_runs
-from .common import EXIT_DATA, EXIT_OK, CliError, check_readable, iter_lines, spool_stdin
+from .common import (
+    EXIT_DATA,
+    EXIT_OK,
+    FILES_HELP,
+    CliError,
+    check_readable,
+    expand_args,
+    iter_lines,
+    iter_sources,
+    spool_files,
+    spool_stdin,
+)
 
 
 def register(sub: Any) -> None:
@@ -29,7 +40,9 @@ def register(sub: Any) -> None:
         description="Print, as JSON, the messages the model was sent at step N (the event's "
         "seq) of a run, in a form ready to send again.",
     )
-    p.add_argument("file", metavar="FILE", help="trace file (- for stdin, .gz ok)")
+    p.add_argument(
+        "file", metavar="FILE", help="trace file, directory or glob (- for stdin, .gz ok)"
+    )
     p.add_argument("--step", type=int, required=True, metavar="N", help="step (seq) to replay")
     p.add_argument("--run", default=None, metavar="R", help="run id (needed if several)")
     p.add_argument(
@@ -56,8 +69,8 @@ def register(sub: Any) -> None:
         description="Align the steps of two runs and print where they differ. Exit 0 when "
         "equal, 1 when they differ. Ignored: " + ", ".join(DEFAULT_IGNORE) + ".",
     )
-    p.add_argument("file_a", metavar="A", help="trace file of run A")
-    p.add_argument("file_b", metavar="B", help="trace file of run B (may be A)")
+    p.add_argument("file_a", metavar="A", help="trace file (directory, glob) of run A")
+    p.add_argument("file_b", metavar="B", help="trace file (directory, glob) of run B (may be A)")
     p.add_argument("--run-a", default=None, metavar="X", help="run of A (needed if several)")
     p.add_argument("--run-b", default=None, metavar="Y", help="run of B (needed if several)")
     p.add_argument(
@@ -83,7 +96,7 @@ def register(sub: Any) -> None:
         description="One row per step: step, time since the run started, duration, kind, "
         "and model, tokens, tool names and arguments, results, errors (long values shortened).",
     )
-    p.add_argument("file", metavar="FILE", help="trace file (- for stdin, .gz ok)")
+    p.add_argument("files", nargs="+", metavar="FILE", help=FILES_HELP)
     p.add_argument("--run", default=None, metavar="R", help="show only this run")
     p.add_argument(
         "--width",
@@ -113,7 +126,7 @@ def register(sub: Any) -> None:
         "the price table (otel_jsonl.pricing; --prices to override), tool calls, errors, "
         "wall time. A model with no price shows its cost as ?.",
     )
-    p.add_argument("file", metavar="FILE", help="trace file (- for stdin, .gz ok)")
+    p.add_argument("files", nargs="+", metavar="FILE", help=FILES_HELP)
     p.add_argument("--run", default=None, metavar="R", help="only this run")
     p.add_argument(
         "--prices",
@@ -126,9 +139,9 @@ def register(sub: Any) -> None:
 
 
 def _read(path: str, run: str | None) -> RunEvents:
-    check_readable(path)
+    files = expand_args(path)
     try:
-        return read_run(path, run, report=ReadReport())
+        return read_run(files if len(files) > 1 else files[0], run, report=ReadReport())
     except OtelJsonlError as exc:
         raise CliError(str(exc)) from None
     except OSError as exc:
@@ -184,17 +197,26 @@ def cmd_show(args: argparse.Namespace) -> int:
     """Print each run as a timeline; with --follow keep printing new steps."""
     color = _use_color(args.color)
     if args.follow:
-        return _follow(args.file, args.run, color, args.width)
+        if len(args.files) != 1:
+            raise CliError("--follow follows one file (its rotated set included)")
+        return _follow(args.files[0], args.run, color, args.width)
+    files = expand_args(args.files)
     with ExitStack() as stack:
         # Two reads, so memory stays flat on any file: the first sums up the runs (and says
-        # where each lies), the second draws one run at a time. stdin is spooled to re-read it.
-        path = spool_stdin(stack) if args.file == "-" else args.file
+        # where each lies), the second draws one run at a time. stdin is spooled to re-read it,
+        # and several files (a rotated set) are spooled into one.
+        if len(files) > 1:
+            name = f"{files[0]} (+{len(files) - 1} files)"
+            path = spool_files(files, stack)
+        else:
+            name = files[0]
+            path = spool_stdin(stack) if name == "-" else name
         report = ReadReport()
         summaries = summarize_runs(
-            iter_lines(path, run=args.run, report=report, name=args.file), report=report
+            iter_lines(path, run=args.run, report=report, name=name), report=report
         )
         if args.run is not None and not summaries:
-            raise CliError(f"{args.file}: no run {args.run!r}")
+            raise CliError(f"{' '.join(args.files)}: no run {args.run!r}")
         for i, summary in enumerate(summaries):
             if i:
                 print()
@@ -229,6 +251,7 @@ def _follow(
             interval=interval,
             max_polls=max_polls,
             on_problem=lambda p: print(p, file=sys.stderr),
+            on_note=lambda n: print(f"otel-jsonl: {n}", file=sys.stderr),
         )
     )
     for st in numbered:
@@ -253,9 +276,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
             raise CliError(f"{args.prices}: {exc.strerror or exc}") from None
         except ValueError as exc:
             raise CliError(str(exc)) from None
-    stats = compute_stats(iter_lines(args.file, run=args.run), prices)
+    stats = compute_stats(iter_sources(args.files, run=args.run), prices)
     if args.run is not None and not stats:
-        raise CliError(f"{args.file}: no run {args.run!r}")
+        raise CliError(f"{' '.join(args.files)}: no run {args.run!r}")
     if args.json:
         for s in stats:
             print(json.dumps(s.to_dict(), ensure_ascii=False))

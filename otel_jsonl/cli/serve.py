@@ -107,7 +107,45 @@ def register(sub: Any) -> None:
         action="store_true",
         help="do not redact secrets (default $OTEL_JSONL_REDACT or on)",
     )
+    rot = p.add_argument_group(
+        "rotation",
+        "rotate the output file (default: the OTEL_JSONL_ROTATE_* variables, else never)",
+    )
+    rot.add_argument(
+        "--rotate-mb", type=float, default=None, metavar="MB", help="rotate past this size"
+    )
+    rot.add_argument("--rotate-daily", action="store_true", help="rotate at each new day (UTC)")
+    rot.add_argument(
+        "--keep", type=int, default=0, metavar="N", help="keep N rotated files (0 = all)"
+    )
+    rot.add_argument(
+        "--keep-days",
+        type=float,
+        default=0.0,
+        metavar="D",
+        help="delete rotated files after D days",
+    )
+    rot.add_argument("--gzip", action="store_true", help="gzip rotated files")
     p.set_defaults(func=run)
+
+
+def _rotation(args: argparse.Namespace) -> Any:
+    """The rotation policy the flags ask for, or None when they ask for none."""
+    from ..record.rotate import RotationPolicy
+
+    if args.rotate_mb is None and not args.rotate_daily:
+        if args.keep or args.keep_days or args.gzip:
+            raise CliError("--keep, --keep-days and --gzip need --rotate-mb or --rotate-daily", 2)
+        return None
+    if args.rotate_mb is not None and not args.rotate_mb > 0:
+        raise CliError("--rotate-mb must be a size > 0", 2)
+    return RotationPolicy(
+        max_bytes=int((args.rotate_mb or 0) * 1024 * 1024),
+        daily=args.rotate_daily,
+        keep_files=args.keep,
+        keep_days=args.keep_days,
+        compress=args.gzip,
+    )
 
 
 def _listening(receiver: Receiver, output: str) -> str:
@@ -134,6 +172,11 @@ def run(args: argparse.Namespace) -> int:
         overrides["blob_dir"] = args.blob_dir
     if args.no_redact:
         overrides["redact"] = False
+    rotation = _rotation(args)
+    if rotation is not None:
+        if args.output == "-":
+            raise CliError("rotation needs an output file, not stdout", EXIT_USAGE)
+        overrides["rotate"] = rotation
     token = args.token if args.token is not None else os.environ.get(ENV_TOKEN) or None
     try:
         options = options_from_env(**overrides)

@@ -13,7 +13,8 @@ from typing import Any
 
 from ..analyze.html import view_html, write_html
 from ..exceptions import OtelJsonlError
-from .common import EXIT_OK, EXIT_USAGE, CliError, check_readable
+from ..read.runs import RunEvents, read_run
+from .common import EXIT_OK, EXIT_USAGE, CliError, expand_args
 
 
 def register(sub: Any) -> None:
@@ -26,9 +27,15 @@ def register(sub: Any) -> None:
         "write it. With two files (or one file and --run twice) the page shows the two runs "
         "aligned side by side, their differences marked.",
     )
-    p.add_argument("file_a", metavar="FILE", help="trace file (- for stdin, .gz ok)")
     p.add_argument(
-        "file_b", metavar="B", nargs="?", default=None, help="a second trace file: show the diff"
+        "file_a", metavar="FILE", help="trace file, directory or glob (- for stdin, .gz ok)"
+    )
+    p.add_argument(
+        "file_b",
+        metavar="B",
+        nargs="?",
+        default=None,
+        help="a second trace file (directory, glob): show the diff",
     )
     p.add_argument(
         "-o",
@@ -82,19 +89,35 @@ def _temp_page(run: str | None) -> Path:
     return Path(name)
 
 
+def _source(path: str, run: str | None) -> str | RunEvents:
+    """A file as it is; a directory, a glob or a rotated set read as one run."""
+    files = expand_args(path)
+    if len(files) == 1:
+        return files[0]
+    try:
+        return read_run(files, run)
+    except OtelJsonlError as exc:
+        raise CliError(str(exc)) from None
+
+
 def cmd_view(args: argparse.Namespace) -> int:
     """Write the page; open it in the browser unless -o was given."""
     file_a, run_a, file_b, run_b = _plan(args)
     if "-" in (file_a, file_b) and file_a == file_b:
         raise CliError("stdin can be read once: compare two runs of a file, not of -", EXIT_USAGE)
-    for path in (file_a, file_b):
-        if path is not None:
-            check_readable(path)
+    source_a = _source(file_a, run_a)
+    source_b = _source(file_b, run_b) if file_b is not None else None
     to_stdout = args.output == "-"
     page = None if to_stdout else Path(args.output) if args.output else _temp_page(run_a)
     try:
         text = view_html(
-            file_a, file_b, run_a=run_a, run_b=run_b, full=args.full, page=page, ignore=args.ignore
+            source_a,
+            source_b,
+            run_a=run_a,
+            run_b=run_b,
+            full=args.full,
+            page=page,
+            ignore=args.ignore,
         )
     except (OtelJsonlError, OSError) as exc:
         if page is not None and not args.output:

@@ -33,6 +33,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from ..genai import names as n
 from ..genai.content import merge_logs, messages_from_record
 from ..genai.spans import llm_call_id
+from ..record.rotate import RotationPolicy
 from ..record.writer import LineWriter, WriterOptions, WriterOptionsKw
 from .joiner import LogJoiner, joiner_for
 from .mapping import encode_attrs, number_events, resource_event, resource_id, span_to_events
@@ -88,9 +89,13 @@ def options_from_env(
     options: WriterOptions | None = None, **overrides: Unpack[WriterOptionsKw]
 ) -> WriterOptions:
     """The writer options of an exporter: ``options`` and keyword ``overrides`` as given, and
-    for what neither sets, ``OTEL_JSONL_CAP`` and ``OTEL_JSONL_REDACT`` from the environment."""
+    for what neither sets, ``OTEL_JSONL_CAP``, ``OTEL_JSONL_REDACT`` and the
+    ``OTEL_JSONL_ROTATE_*`` variables from the environment."""
     from_env: dict[str, Any] = {}
     if options is None:
+        rotate = RotationPolicy.from_env()
+        if rotate is not None and "rotate" not in overrides:
+            from_env["rotate"] = rotate
         cap, redact = _env_cap(), _env_redact()
         if cap is not None and "cap" not in overrides:
             from_env["cap"] = cap
@@ -216,7 +221,10 @@ class JsonlSpanExporter(_FileUser, SpanExporter):
         self._lock = threading.Lock()
         self._shutdown = False
         self._seq = _SeqCounter()
-        self._resources: dict[str, None] = {}
+        self._resources: dict[str, dict[str, Any]] = {}
+        # A file that rotation starts gets the resource lines again at its top, so every file
+        # of a set reads (and converts) on its own.
+        self._sink.writer.on_new_file = self._resource_lines
         self._resource_ids: dict[int, tuple[Resource, str]] = {}
         self._by_response: OrderedDict[str, str] = OrderedDict()
         self._llm_child_of: OrderedDict[str, str] = OrderedDict()
@@ -233,9 +241,14 @@ class JsonlSpanExporter(_FileUser, SpanExporter):
                 self._resource_ids.clear()
             self._resource_ids[id(resource)] = (resource, rid)
         if rid not in self._resources:
-            self._resources[rid] = None
-            out.append(resource_event(resource, run=run, ts=ts, rid=rid))
+            event = resource_event(resource, run=run, ts=ts, rid=rid)
+            self._resources[rid] = dict(event)
+            out.append(event)
         return rid
+
+    def _resource_lines(self) -> bytes:
+        encode = self._sink.writer.encode
+        return b"".join([encode(dict(e)) for e in list(self._resources.values())])
 
     def _duplicate_of(self, event: dict[str, Any], span: ReadableSpan) -> str | None:
         """The span id of the ``llm_call`` already written for the same model call."""

@@ -446,11 +446,15 @@ class Shipper:
             self.report.unsupported = True
         return False
 
-    def _send(self, batch: list[Any]) -> None:
+    def send(self, batch: Sequence[Any]) -> bool:
+        """Send ``batch`` now, with the retry policy; True when the backend accepted it."""
+        return self._send(list(batch))
+
+    def _send(self, batch: list[Any]) -> bool:
         if self.report.unsupported:
             self.report.batches_failed += 1
             self.report.spans_failed += len(batch)
-            return
+            return False
         policy = self.retry
         attempts = 1 if self._down else max(1, policy.attempts)
         began = self._clock()
@@ -463,7 +467,7 @@ class Shipper:
                 self.report.batches_sent += 1
                 self.report.spans_sent += len(batch)
                 self._down = False
-                return
+                return True
             if attempt + 1 >= attempts or self.report.refused or self.report.unsupported:
                 break
             if self._clock() - began + backoff > policy.max_time:
@@ -473,6 +477,7 @@ class Shipper:
         self.report.batches_failed += 1
         self.report.spans_failed += len(batch)
         self._down = True
+        return False
 
     def close(self) -> ShipReport:
         """Send the rest, shut the exporter down (twice is safe), return the report."""

@@ -38,7 +38,7 @@ follow its ``otel`` line and are skipped (the span already holds them).
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, KeysView, Mapping
 from typing import Any
 
 from opentelemetry.sdk.resources import Resource
@@ -157,6 +157,23 @@ class SpanConverter:
                     self._recorder_line(ev, out)
         while self._runs:
             _, state = self._runs.popitem(last=False)
+            self._close_run(state, out)
+        return out
+
+    def open_run_ids(self) -> KeysView[str]:
+        """The runs whose state is held now (a live view; for a follower's checkpoint)."""
+        return self._runs.keys()
+
+    def waiting_spans(self) -> KeysView[str]:
+        """Span ids of exporter first halves waiting for their ``otel`` line (a live view)."""
+        return self._waiting.keys()
+
+    def close_run(self, run: str) -> list[ReadableSpan]:
+        """Close one open run now, as the end of input would (its held span, unpaired tools,
+        and its root span unless it was already emitted); for runs idle too long."""
+        out: list[ReadableSpan] = []
+        state = self._runs.pop(run, None)
+        if state is not None:
             self._close_run(state, out)
         return out
 

@@ -1,16 +1,44 @@
-"""Following a trace file while a loop appends to it (``show -f``): complete lines as they
-arrive, with their line numbers, and a bounded wait between polls. Standard library only."""
+"""Following trace files while they are appended to: ``show -f`` (:func:`follow_events`) and
+``ship --follow`` (:class:`Follower`), across rotation, truncation and atomic replace, like
+``tail -F``; positions a checkpoint can keep. Standard library only.
+
+A :class:`Follower` reads the set of one active path (see :mod:`otel_jsonl.read.fileset`) oldest
+file first and hands out complete lines, each with the :class:`Position` just after it. At the
+end of a file it looks at the path: the same file (same inode) grown is read on; a file shorter
+than what was read, or whose first line changed, was truncated (``copytruncate``) and is read
+again from its start; a path that names another file means the one being read was rotated
+(renamed, perhaps compressed since) or replaced (an atomic ``rename`` over it): the follower
+finishes it and goes on with the next file of the set. A position names its file by a
+fingerprint of the file's first line, not by name or inode, so it survives renames,
+compression and restarts.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import gzip
+import hashlib
+import json
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import IO, Any, NamedTuple
 
 from ..schema import check_required
+from .fileset import set_members
 from .lines import Line, Problem, decode_line
 
-__all__ = ["FOLLOW_INTERVAL", "follow_events"]
+__all__ = [
+    "FOLLOW_INTERVAL",
+    "FollowedLine",
+    "Follower",
+    "Position",
+    "fingerprint",
+    "follow_events",
+    "load_checkpoint",
+    "save_checkpoint",
+]
 
 #: Seconds between two looks at a file that did not grow.
 FOLLOW_INTERVAL = 0.5
@@ -23,29 +51,34 @@ def follow_events(
     interval: float = FOLLOW_INTERVAL,
     max_polls: int | None = None,
     on_problem: Callable[[Problem], None] | None = None,
+    on_note: Callable[[str], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Iterator[Line]:
     """Yield the events of ``path`` from its first line on, then each new complete line as it
     is appended, until the caller stops (or after ``max_polls`` looks that found nothing new).
 
-    A line still being written waits for its newline. A bad line is passed to ``on_problem``
-    (``path:line: reason``) and skipped; it never stops the follow.
+    Follows the path across rotation (the rotated file is finished first), truncation and
+    atomic replace, saying so through ``on_note``. A line still being written waits for its
+    newline. A bad line is passed to ``on_problem`` (``path:line: reason``) and skipped; it never
+    stops the follow. Line numbers count from the top of the file each line is in.
     """
-    name = os.fspath(path)
-    pending = b""
-    lineno = 0
+    follower = Follower(path, from_active=True)
     polls = 0
-    with open(path, "rb") as f:
+    notes = 0
+    try:
         while max_polls is None or polls < max_polls:
-            chunk = f.read()
-            if not chunk:
+            batch = follower.poll(1000)
+            while notes < len(follower.notes):
+                if on_note is not None:
+                    on_note(follower.notes[notes])
+                notes += 1
+            if not batch:
                 polls += 1
-                sleep(interval)
+                # Half a line is there: its newline is a write away, look again soon.
+                sleep(min(interval, 0.01) if follower.mid_line else interval)
                 continue
-            pending += chunk
-            *complete, pending = pending.split(b"\n")
-            for raw in complete:
-                lineno += 1
+            for item in batch:
+                raw = item.raw.rstrip(b"\r\n")
                 if not raw.strip():
                     continue
                 ev, reason = decode_line(raw)
@@ -53,7 +86,344 @@ def follow_events(
                     reason = check_required(ev)
                 if reason is not None:
                     if on_problem is not None:
-                        on_problem(Problem(str(name), lineno, reason))
+                        on_problem(Problem(item.path, item.lineno, reason))
                     continue
                 if run is None or ev["run"] == run:
-                    yield Line(lineno, ev)
+                    yield Line(item.lineno, ev)
+    finally:
+        follower.close()
+
+
+#: Bytes read at a time.
+CHUNK = 1 << 16
+#: Bytes of the first line a fingerprint covers.
+FINGERPRINT_BYTES = 4096
+
+
+def _open(path: Path) -> IO[bytes]:
+    if path.name.endswith(".gz"):
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return path.open("rb")
+
+
+def _digest(first_line: bytes) -> str:
+    return hashlib.sha256(first_line[:FINGERPRINT_BYTES]).hexdigest()[:32]
+
+
+def fingerprint(path: str | os.PathLike[str]) -> str | None:
+    """The fingerprint of a file: a hash of its first line (its first 4 KiB); None while the
+    file has no complete first line. The same for a file and its ``.gz``."""
+    try:
+        with _open(Path(path)) as fh:
+            line = fh.readline(FINGERPRINT_BYTES)
+    except (OSError, EOFError):
+        return None
+    if not line.endswith(b"\n") and len(line) < FINGERPRINT_BYTES:
+        return None
+    return _digest(line)
+
+
+class Position(NamedTuple):
+    """Where reading stands: ``offset`` bytes (uncompressed) into the file whose first line
+    has ``fingerprint``; ``name`` is where it was last seen (a hint for messages)."""
+
+    fingerprint: str
+    offset: int
+    name: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-native form, for a checkpoint."""
+        return {"fingerprint": self.fingerprint, "offset": self.offset, "name": self.name}
+
+    @classmethod
+    def from_json(cls, data: Any) -> Position | None:
+        """The position a checkpoint holds, or None when it holds none (or garbage)."""
+        if not isinstance(data, Mapping):
+            return None
+        fp, offset = data.get("fingerprint"), data.get("offset")
+        if not isinstance(fp, str) or not isinstance(offset, int) or offset < 0:
+            return None
+        name = data.get("name")
+        return cls(fp, offset, name if isinstance(name, str) else "")
+
+
+class FollowedLine(NamedTuple):
+    """A complete line (newline included), the file and line number it came from, and the
+    position just after it."""
+
+    raw: bytes
+    path: str
+    lineno: int
+    position: Position
+
+
+class _Current:
+    __slots__ = (
+        "checked",
+        "dev",
+        "fh",
+        "fp",
+        "ino",
+        "lineno",
+        "mtime_ns",
+        "offset",
+        "path",
+        "torn",
+    )
+
+    def __init__(self, path: Path, fh: IO[bytes], st: os.stat_result) -> None:
+        self.path = path
+        self.fh = fh
+        self.ino = st.st_ino
+        self.dev = st.st_dev
+        self.fp: str | None = None
+        self.offset = 0
+        self.lineno = 0
+        self.torn = b""
+        self.checked = time.monotonic()
+        self.mtime_ns = st.st_mtime_ns
+
+
+class Follower:
+    """Follows the set of ``active`` (see the module doc). ``start`` resumes at a position
+    (when its file is gone, from the oldest file left, noted in :attr:`notes`). ``poll()``
+    returns the complete lines there are now, at most ``max_lines``; it never blocks. With no
+    ``start``, reading begins at the oldest file of the set, or at the top of the active file
+    with ``from_active``."""
+
+    def __init__(
+        self,
+        active: str | os.PathLike[str],
+        *,
+        start: Position | None = None,
+        from_active: bool = False,
+    ) -> None:
+        self.active = Path(active)
+        self.from_active = from_active
+        self.notes: list[str] = []
+        self.rotations = 0
+        self._start = start
+        self._cur: _Current | None = None
+
+    @property
+    def position(self) -> Position | None:
+        """The position after the last line handed out (None before the first)."""
+        cur = self._cur
+        if cur is None or cur.fp is None:
+            return self._start
+        return Position(cur.fp, cur.offset, str(cur.path))
+
+    @property
+    def mid_line(self) -> bool:
+        """True when the file being read ends with a line still being written."""
+        return self._cur is not None and bool(self._cur.torn)
+
+    @property
+    def current_path(self) -> Path | None:
+        """The file being read now."""
+        return self._cur.path if self._cur is not None else None
+
+    def __enter__(self) -> Follower:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the file being read."""
+        cur, self._cur = self._cur, None
+        if cur is not None:
+            with contextlib.suppress(OSError):
+                cur.fh.close()
+
+    # -- opening -------------------------------------------------------------------------
+
+    def _open_at(self, path: Path, offset: int, fp: str | None) -> bool:
+        try:
+            fh = _open(path)
+        except OSError:
+            return False
+        try:
+            st = os.fstat(fh.fileno())
+            cur = _Current(path, fh, st)
+            cur.fp = fp
+            remaining = offset
+            while remaining > 0:
+                chunk = fh.read(min(remaining, 1 << 20))
+                if not chunk:
+                    break
+                cur.lineno += chunk.count(b"\n")
+                remaining -= len(chunk)
+            cur.offset = offset - remaining
+        except (OSError, EOFError):
+            fh.close()
+            return False
+        self.close()
+        self._cur = cur
+        return True
+
+    def _first(self) -> None:
+        members = set_members(self.active)
+        start = self._start
+        if start is not None:
+            for member in members:
+                if fingerprint(member) == start.fingerprint and self._open_at(
+                    member, start.offset, start.fingerprint
+                ):
+                    return
+            self.notes.append(
+                f"{start.name or self.active}: the file of the checkpoint is gone; "
+                "starting at the oldest file left"
+            )
+            self._start = None
+        if self.from_active and self._open_at(self.active, 0, None):
+            return
+        for member in members:
+            if self._open_at(member, 0, None):
+                return
+
+    # -- reading -------------------------------------------------------------------------
+
+    def poll(self, max_lines: int = 1000) -> list[FollowedLine]:
+        """The complete lines available now: reading stops once ``max_lines`` are had (the
+        last chunk read may add a few more)."""
+        out: list[FollowedLine] = []
+        if self._cur is None:
+            self._first()
+        for _ in range(64):  # each turn moves to another file; bounded
+            cur = self._cur
+            if cur is None:
+                return out
+            while len(out) < max_lines and self._read_chunk(cur, out):
+                pass
+            if len(out) >= max_lines or not self._advance():
+                return out
+        return out
+
+    @staticmethod
+    def _read_chunk(cur: _Current, out: list[FollowedLine]) -> bool:
+        """Read a chunk of ``cur`` and hand out its complete lines; False at its end. A line
+        without its newline yet (still being written, or torn) is kept for the next chunk."""
+        try:
+            chunk = cur.fh.read(CHUNK)
+        except (OSError, EOFError):
+            chunk = b""  # a compressed file cut short: treat as its end
+        if not chunk:
+            return False
+        pieces = (cur.torn + chunk).split(b"\n")
+        cur.torn = pieces.pop()
+        if cur.fp is None and pieces:
+            first = pieces[0] + b"\n"
+            cur.fp = _digest(first) if cur.offset == 0 else fingerprint(cur.path)
+        fp = cur.fp or ""
+        name = str(cur.path)
+        offset, lineno = cur.offset, cur.lineno
+        for piece in pieces:
+            line = piece + b"\n"
+            offset += len(line)
+            lineno += 1
+            out.append(FollowedLine(line, name, lineno, Position(fp, offset)))
+        cur.offset, cur.lineno = offset, lineno
+        return True
+
+    @staticmethod
+    def _replaced_in_place(cur: _Current, st: os.stat_result) -> bool:
+        """True when the file's first line changed (truncated and written again up to or past
+        where we were). Looked at when the file was modified since the last look, else once a
+        second: it costs an open."""
+        now = time.monotonic()
+        modified = st.st_mtime_ns != cur.mtime_ns
+        cur.mtime_ns = st.st_mtime_ns
+        if cur.fp is None or (not modified and now - cur.checked < 1.0):
+            return False
+        cur.checked = now
+        return fingerprint(cur.path) not in (None, cur.fp)
+
+    def _advance(self) -> bool:
+        """At the end of the file being read: move on when the path names another file now
+        (True), or stay (False)."""
+        cur = self._cur
+        assert cur is not None
+        try:
+            st = os.stat(self.active)
+        except FileNotFoundError:
+            st = None
+        if st is not None and (st.st_ino, st.st_dev) == (cur.ino, cur.dev):
+            if st.st_size < cur.offset or self._replaced_in_place(cur, st):
+                self.notes.append(f"{cur.path}: truncated; reading it again from its start")
+                cur.fh.seek(0)
+                cur.offset = cur.lineno = 0
+                cur.fp = None
+                cur.torn = b""
+                return True
+            return False
+        # The file being read is no longer the active one: rotated, replaced or deleted.
+        members = set_members(self.active)
+        index = None
+        for i, member in enumerate(members):
+            with contextlib.suppress(OSError):
+                mst = os.stat(member)
+                if (mst.st_ino, mst.st_dev) == (cur.ino, cur.dev):
+                    index = i
+                    break
+        if index is None and cur.fp is not None:
+            for i, member in enumerate(members):
+                if member.name.endswith(".gz") and fingerprint(member) == cur.fp:
+                    index = i
+                    break
+        if index is not None:
+            following = members[index + 1 :]
+        else:
+            following = [m for m in members if m == self.active]
+        if not following:
+            return False  # the next file is not there yet (between a rename and a create)
+        if cur.torn:
+            self.notes.append(
+                f"{cur.path}:{cur.lineno + 1}: torn last line skipped (the file was rotated)"
+            )
+        self.rotations += 1
+        nxt = following[0]
+        return self._open_at(nxt, 0, None)
+
+
+# -- checkpoints -------------------------------------------------------------------------------
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The checkpoint in ``path`` (``{}`` when there is none); raises ValueError when the file
+    is not a checkpoint."""
+    try:
+        with open(path, "rb") as fh:
+            data = json.loads(fh.read() or b"{}")
+    except FileNotFoundError:
+        return {}
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not a checkpoint file ({exc.msg})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: not a checkpoint file (not a JSON object)")
+    return data
+
+
+def save_checkpoint(path: str | os.PathLike[str], data: Mapping[str, Any]) -> None:
+    """Write ``data`` to ``path`` atomically (a ``0600`` file written aside, fsynced and renamed
+    over it), so a crash leaves the old checkpoint or the new one, never half of one."""
+    target = Path(path)
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    payload = json.dumps(data, sort_keys=True, separators=(",", ":")).encode("utf-8") + b"\n"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        view = memoryview(payload)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, target)
+    with contextlib.suppress(OSError):
+        dfd = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)

@@ -15,9 +15,9 @@ from __future__ import annotations
 import os
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from ..exceptions import RunNotFoundError
 from ..genai.logs import join_logs, log_key
@@ -84,23 +84,32 @@ def step_events(events: Iterable[tuple[int, dict[str, Any]]]) -> Iterator[Step]:
 
 
 def read_run(
-    source: str | os.PathLike[str] | IO[bytes],
+    source: str | os.PathLike[str] | IO[bytes] | Sequence[str | os.PathLike[str]],
     run: str | None = None,
     *,
     report: ReadReport | None = None,
 ) -> RunEvents:
-    """Read one run of a trace: ``run``, or the only run in the file.
+    """Read one run of a trace: ``run``, or the only run in the file. ``source`` may be a list
+    of files read as one (a rotated set, see :func:`~otel_jsonl.read.fileset.read_files`).
 
     Raises :class:`RunNotFoundError` when ``run`` is not in the file, when the file has no
     events, or when ``run`` is None and the file holds several runs (the message lists them);
     :class:`~otel_jsonl.exceptions.TraceFormatError` on a bad line. A torn last line is skipped
     (and noted in ``report``).
     """
-    name = display_name(source)
     report = report if report is not None else ReadReport()
+    if isinstance(source, (list, tuple)):
+        from .fileset import read_files
+
+        name = display_name(source[0]) if source else "<none>"
+        lines = read_files(source, run=run, report=report)
+    else:
+        one = cast("str | os.PathLike[str] | IO[bytes]", source)
+        name = display_name(one)
+        lines = read_events(one, run=run, report=report)
     runs: dict[str, RunEvents] = {}
     with paused_gc():
-        for st in step_events(read_events(source, run=run, report=report)):
+        for st in step_events(lines):
             rid = st.event["run"]
             r = runs.get(rid)
             if r is None:

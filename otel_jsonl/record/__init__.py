@@ -1,5 +1,5 @@
 """The write side, standard library only: :class:`Trace` (the recorder), the one line writer
-and its :class:`WriterOptions`, redaction, the blob store and the JSON codec.
+and its :class:`WriterOptions`, redaction, the blob store, the JSON codec and rotation.
 
 Nothing here imports OpenTelemetry or any package outside the standard library (orjson is used
 when it is installed); a test blocks both and checks. Names are imported on first use, so a
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     from .blobs import BlobStore, blob_dir_for
     from .redact import Redactor
+    from .rotate import RotatingFile, RotationPolicy
     from .trace import RESERVED_KEYS, Trace, new_run_id
     from .writer import DEFAULT_CAP, FsyncPolicy, LineWriter, WriterOptions, json_pointer
 
@@ -20,6 +21,8 @@ _LAZY = {
     "BlobStore": "blobs",
     "blob_dir_for": "blobs",
     "Redactor": "redact",
+    "RotatingFile": "rotate",
+    "RotationPolicy": "rotate",
     "RESERVED_KEYS": "trace",
     "Trace": "trace",
     "new_run_id": "trace",
@@ -49,6 +52,8 @@ __all__ = [
     "FsyncPolicy",
     "LineWriter",
     "Redactor",
+    "RotatingFile",
+    "RotationPolicy",
     "Trace",
     "WriterOptions",
     "blob_dir_for",

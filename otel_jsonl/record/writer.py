@@ -15,7 +15,7 @@ import io
 import logging
 import os
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal, TypedDict
@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
 from . import codec as _codec
 from .blobs import BlobStore, blob_dir_for
 from .redact import Redactor
+from .rotate import RotatingFile, RotationPolicy
 
 __all__ = [
     "DEFAULT_CAP",
@@ -67,6 +68,7 @@ class WriterOptionsKw(TypedDict, total=False):
     redact_patterns: Mapping[str, str] | Iterable[str]
     fsync: FsyncPolicy
     strict: bool
+    rotate: RotationPolicy | None
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,9 @@ class WriterOptions:
     capped value is truncated with no blob). ``redact`` turns the built-in secret patterns on
     or off; ``redact_patterns`` adds patterns (a mapping name -> regex, or regexes). ``fsync``
     is ``"never"``, ``"close"`` (default), ``"line"`` or a number N (every N writes).
-    ``strict`` raises write failures instead of counting them (for tests). Bad values raise
+    ``strict`` raises write failures instead of counting them (for tests). ``rotate`` rotates
+    the file by a :class:`~otel_jsonl.record.rotate.RotationPolicy` (size and/or daily, keep N
+    files and/or D days, gzip; safe with several processes on one path). Bad values raise
     ValueError here, at construction.
     """
 
@@ -89,6 +93,7 @@ class WriterOptions:
     redact_patterns: Mapping[str, str] | Iterable[str] = field(default=())
     fsync: FsyncPolicy = "close"
     strict: bool = False
+    rotate: RotationPolicy | None = None
 
     def __post_init__(self) -> None:
         cap = self.cap
@@ -161,6 +166,11 @@ class LineWriter:
         self._stream = stream
         self._stream_binary = stream is not None and not isinstance(stream, io.TextIOBase)
         self._since_sync = 0
+        #: Called when a rotation starts a new file; returns lines to write at its top.
+        self.on_new_file: Callable[[], bytes] | None = None
+        self._rotating: RotatingFile | None = None
+        if self.path is not None and opts.rotate is not None and opts.rotate.rotates:
+            self._rotating = RotatingFile(self.path, opts.rotate, on_new_file=self._header)
         if self.path is not None:
             try:
                 self._open()
@@ -171,8 +181,14 @@ class LineWriter:
 
     # -- file handling -------------------------------------------------------------------
 
+    def _header(self) -> bytes:
+        return self.on_new_file() if self.on_new_file is not None else b""
+
     def _open(self) -> None:
         assert self.path is not None
+        if self._rotating is not None:
+            self._fd = self._rotating.open()
+            return
         parent = self.path.parent
         if not parent.exists():
             parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -190,6 +206,8 @@ class LineWriter:
             return
         self._closed = True
         fd, self._fd = self._fd, None
+        if self._rotating is not None:
+            fd = self._rotating.close()
         try:
             if fd is not None:
                 if self.fsync != "never":
@@ -203,8 +221,9 @@ class LineWriter:
     def flush(self) -> None:
         """Make written lines durable: fsync the file (the OS already has every line)."""
         try:
-            if self._fd is not None:
-                os.fsync(self._fd)
+            fd = self._rotating.fd if self._rotating is not None else self._fd
+            if fd is not None:
+                os.fsync(fd)
             elif self._stream is not None and not self._closed:
                 self._stream.flush()
         except (OSError, ValueError) as exc:
@@ -317,8 +336,16 @@ class LineWriter:
             if self._closed:
                 raise ValueError("write to a closed trace")
             self._open()
+        if self._rotating is not None:
+            # The rotating file picks the descriptor (rotating or reopening first if due).
+            with self._rotating.target(len(data)) as rfd:
+                self._write_fd(rfd, data)
+            return
         fd = self._fd
         assert fd is not None
+        self._write_fd(fd, data)
+
+    def _write_fd(self, fd: int, data: bytes) -> None:
         n = os.write(fd, data)
         if n != len(data):
             self._finish_partial(fd, data, n)

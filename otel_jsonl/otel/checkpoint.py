@@ -1,0 +1,72 @@
+"""The checkpoint file of ``otel-jsonl ship``: per followed path, where the backend's
+acknowledgements stand and where reading must resume, written atomically (``0600``), and a lock
+beside it so that two shippers never share one."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from ..exceptions import OtelJsonlError
+from ..read.follow import load_checkpoint, save_checkpoint
+
+__all__ = ["CHECKPOINT_VERSION", "Checkpoint", "CheckpointBusyError"]
+
+CHECKPOINT_VERSION = 1
+
+
+class CheckpointBusyError(OtelJsonlError, RuntimeError):
+    """Raised by :meth:`Checkpoint.held` when another shipper holds the checkpoint file."""
+
+
+class Checkpoint:
+    """A checkpoint file (``path``; None keeps nothing). Raises ValueError at construction
+    when the file is not a checkpoint of this version."""
+
+    def __init__(self, path: str | os.PathLike[str] | None) -> None:
+        self.path = Path(path) if path is not None else None
+        self.state: dict[str, Any] = {"version": CHECKPOINT_VERSION, "sets": {}}
+        if self.path is not None:
+            loaded = load_checkpoint(self.path)
+            if loaded:
+                if loaded.get("version") != CHECKPOINT_VERSION:
+                    raise ValueError(f"{self.path}: unknown checkpoint version")
+                self.state = loaded
+                self.state.setdefault("sets", {})
+
+    def entry(self, key: str) -> Mapping[str, Any]:
+        """What the checkpoint holds for one followed path (``{}`` when nothing)."""
+        found = self.state["sets"].get(key)
+        return found if isinstance(found, Mapping) else {}
+
+    def save(self, entries: Mapping[str, Mapping[str, Any]], endpoint: str) -> None:
+        """Record ``entries`` (by path) and write the file; raises OSError."""
+        if self.path is None:
+            return
+        self.state["sets"].update(entries)
+        self.state["endpoint"] = endpoint
+        save_checkpoint(self.path, self.state)
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """Hold ``CHECKPOINT.lock`` (released when the process ends, however it ends)."""
+        if self.path is None:
+            yield
+            return
+        lock = self.path.with_name(self.path.name + ".lock")
+        lock.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise CheckpointBusyError(
+                    f"{self.path}: another otel-jsonl ship is using this checkpoint"
+                ) from None
+            yield
+        finally:
+            os.close(fd)

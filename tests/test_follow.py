@@ -1,0 +1,228 @@
+"""Following a set of trace files like tail -F: growth, rotation (plain and gzip), truncation,
+atomic replace, resuming from a position, checkpoints; and show -f across a rotation."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from otel_jsonl.read.follow import (
+    Follower,
+    Position,
+    fingerprint,
+    follow_events,
+    load_checkpoint,
+    save_checkpoint,
+)
+from otel_jsonl.record.rotate import compress_file, rotated_name
+
+_open: list[Follower] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_followers() -> Iterator[None]:
+    yield
+    while _open:
+        _open.pop().close()
+
+
+def closing(f: Follower) -> Follower:
+    """Close ``f`` when the test ends."""
+    _open.append(f)
+    return f
+
+
+def line(i: int, run: str = "r") -> bytes:
+    return (json.dumps({"ts": 1.0 + i, "run": run, "seq": i, "kind": "note"}) + "\n").encode()
+
+
+def append(path: Path, data: bytes) -> None:
+    with path.open("ab") as fh:
+        fh.write(data)
+
+
+def drain(f: Follower) -> list[bytes]:
+    out: list[bytes] = []
+    for _ in range(20):
+        got = f.poll()
+        if not got:
+            break
+        out.extend(g.raw for g in got)
+    return out
+
+
+def test_growth_and_a_partial_line(tmp_path: Path) -> None:
+    """Complete lines are handed out as they come; a line without its newline waits."""
+    path = tmp_path / "t.jsonl"
+    append(path, line(0) + line(1)[:10])
+    f = closing(Follower(path))
+    assert drain(f) == [line(0)]
+    append(path, line(1)[10:] + line(2))
+    assert drain(f) == [line(1), line(2)]
+    pos = f.position
+    assert pos is not None and pos.offset == path.stat().st_size
+
+
+def test_rotation_by_rename_finishes_the_old_file_first(tmp_path: Path) -> None:
+    """The path renamed away and a new file started: the rest of the old file, then the new."""
+    path = tmp_path / "t.jsonl"
+    append(path, line(0))
+    f = closing(Follower(path))
+    assert drain(f) == [line(0)]
+    append(path, line(1))  # written before the rotation, not read yet
+    path.rename(rotated_name(path, 1000.0))
+    append(path, line(2))
+    assert drain(f) == [line(1), line(2)]
+    assert f.rotations == 1
+
+
+def test_rotation_then_compression_before_the_follower_looks(tmp_path: Path) -> None:
+    """A rotated file compressed before the follower reached its end is finished through the
+    open descriptor, and the follower goes on with the next file."""
+    path = tmp_path / "t.jsonl"
+    append(path, line(0))
+    f = closing(Follower(path))
+    assert drain(f) == [line(0)]
+    append(path, line(1))
+    rotated = rotated_name(path, 1000.0)
+    path.rename(rotated)
+    compress_file(rotated)
+    append(path, line(2))
+    assert drain(f) == [line(1), line(2)]
+
+
+def test_truncation_reads_again_from_the_top(tmp_path: Path) -> None:
+    """copytruncate: a file shorter than what was read is read again from its start."""
+    path = tmp_path / "t.jsonl"
+    append(path, line(0) + line(1))
+    f = closing(Follower(path))
+    assert drain(f) == [line(0), line(1)]
+    with path.open("r+b") as fh:
+        fh.truncate(0)
+    append(path, line(5))
+    assert drain(f) == [line(5)]
+    assert any("truncated" in n for n in f.notes)
+
+
+def test_atomic_replace_is_followed(tmp_path: Path) -> None:
+    """A new file renamed over the path (atomic replace) is read from its start."""
+    path = tmp_path / "t.jsonl"
+    append(path, line(0))
+    f = closing(Follower(path))
+    assert drain(f) == [line(0)]
+    tmp = tmp_path / "new.tmp"
+    tmp.write_bytes(line(7) + line(8))
+    os.replace(tmp, path)
+    assert drain(f) == [line(7), line(8)]
+
+
+def test_resume_from_a_position_in_a_rotated_and_compressed_file(tmp_path: Path) -> None:
+    """A position names its file by fingerprint: after the file was rotated and gzipped, a
+    new follower resumes right after it, then reads the newer files."""
+    path = tmp_path / "t.jsonl"
+    append(path, line(0) + line(1) + line(2))
+    f = closing(Follower(path))
+    got = f.poll()
+    assert [g.raw for g in got] == [line(0), line(1), line(2)]
+    pos = got[1].position
+    f.close()
+    rotated = rotated_name(path, 1000.0)
+    path.rename(rotated)
+    compress_file(rotated)
+    append(path, line(3))
+    g = closing(Follower(path, start=pos))
+    assert drain(g) == [line(2), line(3)]
+    assert fingerprint(rotated.with_name(rotated.name + ".gz")) == pos.fingerprint
+
+
+def test_a_position_whose_file_is_gone_starts_at_the_oldest_left(tmp_path: Path) -> None:
+    """Retention deleted the checkpoint's file: start at the oldest file, and say so."""
+    path = tmp_path / "t.jsonl"
+    append(path, line(4))
+    f = closing(Follower(path, start=Position("0" * 32, 10, "gone.jsonl")))
+    assert drain(f) == [line(4)]
+    assert any("gone" in n for n in f.notes)
+
+
+def test_checkpoint_is_atomic_and_private(tmp_path: Path) -> None:
+    """save_checkpoint writes 0600 and replaces the old one whole; load reads it back."""
+    cp = tmp_path / "state" / "cp.json"
+    assert load_checkpoint(cp) == {}
+    save_checkpoint(cp, {"version": 1, "sets": {"a": 1}})
+    save_checkpoint(cp, {"version": 1, "sets": {"a": 2}})
+    assert load_checkpoint(cp) == {"version": 1, "sets": {"a": 2}}
+    assert stat.S_IMODE(cp.stat().st_mode) == 0o600
+    assert [p.name for p in cp.parent.iterdir()] == ["cp.json"]
+
+
+def test_a_broken_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
+    """A checkpoint that is not JSON is refused with its name."""
+    cp = tmp_path / "cp.json"
+    cp.write_text("{half")
+    with pytest.raises(ValueError, match="not a checkpoint"):
+        load_checkpoint(cp)
+
+
+def test_show_follow_reads_on_across_a_rotation(tmp_path: Path) -> None:
+    """follow_events keeps yielding after the file is rotated (it went silent before)."""
+    path = tmp_path / "t.jsonl"
+    append(path, line(0))
+    notes: list[str] = []
+    steps = iter(range(100))
+
+    def sleep(_: float) -> None:
+        n = next(steps)
+        if n == 0:
+            path.rename(rotated_name(path, 1000.0))
+            append(path, line(1))
+        elif n == 1:
+            with path.open("r+b") as fh:
+                fh.truncate(0)
+            append(path, line(2))
+
+    events = list(follow_events(path, max_polls=4, sleep=sleep, on_note=notes.append))
+    assert [e.event["seq"] for e in events] == [0, 1, 2]
+    assert any("truncated" in n for n in notes)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    script=st.lists(
+        st.tuples(st.sampled_from(["append", "rotate", "rotate+gzip", "poll"]), st.integers(1, 4)),
+        max_size=25,
+    )
+)
+def test_a_follower_sees_every_line_once_in_order(script: list[tuple[str, int]]) -> None:
+    """For any interleaving of appends, rotations (plain or gzipped) and polls, the follower
+    hands out every line once, in the order written."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "t.jsonl"
+        path.touch()
+        written: list[bytes] = []
+        clock = 1000.0
+        with Follower(path) as f:
+            seen = drain(f)
+            for action, n in script:
+                if action == "append":
+                    data = [line(len(written) + i) for i in range(n)]
+                    append(path, b"".join(data))
+                    written.extend(data)
+                elif action.startswith("rotate") and path.stat().st_size:
+                    clock += n
+                    target = rotated_name(path, clock)
+                    path.rename(target)
+                    path.touch()
+                    if action.endswith("gzip"):
+                        compress_file(target)
+                else:
+                    seen.extend(drain(f))
+            seen.extend(drain(f))
+        assert seen == written
