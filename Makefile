@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PHOENIX_VENV ?= .phoenix-venv
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: venv demo test lint format typecheck pytest phoenix node-app browser bench clean
+.PHONY: venv demo test lint format typecheck pytest phoenix genai-official node-app browser bench clean
 
 $(STAMP): pyproject.toml requirements/test.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ demo: venv
 
 phoenix:
 	PHOENIX_VENV=$(PHOENIX_VENV) bash scripts/install-phoenix.sh
+
+# The official Google GenAI instrumentation needs google-genai < 3: a venv of its own.
+genai-official:
+	bash scripts/install-genai-official.sh
 
 # The npm packages of tests/node_app (the Vercel AI SDK app the serve tests run), from its lock.
 node-app:
@@ -54,7 +58,7 @@ typecheck: venv
 pytest: venv
 	$(BIN)/pytest
 
-test: venv phoenix node-app browser lint typecheck pytest
+test: venv phoenix genai-official node-app browser lint typecheck pytest
 
 bench: venv
 	$(BIN)/python bench/recorder.py
@@ -62,10 +66,11 @@ bench: venv
 	$(BIN)/python bench/exporter.py
 	$(BIN)/python bench/convert.py
 	$(BIN)/python bench/replay.py
+	$(BIN)/python bench/responses.py
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/bigfile.py
 	PHOENIX_VENV=$(PHOENIX_VENV) $(BIN)/python bench/serve.py
 	$(BIN)/python bench/view.py
 
 clean:
-	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .genai-official-venv build dist .mypy_cache .ruff_cache .pytest_cache .hypothesis

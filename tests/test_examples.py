@@ -39,7 +39,7 @@ ANSWER = Turn.reply("Take an umbrella: {tool_result}")
 TRAVEL_SCRIPT = (BOTH_TOOLS, ANSWER)
 
 #: Variables that would point an example somewhere else than the test says.
-_LEAKY = ("OPENAI_", "ANTHROPIC_", "OTEL_")
+_LEAKY = ("OPENAI_", "ANTHROPIC_", "OTEL_", "GOOGLE_", "GEMINI_")
 
 
 def run_example(
@@ -185,6 +185,63 @@ def test_anthropic_loop_records_every_step(travel_server: ProviderServer, tmp_pa
     assert replay(path, last["seq"], format="anthropic") == {
         "system": second.body["system"],
         "messages": second.messages,
+    }
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "sse"])
+def test_responses_loop_records_every_step(
+    travel_server: ProviderServer, tmp_path: Path, stream: bool
+) -> None:
+    """responses_loop.py records the Responses loop from the Response objects (or the event
+    stream), and a replay of its last model call in the Responses format is what was sent."""
+    path = tmp_path / "traces" / "responses.jsonl"
+    argv = [str(path), *(["--stream"] if stream else [])]
+    proc = run_example("responses_loop.py", *argv, env=openai_env(travel_server), cwd=tmp_path)
+    events = check_travel_trace(path, travel_server)
+    assert proc.stdout.strip() == events[-1]["text"]
+    first, second = travel_server.calls
+    assert first.path == "/v1/responses"
+    llm_calls = [ev for ev in events if ev["kind"] == "llm_call"]
+    assert [c["response_id"] for c in llm_calls] == ["resp_1", "resp_2"]
+    assert [c["finish_reason"] for c in llm_calls] == ["tool_call", "stop"]
+    assert [item["call_id"] for item in llm_calls[0]["output"]] == ["call_1", "call_2"]
+    assert replay(path, llm_calls[1]["seq"], format="responses") == {
+        "instructions": second.body["instructions"],
+        "input": second.body["input"],
+    }
+
+
+#: The travel script with Gemini call ids (optional on that API; the replay tests cover none).
+GEMINI_TRAVEL_SCRIPT = (
+    Turn(
+        tool_calls=(
+            ToolCall("list_events", {"city": "Lisbon"}, id="list_events_1"),
+            ToolCall("get_weather", {"city": "Lisbon"}, id="get_weather_2"),
+        )
+    ),
+    ANSWER,
+)
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "sse"])
+def test_gemini_loop_records_every_step(tmp_path: Path, stream: bool) -> None:
+    """gemini_loop.py records the Gemini loop from the responses (or the chunks), and a replay
+    of its last model call in the Gemini format is what was sent."""
+    path = tmp_path / "traces" / "gemini.jsonl"
+    argv = [str(path), *(["--stream"] if stream else [])]
+    with ProviderServer(GEMINI_TRAVEL_SCRIPT) as server:
+        env = {"GOOGLE_GEMINI_BASE_URL": server.gemini_base_url, "GEMINI_API_KEY": "test-key"}
+        proc = run_example("gemini_loop.py", *argv, env=env, cwd=tmp_path)
+        events = check_travel_trace(path, server)
+        first, second = server.calls
+    assert proc.stdout.strip() == events[-1]["text"]
+    assert first.route == "gemini"
+    llm_calls = [ev for ev in events if ev["kind"] == "llm_call"]
+    assert [c["provider"] for c in llm_calls] == ["gcp.gemini", "gcp.gemini"]
+    assert [c["response_id"] for c in llm_calls] == ["gemini-1", "gemini-2"]
+    assert replay(path, llm_calls[1]["seq"], format="gemini") == {
+        "systemInstruction": second.body["systemInstruction"],
+        "contents": second.body["contents"],
     }
 
 
@@ -384,6 +441,8 @@ def test_every_example_is_tested_and_documented() -> None:
     tested = {
         "openai_loop.py",
         "anthropic_loop.py",
+        "responses_loop.py",
+        "gemini_loop.py",
         "instrumented_app.py",
         "replay_and_diff.py",
         "ship_to_compose.py",

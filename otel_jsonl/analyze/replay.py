@@ -32,7 +32,16 @@ from typing import IO, Any, Literal
 
 from ..exceptions import MissingInputError, RunNotFoundError
 from ..genai.content import messages_from_logs
-from ..genai.messages import system_text, to_anthropic, to_openai, to_parts, tool_response_message
+from ..genai.messages import (
+    form_of,
+    system_text,
+    to_anthropic,
+    to_gemini,
+    to_openai,
+    to_parts,
+    to_responses,
+    tool_response_message,
+)
 from ..read.lines import paused_gc
 from ..read.runs import RunEvents, Step, read_run
 from ..record.blobs import BlobStore, blob_dir_for
@@ -45,8 +54,8 @@ __all__ = [
     "replay_step",
 ]
 
-ReplayFormat = Literal["openai", "anthropic", "genai"]
-FORMATS: tuple[ReplayFormat, ...] = ("openai", "anthropic", "genai")
+ReplayFormat = Literal["openai", "anthropic", "genai", "responses", "gemini"]
+FORMATS: tuple[ReplayFormat, ...] = ("openai", "anthropic", "genai", "responses", "gemini")
 
 #: Keys a ``tool_result`` line may carry its result under, in the order they are looked for.
 RESULT_KEYS = ("output", "result", "response", "content")
@@ -62,7 +71,9 @@ class Replay:
     format: ReplayFormat
     payload: Any
     """OpenAI: a list of messages; Anthropic: ``{"system": ..., "messages": [...]}``; GenAI: a
-    list of parts messages, the system prompt first as a ``system`` message."""
+    list of parts messages, the system prompt first as a ``system`` message; Responses:
+    ``{"instructions": ..., "input": [...]}``; Gemini: ``{"systemInstruction": ...,
+    "contents": [...]}``."""
     source: Literal["recorded", "rebuilt"]
     """``recorded``: the ``llm_call`` carried its input; ``rebuilt``: from earlier steps."""
     complete: bool = True
@@ -121,8 +132,15 @@ def _restore(ev: dict[str, Any], refs: Mapping[str, str], store: BlobStore) -> d
 
 
 def _output_messages(ev: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The assistant message an ``llm_call`` produced (first choice), in its recorded form."""
+    """The assistant message an ``llm_call`` produced (first choice), in its recorded form;
+    a Responses output (a list of items) whole."""
     out = ev.get("output")
+    if (
+        isinstance(out, list)
+        and out
+        and all(isinstance(m, Mapping) and form_of(m) == "responses" for m in out)
+    ):
+        return [dict(m) for m in out]
     if isinstance(out, list) and out and isinstance(out[0], Mapping):
         msg = dict(out[0])
     elif isinstance(out, Mapping):
@@ -145,6 +163,8 @@ def _tool_result(ev: Mapping[str, Any]) -> Any:
 
 def _add_tool_result(conv: list[dict[str, Any]], made: set[int], ev: Mapping[str, Any]) -> None:
     part = tool_response_message(ev.get("id"), _tool_result(ev))
+    if isinstance(ev.get("name"), str):
+        part["parts"][0]["name"] = ev["name"]  # Gemini answers a call by its tool's name
     last = conv[-1] if conv else None
     if last is not None and id(last) in made:
         last["parts"].extend(part["parts"])
@@ -158,6 +178,10 @@ def _format(messages: list[dict[str, Any]], system: Any, fmt: ReplayFormat) -> A
         return to_openai(messages, system)
     if fmt == "anthropic":
         return to_anthropic(messages, system)
+    if fmt == "responses":
+        return to_responses(messages, system)
+    if fmt == "gemini":
+        return to_gemini(messages, system)
     out = [to_parts(m) for m in messages]
     for m in out:
         m.pop("finish_reason", None)
@@ -337,7 +361,11 @@ def replay(
     - ``"openai"``: a list for ``client.chat.completions.create(messages=...)``;
     - ``"anthropic"``: ``{"system": ..., "messages": [...]}`` for
       ``client.messages.create(**payload)``;
-    - ``"genai"``: a list of GenAI parts messages (system prompt first).
+    - ``"genai"``: a list of GenAI parts messages (system prompt first);
+    - ``"responses"``: ``{"instructions": ..., "input": [...]}`` for
+      ``client.responses.create(model=..., **payload)``;
+    - ``"gemini"``: ``{"systemInstruction": ..., "contents": [...]}``, the REST body's keys
+      (``client.models.generate_content(contents=..., config={"system_instruction": ...})``).
 
     See :func:`replay_step` for the arguments and errors, and the module doc for how the list
     is found.

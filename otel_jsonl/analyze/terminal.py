@@ -51,16 +51,26 @@ def shorten(value: Any, width: int = 60) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
+_TEXT_TYPES = ("text", "input_text", "output_text")
+
+
 def _first_text(messages: Any, role: str) -> str | None:
     if not isinstance(messages, list):
         return None
+    roles = (role, "model") if role == "assistant" else (role,)  # Gemini says model
     for m in messages:
-        if not isinstance(m, Mapping) or m.get("role") != role:
+        if not isinstance(m, Mapping) or m.get("role") not in roles:
             continue
         if isinstance(m.get("content"), str):
             return str(m["content"])
         for p in m.get("parts") or m.get("content") or []:
-            if isinstance(p, Mapping) and p.get("type") == "text":
+            # GenAI and chat parts, Responses input/output_text, Gemini's untyped text parts
+            if (
+                isinstance(p, Mapping)
+                and p.get("type", "text") in _TEXT_TYPES
+                and not p.get("thought")
+                and ("content" in p or "text" in p)
+            ):
                 return str(p.get("content", p.get("text", "")))
     return None
 

@@ -50,7 +50,8 @@ def register(sub: Any) -> None:
         choices=FORMATS,
         default="openai",
         help="openai (default): messages list; anthropic: {system, messages}; "
-        "genai: GenAI parts messages",
+        "genai: GenAI parts messages; responses: {instructions, input}; "
+        "gemini: {systemInstruction, contents}",
     )
     p.add_argument("--full", action="store_true", help="restore capped values from the blob store")
     p.add_argument(

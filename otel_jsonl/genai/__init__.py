@@ -5,9 +5,10 @@ attributes, and the joining of content carried by log records. Pure functions, n
 
 Modules: ``names`` (the names), ``messages`` (message forms), ``jsontext`` (JSON-string
 attributes), ``content`` (content wherever it was put), ``spans`` (span -> step fields),
-``attributes`` (step -> span attributes), ``vercel`` (the Vercel AI SDK's ``ai.*`` spans),
-``logs`` (log-record content joined at read time, and folded into span attributes),
-``langfuse`` (the ``langfuse.*`` attributes of a span).
+``attributes`` (step -> span attributes), ``responses`` and ``gemini`` (the OpenAI Responses
+and Gemini message forms), ``responses_gemini_spans`` (their instrumentations' spans),
+``vercel`` (the Vercel AI SDK's ``ai.*`` spans), ``logs`` (log-record content joined at read
+time, and folded into span attributes), ``langfuse`` (the ``langfuse.*`` attributes of a span).
 """
 
 from __future__ import annotations

@@ -13,7 +13,9 @@ from typing import Any, TypeGuard
 
 from ..schema import usage_of
 from . import names as n
-from .messages import to_parts
+from .messages import to_parts, vendor_turns
+from .responses_gemini_spans import finish_reason as conventional_finish
+from .responses_gemini_spans import merge_turn, provider_name
 
 __all__ = [
     "agent_attributes",
@@ -58,9 +60,10 @@ def _as_parts(message: Any) -> dict[str, Any]:
 
 def _output_messages(messages: Iterable[Any], finish_reason: Any) -> list[dict[str, Any]]:
     out = []
-    for message in messages:
-        m = _as_parts(message)
-        if "finish_reason" not in m:
+    for m in merge_turn([_as_parts(message) for message in messages]):
+        if "finish_reason" in m:
+            m["finish_reason"] = conventional_finish(m["finish_reason"], [m])
+        else:
             if isinstance(finish_reason, str) and finish_reason:
                 m["finish_reason"] = finish_reason
             else:
@@ -210,19 +213,25 @@ def llm_attributes(ev: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     for key, attr in _LLM_USAGE:
         if key in usage:
             attrs[attr] = usage[key]
-    finish = ev.get("finish_reason")
+    output = ev.get("output")
+    content = ev.get("content")
+    out_parts = (
+        merge_turn([_as_parts(m) for m in output]) if isinstance(output, list) and output else None
+    )
+    finish = conventional_finish(ev.get("finish_reason"), out_parts)
+    if n.GEN_AI_PROVIDER_NAME in attrs:
+        attrs[n.GEN_AI_PROVIDER_NAME] = provider_name(attrs[n.GEN_AI_PROVIDER_NAME])
     if _nonempty(finish):
         attrs[n.GEN_AI_RESPONSE_FINISH_REASONS] = [finish]
     messages = ev.get("input")
     if isinstance(messages, list):
-        attrs[n.GEN_AI_INPUT_MESSAGES] = json_text([_as_parts(m) for m in messages])
+        # A Responses assistant turn (one item each) is one message, as in the output.
+        attrs[n.GEN_AI_INPUT_MESSAGES] = json_text([_as_parts(m) for m in vendor_turns(messages)])
     system = ev.get("system")
     if system:
         attrs[n.GEN_AI_SYSTEM_INSTRUCTIONS] = json_text(_system_parts(system))
-    output = ev.get("output")
-    content = ev.get("content")
-    if isinstance(output, list) and output:
-        attrs[n.GEN_AI_OUTPUT_MESSAGES] = json_text(_output_messages(output, finish))
+    if out_parts is not None:
+        attrs[n.GEN_AI_OUTPUT_MESSAGES] = json_text(_output_messages(out_parts, finish))
     elif isinstance(content, Mapping):
         # The article's llm_call: an OpenAI assistant message (``msg.model_dump()``).
         attrs[n.GEN_AI_OUTPUT_MESSAGES] = json_text(_output_messages([content], finish))

@@ -25,19 +25,26 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
+from .gemini import gemini_content, is_gemini_content, parts_to_gemini
+from .responses import is_responses_item, parts_to_responses, responses_item
+
 __all__ = [
     "Form",
     "form_of",
     "system_text",
     "to_anthropic",
+    "to_gemini",
     "to_openai",
     "to_parts",
+    "to_responses",
     "tool_response_message",
+    "vendor_turns",
 ]
 
-Form = Literal["parts", "openai", "anthropic", "common"]
+Form = Literal["parts", "openai", "anthropic", "common", "responses", "gemini"]
 """A message's form. ``common`` is valid in both provider APIs as it is: a ``user`` or
-``assistant`` message whose content is a string or a list of ``text`` blocks."""
+``assistant`` message whose content is a string or a list of ``text`` blocks. ``responses``
+is an OpenAI Responses input item, ``gemini`` a Gemini content (see ``responses``, ``gemini``)."""
 
 # Content block types only Anthropic's Messages API uses.
 _ANTHROPIC_BLOCKS = frozenset(
@@ -58,6 +65,10 @@ _OPENAI_PARTS = frozenset({"image_url", "input_audio", "file", "refusal"})
 
 def form_of(message: Mapping[str, Any]) -> Form:
     """Which form ``message`` is in (see :data:`Form`)."""
+    if is_gemini_content(message):
+        return "gemini"
+    if is_responses_item(message):
+        return "responses"
     if "parts" in message:
         return "parts"
     role = message.get("role")
@@ -142,7 +153,13 @@ def to_parts(message: Mapping[str, Any]) -> dict[str, Any]:
     The role is kept as it is (Anthropic tool results stay in a ``user`` message). Tool
     arguments become an object when they are a JSON string of one. ``name`` and
     ``finish_reason`` are kept when present. Unknown part types are kept as they are.
+    A Responses item or a Gemini content goes through ``responses`` / ``gemini``.
     """
+    form = form_of(message)
+    if form == "gemini":
+        return gemini_content(message)
+    if form == "responses":
+        return responses_item(message)
     if "parts" in message:
         out = copy.deepcopy(dict(message))
         out["parts"] = list(out.get("parts") or [])
@@ -325,6 +342,28 @@ def _parts_to_openai(message: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def vendor_turns(messages: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Responses items and Gemini contents as parts messages, a Responses assistant turn
+    (reasoning, message and function_call items in a row) merged into one message."""
+    out: list[Mapping[str, Any]] = []
+    merging = False
+    for m in messages:
+        form = form_of(m)
+        if form not in ("responses", "gemini"):
+            out.append(m)
+            merging = False
+            continue
+        parts = to_parts(m)
+        if form == "responses" and merging and parts.get("role") == "assistant":
+            last = out[-1]
+            assert isinstance(last, dict)
+            last["parts"] = [*last["parts"], *parts["parts"]]
+            continue
+        out.append(parts)
+        merging = form == "responses" and parts.get("role") == "assistant"
+    return out
+
+
 def to_openai(messages: Iterable[Mapping[str, Any]], system: Any = None) -> list[dict[str, Any]]:
     """``messages`` (any known form) as OpenAI Chat Completions messages.
 
@@ -335,7 +374,7 @@ def to_openai(messages: Iterable[Mapping[str, Any]], system: Any = None) -> list
     ``function.arguments`` as a JSON string; an assistant message with tool calls and no text
     has no ``content`` key, as the official client sends it.
     """
-    msgs = list(messages)
+    msgs = vendor_turns(messages)
     out: list[dict[str, Any]] = []
     text = system_text(system)
     if text is not None and not (msgs and _is_system(msgs[0])):
@@ -427,7 +466,7 @@ def to_anthropic(messages: Iterable[Mapping[str, Any]], system: Any = None) -> d
     if text is not None:
         systems.append(text)
     out: list[dict[str, Any]] = []
-    for m in messages:
+    for m in vendor_turns(messages):
         if _is_system(m):
             s = system_text(m)
             if s is not None and s not in systems:
@@ -446,3 +485,36 @@ def to_anthropic(messages: Iterable[Mapping[str, Any]], system: Any = None) -> d
         payload["system"] = "\n\n".join(systems)
     payload["messages"] = out
     return payload
+
+
+# --- to Responses and Gemini -----------------------------------------------------------------
+
+
+def _leading_system(msgs: Sequence[Mapping[str, Any]], system: Any) -> list[dict[str, Any]]:
+    text = system_text(system)
+    if text is None or (msgs and _is_system(msgs[0])):
+        return []
+    return [{"role": "system", "parts": [_text_part(text)], "instructions": True}]
+
+
+def to_responses(messages: Iterable[Mapping[str, Any]], system: Any = None) -> dict[str, Any]:
+    """``messages`` (any known form) as ``{"instructions": ..., "input": [...]}`` for
+    ``client.responses.create(**payload)``: Responses items and string-content messages pass
+    through, others go through the parts form (``responses.parts_to_responses``)."""
+    msgs = list(messages)
+    out: list[Mapping[str, Any]] = list(_leading_system(msgs, system))
+    for m in msgs:
+        form = form_of(m)
+        passes = form == "responses" or (form == "common" and isinstance(m.get("content"), str))
+        out.append(m if passes else to_parts(m))
+    return parts_to_responses(out)
+
+
+def to_gemini(messages: Iterable[Mapping[str, Any]], system: Any = None) -> dict[str, Any]:
+    """``messages`` (any known form) as a Gemini body's ``{"systemInstruction": ...,
+    "contents": [...]}``: Gemini contents pass through, others go through the parts form
+    (``gemini.parts_to_gemini``)."""
+    msgs = list(messages)
+    out: list[Mapping[str, Any]] = list(_leading_system(msgs, system))
+    out.extend(m if form_of(m) == "gemini" else to_parts(m) for m in vendor_turns(msgs))
+    return parts_to_gemini(out)

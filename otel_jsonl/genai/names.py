@@ -68,6 +68,10 @@ MESSAGE_EVENTS = {
 ANTHROPIC_STOP_REASON = "anthropic.message.stop_reason"
 ANTHROPIC_TOOL_RESULT_CONTENT = "anthropic.tool_result.content"
 
+# --- official google-genai instrumentation ---------------------------------------------------
+#: The text part of the input tokens (read as the input tokens only when no total is given).
+GEN_AI_USAGE_TEXT_INPUT_TOKENS = "gen_ai.usage.text.input_tokens"
+
 # --- OpenLLMetry (Traceloop) ---------------------------------------------------------------
 GEN_AI_USAGE_TOTAL_TOKENS = "gen_ai.usage.total_tokens"
 GEN_AI_USAGE_REASONING_TOKENS = "gen_ai.usage.reasoning_tokens"

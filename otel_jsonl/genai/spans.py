@@ -25,6 +25,7 @@ from .content import (
     text_of,
 )
 from .jsontext import exact_json_style, loads, parse_json
+from .responses_gemini_spans import refine_llm_call
 
 __all__ = [
     "FieldBuilder",
@@ -191,6 +192,7 @@ _USAGE_KEYS = (
     (n.GEN_AI_USAGE_INPUT_TOKENS, "input_tokens"),
     (n.GEN_AI_USAGE_PROMPT_TOKENS, "input_tokens"),
     (n.LLM_TOKEN_COUNT_PROMPT, "input_tokens"),
+    (n.GEN_AI_USAGE_TEXT_INPUT_TOKENS, "input_tokens"),  # only when no total was given
     (n.GEN_AI_USAGE_OUTPUT_TOKENS, "output_tokens"),
     (n.GEN_AI_USAGE_COMPLETION_TOKENS, "output_tokens"),
     (n.LLM_TOKEN_COUNT_COMPLETION, "output_tokens"),
@@ -243,6 +245,7 @@ def _fill_llm(
         if key.startswith(n.GEN_AI_REQUEST_PREFIX) and key != n.GEN_AI_REQUEST_MODEL:
             b.move(key, ("request", key[len(n.GEN_AI_REQUEST_PREFIX) :]))
     _fill_llm_content(b, events, attrs)
+    refine_llm_call(ev, b.moved, b.attrs, attrs)
     if "finish_reason" not in ev:
         out = ev.get("output")
         if isinstance(out, list) and out and isinstance(out[-1], Mapping):

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from .blobs import BlobStore, blob_dir_for
+    from .llm_call import llm_call_fields, record_stream
     from .redact import Redactor
     from .rotate import RotatingFile, RotationPolicy
     from .trace import RESERVED_KEYS, Trace, new_run_id
@@ -21,6 +22,8 @@ _LAZY = {
     "BlobStore": "blobs",
     "blob_dir_for": "blobs",
     "Redactor": "redact",
+    "llm_call_fields": "llm_call",
+    "record_stream": "llm_call",
     "RotatingFile": "rotate",
     "RotationPolicy": "rotate",
     "RESERVED_KEYS": "trace",
@@ -58,5 +61,7 @@ __all__ = [
     "WriterOptions",
     "blob_dir_for",
     "json_pointer",
+    "llm_call_fields",
     "new_run_id",
+    "record_stream",
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterable, Callable, Iterable
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 
@@ -19,6 +19,8 @@ from .writer import LineWriter, WriterOptions, WriterOptionsKw
 
 if TYPE_CHECKING:  # pragma: no cover
     from typing_extensions import Unpack
+
+    from .llm_call import RecordedStream
 
 __all__ = ["RESERVED_KEYS", "Trace"]
 
@@ -81,8 +83,18 @@ class Trace:
     # -- recording -------------------------------------------------------------------------
 
     def step(self, kind: str, /, **fields: Any) -> int | None:
-        """Append one step; return its ``seq``, or None when it could not be written."""
+        """Append one step; return its ``seq``, or None when it could not be written.
+
+        An ``llm_call`` given ``response=`` (an OpenAI Responses ``Response``, a Gemini
+        ``GenerateContentResponse``, a ``ChatCompletion`` or an Anthropic ``Message``, or its
+        dict) is recorded as its fields: model, provider, response id, output, finish reason and
+        usage (:func:`~otel_jsonl.record.llm_call.llm_call_fields`); other fields given win.
+        """
         try:
+            if kind == "llm_call" and "response" in fields:
+                from .llm_call import llm_call_fields  # on first use: start-up stays small
+
+                fields = {**llm_call_fields(fields.pop("response")), **fields}
             seq = next(self._seq)
             event: dict[str, Any] = {"ts": self._clock(), "run": self.run_id, "seq": seq}
             event["kind"] = kind
@@ -91,10 +103,20 @@ class Trace:
             else:
                 for key, value in fields.items():
                     event[key + "_" if key in RESERVED_KEYS else key] = value
-        except Exception as exc:  # broad: a failing clock must not break the loop
+        except Exception as exc:  # broad: a failing clock or response must not break the loop
             self._writer.record_failure(exc)
             return None
         return seq if self._writer.write_event(event) else None
+
+    def stream(
+        self, stream: Iterable[Any] | AsyncIterable[Any], /, **fields: Any
+    ) -> RecordedStream:
+        """Wrap a stream (sync or async) of OpenAI Responses events, Gemini chunks or Chat
+        Completions chunks: iterate it as before (``for`` / ``async for``); when it ends its
+        response is one ``llm_call`` (see :meth:`step`), ``fields`` added."""
+        from .llm_call import record_stream
+
+        return record_stream(self, stream, **fields)
 
     def error(self, exc: BaseException, /, **fields: Any) -> int | None:
         """Record an exception as an ``error`` step (type, message, traceback)."""

@@ -1,14 +1,20 @@
-"""A scripted loopback server that speaks the OpenAI and Anthropic wire formats.
+"""A scripted loopback server that speaks the OpenAI, Anthropic and Gemini wire formats.
 
-The real `openai` and `anthropic` clients talk to it with a dummy key and a `base_url`:
+The real `openai`, `anthropic` and `google-genai` clients talk to it with a dummy key and a
+`base_url`:
 
     with ProviderServer() as server:
-        client = OpenAI(base_url=server.openai_base_url, api_key="test-key")
+        client = OpenAI(base_url=server.openai_base_url, api_key="test-key")  # also .responses
         client = Anthropic(base_url=server.anthropic_base_url, api_key="test-key")
+        client = genai.Client(api_key="test-key",
+                              http_options={"base_url": server.gemini_base_url})
 
-Endpoints: OpenAI Chat Completions (`POST /v1/chat/completions`, also without `/v1`) and
+Endpoints: OpenAI Chat Completions (`POST /v1/chat/completions`, also without `/v1`), the OpenAI
+Responses API (`POST /v1/responses`, also without `/v1`; see `support.responses_wire`),
 Anthropic Messages (`POST /v1/messages`), each as one JSON response or, with `"stream": true`,
-as server-sent events in the provider's real sequence.
+as server-sent events in the provider's real sequence; and Gemini
+(`POST /{v1,v1beta}/models/{model}:generateContent` and `:streamGenerateContent?alt=sse`; see
+`support.gemini_wire`).
 
 Every model call consumes the next `Turn` of the script (shared by both formats); every request
 (also the failed ones) is kept in `requests`, in order. Ids, timestamps and token usage are
@@ -27,10 +33,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
+from support import gemini_wire, responses_wire
+
 __all__ = [
     "DEFAULT_SCRIPT",
     "INPUT_TOKENS_PER_MESSAGE",
     "OUTPUT_TOKENS",
+    "REASONING_TOKENS",
     "RESPONSE_CREATED",
     "TOOL_RESULT_PLACEHOLDER",
     "ProviderServer",
@@ -53,6 +62,10 @@ RESPONSE_CREATED = 1_700_000_000
 TOOL_RESULT_PLACEHOLDER = "{tool_result}"
 """In a reply's text, replaced by the last tool result found in the request."""
 
+REASONING_TOKENS = 5
+"""Reasoning tokens reported for a turn with `reasoning` (Responses: part of the output
+tokens; Gemini: `thoughtsTokenCount`, on top of them, as each API counts)."""
+
 _TEXT_PIECE = 8
 """Characters per streamed text delta."""
 
@@ -71,10 +84,15 @@ class ToolCall:
 
 @dataclass(frozen=True)
 class Turn:
-    """One scripted model response: text, or one or more tool calls (with optional text)."""
+    """One scripted model response: text, or one or more tool calls (with optional text).
+
+    `reasoning` becomes a `reasoning` output item (Responses) or a thought part (Gemini); the
+    Chat Completions and Anthropic formats leave it out.
+    """
 
     text: str | None = None
     tool_calls: tuple[ToolCall, ...] = ()
+    reasoning: str | None = None
 
     @classmethod
     def reply(cls, text: str) -> Turn:
@@ -100,6 +118,7 @@ class Usage:
 
     input_tokens: int
     output_tokens: int
+    reasoning_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -109,13 +128,21 @@ class Usage:
 def usage_for(body: Mapping[str, Any]) -> Usage:
     """The usage reported for a request `body`: 10 input tokens per message, 7 output tokens.
 
-    An Anthropic top-level `system` prompt counts as one message, like OpenAI's system message,
-    so both formats report the same numbers for the same conversation.
+    Messages are Chat/Anthropic `messages`, Responses `input` items (a string input is one) or
+    Gemini `contents`. A top-level system prompt (Anthropic `system`, Responses `instructions`,
+    Gemini `systemInstruction`) counts as one message, like OpenAI's system message, so every
+    format reports the same numbers for the same conversation.
     """
-    messages = body.get("messages")
-    count = len(messages) if isinstance(messages, list) else 0
-    if body.get("system"):
-        count += 1
+    count = 0
+    for key in ("messages", "input", "contents"):
+        value = body.get(key)
+        if isinstance(value, list):
+            count += len(value)
+        elif isinstance(value, str) and value:
+            count += 1
+    for key in ("system", "instructions", "systemInstruction"):
+        if body.get(key):
+            count += 1
     return Usage(INPUT_TOKENS_PER_MESSAGE * count, OUTPUT_TOKENS)
 
 
@@ -135,6 +162,8 @@ class RecordedRequest:
     call: int | None = None
     """1-based number of the model call this request was served as, None for errors."""
     usage: Usage | None = None
+    route: str | None = None
+    """`openai`, `responses`, `anthropic` or `gemini`; None when no route matched."""
 
     @property
     def messages(self) -> list[Any]:
@@ -197,6 +226,16 @@ class ProviderServer:
     def openai_base_url(self) -> str:
         """The `base_url` for `openai.OpenAI` (it appends `/chat/completions`)."""
         return f"{self.url}/v1"
+
+    @property
+    def responses_base_url(self) -> str:
+        """The `base_url` for `openai.OpenAI` used for `.responses` (it appends `/responses`)."""
+        return f"{self.url}/v1"
+
+    @property
+    def gemini_base_url(self) -> str:
+        """The `http_options` `base_url` for `google.genai.Client` (it appends `v1beta/...`)."""
+        return f"{self.url}/"
 
     @property
     def anthropic_base_url(self) -> str:
@@ -277,8 +316,9 @@ class _Handler(BaseHTTPRequestHandler):
             body = None
         headers = {name.lower(): value for name, value in self.headers.items()}
         path = self.path.split("?", 1)[0]
-        anthropic = "anthropic-version" in headers or path.rstrip("/").endswith("/messages")
+        style = _error_style(path, headers)
         state = self.state
+        route: str | None = None
         try:
             route = _route(self.command, path)
             if not isinstance(body, dict):
@@ -297,21 +337,29 @@ class _Handler(BaseHTTPRequestHandler):
                     state.tool_calls += 1
                     calls.append((tool_call, state.tool_calls))
                 usage = usage_for(body)
+                if turn.reasoning is not None and route in ("responses", "gemini"):
+                    usage = Usage(usage.input_tokens, usage.output_tokens, REASONING_TOKENS)
                 state.requests.append(
                     RecordedRequest(
-                        self.command, path, headers, raw, body, HTTPStatus.OK, call, usage
+                        self.command, path, headers, raw, body, HTTPStatus.OK, call, usage, route
                     )
                 )
         except _HttpError as error:
             with state.lock:
                 state.requests.append(
-                    RecordedRequest(self.command, path, headers, raw, body, error.status)
+                    RecordedRequest(
+                        self.command, path, headers, raw, body, error.status, route=route
+                    )
                 )
-            self._send_error(error, anthropic=anthropic)
+            self._send_error(error, style=style)
             return
         model = str(body.get("model", ""))
         stream = bool(body.get("stream"))
-        if route == "openai":
+        if route == "responses":
+            self._respond_responses(call, body, turn, calls, usage, stream=stream)
+        elif route == "gemini":
+            self._respond_gemini(call, path, body, turn, calls, usage)
+        elif route == "openai":
             ids = [(tc, tc.id or f"call_{n}") for tc, n in calls]
             text = _fill(turn.text, _openai_tool_result(body))
             if stream:
@@ -328,13 +376,72 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._send_json(HTTPStatus.OK, _anthropic_message(call, model, text, ids, usage))
 
-    def _send_error(self, error: _HttpError, *, anthropic: bool) -> None:
-        if anthropic:
+    def _respond_responses(
+        self,
+        call: int,
+        body: Mapping[str, Any],
+        turn: Turn,
+        calls: list[tuple[ToolCall, int]],
+        usage: Usage,
+        *,
+        stream: bool,
+    ) -> None:
+        text = _fill(turn.text, responses_wire.tool_result(body))
+        functions = [(tc.name, tc.arguments, tc.id or f"call_{n}", n) for tc, n in calls]
+        output = responses_wire.output_items(call, text, functions, turn.reasoning)
+        counts = (usage.input_tokens, usage.output_tokens, usage.reasoning_tokens)
+        if stream:
+            self._send_sse(
+                responses_wire.response_events(call, body, output, counts, created=RESPONSE_CREATED)
+            )
+        else:
+            payload = responses_wire.response_object(
+                call, body, output, counts, created=RESPONSE_CREATED
+            )
+            self._send_json(HTTPStatus.OK, payload)
+
+    def _respond_gemini(
+        self,
+        call: int,
+        path: str,
+        body: Mapping[str, Any],
+        turn: Turn,
+        calls: list[tuple[ToolCall, int]],
+        usage: Usage,
+    ) -> None:
+        model, stream = gemini_wire.parse_path(path) or ("", False)
+        text = _fill(turn.text, gemini_wire.tool_result(body))
+        functions = [(tc.name, tc.arguments, tc.id) for tc, _ in calls]
+        counts = (usage.input_tokens, usage.output_tokens, usage.reasoning_tokens)
+        if stream:
+            events = gemini_wire.chunks(
+                call, model, text, functions, counts, thought=turn.reasoning
+            )
+            self._send_sse((None, data) for data in events)
+        else:
+            payload = gemini_wire.response_object(
+                call, model, text, functions, counts, thought=turn.reasoning
+            )
+            self._send_json(HTTPStatus.OK, payload)
+
+    def _send_error(self, error: _HttpError, *, style: str) -> None:
+        if style == "gemini":
+            payload: dict[str, Any] = {
+                "error": {
+                    "code": int(error.status),
+                    "message": error.message,
+                    "status": {
+                        HTTPStatus.NOT_FOUND: "NOT_FOUND",
+                        HTTPStatus.BAD_REQUEST: "INVALID_ARGUMENT",
+                    }.get(error.status, "INTERNAL"),
+                }
+            }
+        elif style == "anthropic":
             kind = {
                 HTTPStatus.NOT_FOUND: "not_found_error",
                 HTTPStatus.BAD_REQUEST: "invalid_request_error",
             }.get(error.status, "api_error")
-            payload: dict[str, Any] = {
+            payload = {
                 "type": "error",
                 "error": {"type": kind, "message": error.message},
             }
@@ -384,13 +491,26 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _route(method: str, path: str) -> str:
-    """`openai` or `anthropic`, or a 404 for anything else."""
+    """`openai`, `responses`, `anthropic` or `gemini`, or a 404 for anything else."""
     normalized = path.rstrip("/")
     if method == "POST" and normalized in ("/v1/chat/completions", "/chat/completions"):
         return "openai"
+    if method == "POST" and normalized in ("/v1/responses", "/responses"):
+        return "responses"
     if method == "POST" and normalized == "/v1/messages":
         return "anthropic"
+    if method == "POST" and gemini_wire.parse_path(normalized) is not None:
+        return "gemini"
     raise _HttpError(HTTPStatus.NOT_FOUND, f"no route for {method} {path}")
+
+
+def _error_style(path: str, headers: Mapping[str, str]) -> str:
+    """Which provider's error body a failed request gets: `anthropic`, `gemini` or `openai`."""
+    if "anthropic-version" in headers or path.rstrip("/").endswith("/messages"):
+        return "anthropic"
+    if "x-goog-api-key" in headers or ":generateContent" in path or ":streamGenerate" in path:
+        return "gemini"
+    return "openai"
 
 
 def _fill(text: str | None, tool_result: str) -> str | None:
