@@ -26,6 +26,7 @@ from .common import (
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..otel.files import ConvertResult
+    from ..otel.presets import Preset
     from ..otel.ship import Shipper
 
 # The OpenTelemetry side is imported inside the commands that use it, so that building the
@@ -168,6 +169,43 @@ def register(sub: Any) -> None:
         action="store_true",
         help="stop at the first bad line; nothing is written or sent",
     )
+    p.add_argument(
+        "--to",
+        choices=("otlp", "phoenix", "langfuse"),
+        default=None,
+        help="send to this backend, set up from its own variables (otlp: OTEL_EXPORTER_OTLP_*; "
+        "phoenix: PHOENIX_COLLECTOR_ENDPOINT, PHOENIX_API_KEY, PHOENIX_PROJECT_NAME; langfuse: "
+        "LANGFUSE_BASE_URL or LANGFUSE_HOST, LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY)",
+    )
+    p.add_argument(
+        "--project", metavar="NAME", help="--to phoenix: the project (default PHOENIX_PROJECT_NAME)"
+    )
+    p.add_argument(
+        "--tag",
+        action="append",
+        default=[],
+        metavar="TAG",
+        help="--to langfuse: a tag on every trace, repeatable",
+    )
+    p.add_argument("--user", metavar="ID", help="--to langfuse: the user of every trace")
+    p.add_argument(
+        "--logs-output",
+        metavar="PATH",
+        help="write log records (from log lines) as OTLP LogsData JSON lines to PATH "
+        "(default: beside -o OUT, X.otlp.jsonl -> X.otlp.logs.jsonl)",
+    )
+    p.add_argument(
+        "--no-logs",
+        action="store_true",
+        help="neither write nor send log records",
+    )
+    p.add_argument(
+        "--fold-logs",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="put message content carried by log records onto its chat span as the GenAI "
+        "message attributes (default: on when sending, off for -o files)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no summary line")
     p.set_defaults(func=cmd_convert)
 
@@ -175,9 +213,10 @@ def register(sub: Any) -> None:
         "import",
         help="import OTLP JSON lines into the event schema",
         description="Read OTLP JSON lines (the collector's file exporter, "
-        "opentelemetry-exporter-otlp-json-file, OTLP JSON from a backend) and write them as "
-        "events, exactly as the span exporter would have. Bad lines are printed as "
-        "FILE:LINE: REASON and skipped.",
+        "opentelemetry-exporter-otlp-json-file, OTLP JSON from a backend): TracesData, "
+        "LogsData and Phoenix's span export, each line by its shape, several files in any "
+        "order; write them as events, exactly as the span and log exporters would have. Bad "
+        "lines are printed as FILE:LINE: REASON and skipped.",
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="OTLP JSON lines file (- for stdin)")
     p.add_argument(
@@ -223,29 +262,36 @@ def _spooled(paths: list[str], stack: ExitStack) -> list[str]:
     return [spool_stdin(stack) if p == "-" else p for p in paths]
 
 
-def _make_shipper(args: argparse.Namespace) -> Shipper:
+def _make_shippers(args: argparse.Namespace, preset: Preset) -> tuple[Shipper, Shipper | None]:
+    """The span shipper, and the log shipper when log records go to the backend too."""
     from ..otel.ship import (
         RetryPolicy,
         Shipper,
+        logs_endpoint_for,
+        make_log_exporter,
         make_span_exporter,
         resolve_endpoint,
         resolve_protocol,
     )
 
+    headers = {**preset.headers, **dict(args.header)} or None
+    options: dict[str, Any] = {
+        "headers": headers,
+        "compression": args.compression,
+        "timeout": args.timeout,
+        "certificate": args.certificate,
+        "client_key": args.client_key,
+        "client_certificate": args.client_certificate,
+        "insecure": args.insecure,
+    }
     try:
-        protocol = resolve_protocol(args.protocol)
-        endpoint = resolve_endpoint(args.endpoint, protocol)
-        exporter = make_span_exporter(
-            args.endpoint,
-            protocol=protocol,
-            headers=dict(args.header) or None,
-            compression=args.compression,
-            timeout=args.timeout,
-            certificate=args.certificate,
-            client_key=args.client_key,
-            client_certificate=args.client_certificate,
-            insecure=args.insecure,
-        )
+        protocol = resolve_protocol(preset.protocol or args.protocol)
+        endpoint = resolve_endpoint(preset.endpoint, protocol)
+        exporter = make_span_exporter(preset.endpoint, protocol=protocol, **options)
+        log_exporter = None
+        if preset.send_logs and not args.no_logs:
+            logs_endpoint = logs_endpoint_for(endpoint, protocol)
+            log_exporter = make_log_exporter(logs_endpoint, protocol=protocol, **options)
     except (ValueError, OSError) as exc:
         raise CliError(f"cannot set up the OTLP exporter: {exc}", EXIT_USAGE) from None
     retry = RetryPolicy(
@@ -253,7 +299,72 @@ def _make_shipper(args: argparse.Namespace) -> Shipper:
         initial_backoff=args.retry_backoff,
         max_time=args.retry_max_time,
     )
-    return Shipper(exporter, endpoint=endpoint, batch_size=args.batch_size, retry=retry)
+    spans = Shipper(exporter, endpoint=endpoint, batch_size=args.batch_size, retry=retry)
+    logs = None
+    if log_exporter is not None:
+        logs = Shipper(
+            log_exporter,
+            endpoint=logs_endpoint,
+            unit="log records",
+            batch_size=args.batch_size,
+            retry=retry,
+        )
+    return spans, logs
+
+
+def _make_shipper(args: argparse.Namespace) -> Shipper:
+    """The span shipper for ``--endpoint`` and the OTLP variables, spans only (``ship``)."""
+    from ..otel.presets import Preset
+
+    preset = Preset("otlp", endpoint=args.endpoint, protocol=args.protocol, send_logs=False)
+    return _make_shippers(args, preset)[0]
+
+
+def _logs_output(args: argparse.Namespace) -> str | None:
+    """Where log records are written: --logs-output, else beside a -o file."""
+    if args.no_logs:
+        return None
+    if args.logs_output is not None:
+        return str(args.logs_output)
+    out: str | None = args.output
+    if out is None or out == "-":
+        return None
+    return out[: -len(".jsonl")] + ".logs.jsonl" if out.endswith(".jsonl") else out + ".logs.jsonl"
+
+
+def _destination(args: argparse.Namespace) -> tuple[bool, Preset]:
+    """Whether spans are sent, and where (the ``--to`` preset; ``otlp`` without one)."""
+    from ..otel.presets import resolve_preset
+
+    send = (
+        args.to is not None
+        or args.endpoint is not None
+        or (args.output is None and _endpoint_from_env())
+    )
+    if args.output is None and not send:
+        raise CliError(
+            "nowhere to put the spans: give -o OUT, --endpoint URL, --to BACKEND, or set "
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            EXIT_USAGE,
+        )
+    if args.retries < 0:
+        raise CliError("--retries must be >= 0", EXIT_USAGE)
+    if args.project is not None and args.to != "phoenix":
+        raise CliError("--project goes with --to phoenix", EXIT_USAGE)
+    if (args.tag or args.user) and args.to != "langfuse":
+        raise CliError("--tag and --user go with --to langfuse", EXIT_USAGE)
+    try:
+        preset = resolve_preset(
+            args.to or "otlp",
+            endpoint=args.endpoint,
+            protocol=args.protocol,
+            project=args.project,
+            tags=args.tag,
+            user=args.user,
+        )
+    except ValueError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    return send, preset
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
@@ -261,15 +372,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
     from ..otel.files import convert_lines
     from ..otel.ids import default_resource
 
-    send = args.endpoint is not None or (args.output is None and _endpoint_from_env())
-    if args.output is None and not send:
-        raise CliError(
-            "nowhere to put the spans: give -o OUT, --endpoint URL, or set "
-            "OTEL_EXPORTER_OTLP_ENDPOINT",
-            EXIT_USAGE,
-        )
-    if args.retries < 0:
-        raise CliError("--retries must be >= 0", EXIT_USAGE)
+    send, preset = _destination(args)
+    fold = args.fold_logs if args.fold_logs is not None else (send and preset.fold)
     base = {"service.name": args.service_name} if args.service_name else None
     with ExitStack() as stack:
         given = expand_args(args.files)
@@ -284,7 +388,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
                     if tmp != name:
                         exc.args = (str(exc).replace(tmp, name),)
                 raise
-        shipper = _make_shipper(args) if send else None
+        shipper, log_shipper = _make_shippers(args, preset) if send else (None, None)
         reports: list[ReadReport] = []
 
         def lines() -> Iterator[Line]:
@@ -302,16 +406,20 @@ def cmd_convert(args: argparse.Namespace) -> int:
                 output,
                 shipper=shipper,
                 resource=default_resource(base),
-                resource_attrs=dict(args.resource_attr) or None,
+                resource_attrs={**preset.resource_attrs, **dict(args.resource_attr)} or None,
                 batch_size=args.batch_size,
+                logs_output=_logs_output(args),
+                log_shipper=log_shipper,
+                fold=fold,
+                transform=preset.transform if send else None,
             )
         except OSError as exc:
             raise CliError(f"{args.output}: {exc.strerror or exc}") from None
         result.reports = reports
-    return _convert_summary(args, result)
+    return _convert_summary(args, result, preset.credentials)
 
 
-def _convert_summary(args: argparse.Namespace, result: ConvertResult) -> int:
+def _convert_summary(args: argparse.Namespace, result: ConvertResult, credentials: str = "") -> int:
     stats = result.stats
     ship = result.ship
     if not args.quiet:
@@ -321,15 +429,44 @@ def _convert_summary(args: argparse.Namespace, result: ConvertResult) -> int:
             parts.append(f"{result.skipped} bad lines skipped")
         if args.output is not None:
             parts.append(f"wrote {result.written} spans to {args.output}")
+        logs_path = _logs_output(args)
+        if result.logs_written and logs_path is not None:
+            parts.append(f"wrote {result.logs_written} log records to {logs_path}")
+        if result.folded:
+            parts.append(f"folded log content onto {result.folded} spans")
         if ship is not None:
             parts.append(ship.summary())
+        if (
+            result.log_ship is not None
+            and result.log_ship.spans_sent + result.log_ship.spans_failed
+        ):
+            parts.append(result.log_ship.summary())
         print("otel-jsonl: convert: " + "; ".join(parts), file=sys.stderr)
-    if ship is not None and not ship.ok:
-        reason = f": {ship.last_error}" if ship.last_error else ""
+    logs = result.log_ship
+    if logs is not None and logs.unsupported:
+        folded = " (their content was folded onto the spans)" if result.folded else ""
         print(
-            f"otel-jsonl: error: {ship.spans_failed} of "
-            f"{ship.spans_failed + ship.spans_sent} spans could not be sent to "
-            f"{ship.endpoint}{reason}",
+            f"otel-jsonl: note: {logs.endpoint} takes no log records ({logs.last_error}): "
+            f"{logs.spans_failed} not sent{folded}; --no-logs skips them",
+            file=sys.stderr,
+        )
+    for report in (ship, logs):
+        if report is None or report.ok or report.unsupported:
+            continue
+        total = report.spans_failed + report.spans_sent
+        if report.refused:
+            who = f"--to {args.to}" if args.to else "the endpoint"
+            hint = f" (check {credentials})" if credentials else ""
+            print(
+                f"otel-jsonl: error: {report.endpoint} refused the credentials of {who}{hint}: "
+                f"{report.last_error}; {report.spans_failed} of {total} {report.unit} not sent",
+                file=sys.stderr,
+            )
+            continue
+        reason = f": {report.last_error}" if report.last_error else ""
+        print(
+            f"otel-jsonl: error: {report.spans_failed} of {total} {report.unit} could not be "
+            f"sent to {report.endpoint}{reason}",
             file=sys.stderr,
         )
     return EXIT_OK if result.ok else EXIT_DATA
@@ -342,7 +479,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     """Import OTLP JSON lines files into the event schema."""
     from ..otel.files import import_files
     from ..otel.otlp_json import OtlpFormatError
-    from ..otel.otlp_read import read_otlp_json
+    from ..otel.otlp_logs import read_otlp_signals
 
     with ExitStack() as stack:
         paths = _spooled(list(args.files), stack) if args.strict else list(args.files)
@@ -351,7 +488,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             if args.strict:
                 try:
                     with open(path, "rb") as check:
-                        for _ in read_otlp_json(check, name=name, strict=True):
+                        for _ in read_otlp_signals(check, name=name, strict=True):
                             pass
                 except OtlpFormatError as exc:
                     raise CliError(f"{exc} (--strict: nothing imported)") from None
@@ -372,5 +509,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     if not args.quiet:
         bad = len(result.problems)
         extra = f"; {bad} bad lines skipped" if bad else ""
-        print(f"otel-jsonl: import: {result.spans} spans to {args.output}{extra}", file=sys.stderr)
+        logs = f" and {result.logs} log records" if result.logs else ""
+        print(
+            f"otel-jsonl: import: {result.spans} spans{logs} to {args.output}{extra}",
+            file=sys.stderr,
+        )
     return EXIT_OK if result.ok else EXIT_DATA
