@@ -22,7 +22,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import IO, TYPE_CHECKING, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar
 
 from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
@@ -176,7 +176,7 @@ class _FileUser:
         path: str | os.PathLike[str] | None = None,
         *,
         stream: IO[Any] | None = None,
-        joiner: LogJoiner | None = None,
+        joiner: LogJoiner | Literal[False] | None = None,
         options: WriterOptions | None = None,
         _sink: _Sink | None = None,
         **overrides: Unpack[WriterOptionsKw],
@@ -185,14 +185,17 @@ class _FileUser:
             _sink = _make_sink(path, stream, options_from_env(options, **overrides))
         self._sink = _sink
         self._sink.users += 1
-        self.joiner = joiner if joiner is not None else joiner_for(self._sink.writer.path)
+        # False: no joiner at all (import writes log records where they are, as log lines).
+        self.joiner: LogJoiner | None = (
+            None if joiner is False else joiner or joiner_for(self._sink.writer.path)
+        )
         self._setup()
 
     @classmethod
     def sharing(cls: type[_U], other: _FileUser) -> _U:
         """An exporter that writes to ``other``'s file (one writer, one lock, closed when the
         last of them shuts down) and shares its log joiner."""
-        return cls(joiner=other.joiner, _sink=other._sink)
+        return cls(joiner=other.joiner or False, _sink=other._sink)
 
     def _setup(self) -> None:
         """State of the exporter itself (after the file and joiner are set)."""
@@ -211,7 +214,8 @@ class JsonlSpanExporter(_FileUser, SpanExporter):
     as ``options`` or keywords: ``cap`` bytes per string value, default ``OTEL_JSONL_CAP`` or
     4096, 0 = off; ``blob_dir``; ``redact``, default ``OTEL_JSONL_REDACT`` or on;
     ``redact_patterns``; ``fsync``, default ``"close"``). ``joiner`` receives GenAI log records
-    from a :class:`JsonlLogExporter` so their content lands on the ``llm_call`` line.
+    from a :class:`JsonlLogExporter` so their content lands on the ``llm_call`` line (default:
+    the one shared by exporters of the same path; ``False``: none, records stay ``log`` lines).
     """
 
     def _setup(self) -> None:

@@ -1,23 +1,26 @@
-"""Shipping spans to an OTLP endpoint through the SDK's OTLP exporters.
+"""Shipping spans (and log records) to an OTLP endpoint through the SDK's OTLP exporters.
 
 Bounded batches go to the SDK's OTLP/HTTP-protobuf or OTLP/gRPC exporter (which retries
 transient failures within its own timeout, and reads the ``OTEL_EXPORTER_OTLP_*`` variables for
 whatever is not given), with an outer bounded retry with exponential backoff for a backend that
-stays down longer. The SDK's log messages are captured, not printed.
+stays down longer. A backend that refuses the credentials (HTTP 401/403, gRPC UNAUTHENTICATED /
+PERMISSION_DENIED) is not retried: a wrong key stays wrong. The SDK's log messages are
+captured, not printed.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.sdk._logs.export import LogRecordExporter
+from opentelemetry.sdk.trace.export import SpanExporter
 
 from .otlp_json import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_SIZE
 
@@ -26,6 +29,8 @@ __all__ = [
     "RetryPolicy",
     "ShipReport",
     "Shipper",
+    "logs_endpoint_for",
+    "make_log_exporter",
     "make_span_exporter",
     "resolve_endpoint",
     "resolve_protocol",
@@ -164,6 +169,92 @@ def make_span_exporter(
     )
 
 
+def logs_endpoint_for(traces_endpoint: str, protocol: str) -> str:
+    """The logs URL beside a traces URL: ``.../v1/traces`` becomes ``.../v1/logs`` over HTTP
+    (``OTEL_EXPORTER_OTLP_LOGS_ENDPOINT`` wins when set); gRPC uses the same address."""
+    explicit = os.environ.get("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT")
+    if explicit:
+        return explicit
+    if protocol == "grpc":
+        return traces_endpoint
+    parsed = urllib.parse.urlsplit(traces_endpoint)
+    path = parsed.path
+    if path.endswith("/v1/traces"):
+        path = path[: -len("/v1/traces")] + "/v1/logs"
+    else:
+        path = path.rstrip("/") + "/v1/logs"
+    return urllib.parse.urlunsplit(parsed._replace(path=path))
+
+
+def make_log_exporter(
+    endpoint: str,
+    *,
+    protocol: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    compression: str | None = None,
+    timeout: float | None = None,
+    certificate: str | None = None,
+    client_key: str | None = None,
+    client_certificate: str | None = None,
+    insecure: bool | None = None,
+) -> LogRecordExporter:
+    """The SDK's OTLP log exporter (HTTP/protobuf to ``endpoint`` as given, e.g. from
+    :func:`logs_endpoint_for`, or gRPC's LogsService), with the same options as
+    :func:`make_span_exporter`."""
+    proto = resolve_protocol(protocol)
+    merged = {**_env_headers(), **(headers or {})} if headers else None
+    if compression is not None and compression not in ("gzip", "none"):
+        raise ValueError(f"unsupported compression {compression!r} (use gzip or none)")
+    if proto == "grpc":
+        import grpc
+        from opentelemetry.exporter.otlp.proto.grpc._log_exporter import (
+            OTLPLogExporter as GrpcLogExporter,
+        )
+
+        credentials = None
+        if certificate is not None:
+            credentials = grpc.ssl_channel_credentials(
+                _read(certificate), _read(client_key), _read(client_certificate)
+            )
+        gcomp = None
+        if compression is not None:
+            gcomp = (
+                grpc.Compression.Gzip if compression == "gzip" else grpc.Compression.NoCompression
+            )
+        return GrpcLogExporter(
+            endpoint=endpoint,
+            insecure=insecure,
+            credentials=credentials,
+            headers=merged,
+            timeout=timeout,
+            compression=gcomp,
+        )
+    from opentelemetry.exporter.otlp.proto.http import Compression
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import (
+        OTLPLogExporter as HttpLogExporter,
+    )
+
+    hcomp = None
+    if compression is not None:
+        hcomp = Compression.Gzip if compression == "gzip" else Compression.NoCompression
+    return HttpLogExporter(
+        endpoint=endpoint,
+        certificate_file=certificate,
+        client_key_file=client_key,
+        client_certificate_file=client_certificate,
+        headers=merged,
+        timeout=timeout,
+        compression=hcomp,
+    )
+
+
+def _read(path: str | None) -> bytes | None:
+    if path is None:
+        return None
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
 @dataclass
 class RetryPolicy:
     """The outer retry around the SDK exporter's own: ``attempts`` sends per batch at most,
@@ -180,9 +271,17 @@ class RetryPolicy:
 @dataclass
 class ShipReport:
     """What a :class:`Shipper` did: spans and batches sent, retried (batches re-sent after a
-    failed attempt, and their spans) and failed (given up on), and the last error seen."""
+    failed attempt, and their spans) and failed (given up on), and the last error seen.
+    ``refused`` is True when the backend refused the credentials; ``unit`` names what was
+    shipped (``spans``, or ``log records`` for a log shipper: the ``spans_*`` counts count
+    those)."""
 
     endpoint: str = ""
+    unit: str = "spans"
+    refused: bool = False
+    unsupported: bool = False
+    """The endpoint does not take this signal (HTTP 404/405/415/501, gRPC UNIMPLEMENTED): a
+    trace-only backend's logs endpoint. Nothing more is sent to it."""
     spans_sent: int = 0
     spans_retried: int = 0
     spans_failed: int = 0
@@ -199,7 +298,7 @@ class ShipReport:
     def summary(self) -> str:
         """One line: ``sent N spans in B batches to URL (R retried, F failed)``."""
         text = (
-            f"sent {self.spans_sent} spans in {self.batches_sent} "
+            f"sent {self.spans_sent} {self.unit} in {self.batches_sent} "
             f"batch{'es' if self.batches_sent != 1 else ''} to {self.endpoint} "
             f"({self.spans_retried} retried, {self.spans_failed} failed)"
         )
@@ -223,11 +322,26 @@ class _Capture(logging.Handler):
                 self.last = str(record.msg)
 
 
-def _estimate(span: ReadableSpan) -> int:
-    size = 128 + len(span.name)
-    for key, value in (span.attributes or {}).items():
+#: What the SDK exporters log when the backend refuses the credentials.
+_REFUSED = re.compile(r"code: (401|403)\b|UNAUTHENTICATED|PERMISSION_DENIED")
+#: ... and when the endpoint does not exist for this signal.
+_UNSUPPORTED = re.compile(r"code: (404|405|415|501)\b|UNIMPLEMENTED")
+
+
+def _estimate(item: Any) -> int:
+    record = getattr(item, "log_record", None)
+    if record is not None:  # a log record: its body and attributes
+        body = record.body
+        size = 128 + (len(body) if isinstance(body, str) else 256 if body is not None else 0)
+        attrs = record.attributes or {}
+        events: Sequence[Any] = ()
+    else:
+        size = 128 + len(item.name)
+        attrs = item.attributes or {}
+        events = item.events
+    for key, value in attrs.items():
         size += len(key) + (len(value) if isinstance(value, (str, bytes)) else 16)
-    for event in span.events:
+    for event in events:
         size += 64
         for value in (event.attributes or {}).values():
             size += len(value) if isinstance(value, (str, bytes)) else 16
@@ -235,7 +349,8 @@ def _estimate(span: ReadableSpan) -> int:
 
 
 class Shipper:
-    """Sends spans through an SDK ``SpanExporter`` in bounded batches with an outer retry.
+    """Sends spans through an SDK ``SpanExporter`` (or log records through a
+    ``LogRecordExporter``, with ``unit="log records"``) in bounded batches with an outer retry.
 
     ``add()`` buffers a span and sends a batch once it holds ``batch_size`` spans or about
     ``batch_bytes`` bytes; ``close()`` sends the rest, shuts the exporter down and returns the
@@ -245,9 +360,10 @@ class Shipper:
 
     def __init__(
         self,
-        exporter: SpanExporter,
+        exporter: SpanExporter | LogRecordExporter,
         *,
         endpoint: str = "",
+        unit: str = "spans",
         batch_size: int = DEFAULT_BATCH_SIZE,
         batch_bytes: int = DEFAULT_BATCH_BYTES,
         retry: RetryPolicy | None = None,
@@ -260,10 +376,10 @@ class Shipper:
         self.batch_size = batch_size
         self.batch_bytes = batch_bytes
         self.retry = retry or RetryPolicy()
-        self.report = ShipReport(endpoint=endpoint)
+        self.report = ShipReport(endpoint=endpoint, unit=unit)
         self._sleep = sleep
         self._clock = clock
-        self._batch: list[ReadableSpan] = []
+        self._batch: list[Any] = []
         self._bytes = 0
         self._down = False
         self._closed = False
@@ -277,14 +393,14 @@ class Shipper:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def add(self, span: ReadableSpan) -> None:
+    def add(self, span: Any) -> None:
         """Buffer ``span``; send the batch when it is full."""
         self._batch.append(span)
         self._bytes += _estimate(span)
         if len(self._batch) >= self.batch_size or self._bytes >= self.batch_bytes:
             self.flush()
 
-    def add_all(self, spans: Iterable[ReadableSpan]) -> None:
+    def add_all(self, spans: Iterable[Any]) -> None:
         """Buffer and send every span of ``spans``."""
         for span in spans:
             self.add(span)
@@ -309,7 +425,7 @@ class Shipper:
             logger.propagate = propagate
         self._saved = []
 
-    def _export(self, batch: Sequence[ReadableSpan]) -> bool:
+    def _export(self, batch: Sequence[Any]) -> bool:
         self._capture.last = None
         self._mute()
         try:
@@ -319,16 +435,26 @@ class Shipper:
             return False
         finally:
             self._unmute()
-        if result is SpanExportResult.SUCCESS:
+        # SpanExportResult or LogRecordExportResult: both name success SUCCESS.
+        if getattr(result, "name", None) == "SUCCESS":
             return True
-        self.report.last_error = self._capture.last or "export failed"
+        # The SDK's log exporter says each message once per 20 s: keep the last one it said.
+        self.report.last_error = self._capture.last or self.report.last_error or "export failed"
+        if _REFUSED.search(self.report.last_error):
+            self.report.refused = True
+        elif _UNSUPPORTED.search(self.report.last_error):
+            self.report.unsupported = True
         return False
 
-    def send(self, batch: Sequence[ReadableSpan]) -> bool:
+    def send(self, batch: Sequence[Any]) -> bool:
         """Send ``batch`` now, with the retry policy; True when the backend accepted it."""
         return self._send(list(batch))
 
-    def _send(self, batch: list[ReadableSpan]) -> bool:
+    def _send(self, batch: list[Any]) -> bool:
+        if self.report.unsupported:
+            self.report.batches_failed += 1
+            self.report.spans_failed += len(batch)
+            return False
         policy = self.retry
         attempts = 1 if self._down else max(1, policy.attempts)
         began = self._clock()
@@ -342,7 +468,7 @@ class Shipper:
                 self.report.spans_sent += len(batch)
                 self._down = False
                 return True
-            if attempt + 1 >= attempts:
+            if attempt + 1 >= attempts or self.report.refused or self.report.unsupported:
                 break
             if self._clock() - began + backoff > policy.max_time:
                 break

@@ -133,10 +133,12 @@ class FileShipper:
     retry policy applies to each attempt; in ``follow`` mode a batch it gives up on is tried
     again with backoff up to ``max_backoff`` seconds, forever, until :meth:`stop`; without
     ``follow``, for ``give_up_after`` seconds, then the run ends with the spans waiting).
-    ``checkpoint``: a file to resume from and record progress in (``0600``, written
-    atomically). ``batch_size`` spans per batch at most; a batch that is not full goes after
-    ``flush_interval`` seconds. ``on_status`` is called every ``status_interval`` seconds
-    and at the end; ``on_problem`` with each bad line (``file:line: reason``) and note.
+    ``transform`` rewrites each span before it is sent (a backend's own attributes, as the
+    ``--to`` presets give). ``checkpoint``: a file to resume from and record progress in
+    (``0600``, written atomically). ``batch_size`` spans per batch at most; a batch that is
+    not full goes after ``flush_interval`` seconds. ``on_status`` is called every
+    ``status_interval`` seconds and at the end; ``on_problem`` with each bad line
+    (``file:line: reason``) and note.
     """
 
     def __init__(
@@ -155,6 +157,7 @@ class FileShipper:
         status_interval: float = 60.0,
         resource: Resource | None = None,
         resource_attrs: Mapping[str, Any] | None = None,
+        transform: Callable[[ReadableSpan], ReadableSpan] | None = None,
         on_status: Callable[[ShipStatus], None] | None = None,
         on_problem: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -163,6 +166,7 @@ class FileShipper:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self.shipper = shipper
+        self.transform = transform
         self.follow = follow
         self.batch_size = batch_size
         self.flush_interval = flush_interval
@@ -404,6 +408,8 @@ class FileShipper:
         resume = next(iter(item.open.values())) if item.open else after
         if not self._pending:
             self._first_pending = self._clock()
+        if self.transform is not None:
+            spans = [self.transform(span) for span in spans]
         for span in spans:
             self._pending.append(_Pending(span, item, resume, after, ts))
 

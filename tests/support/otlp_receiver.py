@@ -1,7 +1,12 @@
 """A small OTLP/HTTP receiver on 127.0.0.1 for tests: it can fail on purpose, stop, and restart.
 
 ``OtlpReceiver`` parses each ``POST /v1/traces`` body (protobuf ``ExportTraceServiceRequest``,
-gzip or plain) and keeps the spans it accepted. ``fail_next(n)`` answers the next ``n`` requests
+gzip or plain) and keeps the spans it accepted, and each ``POST /v1/logs`` body
+(``ExportLogsServiceRequest``) and keeps its log records. ``prefix`` puts both paths under
+another root (Langfuse: ``/api/public/otel``); ``authorization`` makes it answer 401 to a
+request whose ``Authorization`` header is not exactly that value (nothing kept); any other path
+(and ``/v1/logs`` with ``accept_logs=False``, a trace-only backend) gets 404, a body that is not
+protobuf 400. ``fail_next(n)`` answers the next ``n`` requests
 with 503 (nothing kept); ``stop()`` closes the socket so connections are refused; ``start()``
 listens again on the same port. Every wait is bounded.
 """
@@ -15,13 +20,23 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+    ExportLogsServiceRequest,
+    ExportLogsServiceResponse,
+)
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
+from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 __all__ = ["OtlpReceiver"]
+
+
+def _strings(attributes: Any) -> dict[str, str]:
+    return {kv.key: kv.value.string_value for kv in attributes if kv.value.HasField("string_value")}
 
 
 class _Server(ThreadingHTTPServer):
@@ -32,9 +47,24 @@ class _Server(ThreadingHTTPServer):
 class OtlpReceiver:
     """An OTLP/HTTP-protobuf trace receiver on loopback (see the module docstring)."""
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(
+        self,
+        port: int = 0,
+        *,
+        prefix: str = "",
+        authorization: str | None = None,
+        accept_logs: bool = True,
+    ) -> None:
         self.port = port
+        self.prefix = prefix.rstrip("/")
+        self.authorization = authorization
+        self.accept_logs = accept_logs
         self.spans: list[Span] = []
+        self.logs: list[LogRecord] = []
+        self.resources: list[dict[str, str]] = []
+        """The string attributes of each resource received (spans and logs)."""
+        self.paths: list[str] = []
+        self.unauthorized = 0
         self.requests = 0
         self.failed_requests = 0
         self.headers: list[dict[str, str]] = []
@@ -46,8 +76,18 @@ class OtlpReceiver:
 
     @property
     def endpoint(self) -> str:
-        """The full traces URL, ``http://127.0.0.1:PORT/v1/traces``."""
-        return f"http://127.0.0.1:{self.port}/v1/traces"
+        """The full traces URL, ``http://127.0.0.1:PORT[PREFIX]/v1/traces``."""
+        return f"{self.base_url}/v1/traces"
+
+    @property
+    def logs_endpoint(self) -> str:
+        """The full logs URL, ``http://127.0.0.1:PORT[PREFIX]/v1/logs``."""
+        return f"{self.base_url}/v1/logs"
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT`` and the prefix."""
+        return f"http://127.0.0.1:{self.port}{self.prefix}"
 
     def fail_next(self, n: int, status: int = 503) -> None:
         """Answer the next ``n`` requests with ``status`` and keep nothing from them."""
@@ -60,37 +100,67 @@ class OtlpReceiver:
         with self._lock:
             return [(s.trace_id.hex(), s.span_id.hex()) for s in self.spans]
 
+    def _reply(self, handler: BaseHTTPRequestHandler, status: int, payload: bytes = b"") -> None:
+        handler.send_response(status)
+        if payload:
+            handler.send_header("Content-Type", "application/x-protobuf")
+        handler.send_header("Content-Length", str(len(payload)))
+        handler.end_headers()
+        if payload:
+            handler.wfile.write(payload)
+
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length)
+        path = handler.path.split("?", 1)[0]
+        signal = {f"{self.prefix}/v1/traces": "traces", f"{self.prefix}/v1/logs": "logs"}.get(path)
         with self._lock:
             self.requests += 1
+            self.paths.append(path)
             self.headers.append({k.lower(): v for k, v in handler.headers.items()})
-            if self._fail > 0:
+            if signal is None or (signal == "logs" and not self.accept_logs):
+                status = 404
+            elif (
+                self.authorization is not None
+                and handler.headers.get("Authorization") != self.authorization
+            ):
+                self.unauthorized += 1
+                status = 401
+            elif self._fail > 0:
                 self._fail -= 1
                 self.failed_requests += 1
                 status = self._fail_status
             else:
                 status = 0
         if status:
-            handler.send_response(status)
-            handler.send_header("Content-Length", "0")
-            handler.end_headers()
+            self._reply(handler, status)
             return
         if handler.headers.get("Content-Encoding") == "gzip":
             body = gzip.decompress(body)
-        request = ExportTraceServiceRequest()
-        request.ParseFromString(body)
+        try:
+            if signal == "traces":
+                traces = ExportTraceServiceRequest()
+                traces.ParseFromString(body)
+            else:
+                logs = ExportLogsServiceRequest()
+                logs.ParseFromString(body)
+        except DecodeError:
+            self._reply(handler, 400)
+            return
         with self._lock:
-            for rs in request.resource_spans:
-                for ss in rs.scope_spans:
-                    self.spans.extend(ss.spans)
-        payload = ExportTraceServiceResponse().SerializeToString()
-        handler.send_response(200)
-        handler.send_header("Content-Type", "application/x-protobuf")
-        handler.send_header("Content-Length", str(len(payload)))
-        handler.end_headers()
-        handler.wfile.write(payload)
+            if signal == "traces":
+                for rs in traces.resource_spans:
+                    self.resources.append(_strings(rs.resource.attributes))
+                    for ss in rs.scope_spans:
+                        self.spans.extend(ss.spans)
+                payload = ExportTraceServiceResponse().SerializeToString()
+            else:
+                for rl in logs.resource_logs:
+                    self.resources.append(_strings(rl.resource.attributes))
+                    for sl in rl.scope_logs:
+                        self.logs.extend(sl.log_records)
+                payload = ExportLogsServiceResponse().SerializeToString()
+        self._reply(handler, 200, payload)
 
     def start(self) -> OtlpReceiver:
         """Listen on 127.0.0.1 (the same port as before, after a stop)."""
