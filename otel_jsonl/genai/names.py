@@ -119,6 +119,18 @@ EXCEPTION_MESSAGE = "exception.message"
 EXCEPTION_STACKTRACE = "exception.stacktrace"
 EVENT_NAME = "event.name"
 
+# --- agent frameworks (genai/frameworks.py) ---------------------------------------------------
+#: Pydantic AI's agent span: the whole conversation (parts form) and the run's output.
+PYDANTIC_AI_ALL_MESSAGES = "pydantic_ai.all_messages"
+PYDANTIC_AI_FINAL_RESULT = "final_result"
+#: Usage summed over a run, on Pydantic AI's agent span.
+GEN_AI_AGGREGATED_USAGE_PREFIX = "gen_ai.aggregated_usage."
+#: OpenLLMetry's LangGraph task and workflow spans: LangChain-serialised state as JSON text.
+GEN_AI_TASK_INPUT = "gen_ai.task.input"
+GEN_AI_TASK_OUTPUT = "gen_ai.task.output"
+#: OpenInference's span kind of LangChain chains (the agent's root span is one).
+OPENINFERENCE_CHAIN = "CHAIN"
+
 # --- Langfuse (what its OTLP endpoint maps to traces and observations; Langfuse docs, 2026) ---
 GEN_AI_CONVERSATION_ID = "gen_ai.conversation.id"
 LANGFUSE_TRACE_NAME = "langfuse.trace.name"

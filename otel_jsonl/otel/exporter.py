@@ -32,6 +32,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from ..genai import names as n
 from ..genai.content import merge_logs, messages_from_record
+from ..genai.run_steps import RunSteps
 from ..genai.spans import llm_call_id
 from ..record.rotate import RotationPolicy
 from ..record.writer import LineWriter, WriterOptions, WriterOptionsKw
@@ -228,6 +229,7 @@ class JsonlSpanExporter(_FileUser, SpanExporter):
         self._resource_ids: dict[int, tuple[Resource, str]] = {}
         self._by_response: OrderedDict[str, str] = OrderedDict()
         self._llm_child_of: OrderedDict[str, str] = OrderedDict()
+        self._run_steps = RunSteps()
 
     def _resource_ref(
         self, resource: Resource, out: list[dict[str, Any]], run: str, ts: float
@@ -300,7 +302,7 @@ class JsonlSpanExporter(_FileUser, SpanExporter):
         ctx = span.context
         run = format(ctx.trace_id, "032x") if ctx is not None else "0" * 32
         rid = self._resource_ref(span.resource, out, run, (span.end_time or 0) / 1e9)
-        events = span_to_events(span, resource_ref=rid)
+        events = span_to_events(span, resource_ref=rid, run_steps=self._run_steps)
         main = next(e for e in events if "otel" in e)
         logs: list[dict[str, Any]] = []
         if self.joiner is not None:
@@ -314,6 +316,9 @@ class JsonlSpanExporter(_FileUser, SpanExporter):
             elif logs:
                 merge_logs(main, logs)
                 logs = []
+        if main["kind"] != "span":
+            self._run_steps.settle(run, events)
+        self._run_steps.end(run, main.get("parent_id"))
         number_events(events, self._seq.for_run(run))
         out.extend(events)
         out.extend(logs)
