@@ -4,7 +4,6 @@ endpoint, resuming from a checkpoint."""
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import signal
 import sys
@@ -91,6 +90,12 @@ def register(sub: Any) -> None:
         help="print a progress line this often when stderr is not a terminal (default 60; "
         "0 = never); on a terminal the line is kept up to date",
     )
+    p.add_argument(
+        "--no-logs",
+        action="store_true",
+        help="do not send the records of log lines (default: to the logs endpoint, when the "
+        "backend takes log records)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary line")
     p.set_defaults(func=cmd_ship)
 
@@ -109,11 +114,13 @@ def cmd_ship(args: argparse.Namespace) -> int:
         raise CliError(f"{args.checkpoint}: is a directory", EXIT_USAGE)
     # Retries are the loop's own (interruptible, forever with --follow); one try per send.
     args.retries, args.retry_backoff, args.retry_max_time = 0, 1.0, 0.0
-    preset = dataclasses.replace(resolve_destination_preset(args), send_logs=False)
-    shipper = make_shippers(args, preset)[0]
-    shipper.retry = RetryPolicy(attempts=1)
+    preset = resolve_destination_preset(args)
+    shipper, log_shipper = make_shippers(args, preset)
+    for each in (shipper, log_shipper):
+        if each is not None:
+            each.retry = RetryPolicy(attempts=1)
     printer = _Printer(args.quiet, args.status)
-    runner = _runner(args, shipper, printer, preset)
+    runner = _runner(args, shipper, log_shipper, printer, preset)
     previous = signal.signal(signal.SIGTERM, lambda *_: runner.stop())
     interrupted = False
     try:
@@ -127,6 +134,8 @@ def cmd_ship(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
         shipper.close()
+        if log_shipper is not None:
+            log_shipper.close()
     printer.end(status)
     if interrupted:
         raise KeyboardInterrupt
@@ -177,7 +186,11 @@ class _Printer:
 
 
 def _runner(
-    args: argparse.Namespace, shipper: Shipper, printer: _Printer, preset: Preset
+    args: argparse.Namespace,
+    shipper: Shipper,
+    log_shipper: Shipper | None,
+    printer: _Printer,
+    preset: Preset,
 ) -> FileShipper:
     from ..otel.ids import default_resource
     from ..otel.ship_files import FileShipper
@@ -198,6 +211,7 @@ def _runner(
             resource=default_resource(base),
             resource_attrs={**preset.resource_attrs, **dict(args.resource_attr)} or None,
             transform=preset.transform,
+            log_shipper=log_shipper,
             on_status=printer.status,
             on_problem=printer.problem,
         )
