@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PHOENIX_VENV ?= .phoenix-venv
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: venv demo test lint format typecheck pytest phoenix genai-official node-app browser bench clean
+.PHONY: venv demo test lint format typecheck pytest phoenix frameworks genai-official node-app browser bench clean
 
 $(STAMP): pyproject.toml requirements/test.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ demo: venv
 
 phoenix:
 	PHOENIX_VENV=$(PHOENIX_VENV) bash scripts/install-phoenix.sh
+
+# The OpenAI Agents SDK bridges that install the same module: one venv each.
+frameworks:
+	bash scripts/install-agents-venv.sh openllmetry
+	bash scripts/install-agents-venv.sh official
 
 # The official Google GenAI instrumentation needs google-genai < 3: a venv of its own.
 genai-official:
@@ -58,7 +63,7 @@ typecheck: venv
 pytest: venv
 	$(BIN)/pytest
 
-test: venv phoenix genai-official node-app browser lint typecheck pytest
+test: venv phoenix frameworks genai-official node-app browser lint typecheck pytest
 
 bench: venv
 	$(BIN)/python bench/recorder.py
@@ -67,6 +72,7 @@ bench: venv
 	$(BIN)/python bench/convert.py
 	$(BIN)/python bench/replay.py
 	$(BIN)/python bench/hardening.py
+	$(BIN)/python bench/frameworks.py
 	$(BIN)/python bench/responses.py
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/bigfile.py

@@ -31,6 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BASELINE_VENV = ROOT / ".cache" / "bench-otlp-json-file"
 BASELINE_PACKAGE = "opentelemetry-exporter-otlp-json-file==0.66b1"
 EXPORTERS = ("noop", "jsonl", "file", "console")
+#: Direct export() of spans made beforehand: the exporters, and the floor (orjson + write).
+DIRECT = ("floor", "jsonl", "file", "console")
 
 INPUT = json.dumps(
     [
@@ -139,6 +141,63 @@ def run_once(name: str, spans: int) -> float:
     return elapsed / spans
 
 
+class _Floor:
+    """The floor of any JSON lines exporter: orjson of each span's ids, times and attributes,
+    one write per batch."""
+
+    def __init__(self, path: Path) -> None:
+        self.file = path.open("ab")
+
+    def export(self, spans: Any) -> None:
+        import orjson
+
+        self.file.write(
+            b"".join(
+                orjson.dumps(
+                    {
+                        "trace_id": format(span.context.trace_id, "032x"),
+                        "span_id": format(span.context.span_id, "016x"),
+                        "name": span.name,
+                        "start": span.start_time,
+                        "end": span.end_time,
+                        "attrs": dict(span.attributes),
+                    },
+                    option=orjson.OPT_APPEND_NEWLINE,
+                )
+                for span in spans
+            )
+        )
+        self.file.flush()
+
+    def shutdown(self) -> None:
+        self.file.close()
+
+
+def run_direct(name: str, spans: int) -> float:
+    """Seconds per span of ``export()`` alone, on spans made beforehand, in batches of 512."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(shutdown_on_exit=False)
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("bench")
+    for i in range(spans):
+        with tracer.start_as_current_span("chat gpt-4o-mini", attributes=attributes(i)):
+            pass
+    made = list(memory.get_finished_spans())
+    with tempfile.TemporaryDirectory() as tmp:
+        exporter = _Floor(Path(tmp) / "floor.jsonl") if name == "floor" else None
+        exporter = exporter or make_exporter(name, Path(tmp))
+        start = time.perf_counter()
+        for i in range(0, len(made), 512):
+            exporter.export(made[i : i + 512])
+        elapsed = time.perf_counter() - start
+        exporter.shutdown()
+    return elapsed / spans
+
+
 def ensure_baseline_venv() -> Path:
     """The venv with the official file exporter (created on first use)."""
     python = BASELINE_VENV / "bin" / "python"
@@ -152,48 +211,65 @@ def ensure_baseline_venv() -> Path:
     return python
 
 
-def worker(name: str, spans: int, repeat: int) -> None:
+def worker(name: str, spans: int, repeat: int, direct: bool) -> None:
     """Measure one exporter and print the per-span seconds of each run as JSON."""
-    run_once(name, min(spans, 500))  # warm-up: imports, first file open
-    print(json.dumps([run_once(name, spans) for _ in range(repeat)]))
+    run = run_direct if direct else run_once
+    run(name, min(spans, 500))  # warm-up: imports, first file open
+    print(json.dumps([run(name, spans) for _ in range(repeat)]))
+
+
+def _measure(
+    names: tuple[str, ...], args: argparse.Namespace, baseline: Path, direct: bool
+) -> dict[str, float] | None:
+    medians: dict[str, float] = {}
+    for name in names:
+        python = str(baseline) if name == "file" else sys.executable
+        cmd = [python, __file__, "--worker", name, "--spans", str(args.spans)]
+        cmd += ["--repeat", str(args.repeat)] + (["--direct"] if direct else [])
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=False)
+        if proc.returncode != 0:
+            print(f"{name}: failed\n{proc.stderr}", file=sys.stderr)
+            return None
+        medians[name] = statistics.median(json.loads(proc.stdout.strip().splitlines()[-1]))
+    return medians
+
+
+def _print_direct(medians: dict[str, float], spans: int, repeat: int) -> None:
+    print(f"direct export() of {spans} spans made beforehand, median of {repeat} runs")
+    print(f"{'exporter':<10} {'us/span':>9} {'spans/s':>10}")
+    for name in DIRECT:
+        print(f"{name:<10} {medians[name] * 1e6:9.1f} {1 / medians[name]:10,.0f}")
+    jsonl = medians["jsonl"]
+    print(
+        f"jsonl: {medians['file'] / jsonl:.2f}x the official file exporter's throughput "
+        f"(target >= 3x); {medians['console'] / jsonl:.2f}x ConsoleSpanExporter's (target >= 2x); "
+        f"{jsonl / medians['floor']:.2f}x the floor's cost (target <= 3x)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spans", type=int, default=5000)
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--worker", choices=EXPORTERS)
+    parser.add_argument("--worker", choices=sorted({*EXPORTERS, *DIRECT}))
+    parser.add_argument("--direct", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        worker(args.worker, args.spans, args.repeat)
+        worker(args.worker, args.spans, args.repeat, args.direct)
         return 0
     baseline_python = ensure_baseline_venv()
-    medians: dict[str, float] = {}
-    for name in EXPORTERS:
-        python = str(baseline_python) if name == "file" else sys.executable
-        proc = subprocess.run(
-            [
-                python,
-                __file__,
-                "--worker",
-                name,
-                "--spans",
-                str(args.spans),
-                "--repeat",
-                str(args.repeat),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=1800,
-            check=False,
-        )
-        if proc.returncode != 0:
-            print(f"{name}: failed\n{proc.stderr}", file=sys.stderr)
-            return 1
-        medians[name] = statistics.median(json.loads(proc.stdout.strip().splitlines()[-1]))
+    direct = _measure(DIRECT, args, baseline_python, True)
+    if direct is None:
+        return 1
+    _print_direct(direct, args.spans, args.repeat)
+    print()
+    found = _measure(EXPORTERS, args, baseline_python, False)
+    if found is None:
+        return 1
+    medians = found
     base = medians["noop"]
     export = {name: max(medians[name] - base, 1e-9) for name in EXPORTERS if name != "noop"}
-    print(f"{args.spans} spans x {args.repeat} runs, median per span")
+    print(f"through a BatchSpanProcessor: {args.spans} spans x {args.repeat} runs, median per span")
     print(f"{'exporter':<10} {'total us':>10} {'export us':>10} {'spans/s (export)':>17}")
     for name in EXPORTERS:
         cost = export.get(name)

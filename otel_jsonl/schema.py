@@ -44,7 +44,7 @@ KINDS: dict[str, str] = {
     "embeddings": "an embeddings call (model, provider, usage)",
     "retrieval": "a retrieval step (query, documents)",
     "span": "an OpenTelemetry span that is not GenAI, every attribute kept",
-    "log": "an OpenTelemetry log record that could not be joined onto a step",
+    "log": "an OpenTelemetry log record not joined onto its step when written (readers join it)",
     "resource": "an OpenTelemetry resource, written once and referenced by id from otel.resource",
 }
 

@@ -174,7 +174,7 @@ def test_cap_and_redaction_apply(tmp_path: Path) -> None:
     provider = TracerProvider(shutdown_on_exit=False)
     provider.add_span_processor(SimpleSpanProcessor(memory))
     with provider.get_tracer("t").start_as_current_span(
-        "s", attributes={"big": "x" * 10_000, "key": "sk-" + "a" * 40}
+        "s", attributes={"big": "x" * 10_000, "key": "sk-proj-Xq7RbV2mK9pLw4TzN8cY3hJ6dF1sG5aQ0eU"}
     ):
         pass
     exporter = JsonlSpanExporter(tmp_path / "t.jsonl", cap=100)
@@ -182,7 +182,7 @@ def test_cap_and_redaction_apply(tmp_path: Path) -> None:
     exporter.shutdown()
     provider.shutdown()
     text = (tmp_path / "t.jsonl").read_text("utf-8")
-    assert "sk-aaaa" not in text
+    assert "Xq7RbV2mK9pLw4TzN8cY3hJ6dF1sG5aQ0eU" not in text and "[REDACTED:openai_key:" in text
     kinds = [line["kind"] for line in _read(tmp_path / "t.jsonl")]
     assert "blob_ref" in kinds
     assert len(os.listdir(tmp_path / "blobs")) == 1

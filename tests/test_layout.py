@@ -39,6 +39,7 @@ LONG_FUNCTIONS = {
     "otel_jsonl/cli/convert.py:register",
     "otel_jsonl/cli/replay.py:register",
     "otel_jsonl/cli/serve.py:register",
+    "otel_jsonl/cli/ship.py:register",
 }
 
 

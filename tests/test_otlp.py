@@ -21,6 +21,7 @@ from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, TraceFlags, TraceState
 from opentelemetry.trace.status import Status, StatusCode
+from support.log_lines import log_lines
 
 from otel_jsonl.cli import main
 from otel_jsonl.otel import otlp_json as otlp
@@ -290,16 +291,24 @@ def test_exporter_jsonl_through_the_converter_is_exact(
 @settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(batch=st.lists(spans(), min_size=1, max_size=5, unique_by=lambda s: s.context.span_id))  # type: ignore[union-attr]
+@given(
+    batch=st.lists(spans(), min_size=1, max_size=5, unique_by=lambda s: s.context.span_id),  # type: ignore[union-attr]
+    logs=st.lists(log_lines(), max_size=4),
+)
 def test_jsonl_to_otlp_json_to_import_gives_equal_events(
-    batch: list[ReadableSpan], tmp_path_factory: pytest.TempPathFactory
+    batch: list[ReadableSpan], logs: list[dict[str, Any]], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """Exporter JSONL -> convert -> OTLP JSON -> import gives back equal events."""
+    """Exporter JSONL with log lines -> convert -> OTLP JSON -> import gives equal events."""
     tmp = tmp_path_factory.mktemp("imp")
     original = tmp / "a.jsonl"
     write_exporter_jsonl(batch, original)
+    with original.open("a", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(line) + "\n" for line in logs)
     assert main(["convert", str(original), "-o", str(tmp / "a.otlp.json"), "-q"]) == 0
-    assert main(["import", str(tmp / "a.otlp.json"), "-o", str(tmp / "b.jsonl"), "-q"]) == 0
+    otlp_files = [str(tmp / "a.otlp.json")]
+    if logs:
+        otlp_files.insert(0, str(tmp / "a.otlp.json.logs.jsonl"))
+    assert main(["import", *otlp_files, "-o", str(tmp / "b.jsonl"), "-q"]) == 0
 
     def events(path: Path) -> list[Any]:
         return sorted(

@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import random
+import re
 import signal
 import stat
 import subprocess
@@ -130,50 +131,48 @@ def test_files_and_blobs_are_created_0600(tmp_path: Path) -> None:
     assert stat.S_IMODE((path.parent / "blobs").stat().st_mode) == 0o700
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("key sk-proj-abcdefghijklmnopqrstuvwxyz012345", "key [REDACTED:openai_key]"),
-        ("sk-ant-api03-abcdefghijklmnopqrstu", "[REDACTED:anthropic_key]"),
-        ("id AKIAIOSFODNN7EXAMPLE ok", "id [REDACTED:aws_access_key_id] ok"),
-        ("ghp_" + "a" * 36, "[REDACTED:github_token]"),
-        ("github_pat_" + "A1" * 20, "[REDACTED:github_token]"),
-        ("Authorization: Bearer abc.def.ghi123", "Authorization: Bearer [REDACTED:bearer_token]"),
-        ("authorization=hunter22", "authorization=[REDACTED:authorization]"),
-        ("nothing secret here: sk-short", "nothing secret here: sk-short"),
-    ],
-)
-def test_secrets_are_redacted_by_default(tmp_path: Path, text: str, expected: str) -> None:
-    """Well-known secret shapes in any value are replaced before the line is written."""
+OPENAI_KEY = "sk-proj-Xq7RbV2mK9pLw4TzN8cY3hJ6dF1sG5aQ0eU"
+RED = re.compile(r"\[REDACTED:([a-z_0-9]+):[0-9a-f]{4}\]")
+
+
+def _kinds(text: str) -> list[str]:
+    return RED.findall(text)
+
+
+def test_secrets_are_redacted_by_default(tmp_path: Path) -> None:
+    """Secrets at any depth become kind and fingerprint before the write; the rest stays."""
+    text = f"key {OPENAI_KEY} and id AKIAIOSFODNN7EXAMPLE ok"
     with Trace(tmp_path / "t.jsonl") as t:
         t.step("tool_result", output=text, nested={"list": [text]})
     (event,) = lines_of(tmp_path / "t.jsonl")
-    assert event["output"] == expected
-    assert event["nested"] == {"list": [expected]}
+    assert _kinds(event["output"]) == ["openai_key", "aws_access_key_id"]
+    assert event["output"].startswith("key [REDACTED:openai_key:")
+    assert event["output"].endswith("] ok")
+    assert event["nested"] == {"list": [event["output"]]}
 
 
 def test_authorization_header_value_in_a_dict_is_redacted(tmp_path: Path) -> None:
-    """An Authorization header recorded as a dict key/value is redacted."""
+    """An Authorization header recorded as a dict key/value keeps its scheme, not its secret."""
     with Trace(tmp_path / "t.jsonl") as t:
         t.step("http", headers={"Authorization": "Basic dXNlcjpwYXNzd29yZA=="})
     (event,) = lines_of(tmp_path / "t.jsonl")
-    assert event["headers"] == {"Authorization": "Basic [REDACTED:authorization]"}
+    value = event["headers"]["Authorization"]
+    assert value.startswith("Basic [REDACTED:authorization:") and "dXNl" not in value
 
 
 def test_redaction_switch_and_extra_patterns(tmp_path: Path) -> None:
     """redact=False keeps secrets; redact_patterns adds patterns, with or without defaults."""
-    secret = "sk-proj-abcdefghijklmnopqrstuvwxyz012345"
+    secret = OPENAI_KEY
     with Trace(tmp_path / "off.jsonl", redact=False) as t:
         t.step("x", v=secret)
     assert lines_of(tmp_path / "off.jsonl")[0]["v"] == secret
     with Trace(tmp_path / "extra.jsonl", redact_patterns={"employee": r"EMP-\d{6}"}) as t:
         t.step("x", v="EMP-123456 and " + secret)
-    assert lines_of(tmp_path / "extra.jsonl")[0]["v"] == (
-        "[REDACTED:employee] and [REDACTED:openai_key]"
-    )
+    assert _kinds(lines_of(tmp_path / "extra.jsonl")[0]["v"]) == ["employee", "openai_key"]
     with Trace(tmp_path / "only.jsonl", redact=False, redact_patterns=[r"EMP-\d{6}"]) as t:
         t.step("x", v="EMP-123456 and " + secret)
-    assert lines_of(tmp_path / "only.jsonl")[0]["v"] == "[REDACTED:custom_1] and " + secret
+    value = lines_of(tmp_path / "only.jsonl")[0]["v"]
+    assert _kinds(value) == ["custom_1"] and value.endswith(" and " + secret)
 
 
 def test_custom_pattern_that_would_break_json_falls_back_to_values(tmp_path: Path) -> None:
@@ -182,7 +181,7 @@ def test_custom_pattern_that_would_break_json_falls_back_to_values(tmp_path: Pat
         t.step("x", a="b", c='say ":" here')
     (event,) = lines_of(tmp_path / "t.jsonl")
     assert event["a"] == "b"
-    assert event["c"] == "say [REDACTED:custom_1] here"
+    assert RED.fullmatch(event["c"].removeprefix("say ").removesuffix(" here"))
 
 
 def test_capping_keeps_prefix_and_stores_full_value(tmp_path: Path) -> None:
@@ -222,14 +221,14 @@ def test_capping_nested_values_and_models(tmp_path: Path) -> None:
 def test_capped_blobs_are_deduplicated_and_redacted(tmp_path: Path) -> None:
     """The same capped value twice makes one blob; a secret in it is redacted there too."""
     path = tmp_path / "t.jsonl"
-    value = "sk-proj-abcdefghijklmnopqrstuvwxyz012345 " * 200
+    value = (OPENAI_KEY + " ") * 200
     with Trace(path, cap=64) as t:
         t.step("tool_result", output=value)
         t.step("tool_result", output=value)
     blobs = list((tmp_path / "blobs").iterdir())
     assert len(blobs) == 1
     content = blobs[0].read_text()
-    assert "sk-proj" not in content and "[REDACTED:openai_key]" in content
+    assert "sk-proj" not in content and "[REDACTED:openai_key:" in content
     assert "sk-proj" not in path.read_text()
 
 
@@ -537,11 +536,12 @@ _BLOCK_IMPORTS = textwrap.dedent(
     from otel_jsonl.record import codec as _codec
     assert not _codec.HAVE_ORJSON
     t = Trace(sys.argv[1])
-    t.step("llm_call", model="m", content="x" * 5000, key="sk-proj-abcdefghijklmnopqrstuvwxyz0123")
+    key = "sk-proj-Xq7RbV2mK9pLw4TzN8cY3hJ6dF1sG5aQ0eU"
+    t.step("llm_call", model="m", content="x" * 5000, key=key)
     t.close()
     events = [ev for _, ev in read_events(sys.argv[1])]
     assert [e["kind"] for e in events] == ["blob_ref", "llm_call"], events
-    assert events[1]["key"] == "[REDACTED:openai_key]"
+    assert events[1]["key"].startswith("[REDACTED:openai_key:")
     assert all(not validate_event(e) for e in events)
     # The read, genai and analyze wings need nothing more: replay, diff and stats work too.
     import otel_jsonl.genai, otel_jsonl.read, otel_jsonl.analyze
@@ -593,40 +593,3 @@ def test_fsync_policies_write_the_same_lines(tmp_path: Path, policy: Any) -> Non
             t.step("x", i=i)
         t.flush()
     assert [e["i"] for e in lines_of(path)] == list(range(7))
-
-
-@pytest.mark.parametrize(
-    "secret",
-    [
-        "sk-ant-api03-abcdefghijklmnop",
-        "sk-" + "a" * 20,
-        "sk-proj-" + "b" * 20,
-        "AKIA" + "A" * 16,
-        "ASIA" + "B" * 16,
-        "ghp_" + "c" * 30,
-        "github_pat_" + "d" * 22,
-        "AIza" + "e" * 35,
-        "xoxb-" + "1" * 15,
-        "bearer abcdefgh",
-        "AUTHORIZATION=abcd",
-    ],
-)
-def test_cheap_screen_never_hides_a_builtin_secret(secret: str) -> None:
-    """The shortest match of every built-in pattern passes the cheap screen and is redacted."""
-    from otel_jsonl.record.redact import Redactor, may_hold_builtin_secret
-
-    line = json.dumps({"ts": 1, "run": "r", "kind": "x", "v": f"a {secret} b"}).encode()
-    assert may_hold_builtin_secret(line)
-    red, n = Redactor().redact_bytes(line)
-    assert n >= 1
-    assert secret.split()[-1].split("=")[-1] not in red.decode()
-
-
-def test_cheap_screen_passes_ordinary_text() -> None:
-    """Prose, numbers and short ids do not trigger the slow path."""
-    from otel_jsonl.record.redact import may_hold_builtin_secret
-
-    line = json.dumps(
-        {"ts": 1764300000.123456, "run": "1a2b3c4d", "kind": "x", "text": "the quick brown " * 50}
-    ).encode()
-    assert not may_hold_builtin_secret(line)

@@ -371,3 +371,39 @@ def test_two_shippers_never_share_a_checkpoint(
     assert receiver.requests == 0
     assert main([*args, "-q"]) == 0
     assert len(receiver.span_ids()) == 2
+
+
+def _log_lines(path: Path) -> int:
+    return sum(1 for line in path.read_text().splitlines() if '"kind":"log"' in line)
+
+
+def test_ship_sends_log_records_once_and_a_trace_only_backend_is_a_note(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`ship` sends the records of log lines to the logs endpoint with the spans, records them
+    in the checkpoint (a second start sends nothing), and a backend without a logs endpoint
+    gets the spans and one note."""
+    from support.log_orders import record_run
+
+    path = tmp_path / "events.jsonl"
+    record_run(path, "openai-v2-event-only", "spans-first")
+    assert _log_lines(path) >= 2
+    cp = tmp_path / "cp.json"
+    with OtlpReceiver() as receiver:
+        argv = ["ship", str(path), "--endpoint", receiver.endpoint, "--checkpoint", str(cp)]
+        assert main([*argv, "--timeout", "2"]) == 0, capsys.readouterr().err
+        assert len(receiver.logs) == _log_lines(path)
+        assert sorted(receiver.span_ids()) == sorted(expected_ids(path))
+        assert "log records" in capsys.readouterr().err
+        assert main([*argv, "-q"]) == 0
+        assert len(receiver.logs) == _log_lines(path)
+    with OtlpReceiver(accept_logs=False) as trace_only:
+        argv = ["ship", str(path), "--endpoint", trace_only.endpoint, "--timeout", "2"]
+        assert main(argv) == 0
+        err = capsys.readouterr().err
+        assert "takes no log records" in err
+        assert sorted(trace_only.span_ids()) == sorted(expected_ids(path)) and not trace_only.logs
+    with OtlpReceiver() as receiver:
+        argv = ["ship", str(path), "--endpoint", receiver.endpoint, "--no-logs", "-q"]
+        assert main(argv) == 0
+        assert not receiver.logs and receiver.span_ids()

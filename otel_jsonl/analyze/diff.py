@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Literal
 
 from ..read.lines import paused_gc
-from ..read.runs import RunEvents, Step, read_run, step_events
+from ..read.runs import RunEvents, Step, join_steps, read_run, step_events
 
 __all__ = ["DEFAULT_IGNORE", "Difference", "RunDiff", "align", "diff_runs"]
 
@@ -327,6 +327,7 @@ def _load(
         events = read_run(source, run)  # type: ignore[arg-type]
         return events.run, events.steps
     steps = [st for st in step_events((0, dict(e)) for e in source) if st.step >= 0]
+    steps = join_steps(steps)[0]  # log-record content onto its model calls, as read_run does
     name = str(steps[0].event.get("run", "")) if steps else ""
     return name, steps
 

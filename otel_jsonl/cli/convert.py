@@ -12,6 +12,15 @@ from typing import IO, TYPE_CHECKING, Any
 
 from ..exceptions import OtelJsonlError
 from ..read.lines import Line, ReadReport, open_source, read_events
+from .backend import (
+    ENV_NOTE,
+    _positive_int,
+    _seconds,
+    add_preset_args,
+    add_transport_args,
+    make_shippers,
+    resolve_destination_preset,
+)
 from .common import (
     EXIT_DATA,
     EXIT_OK,
@@ -26,44 +35,10 @@ from .common import (
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..otel.files import ConvertResult
-    from ..otel.ship import Shipper
+    from ..otel.presets import Preset
 
 # The OpenTelemetry side is imported inside the commands that use it, so that building the
 # parser (every command, and ``--version``) stays quick.
-
-ENV_NOTE = (
-    "Without --endpoint and -o, spans go to OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or "
-    "OTEL_EXPORTER_OTLP_ENDPOINT when set. The SDK exporter reads "
-    "OTEL_EXPORTER_OTLP_{,TRACES_}{ENDPOINT,HEADERS,COMPRESSION,TIMEOUT,CERTIFICATE,"
-    "CLIENT_KEY,CLIENT_CERTIFICATE,PROTOCOL} for anything not given as an option."
-)
-
-
-def _key_value(text: str) -> tuple[str, str]:
-    key, sep, value = text.partition("=")
-    if not sep or not key.strip():
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    return key.strip(), value.strip()
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text!r}")
-    return value
 
 
 def register(sub: Any) -> None:
@@ -82,49 +57,7 @@ def register(sub: Any) -> None:
         metavar="OUT",
         help="write OTLP JSON lines (one TracesData per line) to OUT (- for stdout)",
     )
-    p.add_argument(
-        "--endpoint",
-        metavar="URL",
-        help="send to this OTLP endpoint (HTTP: /v1/traces is added to a bare URL)",
-    )
-    p.add_argument(
-        "--protocol",
-        choices=("http/protobuf", "grpc"),
-        default=None,
-        help="OTLP transport (default: OTEL_EXPORTER_OTLP_PROTOCOL or http/protobuf)",
-    )
-    p.add_argument(
-        "-H",
-        "--header",
-        action="append",
-        type=_key_value,
-        default=[],
-        metavar="KEY=VALUE",
-        help="request header, repeatable (added to OTEL_EXPORTER_OTLP_HEADERS)",
-    )
-    p.add_argument(
-        "--compression",
-        choices=("gzip", "none"),
-        default=None,
-        help="request compression (default: OTEL_EXPORTER_OTLP_COMPRESSION or none)",
-    )
-    p.add_argument(
-        "--timeout",
-        type=_seconds,
-        default=None,
-        metavar="SECONDS",
-        help="per-request timeout, the SDK exporter's own retries included "
-        "(default: OTEL_EXPORTER_OTLP_TIMEOUT or 10)",
-    )
-    p.add_argument("--certificate", metavar="PEM", help="CA certificate to trust (TLS)")
-    p.add_argument("--client-key", metavar="PEM", help="client key (mutual TLS)")
-    p.add_argument("--client-certificate", metavar="PEM", help="client certificate (mutual TLS)")
-    p.add_argument(
-        "--insecure",
-        action="store_true",
-        default=None,
-        help="gRPC: plain text even for a non-http:// endpoint",
-    )
+    add_transport_args(p)
     p.add_argument(
         "--batch-size",
         type=_positive_int,
@@ -150,23 +83,28 @@ def register(sub: Any) -> None:
         help="give up on a batch this long after its first attempt (default 120)",
     )
     p.add_argument(
-        "--service-name",
-        metavar="NAME",
-        help="service.name of spans from recorder lines (default: OTEL_SERVICE_NAME or otel-jsonl)",
-    )
-    p.add_argument(
-        "--resource-attr",
-        action="append",
-        type=_key_value,
-        default=[],
-        metavar="KEY=VALUE",
-        help="resource attribute added to every span, repeatable "
-        "(e.g. openinference.project.name=my-project)",
-    )
-    p.add_argument(
         "--strict",
         action="store_true",
         help="stop at the first bad line; nothing is written or sent",
+    )
+    add_preset_args(p)
+    p.add_argument(
+        "--logs-output",
+        metavar="PATH",
+        help="write log records (from log lines) as OTLP LogsData JSON lines to PATH "
+        "(default: beside -o OUT, X.otlp.jsonl -> X.otlp.logs.jsonl)",
+    )
+    p.add_argument(
+        "--no-logs",
+        action="store_true",
+        help="neither write nor send log records",
+    )
+    p.add_argument(
+        "--fold-logs",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="put message content carried by log records onto its chat span as the GenAI "
+        "message attributes (default: on when sending, off for -o files)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no summary line")
     p.set_defaults(func=cmd_convert)
@@ -175,9 +113,10 @@ def register(sub: Any) -> None:
         "import",
         help="import OTLP JSON lines into the event schema",
         description="Read OTLP JSON lines (the collector's file exporter, "
-        "opentelemetry-exporter-otlp-json-file, OTLP JSON from a backend) and write them as "
-        "events, exactly as the span exporter would have. Bad lines are printed as "
-        "FILE:LINE: REASON and skipped.",
+        "opentelemetry-exporter-otlp-json-file, OTLP JSON from a backend): TracesData, "
+        "LogsData and Phoenix's span export, each line by its shape, several files in any "
+        "order; write them as events, exactly as the span and log exporters would have. Bad "
+        "lines are printed as FILE:LINE: REASON and skipped.",
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="OTLP JSON lines file (- for stdin)")
     p.add_argument(
@@ -237,52 +176,35 @@ def _spooled(paths: list[str], stack: ExitStack) -> list[str]:
     return [spool_stdin(stack) if p == "-" else p for p in paths]
 
 
-def _make_shipper(args: argparse.Namespace) -> Shipper:
-    from ..otel.ship import (
-        Attempts,
-        RetryPolicy,
-        Shipper,
-        make_span_exporter,
-        resolve_endpoint,
-        resolve_protocol,
-    )
+def _logs_output(args: argparse.Namespace) -> str | None:
+    """Where log records are written: --logs-output, else beside a -o file."""
+    if args.no_logs:
+        return None
+    if args.logs_output is not None:
+        return str(args.logs_output)
+    out: str | None = args.output
+    if out is None or out == "-":
+        return None
+    return out[: -len(".jsonl")] + ".logs.jsonl" if out.endswith(".jsonl") else out + ".logs.jsonl"
 
-    attempts = Attempts()
-    try:
-        protocol = resolve_protocol(args.protocol)
-        endpoint = resolve_endpoint(args.endpoint, protocol)
-        exporter = make_span_exporter(
-            args.endpoint,
-            protocol=protocol,
-            headers=dict(args.header) or None,
-            compression=args.compression,
-            timeout=args.timeout,
-            certificate=args.certificate,
-            client_key=args.client_key,
-            client_certificate=args.client_certificate,
-            insecure=args.insecure,
-            attempts=attempts,
+
+def _destination(args: argparse.Namespace) -> tuple[bool, Preset]:
+    """Whether spans are sent, and where (the ``--to`` preset; ``otlp`` without one)."""
+    send = (
+        args.to is not None
+        or args.endpoint is not None
+        or (args.output is None and _endpoint_from_env())
+    )
+    if args.output is None and not send:
+        raise CliError(
+            "nowhere to put the spans: give -o OUT, --endpoint URL, --to BACKEND, or set "
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            EXIT_USAGE,
         )
-    except (ValueError, OSError) as exc:
-        raise CliError(f"cannot set up the OTLP exporter: {exc}", EXIT_USAGE) from None
-    retry = RetryPolicy(
-        attempts=args.retries + 1,
-        initial_backoff=args.retry_backoff,
-        max_time=args.retry_max_time,
-    )
-
-    def notify(message: str) -> None:
-        if not args.quiet:
-            print(f"otel-jsonl: convert: {message}", file=sys.stderr, flush=True)
-
-    return Shipper(
-        exporter,
-        endpoint=endpoint,
-        batch_size=args.batch_size,
-        retry=retry,
-        attempts=attempts,
-        notify=notify,
-    )
+    if args.retries < 0:
+        raise CliError("--retries must be >= 0", EXIT_USAGE)
+    preset = resolve_destination_preset(args)
+    return send, preset
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
@@ -290,15 +212,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
     from ..otel.files import convert_lines
     from ..otel.ids import default_resource
 
-    send = args.endpoint is not None or (args.output is None and _endpoint_from_env())
-    if args.output is None and not send:
-        raise CliError(
-            "nowhere to put the spans: give -o OUT, --endpoint URL, or set "
-            "OTEL_EXPORTER_OTLP_ENDPOINT",
-            EXIT_USAGE,
-        )
-    if args.retries < 0:
-        raise CliError("--retries must be >= 0", EXIT_USAGE)
+    send, preset = _destination(args)
+    fold = args.fold_logs if args.fold_logs is not None else (send and preset.fold)
     base = {"service.name": args.service_name} if args.service_name else None
     with ExitStack() as stack:
         given = expand_args(args.files)
@@ -313,7 +228,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
                     if tmp != name:
                         exc.args = (str(exc).replace(tmp, name),)
                 raise
-        shipper = _make_shipper(args) if send else None
+        shipper, log_shipper = make_shippers(args, preset) if send else (None, None)
         reports: list[ReadReport] = []
 
         def lines() -> Iterator[Line]:
@@ -333,8 +248,12 @@ def cmd_convert(args: argparse.Namespace) -> int:
                 output,
                 shipper=shipper,
                 resource=default_resource(base),
-                resource_attrs=dict(args.resource_attr) or None,
+                resource_attrs={**preset.resource_attrs, **dict(args.resource_attr)} or None,
                 batch_size=args.batch_size,
+                logs_output=_logs_output(args),
+                log_shipper=log_shipper,
+                fold=fold,
+                transform=preset.transform if send else None,
                 source_name=lambda: reports[-1].path if reports else "<events>",
                 on_problem=lambda m: print(m, file=sys.stderr),
             )
@@ -343,10 +262,10 @@ def cmd_convert(args: argparse.Namespace) -> int:
             kept = " (the file keeps only whole lines)" if whole else ""
             raise CliError(f"{args.output}: {exc.strerror or exc}{kept}") from None
         result.reports = reports
-    return _convert_summary(args, result)
+    return _convert_summary(args, result, preset.credentials)
 
 
-def _convert_summary(args: argparse.Namespace, result: ConvertResult) -> int:
+def _convert_summary(args: argparse.Namespace, result: ConvertResult, credentials: str = "") -> int:
     stats = result.stats
     ship = result.ship
     if not args.quiet:
@@ -361,15 +280,44 @@ def _convert_summary(args: argparse.Namespace, result: ConvertResult) -> int:
                 f"{result.oversize} spans are each over 1 MiB as a line (a collector's "
                 "otlp_json_file receiver drops such lines at its default max_log_size)"
             )
+        logs_path = _logs_output(args)
+        if result.logs_written and logs_path is not None:
+            parts.append(f"wrote {result.logs_written} log records to {logs_path}")
+        if result.folded:
+            parts.append(f"folded log content onto {result.folded} spans")
         if ship is not None:
             parts.append(ship.summary())
+        if (
+            result.log_ship is not None
+            and result.log_ship.spans_sent + result.log_ship.spans_failed
+        ):
+            parts.append(result.log_ship.summary())
         print("otel-jsonl: convert: " + "; ".join(parts), file=sys.stderr)
-    if ship is not None and not ship.ok:
-        reason = f": {ship.last_error}" if ship.last_error else ""
+    logs = result.log_ship
+    if logs is not None and logs.unsupported:
+        folded = " (their content was folded onto the spans)" if result.folded else ""
         print(
-            f"otel-jsonl: error: {ship.spans_failed} of "
-            f"{ship.spans_failed + ship.spans_sent} spans could not be sent to "
-            f"{ship.endpoint}{reason}",
+            f"otel-jsonl: note: {logs.endpoint} takes no log records ({logs.last_error}): "
+            f"{logs.spans_failed} not sent{folded}; --no-logs skips them",
+            file=sys.stderr,
+        )
+    for report in (ship, logs):
+        if report is None or report.ok or report.unsupported:
+            continue
+        total = report.spans_failed + report.spans_sent
+        if report.refused:
+            who = f"--to {args.to}" if args.to else "the endpoint"
+            hint = f" (check {credentials})" if credentials else ""
+            print(
+                f"otel-jsonl: error: {report.endpoint} refused the credentials of {who}{hint}: "
+                f"{report.last_error}; {report.spans_failed} of {total} {report.unit} not sent",
+                file=sys.stderr,
+            )
+            continue
+        reason = f": {report.last_error}" if report.last_error else ""
+        print(
+            f"otel-jsonl: error: {report.spans_failed} of {total} {report.unit} could not be "
+            f"sent to {report.endpoint}{reason}",
             file=sys.stderr,
         )
     return EXIT_OK if result.ok else EXIT_DATA
@@ -381,7 +329,7 @@ def _convert_summary(args: argparse.Namespace, result: ConvertResult) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     """Import OTLP JSON lines files into the event schema."""
     from ..otel.files import import_files
-    from ..otel.otlp_read import read_otlp_json
+    from ..otel.otlp_logs import read_otlp_signals
     from ..record.writer import WriterOptions
 
     with ExitStack() as stack:
@@ -391,7 +339,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             if args.strict:
                 try:
                     with open_source(path) as check:
-                        for _ in read_otlp_json(check, name=name, strict=True):
+                        for _ in read_otlp_signals(check, name=name, strict=True):
                             pass
                 except OtelJsonlError as exc:
                     raise CliError(f"{exc} (--strict: nothing imported)") from None
@@ -423,7 +371,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     if not args.quiet:
         bad = len(result.problems)
         extra = f"; {bad} bad lines skipped" if bad else ""
-        print(f"otel-jsonl: import: {result.spans} spans to {args.output}{extra}", file=sys.stderr)
+        logs = f" and {result.logs} log records" if result.logs else ""
+        print(
+            f"otel-jsonl: import: {result.spans} spans{logs} to {args.output}{extra}",
+            file=sys.stderr,
+        )
     if result.cut:
         print(
             f"otel-jsonl: import: note: {result.cut} values over the {options.cap}-byte cap "

@@ -9,72 +9,21 @@ import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
+from .backend import (
+    ENV_NOTE,
+    _positive_int,
+    _seconds,
+    add_preset_args,
+    add_transport_args,
+    make_shippers,
+    resolve_destination_preset,
+)
 from .common import EXIT_DATA, EXIT_OK, EXIT_USAGE, CliError
-from .convert import ENV_NOTE, _key_value, _make_shipper, _positive_int, _seconds
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..otel.presets import Preset
     from ..otel.ship import Shipper
     from ..otel.ship_files import FileShipper, ShipStatus
-
-
-def add_transport_args(p: argparse.ArgumentParser) -> None:
-    """The OTLP transport options (as ``convert`` has them)."""
-    p.add_argument(
-        "--endpoint",
-        metavar="URL",
-        help="OTLP endpoint (HTTP: /v1/traces is added to a bare URL)",
-    )
-    p.add_argument(
-        "--protocol",
-        choices=("http/protobuf", "grpc"),
-        default=None,
-        help="OTLP transport (default: OTEL_EXPORTER_OTLP_PROTOCOL or http/protobuf)",
-    )
-    p.add_argument(
-        "-H",
-        "--header",
-        action="append",
-        type=_key_value,
-        default=[],
-        metavar="KEY=VALUE",
-        help="request header, repeatable (added to OTEL_EXPORTER_OTLP_HEADERS)",
-    )
-    p.add_argument(
-        "--compression",
-        choices=("gzip", "none"),
-        default=None,
-        help="request compression (default: OTEL_EXPORTER_OTLP_COMPRESSION or none)",
-    )
-    p.add_argument(
-        "--timeout",
-        type=_seconds,
-        default=None,
-        metavar="SECONDS",
-        help="per-request timeout, the SDK exporter's own retries included "
-        "(default: OTEL_EXPORTER_OTLP_TIMEOUT or 10)",
-    )
-    p.add_argument("--certificate", metavar="PEM", help="CA certificate to trust (TLS)")
-    p.add_argument("--client-key", metavar="PEM", help="client key (mutual TLS)")
-    p.add_argument("--client-certificate", metavar="PEM", help="client certificate (mutual TLS)")
-    p.add_argument(
-        "--insecure",
-        action="store_true",
-        default=None,
-        help="gRPC: plain text even for a non-http:// endpoint",
-    )
-    p.add_argument(
-        "--service-name",
-        metavar="NAME",
-        help="service.name of spans from recorder lines (default: OTEL_SERVICE_NAME or otel-jsonl)",
-    )
-    p.add_argument(
-        "--resource-attr",
-        action="append",
-        type=_key_value,
-        default=[],
-        metavar="KEY=VALUE",
-        help="resource attribute added to every span, repeatable",
-    )
 
 
 def register(sub: Any) -> None:
@@ -91,6 +40,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="active trace file (its set)")
     add_transport_args(p)
+    add_preset_args(p)
     p.add_argument("-f", "--follow", action="store_true", help="keep following the files")
     p.add_argument(
         "--checkpoint",
@@ -140,6 +90,12 @@ def register(sub: Any) -> None:
         help="print a progress line this often when stderr is not a terminal (default 60; "
         "0 = never); on a terminal the line is kept up to date",
     )
+    p.add_argument(
+        "--no-logs",
+        action="store_true",
+        help="do not send the records of log lines (default: to the logs endpoint, when the "
+        "backend takes log records)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary line")
     p.set_defaults(func=cmd_ship)
 
@@ -158,10 +114,13 @@ def cmd_ship(args: argparse.Namespace) -> int:
         raise CliError(f"{args.checkpoint}: is a directory", EXIT_USAGE)
     # Retries are the loop's own (interruptible, forever with --follow); one try per send.
     args.retries, args.retry_backoff, args.retry_max_time = 0, 1.0, 0.0
-    shipper = _make_shipper(args)
-    shipper.retry = RetryPolicy(attempts=1)
+    preset = resolve_destination_preset(args)
+    shipper, log_shipper = make_shippers(args, preset)
+    for each in (shipper, log_shipper):
+        if each is not None:
+            each.retry = RetryPolicy(attempts=1)
     printer = _Printer(args.quiet, args.status)
-    runner = _runner(args, shipper, printer)
+    runner = _runner(args, shipper, log_shipper, printer, preset)
     previous = signal.signal(signal.SIGTERM, lambda *_: runner.stop())
     interrupted = False
     try:
@@ -175,6 +134,8 @@ def cmd_ship(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
         shipper.close()
+        if log_shipper is not None:
+            log_shipper.close()
     printer.end(status)
     if interrupted:
         raise KeyboardInterrupt
@@ -224,7 +185,13 @@ class _Printer:
             print("otel-jsonl: ship: " + status.line(), file=sys.stderr)
 
 
-def _runner(args: argparse.Namespace, shipper: Shipper, printer: _Printer) -> FileShipper:
+def _runner(
+    args: argparse.Namespace,
+    shipper: Shipper,
+    log_shipper: Shipper | None,
+    printer: _Printer,
+    preset: Preset,
+) -> FileShipper:
     from ..otel.ids import default_resource
     from ..otel.ship_files import FileShipper
 
@@ -242,7 +209,9 @@ def _runner(args: argparse.Namespace, shipper: Shipper, printer: _Printer) -> Fi
             max_backoff=args.max_backoff,
             status_interval=(1.0 if printer.tty else args.status) or float("inf"),
             resource=default_resource(base),
-            resource_attrs=dict(args.resource_attr) or None,
+            resource_attrs={**preset.resource_attrs, **dict(args.resource_attr)} or None,
+            transform=preset.transform,
+            log_shipper=log_shipper,
             on_status=printer.status,
             on_problem=printer.problem,
         )

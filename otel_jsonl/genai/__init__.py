@@ -7,7 +7,8 @@ Modules: ``names`` (the names), ``messages`` (message forms), ``jsontext`` (JSON
 attributes), ``content`` (content wherever it was put), ``spans`` (span -> step fields),
 ``attributes`` (step -> span attributes), ``responses`` and ``gemini`` (the OpenAI Responses
 and Gemini message forms), ``responses_gemini_spans`` (their instrumentations' spans),
-``vercel`` (the Vercel AI SDK's ``ai.*`` spans).
+``vercel`` (the Vercel AI SDK's ``ai.*`` spans), ``logs`` (log-record content joined at read
+time, and folded into span attributes), ``langfuse`` (the ``langfuse.*`` attributes of a span).
 """
 
 from __future__ import annotations

@@ -119,6 +119,36 @@ EXCEPTION_MESSAGE = "exception.message"
 EXCEPTION_STACKTRACE = "exception.stacktrace"
 EVENT_NAME = "event.name"
 
+# --- agent frameworks (genai/frameworks.py) ---------------------------------------------------
+#: Pydantic AI's agent span: the whole conversation (parts form) and the run's output.
+PYDANTIC_AI_ALL_MESSAGES = "pydantic_ai.all_messages"
+PYDANTIC_AI_FINAL_RESULT = "final_result"
+#: Usage summed over a run, on Pydantic AI's agent span.
+GEN_AI_AGGREGATED_USAGE_PREFIX = "gen_ai.aggregated_usage."
+#: OpenLLMetry's LangGraph task and workflow spans: LangChain-serialised state as JSON text.
+GEN_AI_TASK_INPUT = "gen_ai.task.input"
+GEN_AI_TASK_OUTPUT = "gen_ai.task.output"
+#: OpenInference's span kind of LangChain chains (the agent's root span is one).
+OPENINFERENCE_CHAIN = "CHAIN"
+
+# --- Langfuse (what its OTLP endpoint maps to traces and observations; Langfuse docs, 2026) ---
+GEN_AI_CONVERSATION_ID = "gen_ai.conversation.id"
+LANGFUSE_TRACE_NAME = "langfuse.trace.name"
+LANGFUSE_TRACE_INPUT = "langfuse.trace.input"
+LANGFUSE_TRACE_OUTPUT = "langfuse.trace.output"
+LANGFUSE_TRACE_TAGS = "langfuse.trace.tags"
+LANGFUSE_SESSION_ID = "langfuse.session.id"
+LANGFUSE_USER_ID = "langfuse.user.id"
+LANGFUSE_OBSERVATION_TYPE = "langfuse.observation.type"
+LANGFUSE_OBSERVATION_INPUT = "langfuse.observation.input"
+LANGFUSE_OBSERVATION_OUTPUT = "langfuse.observation.output"
+LANGFUSE_OBSERVATION_MODEL = "langfuse.observation.model.name"
+LANGFUSE_OBSERVATION_MODEL_PARAMETERS = "langfuse.observation.model.parameters"
+LANGFUSE_OBSERVATION_USAGE = "langfuse.observation.usage_details"
+LANGFUSE_OBSERVATION_LEVEL = "langfuse.observation.level"
+LANGFUSE_OBSERVATION_STATUS_MESSAGE = "langfuse.observation.status_message"
+SESSION_ID = "session.id"
+USER_ID = "user.id"
 # --- Vercel AI SDK (`ai`, `experimental_telemetry`; read from ai 6.0 spans) ----------------
 AI_OPERATION_ID = "ai.operationId"
 AI_PROMPT = "ai.prompt"

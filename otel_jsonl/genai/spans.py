@@ -24,6 +24,7 @@ from .content import (
     openllmetry_messages,
     text_of,
 )
+from .frameworks import agent_fields, repair_parts, tool_fields
 from .jsontext import exact_json_style, loads, parse_json
 from .responses_gemini_spans import refine_llm_call
 
@@ -153,7 +154,7 @@ class FieldBuilder:
         except ValueError:
             return False
         # Already in the parts form (the common case): nothing to normalise.
-        value = parsed if is_parts_list(parsed) else normalise(parsed)
+        value = repair_parts(parsed if is_parts_list(parsed) else normalise(parsed))
         if value is None:
             return False
         slot = self._slot(line, path)
@@ -295,21 +296,31 @@ def _fill_tool(b: FieldBuilder, attrs: Mapping[str, Any], error: bool) -> None:
         b.move(key, ("name",))
     for key in (n.GEN_AI_TOOL_CALL_ID, n.TOOL_CALL_ID):
         b.move(key, ("id",))
+    # LangChain's payloads (frameworks.tool_fields) are read, not moved: they hold more.
+    derived = tool_fields(attrs) or {}
     if "name" in res:
         call["name"] = res["name"]
+    if "id" not in res and derived.get("id") is not None:
+        res["id"] = derived["id"]
     if "id" in res:
         call["id"] = res["id"]
     else:
         call["id"] = res["id"] = None
-    moved_args = b.move_raw_or_json(n.GEN_AI_TOOL_CALL_ARGUMENTS, ("args",), "tool_call")
-    if not moved_args and attrs.get(n.OPENINFERENCE_SPAN_KIND) == "TOOL":
+    if "args" in derived:
+        call["args"] = derived["args"]
+    elif not b.move_raw_or_json(n.GEN_AI_TOOL_CALL_ARGUMENTS, ("args",), "tool_call") and (
+        attrs.get(n.OPENINFERENCE_SPAN_KIND) == "TOOL"
+    ):
         b.move_raw_or_json(n.INPUT_VALUE, ("args",), "tool_call")
-    for key in (n.GEN_AI_TOOL_CALL_RESULT, n.ANTHROPIC_TOOL_RESULT_CONTENT):
-        if b.move_raw_or_json(key, ("output",)):
-            break
+    if "output" in derived:
+        res["output"] = derived["output"]
     else:
-        if attrs.get(n.OPENINFERENCE_SPAN_KIND) == "TOOL":
-            b.move_raw_or_json(n.OUTPUT_VALUE, ("output",))
+        for key in (n.GEN_AI_TOOL_CALL_RESULT, n.ANTHROPIC_TOOL_RESULT_CONTENT):
+            if b.move_raw_or_json(key, ("output",)):
+                break
+        else:
+            if attrs.get(n.OPENINFERENCE_SPAN_KIND) == "TOOL":
+                b.move_raw_or_json(n.OUTPUT_VALUE, ("output",))
     vercel.fill_tool(b, attrs)
     if error:
         res["is_error"] = True
@@ -322,9 +333,14 @@ def _fill_agent(b: FieldBuilder, attrs: Mapping[str, Any]) -> None:
     b.move_json(n.GEN_AI_SYSTEM_INSTRUCTIONS, ("system",), normalise_system, "input")
     b.move_json(n.GEN_AI_INPUT_MESSAGES, ("messages",), normalise_messages, "input")
     b.move_json(n.GEN_AI_OUTPUT_MESSAGES, ("output",), lambda v: normalise_messages(v, "assistant"))
+    # A framework's own content (frameworks.agent_fields): read, not moved.
+    for field, value in (agent_fields(attrs) or {}).items():
+        (first if field == "messages" else b.main).setdefault(field, value)
     if "messages" not in first and isinstance(attrs.get(n.INPUT_VALUE), str):
         first["messages"] = normalise_messages(attrs[n.INPUT_VALUE])
     text = text_of(b.main.get("output"))
+    if text is None and isinstance(b.main.get("text"), str):
+        return
     if text is None and isinstance(attrs.get(n.OUTPUT_VALUE), str):
         b.move(n.OUTPUT_VALUE, ("text",))
     else:

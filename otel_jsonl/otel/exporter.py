@@ -22,7 +22,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import IO, TYPE_CHECKING, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar
 
 from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
@@ -32,6 +32,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from ..genai import names as n
 from ..genai.content import merge_logs, messages_from_record
+from ..genai.run_steps import RunSteps
 from ..genai.spans import llm_call_id
 from ..record.rotate import RotationPolicy
 from ..record.writer import LineWriter, WriterOptions, WriterOptionsKw
@@ -193,7 +194,7 @@ class _FileUser:
         path: str | os.PathLike[str] | None = None,
         *,
         stream: IO[Any] | None = None,
-        joiner: LogJoiner | None = None,
+        joiner: LogJoiner | Literal[False] | None = None,
         options: WriterOptions | None = None,
         _sink: _Sink | None = None,
         **overrides: Unpack[WriterOptionsKw],
@@ -202,14 +203,17 @@ class _FileUser:
             _sink = _make_sink(path, stream, options_from_env(options, **overrides))
         self._sink = _sink
         self._sink.users += 1
-        self.joiner = joiner if joiner is not None else joiner_for(self._sink.writer.path)
+        # False: no joiner at all (import writes log records where they are, as log lines).
+        self.joiner: LogJoiner | None = (
+            None if joiner is False else joiner or joiner_for(self._sink.writer.path)
+        )
         self._setup()
 
     @classmethod
     def sharing(cls: type[_U], other: _FileUser) -> _U:
         """An exporter that writes to ``other``'s file (one writer, one lock, closed when the
         last of them shuts down) and shares its log joiner."""
-        return cls(joiner=other.joiner, _sink=other._sink)
+        return cls(joiner=other.joiner or False, _sink=other._sink)
 
     def _setup(self) -> None:
         """State of the exporter itself (after the file and joiner are set)."""
@@ -228,7 +232,8 @@ class JsonlSpanExporter(_FileUser, SpanExporter):
     as ``options`` or keywords: ``cap`` bytes per string value, default ``OTEL_JSONL_CAP`` or
     4096, 0 = off; ``blob_dir``; ``redact``, default ``OTEL_JSONL_REDACT`` or on;
     ``redact_patterns``; ``fsync``, default ``"close"``). ``joiner`` receives GenAI log records
-    from a :class:`JsonlLogExporter` so their content lands on the ``llm_call`` line.
+    from a :class:`JsonlLogExporter` so their content lands on the ``llm_call`` line (default:
+    the one shared by exporters of the same path; ``False``: none, records stay ``log`` lines).
     """
 
     def _setup(self) -> None:
@@ -242,6 +247,7 @@ class JsonlSpanExporter(_FileUser, SpanExporter):
         self._resource_ids: dict[int, tuple[Resource, str]] = {}
         self._by_response: OrderedDict[str, str] = OrderedDict()
         self._llm_child_of: OrderedDict[str, str] = OrderedDict()
+        self._run_steps = RunSteps()
 
     def _resource_ref(
         self, resource: Resource, out: list[dict[str, Any]], run: str, ts: float
@@ -314,7 +320,7 @@ class JsonlSpanExporter(_FileUser, SpanExporter):
         ctx = span.context
         run = format(ctx.trace_id, "032x") if ctx is not None else "0" * 32
         rid = self._resource_ref(span.resource, out, run, (span.end_time or 0) / 1e9)
-        events = span_to_events(span, resource_ref=rid)
+        events = span_to_events(span, resource_ref=rid, run_steps=self._run_steps)
         main = next(e for e in events if "otel" in e)
         logs: list[dict[str, Any]] = []
         if self.joiner is not None:
@@ -328,6 +334,9 @@ class JsonlSpanExporter(_FileUser, SpanExporter):
             elif logs:
                 merge_logs(main, logs)
                 logs = []
+        if main["kind"] != "span":
+            self._run_steps.settle(run, events)
+        self._run_steps.end(run, main.get("parent_id"))
         number_events(events, self._seq.for_run(run))
         out.extend(events)
         out.extend(logs)

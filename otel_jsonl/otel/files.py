@@ -3,8 +3,12 @@ file, an endpoint, or both) and OTLP JSON lines back to trace lines.
 
 ``convert_lines`` / ``convert_files`` stream: spans are written and shipped as soon as the
 converter completes them, so memory stays bounded by what is open (see
-:mod:`otel_jsonl.otel.to_spans`). ``import_files`` writes through :class:`JsonlSpanExporter`, so
-an imported span becomes exactly the lines the exporter would have written.
+:mod:`otel_jsonl.otel.to_spans`). ``log`` lines become OTLP log records (a ``LogsData`` JSON
+lines file of their own, and/or the logs endpoint); for trace-only backends their content can
+also be folded onto the model-call spans (:mod:`otel_jsonl.otel.fold`). ``import_files``
+writes through :class:`JsonlSpanExporter` and :class:`JsonlLogExporter`, so an imported span
+or log record becomes exactly the lines the exporters would have written; it reads
+``TracesData`` and ``LogsData`` lines, and Phoenix's span export, in any order.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from opentelemetry.sdk._logs.export import LogRecordExportResult
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExportResult
@@ -27,14 +32,18 @@ from opentelemetry.sdk.trace.export import SpanExportResult
 from ..exceptions import OtelJsonlError
 from ..read.lines import Line, ReadReport, open_source, read_events
 from ..record.writer import WriterOptions
-from .exporter import JsonlSpanExporter
+from .exporter import JsonlLogExporter, JsonlSpanExporter
+from .fold import LogFolder, LogRecords, content_line
 from .ids import default_resource
 from .otlp_json import DEFAULT_BATCH_SIZE, write_otlp_json
-from .otlp_read import ImportReport, read_otlp_json
+from .otlp_logs import read_otlp_signals
+from .otlp_read import ImportReport
 from .ship import (
     Attempts,
     Shipper,
     ShipReport,
+    logs_endpoint_for,
+    make_log_exporter,
     make_span_exporter,
     resolve_endpoint,
     resolve_protocol,
@@ -61,20 +70,32 @@ class ConvertResult:
     written: int = 0
     ship: ShipReport | None = None
     reports: list[ReadReport] = field(default_factory=list)
-    #: Lines that were read but could not be made into spans (``name:line: reason``).
+    log_records: int = 0
+    """Log records made from ``log`` lines (and from content joined at write time)."""
+    logs_written: int = 0
+    log_ship: ShipReport | None = None
+    folded: int = 0
+    """Model-call spans that got their messages from log records."""
     unconvertible: list[str] = field(default_factory=list)
-    #: Spans whose OTLP JSON line alone is longer than MAX_LINE_BYTES (written whole).
+    """Lines that were read but could not be made into spans (``name:line: reason``)."""
     oversize: int = 0
+    """Spans whose OTLP JSON line alone is longer than MAX_LINE_BYTES (written whole)."""
 
     @property
     def skipped(self) -> int:
         """Bad lines skipped while reading (a torn last line is not counted) or converting."""
-        return sum(r.skipped - (1 if r.torn else 0) for r in self.reports) + len(self.unconvertible)
+        read = sum(r.skipped - (1 if r.torn else 0) for r in self.reports)
+        return read + len(self.unconvertible)
 
     @property
     def ok(self) -> bool:
-        """True when no line was skipped and every span was delivered."""
-        return not self.skipped and (self.ship is None or self.ship.ok)
+        """True when no line was skipped and every span and log record was delivered (an
+        endpoint that takes no logs at all, a trace-only backend, is not a failure)."""
+        return (
+            not self.skipped
+            and (self.ship is None or self.ship.ok)
+            and (self.log_ship is None or self.log_ship.ok or self.log_ship.unsupported)
+        )
 
 
 class _LineFile:
@@ -157,6 +178,10 @@ def convert_lines(
     resource: Resource | None = None,
     resource_attrs: Mapping[str, Any] | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    logs_output: Source | None = None,
+    log_shipper: Shipper | None = None,
+    fold: bool = False,
+    transform: Callable[[ReadableSpan], ReadableSpan] | None = None,
     source_name: Callable[[], str] | None = None,
     on_problem: Callable[[str], None] | None = None,
 ) -> ConvertResult:
@@ -166,9 +191,13 @@ def convert_lines(
 
     ``resource`` is the resource of spans built from recorder lines (default
     :func:`~otel_jsonl.otel.ids.default_resource`); ``resource_attrs`` are merged into every
-    span's resource. A line whose values cannot make a span (a valid event with, say, a
-    ``usage`` that is not an object) is skipped, listed in ``result.unconvertible`` as
-    ``name:line: reason`` (``source_name()`` gives the name) and passed to ``on_problem``.
+    span's resource. ``log`` lines (and content the exporter joined from log records when it
+    wrote an ``llm_call``) become log records: written to ``logs_output`` as ``LogsData``
+    JSON lines (a path is created only when there is a record) and/or handed to
+    ``log_shipper``. ``fold`` puts log content onto its model-call spans (for backends that
+    read only traces); ``transform`` rewrites each span last (a backend's own attributes).
+    A line whose values cannot make a span is skipped, listed in ``result.unconvertible`` as
+    ``name:line: reason`` (``source_name()`` names the file) and passed to ``on_problem``.
     """
     if output is None and shipper is None:
         raise ValueError("nowhere to put the spans: give an output or a shipper")
@@ -177,36 +206,87 @@ def convert_lines(
     gc.freeze()
     converter = SpanConverter(resource=resource, resource_attrs=resource_attrs)
     result = ConvertResult(converter.stats)
+    log_resource = resource if resource is not None else default_resource()
+    if resource_attrs:
+        log_resource = log_resource.merge(Resource(dict(resource_attrs)))
     with ExitStack() as stack:
         if shipper is not None:
             stack.callback(_close_shipper, shipper, result)
+        if log_shipper is not None:
+            stack.callback(_close_log_shipper, log_shipper, result)
         out = _open_output(output, stack) if output is not None else None
-        batch: list[ReadableSpan] = []
-
-        def emit(spans: list[ReadableSpan]) -> None:
-            for span in spans:
-                if shipper is not None:
-                    shipper.add(span)
-                if out is not None:
-                    batch.append(span)
-            if out is not None and len(batch) >= batch_size:
-                result.written += write(batch)
-                batch.clear()
-
-        oversize: list[ReadableSpan] = []
-
-        def write(spans: list[ReadableSpan]) -> int:
-            assert out is not None
-            return write_otlp_json(spans, out, batch_size=batch_size, oversize=oversize)
-
-        for spans in _spans_of(converter, lines, result, source_name, on_problem):
-            emit(spans)
-        if out is not None:
-            if batch:
-                result.written += write(batch)
-            out.flush()
-        result.oversize = len(oversize)
+        spans = _SpanOutput(out, shipper, batch_size, LogFolder() if fold else None, transform)
+        opener = (lambda: _open_output(logs_output, stack)) if logs_output is not None else None
+        logs = LogRecords(log_resource, opener, log_shipper, batch_size)
+        for line, completed in _spans_of(converter, lines, result, source_name, on_problem):
+            event = line[1] if isinstance(line, tuple) else line
+            kind = event.get("kind")
+            content = event if kind == "log" else None
+            if kind == "llm_call" and "otel" in event:
+                content = content_line(event)
+            if content is not None:
+                if spans.folder is not None:
+                    spans.folder.add_log(content)
+                logs.add(content)
+            spans.emit(completed)
+        result.written, result.folded = spans.finish()
+        result.oversize = len(spans.oversize)
+        result.log_records, result.logs_written = logs.finish()
     return result
+
+
+class _SpanOutput:
+    """Where converted spans go: folded (held until their log content is known), rewritten by
+    a backend's ``transform``, then shipped and/or written as OTLP JSON lines."""
+
+    def __init__(
+        self,
+        out: IO[bytes] | None,
+        shipper: Shipper | None,
+        batch_size: int,
+        folder: LogFolder | None,
+        transform: Callable[[ReadableSpan], ReadableSpan] | None,
+    ) -> None:
+        self.out = out
+        self.shipper = shipper
+        self.batch_size = batch_size
+        self.folder = folder
+        self.transform = transform
+        self.batch: list[ReadableSpan] = []
+        self.written = 0
+        self.oversize: list[ReadableSpan] = []
+
+    def emit(self, spans: list[ReadableSpan], *, held: bool = False) -> None:
+        if self.folder is not None and not held:
+            spans = [ready for span in spans for ready in self.folder.add_span(span)]
+        for span in spans:
+            if self.transform is not None:
+                span = self.transform(span)
+            if self.shipper is not None:
+                self.shipper.add(span)
+            if self.out is not None:
+                self.batch.append(span)
+        if self.out is not None and len(self.batch) >= self.batch_size:
+            self._write()
+
+    def _write(self) -> None:
+        assert self.out is not None
+        self.written += write_otlp_json(
+            self.batch, self.out, batch_size=self.batch_size, oversize=self.oversize
+        )
+        self.batch.clear()
+
+    def finish(self) -> tuple[int, int]:
+        """Emit the held spans, write the rest; (spans written, spans folded)."""
+        folded = 0
+        if self.folder is not None:
+            self.emit(self.folder.finish(), held=True)
+            folded = self.folder.folded
+        if self.out is not None:
+            if self.batch:
+                self._write()
+            self.out.flush()
+        return self.written, folded
 
 
 def _spans_of(
@@ -215,9 +295,9 @@ def _spans_of(
     result: ConvertResult,
     source_name: Callable[[], str] | None,
     on_problem: Callable[[str], None] | None,
-) -> Iterator[list[ReadableSpan]]:
-    """The spans each line completes, then those the end of input completes; a line that
-    cannot make a span is reported (``name:line: cannot convert (...)``) and skipped."""
+) -> Iterator[tuple[Line | Mapping[str, Any], list[ReadableSpan]]]:
+    """Each line with the spans it completes (the end of input's come with an empty line); a
+    line that cannot make a span is reported (``name:line: cannot convert (...)``), skipped."""
 
     def problem(where: str, exc: Exception) -> None:
         message = f"{where}: cannot convert ({type(exc).__name__}: {exc})"
@@ -234,9 +314,9 @@ def _spans_of(
         except _CONVERT_ERRORS as exc:
             problem(f"{name()}:{line.lineno if isinstance(line, Line) else '?'}", exc)
             continue
-        yield spans
+        yield line, spans
     try:
-        yield converter.finish()
+        yield {}, converter.finish()
     except _CONVERT_ERRORS as exc:
         problem(name(), exc)
 
@@ -248,6 +328,10 @@ _CONVERT_ERRORS = (KeyError, TypeError, ValueError, AttributeError, OverflowErro
 
 def _close_shipper(shipper: Shipper, result: ConvertResult) -> None:
     result.ship = shipper.close()
+
+
+def _close_log_shipper(shipper: Shipper, result: ConvertResult) -> None:
+    result.log_ship = shipper.close()
 
 
 def convert_files(
@@ -262,24 +346,32 @@ def convert_files(
     resource_attrs: Mapping[str, Any] | None = None,
     service_name: str | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    logs_output: Source | None = None,
+    send_logs: bool = True,
+    fold: bool | None = None,
 ) -> ConvertResult:
     """Convert trace files (paths, ``-``, ``.gz``, binary streams) to OTLP: written to
     ``output`` and/or sent to ``endpoint`` (an OTLP/HTTP base URL or gRPC address; the
-    ``OTEL_EXPORTER_OTLP_*`` variables fill what is not given). Bad lines raise
-    :class:`~otel_jsonl.exceptions.TraceFormatError` when ``strict``, else are skipped and
-    counted in ``result.reports``. For full control of shipping, build a :class:`Shipper` and
-    call :func:`convert_lines`."""
+    ``OTEL_EXPORTER_OTLP_*`` variables fill what is not given). Log records from ``log``
+    lines go to ``logs_output`` (``LogsData`` JSON lines) and, with ``send_logs``, to the
+    endpoint's logs route; ``fold`` (default: when sending) puts their content onto the chat
+    spans. Bad lines raise :class:`~otel_jsonl.exceptions.TraceFormatError` when ``strict``,
+    else are skipped and counted in ``result.reports``. For full control of shipping, build
+    :class:`Shipper` objects and call :func:`convert_lines`."""
     shipper = None
+    log_shipper = None
     if endpoint is not None:
         chosen = resolve_protocol(protocol)
         attempts = Attempts()
         exporter = make_span_exporter(endpoint, protocol=chosen, headers=headers, attempts=attempts)
-        shipper = Shipper(
-            exporter,
-            endpoint=resolve_endpoint(endpoint, chosen),
-            batch_size=batch_size,
-            attempts=attempts,
-        )
+        url = resolve_endpoint(endpoint, chosen)
+        shipper = Shipper(exporter, endpoint=url, batch_size=batch_size, attempts=attempts)
+        if send_logs:
+            logs_url = logs_endpoint_for(url, chosen)
+            log_exporter = make_log_exporter(logs_url, protocol=chosen, headers=headers)
+            log_shipper = Shipper(
+                log_exporter, endpoint=logs_url, unit="log records", batch_size=batch_size
+            )
     if resource is None and service_name:
         resource = default_resource({"service.name": service_name})
     reports: list[ReadReport] = []
@@ -297,6 +389,9 @@ def convert_files(
         resource=resource,
         resource_attrs=resource_attrs,
         batch_size=batch_size,
+        logs_output=logs_output,
+        log_shipper=log_shipper,
+        fold=endpoint is not None if fold is None else fold,
         source_name=lambda: reports[-1].path if reports else "<events>",
     )
     result.reports = reports
@@ -310,8 +405,9 @@ class ImportResult:
 
     spans: int = 0
     problems: list[str] = field(default_factory=list)
-    #: Values over the cap cut with no blob kept (writing to a stream with no ``blob_dir``).
+    logs: int = 0
     cut: int = 0
+    """Values over the cap cut with no blob kept (writing to a stream with no blob_dir)."""
 
     @property
     def ok(self) -> bool:
@@ -328,8 +424,12 @@ def import_files(
     batch_size: int = DEFAULT_BATCH_SIZE,
     options: WriterOptions | None = None,
 ) -> ImportResult:
-    """Read OTLP JSON lines files and write their spans as trace lines to ``output`` (a path
-    or a binary stream), through :class:`JsonlSpanExporter`.
+    """Read OTLP JSON lines files (``TracesData`` and ``LogsData`` lines, and Phoenix's span
+    export, any mix and order) and write their spans and log records as trace lines to
+    ``output`` (a path or a binary stream), through :class:`JsonlSpanExporter` and
+    :class:`JsonlLogExporter`. Log records are written as ``log`` lines where they come (no
+    write-time join: readers join them at read time), so a ``convert`` of a file with ``log``
+    lines imports back to the same events.
 
     ``sources`` are paths (gzip read when compressed), or (name, binary stream) pairs. A bad
     line raises :class:`~otel_jsonl.otel.otlp_json.OtlpFormatError` when ``strict``;
@@ -339,9 +439,10 @@ def import_files(
     ``blob_dir`` cuts them, counted in ``result.cut``).
     """
     if isinstance(output, (str, os.PathLike)):
-        exporter = JsonlSpanExporter(output, options=options)
+        exporter = JsonlSpanExporter(output, joiner=False, options=options)
     else:
-        exporter = JsonlSpanExporter(stream=output, options=options)
+        exporter = JsonlSpanExporter(stream=output, joiner=False, options=options)
+    log_exporter = JsonlLogExporter.sharing(exporter)
     result = ImportResult()
     try:
         with ExitStack() as stack:
@@ -352,25 +453,59 @@ def import_files(
                     name = os.fspath(source)
                     stream = stack.enter_context(open_source(source))
                 report = ImportReport()
-                batch: list[ReadableSpan] = []
-                for span in read_otlp_json(
-                    stream, name=name, strict=strict, report=report, on_problem=on_problem
-                ):
-                    batch.append(span)
-                    if len(batch) >= batch_size:
-                        _export(exporter, batch)
-                        batch = []
-                if batch:
-                    _export(exporter, batch)
+                _import_stream(
+                    read_otlp_signals(
+                        stream, name=name, strict=strict, report=report, on_problem=on_problem
+                    ),
+                    exporter,
+                    log_exporter,
+                    batch_size,
+                )
                 result.spans += report.spans
+                result.logs += report.logs
                 result.problems.extend(report.problems)
     finally:
+        log_exporter.shutdown()
         exporter.shutdown()
         result.cut = exporter.writer.cut
     return result
 
 
+def _import_stream(
+    items: Iterable[tuple[str, Any]],
+    exporter: JsonlSpanExporter,
+    log_exporter: JsonlLogExporter,
+    batch_size: int,
+) -> None:
+    """Write spans and log records in batches of one kind, in the order they were read."""
+    batch: list[Any] = []
+    batch_kind = "span"
+    for kind, item in items:
+        if batch and (kind != batch_kind or len(batch) >= batch_size):
+            _flush(batch_kind, batch, exporter, log_exporter)
+            batch = []
+        batch_kind = kind
+        batch.append(item)
+    if batch:
+        _flush(batch_kind, batch, exporter, log_exporter)
+
+
+def _flush(
+    kind: str, batch: list[Any], exporter: JsonlSpanExporter, log_exporter: JsonlLogExporter
+) -> None:
+    if kind == "log":
+        _export_logs(log_exporter, batch)
+    else:
+        _export(exporter, batch)
+
+
 def _export(exporter: JsonlSpanExporter, batch: list[ReadableSpan]) -> None:
     if exporter.export(batch) is not SpanExportResult.SUCCESS:
+        error = exporter.writer.last_error
+        raise OtelJsonlError(f"could not write the events ({error})")
+
+
+def _export_logs(exporter: JsonlLogExporter, batch: list[Any]) -> None:
+    if exporter.export(batch) is not LogRecordExportResult.SUCCESS:
         error = exporter.writer.last_error
         raise OtelJsonlError(f"could not write the events ({error})")

@@ -40,6 +40,7 @@ from opentelemetry.util.types import Attributes
 
 from ..genai import names as n
 from ..genai.jsontext import JSON_STYLES
+from ..genai.run_steps import RunSteps
 from ..genai.spans import FieldBuilder, fill_step, operation_of
 from ..record import codec as _codec
 
@@ -275,9 +276,12 @@ def _errors(
     return out
 
 
-def span_to_events(span: ReadableSpan, *, resource_ref: str | None = None) -> list[dict[str, Any]]:
+def span_to_events(
+    span: ReadableSpan, *, resource_ref: str | None = None, run_steps: RunSteps | None = None
+) -> list[dict[str, Any]]:
     """The events of one span, in file order, their ``seq`` None until :func:`number_events`
-    numbers them (the exporter does, per run).
+    numbers them (the exporter does, per run). ``run_steps`` (the exporter's) decides the
+    operation of agent spans from the other spans of the run (nested agents, LangChain's root).
 
     The line that carries ``otel`` is the span's step; ``error`` lines (derived from the
     status or ``exception`` events) come last, carry the same ``span_id`` and no ``otel``, and
@@ -295,6 +299,8 @@ def span_to_events(span: ReadableSpan, *, resource_ref: str | None = None) -> li
     start = (span.start_time or 0) / 1e9
     attrs = _span_attrs(span)
     op = operation_of(attrs)
+    if run_steps is not None:
+        op = run_steps.operation(trace_id, base["span_id"], base.get("parent_id"), op, attrs)
     error = span.status.status_code is StatusCode.ERROR
     main = dict(base)
     main["start"] = start

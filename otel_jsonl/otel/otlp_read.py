@@ -278,6 +278,8 @@ class ImportReport:
     lines: int = 0
     spans: int = 0
     problems: list[str] = field(default_factory=list)
+    logs: int = 0
+    """Log records read (``LogsData`` lines; see ``otlp_logs.read_otlp_signals``)."""
 
 
 def read_otlp_json(

@@ -1,25 +1,28 @@
-"""Shipping spans to an OTLP endpoint through the SDK's OTLP exporters.
+"""Shipping spans (and log records) to an OTLP endpoint through the SDK's OTLP exporters.
 
 Bounded batches go to the SDK's OTLP/HTTP-protobuf or OTLP/gRPC exporter (which reads the
 ``OTEL_EXPORTER_OTLP_*`` variables for whatever is not given). Over HTTP a recording session
 (:mod:`otel_jsonl.otel.transport`) tells the shipper what each request met, so: a refused
 connection is said at once as such; a 413 halves the batch until the parts fit; a 429/503 is
 re-sent after its ``Retry-After``; everything else transient is retried with exponential
-backoff, bounded in attempts and time. The SDK's log messages are captured, not printed.
+backoff, bounded in attempts and time. A backend that refuses the credentials (HTTP
+401/403, gRPC UNAUTHENTICATED / PERMISSION_DENIED) is not retried: a wrong key stays wrong.
+The SDK's log messages are captured, not printed.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.sdk._logs.export import LogRecordExporter
+from opentelemetry.sdk.trace.export import SpanExporter
 
 from .otlp_json import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_SIZE
 from .transport import Attempts, Outcome, RecordingSession, probe
@@ -30,6 +33,8 @@ __all__ = [
     "RetryPolicy",
     "ShipReport",
     "Shipper",
+    "logs_endpoint_for",
+    "make_log_exporter",
     "make_span_exporter",
     "resolve_endpoint",
     "resolve_protocol",
@@ -229,6 +234,92 @@ def _env_timeout() -> float:
         return 10.0
 
 
+def logs_endpoint_for(traces_endpoint: str, protocol: str) -> str:
+    """The logs URL beside a traces URL: ``.../v1/traces`` becomes ``.../v1/logs`` over HTTP
+    (``OTEL_EXPORTER_OTLP_LOGS_ENDPOINT`` wins when set); gRPC uses the same address."""
+    explicit = os.environ.get("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT")
+    if explicit:
+        return explicit
+    if protocol == "grpc":
+        return traces_endpoint
+    parsed = urllib.parse.urlsplit(traces_endpoint)
+    path = parsed.path
+    if path.endswith("/v1/traces"):
+        path = path[: -len("/v1/traces")] + "/v1/logs"
+    else:
+        path = path.rstrip("/") + "/v1/logs"
+    return urllib.parse.urlunsplit(parsed._replace(path=path))
+
+
+def make_log_exporter(
+    endpoint: str,
+    *,
+    protocol: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    compression: str | None = None,
+    timeout: float | None = None,
+    certificate: str | None = None,
+    client_key: str | None = None,
+    client_certificate: str | None = None,
+    insecure: bool | None = None,
+) -> LogRecordExporter:
+    """The SDK's OTLP log exporter (HTTP/protobuf to ``endpoint`` as given, e.g. from
+    :func:`logs_endpoint_for`, or gRPC's LogsService), with the same options as
+    :func:`make_span_exporter`."""
+    proto = resolve_protocol(protocol)
+    merged = {**_env_headers(), **(headers or {})} if headers else None
+    if compression is not None and compression not in ("gzip", "none"):
+        raise ValueError(f"unsupported compression {compression!r} (use gzip or none)")
+    if proto == "grpc":
+        import grpc
+        from opentelemetry.exporter.otlp.proto.grpc._log_exporter import (
+            OTLPLogExporter as GrpcLogExporter,
+        )
+
+        credentials = None
+        if certificate is not None:
+            credentials = grpc.ssl_channel_credentials(
+                _read(certificate), _read(client_key), _read(client_certificate)
+            )
+        gcomp = None
+        if compression is not None:
+            gcomp = (
+                grpc.Compression.Gzip if compression == "gzip" else grpc.Compression.NoCompression
+            )
+        return GrpcLogExporter(
+            endpoint=endpoint,
+            insecure=insecure,
+            credentials=credentials,
+            headers=merged,
+            timeout=timeout,
+            compression=gcomp,
+        )
+    from opentelemetry.exporter.otlp.proto.http import Compression
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import (
+        OTLPLogExporter as HttpLogExporter,
+    )
+
+    hcomp = None
+    if compression is not None:
+        hcomp = Compression.Gzip if compression == "gzip" else Compression.NoCompression
+    return HttpLogExporter(
+        endpoint=endpoint,
+        certificate_file=certificate,
+        client_key_file=client_key,
+        client_certificate_file=client_certificate,
+        headers=merged,
+        timeout=timeout,
+        compression=hcomp,
+    )
+
+
+def _read(path: str | None) -> bytes | None:
+    if path is None:
+        return None
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
 @dataclass
 class RetryPolicy:
     """The outer retry around the SDK exporter's own: ``attempts`` sends per batch at most,
@@ -247,9 +338,16 @@ class ShipReport:
     """What a :class:`Shipper` did: spans and batches sent and failed (each span and batch
     counted once, however often it was tried), requests made (``attempts``), batches halved
     after a 413 (``splits``), re-sends (``batches_retried``, and their spans), and the last
-    error seen."""
+    error seen. ``refused`` is True when the backend refused the credentials; ``unit`` names
+    what was shipped (``spans``, or ``log records`` for a log shipper: the ``spans_*`` counts
+    count those)."""
 
     endpoint: str = ""
+    unit: str = "spans"
+    refused: bool = False
+    unsupported: bool = False
+    """The endpoint does not take this signal (HTTP 404/405/415/501, gRPC UNIMPLEMENTED): a
+    trace-only backend's logs endpoint. Nothing more is sent to it."""
     spans_sent: int = 0
     spans_retried: int = 0
     spans_failed: int = 0
@@ -272,7 +370,7 @@ class ShipReport:
         if self.batches_failed:
             failed += f" in {self.batches_failed} batch{'es' if self.batches_failed != 1 else ''}"
         text = (
-            f"sent {self.spans_sent} spans in {self.batches_sent} "
+            f"sent {self.spans_sent} {self.unit} in {self.batches_sent} "
             f"batch{'es' if self.batches_sent != 1 else ''} to {self.endpoint} "
             f"({tries}, {failed})"
         )
@@ -298,11 +396,26 @@ class _Capture(logging.Handler):
                 self.last = str(record.msg)
 
 
-def _estimate(span: ReadableSpan) -> int:
-    size = 128 + len(span.name)
-    for key, value in (span.attributes or {}).items():
+#: What the SDK exporters log when the backend refuses the credentials.
+_REFUSED = re.compile(r"code: (401|403)\b|UNAUTHENTICATED|PERMISSION_DENIED")
+#: ... and when the endpoint does not exist for this signal.
+_UNSUPPORTED = re.compile(r"code: (404|405|415|501)\b|UNIMPLEMENTED")
+
+
+def _estimate(item: Any) -> int:
+    record = getattr(item, "log_record", None)
+    if record is not None:  # a log record: its body and attributes
+        body = record.body
+        size = 128 + (len(body) if isinstance(body, str) else 256 if body is not None else 0)
+        attrs = record.attributes or {}
+        events: Sequence[Any] = ()
+    else:
+        size = 128 + len(item.name)
+        attrs = item.attributes or {}
+        events = item.events
+    for key, value in attrs.items():
         size += len(key) + (len(value) if isinstance(value, (str, bytes)) else 16)
-    for event in span.events:
+    for event in events:
         size += 64
         for value in (event.attributes or {}).values():
             size += len(value) if isinstance(value, (str, bytes)) else 16
@@ -310,7 +423,8 @@ def _estimate(span: ReadableSpan) -> int:
 
 
 class Shipper:
-    """Sends spans through an SDK ``SpanExporter`` in bounded batches with an outer retry.
+    """Sends spans through an SDK ``SpanExporter`` (or log records through a
+    ``LogRecordExporter``, with ``unit="log records"``) in bounded batches with an outer retry.
 
     ``add()`` buffers a span and sends a batch once it holds ``batch_size`` spans or about
     ``batch_bytes`` bytes; ``close()`` sends the rest, shuts the exporter down and returns the
@@ -325,9 +439,10 @@ class Shipper:
 
     def __init__(
         self,
-        exporter: SpanExporter,
+        exporter: SpanExporter | LogRecordExporter,
         *,
         endpoint: str = "",
+        unit: str = "spans",
         batch_size: int = DEFAULT_BATCH_SIZE,
         batch_bytes: int = DEFAULT_BATCH_BYTES,
         retry: RetryPolicy | None = None,
@@ -342,12 +457,12 @@ class Shipper:
         self.batch_size = batch_size
         self.batch_bytes = batch_bytes
         self.retry = retry or RetryPolicy()
-        self.report = ShipReport(endpoint=endpoint)
+        self.report = ShipReport(endpoint=endpoint, unit=unit)
         self._sleep = sleep
         self._clock = clock
         self.attempts = attempts
         self._notify = notify
-        self._batch: list[ReadableSpan] = []
+        self._batch: list[Any] = []
         self._bytes = 0
         self._down = False
         self._closed = False
@@ -361,14 +476,14 @@ class Shipper:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def add(self, span: ReadableSpan) -> None:
+    def add(self, span: Any) -> None:
         """Buffer ``span``; send the batch when it is full."""
         self._batch.append(span)
         self._bytes += _estimate(span)
         if len(self._batch) >= self.batch_size or self._bytes >= self.batch_bytes:
             self.flush()
 
-    def add_all(self, spans: Iterable[ReadableSpan]) -> None:
+    def add_all(self, spans: Iterable[Any]) -> None:
         """Buffer and send every span of ``spans``."""
         for span in spans:
             self.add(span)
@@ -393,9 +508,10 @@ class Shipper:
             logger.propagate = propagate
         self._saved = []
 
-    def _export(self, batch: Sequence[ReadableSpan]) -> Outcome | None:
+    def _export(self, batch: Sequence[Any]) -> Outcome | None:
         """One attempt: None when the batch got through, else what went wrong."""
         seen = self.attempts
+        before = 0
         if seen is not None:
             refused = probe(seen)
             if refused is not None:
@@ -413,25 +529,41 @@ class Shipper:
             self._capture.last = f"{type(exc).__name__}: {exc}"
         finally:
             self._unmute()
-        made = seen.count - before if seen is not None and seen.count > before else 1
-        self.report.attempts += made
-        if result is SpanExportResult.SUCCESS:
+        made = seen.count - before if seen is not None else 0
+        self.report.attempts += max(made, 1)
+        # SpanExportResult or LogRecordExportResult: both name success SUCCESS.
+        if getattr(result, "name", None) == "SUCCESS":
             return None
         outcome = seen.last if seen is not None else None
         if outcome is None:
-            said = self._capture.last or "export failed"
+            # The SDK's log exporter says each message once per 20 s: keep the last one said.
+            said = self._capture.last or self.report.last_error or "export failed"
             # The SDK drops a request over its max_request_size (64 MiB) before sending it:
             # the same remedy as a 413, and no use sending it again as it is.
             too_big = "max_request_size" in said
             outcome = Outcome(said, status=413 if too_big else None, retryable=not too_big)
         self.report.last_error = outcome.message
+        self._classify(outcome)
         return outcome
 
-    def send(self, batch: Sequence[ReadableSpan]) -> bool:
+    def _classify(self, outcome: Outcome) -> None:
+        status = outcome.status
+        if status in (401, 403) or (status is None and _REFUSED.search(outcome.message)):
+            self.report.refused = True
+        elif status in (404, 405, 415, 501) or (
+            status is None and _UNSUPPORTED.search(outcome.message)
+        ):
+            self.report.unsupported = True
+
+    def send(self, batch: Sequence[Any]) -> bool:
         """Send ``batch`` now, with the retry policy; True when the backend accepted it."""
         return self._send(list(batch))
 
-    def _send(self, batch: list[ReadableSpan]) -> bool:
+    def _send(self, batch: list[Any]) -> bool:
+        if self.report.unsupported:
+            self.report.batches_failed += 1
+            self.report.spans_failed += len(batch)
+            return False
         policy = self.retry
         allowed = 1 if self._down else max(1, policy.attempts)
         began = self._clock()
@@ -456,7 +588,8 @@ class Shipper:
                 first = self._send(batch[:half])
                 second = self._send(batch[half:])
                 return first and second
-            if not outcome.retryable or attempt >= allowed:
+            report = self.report
+            if not outcome.retryable or attempt >= allowed or report.refused or report.unsupported:
                 break
             wait = outcome.retry_after if outcome.retry_after is not None else backoff
             if self._clock() - began + wait > policy.max_time:

@@ -26,7 +26,6 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +43,9 @@ from ..read.lines import Problem, decode_line
 from ..schema import check_required
 from .checkpoint import Checkpoint, CheckpointBusyError
 from .ids import root_span_id
+from .otlp_logs import line_to_record
 from .ship import Shipper
+from .ship_status import ShipStatus
 from .to_spans import SpanConverter
 
 __all__ = ["CheckpointBusyError", "FileShipper", "ShipStatus"]
@@ -54,42 +55,6 @@ MAX_RESOURCES = 64
 MAX_NOTES = 100
 #: Lines read from one set before the others get a turn.
 READ_CHUNK = 512
-
-
-@dataclass
-class ShipStatus:
-    """Progress of a :class:`FileShipper`: what was read and sent, and how far behind it is."""
-
-    lines: int = 0
-    spans_sent: int = 0
-    batches_sent: int = 0
-    spans_suppressed: int = 0
-    failed_attempts: int = 0
-    waiting: int = 0
-    lag: float = 0.0
-    down_since: float | None = None
-    last_error: str | None = None
-    caught_up: bool = False
-    bad_lines: int = 0
-    notes: list[str] = field(default_factory=list)
-
-    def line(self, now: float | None = None) -> str:
-        """One line for a terminal or a log: ``sent 1200 spans in 3 batches; lag 0.4s; ...``."""
-        batches = "batch" if self.batches_sent == 1 else "batches"
-        parts = [
-            f"sent {self.spans_sent} spans in {self.batches_sent} {batches}",
-            f"read {self.lines} lines",
-            f"lag {self.lag:.1f}s",
-        ]
-        if self.waiting:
-            parts.append(f"{self.waiting} spans waiting")
-        if self.down_since is not None:
-            down_for = (now if now is not None else time.monotonic()) - self.down_since
-            reason = f" ({self.last_error})" if self.last_error else ""
-            parts.append(f"backend down for {down_for:.0f}s{reason}")
-        elif self.caught_up:
-            parts.append("caught up")
-        return "; ".join(parts)
 
 
 class _Set:
@@ -114,11 +79,14 @@ class _Set:
 
 
 class _Pending:
-    __slots__ = ("acked", "resume", "set", "span", "ts")
+    """A span, or a log record (``log``), waiting to be sent, and where its line was."""
+
+    __slots__ = ("acked", "log", "resume", "set", "span", "ts")
 
     def __init__(
-        self, span: ReadableSpan, set_: _Set, resume: Position, acked: Position, ts: float
+        self, span: Any, set_: _Set, resume: Position, acked: Position, ts: float, log: bool
     ) -> None:
+        self.log = log
         self.span = span
         self.set = set_
         self.resume = resume
@@ -133,10 +101,13 @@ class FileShipper:
     retry policy applies to each attempt; in ``follow`` mode a batch it gives up on is tried
     again with backoff up to ``max_backoff`` seconds, forever, until :meth:`stop`; without
     ``follow``, for ``give_up_after`` seconds, then the run ends with the spans waiting).
-    ``checkpoint``: a file to resume from and record progress in (``0600``, written
-    atomically). ``batch_size`` spans per batch at most; a batch that is not full goes after
-    ``flush_interval`` seconds. ``on_status`` is called every ``status_interval`` seconds
-    and at the end; ``on_problem`` with each bad line (``file:line: reason``) and note.
+    ``log_shipper`` sends the records of ``log`` lines (to the logs endpoint; none: they are not
+    sent), in the same batches. ``transform`` rewrites each span before it is sent (a backend's
+    own attributes, as the ``--to`` presets give). ``checkpoint``: a file to resume from and
+    record progress in (``0600``, written atomically). ``batch_size`` spans per batch at most; a
+    batch that is not full goes after ``flush_interval`` seconds. ``on_status`` is called every
+    ``status_interval`` seconds and at the end; ``on_problem`` with each bad line (``file:line:
+    reason``) and note.
     """
 
     def __init__(
@@ -155,6 +126,8 @@ class FileShipper:
         status_interval: float = 60.0,
         resource: Resource | None = None,
         resource_attrs: Mapping[str, Any] | None = None,
+        transform: Callable[[ReadableSpan], ReadableSpan] | None = None,
+        log_shipper: Shipper | None = None,
         on_status: Callable[[ShipStatus], None] | None = None,
         on_problem: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -163,6 +136,9 @@ class FileShipper:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self.shipper = shipper
+        self.log_shipper = log_shipper
+        self.resource = resource
+        self.transform = transform
         self.follow = follow
         self.batch_size = batch_size
         self.flush_interval = flush_interval
@@ -370,6 +346,8 @@ class FileShipper:
             return
         if spans:
             self._add(item, spans, after, ts)
+        if ev["kind"] == "log" and self.log_shipper is not None:
+            self._add(item, [line_to_record(ev, self.resource)], after, ts, log=True)
 
     @staticmethod
     def _sync_open(item: _Set) -> None:
@@ -400,12 +378,16 @@ class FileShipper:
             return False
         return True
 
-    def _add(self, item: _Set, spans: list[ReadableSpan], after: Position, ts: float) -> None:
+    def _add(
+        self, item: _Set, spans: list[Any], after: Position, ts: float, log: bool = False
+    ) -> None:
         resume = next(iter(item.open.values())) if item.open else after
         if not self._pending:
             self._first_pending = self._clock()
+        if self.transform is not None and not log:
+            spans = [self.transform(span) for span in spans]
         for span in spans:
-            self._pending.append(_Pending(span, item, resume, after, ts))
+            self._pending.append(_Pending(span, item, resume, after, ts, log))
 
     def _close_idle(self, now: float) -> None:
         for item in self._sets:
@@ -450,14 +432,14 @@ class FileShipper:
             while n < len(self._pending) and self._pending[n].acked is self._pending[n - 1].acked:
                 n += 1
             batch = self._pending[:n]
-            spans = [p.span for p in batch]
+            spans = [p.span for p in batch if not p.log]
+            logs = [p.span for p in batch if p.log]
             backoff = 1.0
             began = self._clock()
             while True:
-                if self.shipper.send(spans):
+                if self._send(spans, logs):
                     break
                 self.status.failed_attempts += 1
-                self.status.last_error = self.shipper.report.last_error
                 if self.status.down_since is None:
                     self.status.down_since = self._clock()
                 give_up = not self.follow and (self._clock() - began + backoff > self.give_up_after)
@@ -469,7 +451,8 @@ class FileShipper:
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
             self.status.down_since = None
-            self.status.spans_sent += len(batch)
+            self.status.spans_sent += len(spans)
+            self.status.logs_sent += len(logs)
             self.status.batches_sent += 1
             del self._pending[: len(batch)]
             for p in batch:
@@ -481,6 +464,23 @@ class FileShipper:
         if self._pending:
             self._first_pending = self._clock()
         return True
+
+    def _send(self, spans: list[ReadableSpan], logs: list[Any]) -> bool:
+        """Send a batch's spans and log records (spans again with the records when only the
+        records failed: the backend keeps one copy of a span). A logs endpoint that does not
+        exist (a trace-only backend) stops the records, with a note, not the shipping."""
+        if spans and not self.shipper.send(spans):
+            self.status.last_error = self.shipper.report.last_error
+            return False
+        ship = self.log_shipper
+        if not logs or ship is None or ship.send(logs):
+            return True
+        if ship.report.unsupported:
+            self._note(f"{ship.report.endpoint} takes no log records: they are not sent")
+            self.log_shipper = None
+            return True
+        self.status.last_error = ship.report.last_error
+        return False
 
     _last_down_report = 0.0
     _gave_up = False

@@ -3,7 +3,11 @@
 
 A step's number is its ``seq`` when the line has one, else its 0-based position among the
 steps of its run. Meta lines (``blob_ref``, ``resource``) are not steps (their number is -1).
-Standard library only.
+
+Content that arrived as log records is joined onto its model call here, at read time,
+wherever the ``log`` lines sit in the file (:func:`join_steps`, through
+:func:`otel_jsonl.genai.logs.join_logs`): a joined ``log`` line leaves the steps for the meta
+lines, and its content is on the ``llm_call``. Standard library only.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any, cast
 
 from ..exceptions import RunNotFoundError
+from ..genai.logs import join_logs, log_key
 from ..schema import META_KINDS, check_required, usage_of
 from .lines import (
     Line,
@@ -32,6 +37,7 @@ __all__ = [
     "RunSummary",
     "Step",
     "iter_run_steps",
+    "join_steps",
     "list_runs",
     "read_run",
     "step_events",
@@ -58,7 +64,8 @@ class RunEvents:
     run: str
     steps: list[Step] = field(default_factory=list)
     meta: list[Step] = field(default_factory=list)
-    """``blob_ref`` and ``resource`` lines (their ``step`` is -1)."""
+    """``blob_ref`` and ``resource`` lines (their ``step`` is -1), and the ``log`` lines whose
+    content was joined onto a step (they keep their number)."""
 
 
 def step_events(events: Iterable[tuple[int, dict[str, Any]]]) -> Iterator[Step]:
@@ -117,7 +124,28 @@ def read_run(
         raise RunNotFoundError(
             f"{name}: {len(runs)} runs ({listed}); choose one with run=... (--run)"
         )
-    return next(iter(runs.values()))
+    found = next(iter(runs.values()))
+    with paused_gc():  # the join allocates among the run's objects: no collector walks them
+        found.steps, joined = join_steps(found.steps)
+    found.meta.extend(joined)
+    return found
+
+
+def join_steps(steps: list[Step]) -> tuple[list[Step], list[Step]]:
+    """A run's steps with the content of its ``log`` lines joined onto their model calls
+    (see :func:`otel_jsonl.genai.logs.join_logs`): the steps without the joined ``log``
+    lines, and those lines."""
+    events, joined = join_logs([st.event for st in steps])
+    if not joined and all(ev is st.event for ev, st in zip(events, steps, strict=True)):
+        return steps, []
+    kept: list[Step] = []
+    gone: list[Step] = []
+    for i, (st, ev) in enumerate(zip(steps, events, strict=True)):
+        if i in joined:
+            gone.append(st)
+        else:
+            kept.append(st if ev is st.event else Step(st.step, st.lineno, ev))
+    return kept, gone
 
 
 # --- the run summary -------------------------------------------------------------------------
@@ -190,6 +218,8 @@ class RunSummary:
     """A byte offset at or before the run's first line (when read with a report)."""
     end_offset: int = 0
     """The byte offset just past the run's last line (when read with a report)."""
+    joined_logs: int = 0
+    """``log`` lines whose content joins a model call of the run (not counted as steps)."""
 
     @property
     def duration(self) -> float:
@@ -205,6 +235,20 @@ class _Summing:
         self.runs: dict[str, RunSummary] = {}
         self.from_output: dict[str, Counter[str]] = {}
         self.saw_tool_call: set[str] = set()
+        # Per run: model-call span ids, the log lines with content per span id, and the span
+        # ids whose output was already searched for tool calls (the call's or a record's).
+        self.llm_spans: dict[str, set[str]] = {}
+        self.content_logs: dict[str, Counter[str]] = {}
+        self.outputs_seen: dict[str, set[str]] = {}
+
+    def _tools_in(self, rid: str, span: Any, ev: Mapping[str, Any]) -> None:
+        if not isinstance(span, str):
+            self.from_output[rid].update(tool_names_in_output(ev))
+            return
+        seen = self.outputs_seen.setdefault(rid, set())
+        if span not in seen and ev.get("output") is not None:
+            seen.add(span)
+            self.from_output[rid].update(tool_names_in_output(ev))
 
     def add(self, lineno: int, ev: Mapping[str, Any], offset: int = 0, end: int = 0) -> None:
         kind = ev["kind"]
@@ -231,12 +275,18 @@ class _Summing:
             tin, tout = tokens_of(ev)
             s.input_tokens += tin
             s.output_tokens += tout
-            self.from_output[rid].update(tool_names_in_output(ev))
+            span = ev.get("span_id")
+            if isinstance(span, str):
+                self.llm_spans.setdefault(rid, set()).add(span)
+            self._tools_in(rid, span, ev)
             if tin or tout:
                 model = ev.get("model") or ev.get("response_model")
                 per = s.models.setdefault(model if isinstance(model, str) else None, [0, 0])
                 per[0] += tin
                 per[1] += tout
+        elif kind == "log" and (key := log_key(ev)) is not None:
+            self.content_logs.setdefault(rid, Counter())[key] += 1
+            self._tools_in(rid, key, ev)
         elif kind == "tool_call":
             self.saw_tool_call.add(rid)
             s.tools[str(ev.get("name"))] += 1
@@ -247,6 +297,15 @@ class _Summing:
         for rid, s in self.runs.items():
             if rid not in self.saw_tool_call:
                 s.tools = self.from_output[rid]
+            # A log line joined onto its model call (see join_steps) is not a step.
+            spans = self.llm_spans.get(rid, set())
+            joined = sum(c for k, c in self.content_logs.get(rid, Counter()).items() if k in spans)
+            if joined:
+                s.joined_logs = joined
+                s.steps -= joined
+                s.kinds["log"] -= joined
+                if not s.kinds["log"]:
+                    del s.kinds["log"]
         return list(self.runs.values())
 
 
@@ -298,16 +357,21 @@ def _run_lines(stream: IO[bytes], summary: RunSummary) -> Iterator[tuple[int, di
 def iter_run_steps(source: str | os.PathLike[str], summary: RunSummary) -> Iterator[Step]:
     """The steps of one run of a trace file, read back from where :func:`summarize_runs` (with
     a report) found it, without holding the file's other runs: in file order, or, for a run
-    whose lines came from spans, in the order they happened (what ``show`` draws).
+    whose lines came from spans, in the order they happened (what ``show`` draws). Content of
+    ``log`` lines is joined onto its model calls, as :func:`read_run` does.
 
     Memory: nothing for a run in file order; a time and an offset per step for a run from
-    spans (its lines are read again, one by one, in time order). Bad lines were reported by
-    the first read and are skipped.
+    spans (its lines are read again, one by one, in time order); and, for a run with log
+    lines to join (``summary.joined_logs``), those lines. Bad lines were reported by the first
+    read and are skipped.
     """
     with open_source(source) as stream:
+        logs = _joinable_logs(stream, summary) if summary.joined_logs else {}
         if not summary.from_spans:
             for _, st in _numbered(_run_lines(stream, summary)):
-                yield st
+                joined = _with_logs(st, logs)
+                if joined is not None:
+                    yield joined
             return
         keys, offsets, steps = array("d"), array("q"), array("q")
         for offset, st in _numbered(_run_lines(stream, summary)):
@@ -317,7 +381,38 @@ def iter_run_steps(source: str | os.PathLike[str], summary: RunSummary) -> Itera
         for i in sorted(range(len(keys)), key=keys.__getitem__):
             stream.seek(offsets[i])
             ev, _ = decode_line(stream.readline().rstrip(b"\r\n"))
-            yield Step(steps[i], 0, ev)
+            joined = _with_logs(Step(steps[i], 0, ev), logs)
+            if joined is not None:
+                yield joined
+
+
+def _joinable_logs(stream: IO[bytes], summary: RunSummary) -> dict[str, list[dict[str, Any]]]:
+    """The run's ``log`` lines with content whose span is one of its model calls, by span."""
+    logs: dict[str, list[dict[str, Any]]] = {}
+    calls: set[str] = set()
+    for _, ev in _run_lines(stream, summary):
+        key = log_key(ev)
+        if key is not None:
+            logs.setdefault(key, []).append(ev)
+        elif ev["kind"] == "llm_call" and isinstance(ev.get("span_id"), str):
+            calls.add(ev["span_id"])
+    return {span: lines for span, lines in logs.items() if span in calls}
+
+
+def _with_logs(st: Step, logs: Mapping[str, list[dict[str, Any]]]) -> Step | None:
+    """``st`` with its log content joined; None for a log line that joins a model call."""
+    if not logs:
+        return st
+    ev = st.event
+    span = ev.get("span_id")
+    if not isinstance(span, str) or span not in logs:
+        return st
+    if ev["kind"] == "log" and log_key(ev) is not None:
+        return None
+    if ev["kind"] != "llm_call":
+        return st
+    events, _ = join_logs([ev, *logs[span]])
+    return Step(st.step, st.lineno, events[0])
 
 
 def _numbered(lines: Iterable[tuple[int, dict[str, Any]]]) -> Iterator[tuple[int, Step]]:

@@ -99,8 +99,24 @@ _ENCODER = json.JSONEncoder(
 )
 _ENCODER_NAN = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_default)
 
+# The C encoder behind _ENCODER, built once: JSONEncoder.encode() builds a new one on every
+# call, which is half the cost of a small line. No circular-reference markers here; a cycle
+# ends in RecursionError and takes the slow path below, which reports it as before.
+_C_ENCODE: Any = None
+_make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
+if _make_encoder is not None:  # pragma: no branch - CPython has it
+    _C_ENCODE = _make_encoder(
+        None, _default, json.encoder.encode_basestring, None, ":", ",", False, False, False
+    )
+
 
 def _dumps_std(value: Any) -> bytes:
+    if _C_ENCODE is not None:
+        try:
+            text = "".join(_C_ENCODE(value, 0))
+            return text.encode("utf-8")
+        except (ValueError, TypeError, RecursionError, UnicodeEncodeError):
+            pass  # non-finite floats, odd keys, cycles, lone surrogates: the careful path
     try:
         text = _ENCODER.encode(value)
     except ValueError:

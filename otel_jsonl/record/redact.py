@@ -1,137 +1,52 @@
-"""Redaction of well-known secret shapes (API keys, tokens, Authorization values).
+"""Secret redaction: find credentials in encoded lines and text, replace each with its kind and
+a short fingerprint (``[REDACTED:github_token:3f9a]``).
 
-Redaction runs on the encoded JSON line, not value by value: a cheap substring test per pattern
-decides whether its regular expression runs at all, so a line with no secret costs a few
-``bytes.__contains__`` calls. Only the ``secret`` group of a match is replaced, so
-``Bearer abc...`` keeps its ``Bearer`` and a reader can still see what was there.
-Standard library only.
+:class:`Redactor` runs the built-in families (:mod:`.secrets`: three scans that find candidate
+positions in C, then a verifier per candidate), your added patterns, an allow-list and an
+opt-in PII hook. Works on encoded JSON lines (values inside JSON strings, JSON-escaped quotes
+included, dict keys too) and on plain text alike. Standard library only.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
 
-__all__ = ["DEFAULT_PATTERNS", "Redactor", "may_hold_builtin_secret", "redact_text"]
+from .secret_checks import lazy_compile
+from .secrets import FAMILIES, find_secrets, verify_key
 
-#: name -> (regular expression, literal substrings one of which every match contains).
-#: A pattern's ``secret`` group, when it has one, is the part replaced.
-DEFAULT_PATTERNS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "anthropic_key": (r"(?P<secret>sk-ant-[A-Za-z0-9_\-]{16,})", ("sk-ant-",)),
-    "openai_key": (
-        r"(?P<secret>sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,})",
-        ("sk-",),
-    ),
-    "aws_access_key_id": (r"(?P<secret>(?:AKIA|ASIA)[0-9A-Z]{16})\b", ("AKIA", "ASIA")),
-    "github_token": (
-        r"(?P<secret>(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,}))",
-        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
-    ),
-    "google_api_key": (r"(?P<secret>AIza[0-9A-Za-z_\-]{35})", ("AIza",)),
-    "slack_token": (r"(?P<secret>xox[abposr]-[A-Za-z0-9\-]{15,})", ("xox",)),
-    "bearer_token": (
-        r"(?i:bearer)\s+(?P<secret>[A-Za-z0-9\-._~+/]{8,}=*)",
-        ("Bearer", "bearer", "BEARER"),
-    ),
-    # "Authorization": "Basic ..." as a JSON key/value, or "Authorization: xyz" inside text.
-    "authorization": (
-        (
-            r"(?i:authorization)(?:\"\s*:\s*\"|\s*[:=]\s*)"
-            r"(?:(?i:basic|bearer|token|digest|negotiate)\s+)?"
-            r"(?!\[REDACTED)(?!(?i:basic|bearer|token|digest|negotiate)\s)"
-            r"(?P<secret>[^\s\"\\,;]{4,})"
-        ),
-        ("uthorization", "UTHORIZATION"),
-    ),
-}
+__all__ = [
+    "FAMILIES",
+    "PiiHook",
+    "Redactor",
+    "email_and_phone",
+    "fingerprint",
+    "redact_text",
+]
+
+#: A PII hook: given a text, the (start, end, kind) character spans to redact.
+PiiHook = Callable[[str], Iterable[tuple[int, int, str]]]
 
 
-#: Every match of a built-in pattern contains a run of at least this many token characters
-#: ([A-Za-z0-9_-]) or one of the keywords below. Checked by a test for each pattern.
-TOKEN_RUN = 20
-KEYWORDS = (b"earer", b"uthorization")  # spelled out in may_hold_builtin_secret, for speed
+def fingerprint(secret: bytes, key: bytes = b"") -> str:
+    """Four hex characters identifying ``secret``: a BLAKE2b digest of it (keyed when ``key``
+    is given), JSON escapes ignored, so the same secret gives the same fingerprint in a line, in
+    plain text and in every run."""
+    import hashlib  # only when a secret was found: keeps the import of the recorder light
 
-_RUN_TABLE = bytes(
-    ord("x") if chr(c).isascii() and (chr(c).isalnum() or chr(c) in "_-") else ord(" ")
-    for c in range(256)
-)
-_RUN_NEEDLE = b"x" * TOKEN_RUN
-
-
-# Every token-shaped built-in secret starts with one of these literals.
-_TOKEN_START = re.compile(rb"sk-|AKIA|ASIA|gh[pousr]_|github_pat_|AIza|xox[abposr]-")
-
-
-def may_hold_builtin_secret(data: bytes) -> bool:
-    """Cheap screen: False means no built-in pattern can match ``data``.
-
-    A few passes in C over the line instead of one search per pattern: the keywords of the
-    ``bearer``/``authorization`` patterns are looked for in the lower-cased line, and every
-    other built-in secret is a run of at least ``TOKEN_RUN`` token characters starting with a
-    known prefix, so only such runs (found through a byte translation) are searched, each on
-    its own few bytes. Long ids (trace ids, response ids) therefore cost a tiny regex search,
-    not a scan of the whole line per pattern.
-    """
-    low = data.lower()
-    if b"earer" in low or b"uthorization" in low:
-        return True
-    runs = data.translate(_RUN_TABLE)
-    start = runs.find(_RUN_NEEDLE)
-    while start >= 0:
-        end = runs.find(b" ", start)
-        if end < 0:
-            end = len(runs)
-        if _TOKEN_START.search(data, start, end):
-            return True
-        start = runs.find(_RUN_NEEDLE, end)
-    return False
-
-
-def _marker(name: str) -> str:
-    return f"[REDACTED:{name}]"
-
-
-@dataclass(frozen=True)
-class _Pattern:
-    name: str
-    regex_b: re.Pattern[bytes]
-    regex_s: re.Pattern[str]
-    literals: tuple[bytes, ...]
-    replacement: bytes
-
-    def sub_bytes(self, data: bytes) -> tuple[bytes, int]:
-        if self.literals and not any(lit in data for lit in self.literals):
-            return data, 0
-        return self.regex_b.subn(self._repl_b, data)
-
-    def _repl_b(self, m: re.Match[bytes]) -> bytes:
-        if "secret" in self.regex_b.groupindex and m.group("secret") is not None:
-            whole = m.group(0)
-            start = m.start("secret") - m.start(0)
-            end = m.end("secret") - m.start(0)
-            return whole[:start] + self.replacement + whole[end:]
-        return self.replacement
-
-    def sub_text(self, text: str) -> str:
-        rep = self.replacement.decode()
-
-        def repl(m: re.Match[str]) -> str:
-            if "secret" in self.regex_s.groupindex and m.group("secret") is not None:
-                whole = m.group(0)
-                start = m.start("secret") - m.start(0)
-                end = m.end("secret") - m.start(0)
-                return whole[:start] + rep + whole[end:]
-            return rep
-
-        return self.regex_s.sub(repl, text)
+    raw = secret.replace(b"\\", b"")
+    return hashlib.blake2b(raw, digest_size=2, key=key, person=b"otel-jsonl").hexdigest()
 
 
 class Redactor:
-    """Replaces secret shapes in encoded lines and in text.
+    """Finds and replaces secrets in encoded lines and in text.
 
     ``patterns`` adds patterns (a mapping of name to regular expression, or an iterable of
-    regular expressions, named ``custom_N``); ``defaults=False`` drops the built-in ones.
+    regular expressions, named ``custom_N``); each one costs a pass of its own over the line.
+    ``defaults=False`` drops the built-in families. ``allow`` lists strings that are never
+    redacted (a test key, a well-known example). ``pii`` is an opt-in hook (see
+    :data:`PiiHook` and :func:`email_and_phone`) called on the text of every line.
+    ``fingerprint_key`` keys the fingerprints (default: plain, equal on every machine).
     A pattern that does not compile raises ``re.error`` here, at construction.
     """
 
@@ -140,70 +55,182 @@ class Redactor:
         patterns: Mapping[str, str] | Iterable[str] = (),
         *,
         defaults: bool = True,
+        allow: Iterable[str] = (),
+        pii: PiiHook | None = None,
+        fingerprint_key: bytes = b"",
     ) -> None:
-        compiled: list[_Pattern] = []
-        if defaults:
-            for name, (rx, lits) in DEFAULT_PATTERNS.items():
-                compiled.append(self._compile(name, rx, lits))
         extra = (
             dict(patterns)
             if isinstance(patterns, Mapping)
             else {f"custom_{i}": p for i, p in enumerate(patterns, 1)}
         )
-        self.custom = bool(extra)
-        for name, rx in extra.items():
-            compiled.append(self._compile(name, rx, ()))
-        self._patterns = tuple(compiled)
-        # With only built-in patterns a cheap screen decides whether any regex runs at all.
-        self._screen = not self.custom
-
-    @staticmethod
-    def _compile(name: str, rx: str, literals: tuple[str, ...]) -> _Pattern:
-        return _Pattern(
-            name=name,
-            regex_b=re.compile(rx.encode("utf-8")),
-            regex_s=re.compile(rx),
-            literals=tuple(lit.encode("utf-8") for lit in literals),
-            replacement=_marker(name).encode("utf-8"),
-        )
+        self.defaults = defaults
+        self.custom = bool(extra) or pii is not None
+        self._custom = tuple((name, re.compile(rx.encode("utf-8"))) for name, rx in extra.items())
+        self._allow = frozenset(a.encode("utf-8") for a in allow)
+        self._pii = pii
+        self._fp_key = fingerprint_key
+        #: True when only the built-in families run (no patterns, allow-list or hook): then a
+        #: line with nothing for :func:`find_secrets` needs nothing else.
+        self.plain = defaults and not self._custom and pii is None and not self._allow
 
     @property
     def names(self) -> tuple[str, ...]:
-        """The names of the active patterns, in the order they run."""
-        return tuple(p.name for p in self._patterns)
+        """The kinds this redactor may write: the built-in families, then the added patterns."""
+        builtin = tuple(FAMILIES) if self.defaults else ()
+        pii = ("pii",) if self._pii is not None else ()
+        return builtin + tuple(name for name, _ in self._custom) + pii
 
-    def redact_bytes(self, data: bytes) -> tuple[bytes, int]:
-        """Return ``data`` with secrets replaced, and how many were replaced."""
-        if self._screen and not may_hold_builtin_secret(data):
+    # -- finding ---------------------------------------------------------------------------
+
+    def find(self, data: bytes, text: bool = False) -> list[tuple[int, int, str]]:
+        """The secrets in ``data`` as sorted, non-overlapping (start, end, kind) byte spans.
+        ``data`` is an encoded JSON line, or plain text when ``text`` is true."""
+        spans: list[tuple[int, int, str]] = []
+        if self.defaults:
+            spans = find_secrets(data, text)
+        for name, rx in self._custom:
+            for cm in rx.finditer(data):
+                if cm.end() > cm.start():
+                    spans.append((cm.start(), cm.end(), name))
+        if not spans:
+            return []
+        spans.sort()
+        out: list[tuple[int, int, str]] = []
+        last = -1
+        for s, e, kind in spans:
+            if s < last:
+                continue
+            if self._allow and data[s:e] in self._allow:
+                continue
+            out.append((s, e, kind))
+            last = e
+        return out
+
+    # -- replacing -------------------------------------------------------------------------
+
+    def redact_bytes(self, data: bytes, text: bool = False) -> tuple[bytes, int]:
+        """Return ``data`` (an encoded JSON line, or plain text when ``text`` is true) with
+        secrets replaced, and how many were replaced."""
+        if self.plain and not find_secrets(data, text):
+            # The default redactor and no secret: the scans and nothing else.
             return data, 0
-        total = 0
-        for pat in self._patterns:
-            data, n = pat.sub_bytes(data)
-            total += n
-        return data, total
+        spans = self.find(data, text)
+        if spans:
+            data = self._replace(data, spans)
+        if self._pii is not None:
+            data, n = self._apply_pii(data)
+            return data, len(spans) + n
+        return data, len(spans)
+
+    def _replace(self, data: bytes, spans: list[tuple[int, int, str]]) -> bytes:
+        parts = []
+        at = 0
+        for s, e, kind in spans:
+            parts.append(data[at:s])
+            fp = fingerprint(data[s:e], self._fp_key)
+            parts.append(f"[REDACTED:{kind}:{fp}]".encode("ascii"))
+            at = e
+        parts.append(data[at:])
+        return b"".join(parts)
+
+    def _apply_pii(self, data: bytes) -> tuple[bytes, int]:
+        assert self._pii is not None
+        text = data.decode("utf-8", "replace")
+        found = sorted(
+            (s, e, k)
+            for s, e, k in self._pii(text)
+            if 0 <= s < e <= len(text) and '"' not in text[s:e] and "\\" not in text[s:e]
+        )
+        if not found:
+            return data, 0
+        parts = []
+        at = 0
+        n = 0
+        for s, e, kind in found:
+            if s < at:
+                continue
+            parts.append(text[at:s])
+            fp = fingerprint(text[s:e].encode("utf-8"), self._fp_key)
+            parts.append(f"[REDACTED:{kind}:{fp}]")
+            at = e
+            n += 1
+        parts.append(text[at:])
+        return "".join(parts).encode("utf-8"), n
 
     def redact_text(self, text: str) -> str:
         """Return ``text`` with secrets replaced."""
-        for pat in self._patterns:
-            text = pat.sub_text(text)
-        return text
+        raw = text.encode("utf-8", "surrogatepass")
+        red, n = self.redact_bytes(raw, text=True)
+        return red.decode("utf-8", "surrogatepass") if n else text
 
     def redact_value(self, value: object) -> object:
-        """Return a copy of a JSON-native value with every string redacted (keys included)."""
+        """A copy of a JSON-native value with every string redacted, dict keys included, and the
+        values of secret-named keys (``{"password": "hunter2"}``) judged by their key."""
         if isinstance(value, str):
             return self.redact_text(value)
         if isinstance(value, dict):
-            return {self.redact_text(str(k)): self.redact_value(v) for k, v in value.items()}
+            out: dict[str, object] = {}
+            for k, v in value.items():
+                key = str(k)
+                if isinstance(v, str) and self.defaults:
+                    v = self._by_key(key, v)
+                out[self.redact_text(key)] = self.redact_value(v)
+            return out
         if isinstance(value, (list, tuple)):
             return [self.redact_value(v) for v in value]
         return value
+
+    def _by_key(self, key: str, value: str) -> str:
+        """Redact ``value`` as ``"key": "value"`` would be in a line (``{"password": "x"}``,
+        ``{"Authorization": "Basic ..."}``)."""
+        head = ('"' + key.replace("\\", "\\\\").replace('"', '\\"') + '":"').encode("utf-8")
+        raw = value.encode("utf-8", "surrogatepass")
+        plain = b'"' not in raw and b"\\" not in raw
+        body = raw if plain else raw.replace(b"\\", b"\\\\").replace(b'"', b'\\"')
+        spans = verify_key(head + body + b'"', len(head) - 2)
+        if not spans:
+            return value
+        if not plain:  # offsets moved with the escapes: the whole value goes
+            spans = [(len(head), len(head) + len(body), spans[0][2])]
+        parts = []
+        at = 0
+        for s, e, kind in spans:
+            s, e = s - len(head), e - len(head)
+            if s < at or e > len(raw):
+                continue
+            if self._allow and raw[s:e] in self._allow:
+                continue
+            parts.append(raw[at:s])
+            parts.append(f"[REDACTED:{kind}:{fingerprint(raw[s:e], self._fp_key)}]".encode())
+            at = e
+        parts.append(raw[at:])
+        return b"".join(parts).decode("utf-8", "surrogatepass")
+
+
+# -- an example PII hook ------------------------------------------------------------------------
+
+_EMAIL = lazy_compile(r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9.\-]{1,253}\.[A-Za-z]{2,24}")
+_PHONE = lazy_compile(r"(?<![\w+])\+?[0-9][0-9 ().\-]{7,18}[0-9](?![\w])")
+
+
+def email_and_phone(text: str) -> list[tuple[int, int, str]]:
+    """An example PII hook, standard library only: e-mail addresses and phone numbers (8 to 15
+    digits, with ``+``, spaces, dots, dashes or parentheses). Pass it as ``pii=`` to
+    :class:`Redactor`, or wrap Presidio the same way (see docs/recorder.md)."""
+    found = [(m.start(), m.end(), "email") for m in _EMAIL.finditer(text)]
+    for m in _PHONE.finditer(text):
+        digits = sum(ch.isdigit() for ch in m.group())
+        if 8 <= digits <= 15:
+            found.append((m.start(), m.end(), "phone"))
+    return found
 
 
 _DEFAULT: Redactor | None = None
 
 
 def redact_text(text: str) -> str:
-    """Redact ``text`` with the built-in patterns."""
+    """Redact ``text`` with the built-in families."""
     global _DEFAULT
     if _DEFAULT is None:
         _DEFAULT = Redactor()

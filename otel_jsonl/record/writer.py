@@ -1,8 +1,8 @@
 """The one line writer behind the recorder and the span exporter.
 
-An event goes through four stages: cap (string values over the cap keep their first bytes, the
-full value goes to the blob store and a ``blob_ref`` line), encode (one JSON line), redact (secret
-shapes in the encoded line), write (one ``os.write`` of all the event's lines on an ``O_APPEND``
+An event goes through four stages: encode (one JSON line), redact (secrets in the encoded line,
+once), cap (string values over the cap keep their first bytes, the full value goes to the blob
+store and a ``blob_ref`` line), write (one ``os.write`` of all the event's lines on an ``O_APPEND``
 descriptor, so lines from many threads and processes never interleave). Writing never raises
 unless ``strict`` is set: failures are counted in :attr:`LineWriter.dropped` and logged once.
 Standard library only.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import io
 import logging
 import os
@@ -30,6 +31,7 @@ from . import codec as _codec
 from .blobs import BlobStore, InsecureDirs, blob_dir_for, check_directory
 from .redact import Redactor
 from .rotate import RotatingFile, RotationPolicy
+from .secrets import find_secrets
 
 __all__ = [
     "DEFAULT_CAP",
@@ -67,7 +69,7 @@ class WriterOptionsKw(TypedDict, total=False):
 
     cap: int
     blob_dir: str | os.PathLike[str] | None
-    redact: bool
+    redact: bool | Redactor
     redact_patterns: Mapping[str, str] | Iterable[str]
     fsync: FsyncPolicy
     strict: bool
@@ -83,8 +85,10 @@ class WriterOptions:
 
     ``cap`` is the cap per string value in UTF-8 bytes (0 turns capping off); ``blob_dir`` where
     full values go (default ``blobs/`` beside the trace; with a stream and no ``blob_dir`` a
-    capped value is truncated with no blob). ``redact`` turns the built-in secret patterns on
-    or off; ``redact_patterns`` adds patterns (a mapping name -> regex, or regexes). ``fsync``
+    capped value is truncated with no blob). ``redact`` turns the built-in secret families on
+    or off, or is a :class:`~otel_jsonl.record.redact.Redactor` of your own (allow-list, PII
+    hook, fingerprint key); ``redact_patterns`` adds patterns (a mapping name -> regex, or
+    regexes). ``fsync``
     is ``"never"``, ``"close"`` (default), ``"line"`` or a number N (every N writes).
     ``strict`` raises write failures instead of counting them (for tests). ``rotate`` rotates
     the file by a :class:`~otel_jsonl.record.rotate.RotationPolicy` (size and/or daily, keep N
@@ -99,7 +103,7 @@ class WriterOptions:
 
     cap: int = DEFAULT_CAP
     blob_dir: str | os.PathLike[str] | None = None
-    redact: bool = True
+    redact: bool | Redactor = True
     redact_patterns: Mapping[str, str] | Iterable[str] = field(default=())
     fsync: FsyncPolicy = "close"
     strict: bool = False
@@ -159,11 +163,17 @@ class LineWriter:
         self.strict = strict
         self.fsync = fsync
         patterns = redact_patterns
-        self.redactor: Redactor | None = (
-            Redactor(patterns)
-            if redact
-            else (Redactor(patterns, defaults=False) if patterns else None)
-        )
+        self.redactor: Redactor | None
+        if isinstance(redact, Redactor):
+            if patterns:
+                raise ValueError("give redact_patterns to your Redactor, not beside it")
+            self.redactor = redact
+        else:
+            self.redactor = (
+                Redactor(patterns)
+                if redact
+                else (Redactor(patterns, defaults=False) if patterns else None)
+            )
         if self.redactor is not None and not self.redactor.names:
             self.redactor = None
         if blob_dir is not None:
@@ -187,6 +197,8 @@ class LineWriter:
         self._stream = stream
         self._stream_binary = stream is not None and not isinstance(stream, io.TextIOBase)
         self._since_sync = 0
+        self._plain_fsync = fsync in ("never", "close")
+        self._stored: set[str] = set()
         #: Called when a rotation starts a new file; returns lines to write at its top.
         self.on_new_file: Callable[[], bytes] | None = None
         self._rotating: RotatingFile | None = None
@@ -278,7 +290,7 @@ class LineWriter:
         reason = "no blob directory (a stream or a device)"
         if self.blobs is not None:
             try:
-                return self.blobs.put(raw)
+                return self._store(raw)
             except (OSError, BlobError) as exc:
                 reason = f"the blob store failed: {exc}"
         with self._lock:
@@ -329,12 +341,14 @@ class LineWriter:
         """The bytes written for ``event``: its ``blob_ref`` lines, if any value was capped,
         then its own line. Stores capped values in the blob store as a side effect."""
         line = _codec.dumps_line(event)
-        prefix = b""
-        if self.cap and len(line) > self.cap:
-            line, prefix = self._cap_line(line, event)
         if self.redactor is not None:
+            # Once, on the whole line: the values capped below (and their blobs) come from the
+            # redacted line, so a secret cut in two by the cap is already gone.
             line = self._redact(line)
-        return prefix + line
+        if self.cap and len(line) > self.cap:
+            line, prefix = self._cap_line(line)
+            return prefix + line
+        return line
 
     def _redact(self, line: bytes) -> bytes:
         assert self.redactor is not None
@@ -348,7 +362,7 @@ class LineWriter:
                 return _codec.dumps_line(self.redactor.redact_value(_codec.loads(line)))
         return red
 
-    def _cap_line(self, line: bytes, event: dict[str, Any]) -> tuple[bytes, bytes]:
+    def _cap_line(self, line: bytes) -> tuple[bytes, bytes]:
         # Work on the JSON-native form, so values inside models and dataclasses are capped too.
         native = _codec.loads(line)
         capped: dict[str, dict[str, Any]] = {}
@@ -376,7 +390,7 @@ class LineWriter:
         if isinstance(value, str):
             if len(value) <= self.cap // 4 or len(value.encode("utf-8", "replace")) <= self.cap:
                 return value
-            full = self.redactor.redact_text(value) if self.redactor is not None else value
+            full = value
             raw = full.encode("utf-8", "replace")
             info: dict[str, Any] = {"size": len(raw)}
             digest = self._put_blob(raw)
@@ -403,6 +417,18 @@ class LineWriter:
             return value
         return value
 
+    def _store(self, raw: bytes) -> str:
+        """Put ``raw`` in the blob store once per writer: a value this writer already stored
+        (the same tool output capped again) costs a hash, not a trip to the file system."""
+        assert self.blobs is not None
+        digest = hashlib.sha256(raw).hexdigest()
+        if digest not in self._stored:
+            self.blobs.put(raw)
+            if len(self._stored) >= 4096:
+                self._stored.clear()
+            self._stored.add(digest)
+        return digest
+
     # -- writing -------------------------------------------------------------------------
 
     def write_event(self, event: dict[str, Any]) -> bool:
@@ -411,7 +437,23 @@ class LineWriter:
         try:
             if self._closed:
                 raise ValueError("write to a closed trace")
-            self.write_bytes(self.encode(event))
+            # encode() and write_bytes() inlined for the common case (an open file, no cap hit,
+            # no per-line fsync): a step is a few microseconds, and calls are a good part of it.
+            line = _codec.dumps_line(event)
+            redactor = self.redactor
+            if redactor is not None and (not redactor.plain or find_secrets(line)):
+                line = self._redact(line)
+            if self.cap and len(line) > self.cap:
+                line, prefix = self._cap_line(line)
+                line = prefix + line
+            fd = self._fd
+            if fd is not None and self._plain_fsync and self._rotating is None:
+                n = os.write(fd, line)
+                if n != len(line):
+                    self._finish_partial(fd, line, n)
+                self.written += 1
+            else:
+                self.write_bytes(line)
             return True
         except Exception as exc:  # broad: telemetry must never raise into the host
             self.record_failure(exc)

@@ -70,9 +70,14 @@ class Watched:
         assert self.violations() == [], f"CSP violations: {self.violations()}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """One headless Chromium for the session."""
+    """One headless Chromium per test module.
+
+    Not per session: while Playwright's sync API is open, its asyncio loop counts as running
+    in the main thread, and instrumentations that check for one (OpenLLMetry's ``run_async``)
+    then emit their log records from another thread, without the span's context, so every
+    later test of theirs would see records with no trace or span id."""
     if os.environ.get(SKIP_ENV) == "1":
         pytest.skip(f"{SKIP_ENV}=1")
     if not os.access(CHROMIUM, os.X_OK):

@@ -1,0 +1,486 @@
+"""The credential families the redactor knows: how candidates are found, and how each one is
+verified on the original bytes (formats, checksums, key names, placeholders).
+
+Three scans find candidate positions in C: runs of 20 or more token characters (``bytes.translate``
+then ``find``), and the ``:`` and ``=`` separators on the lower-cased line, each a compiled regular
+expression that starts from its literal, so the engine stops only at separators, and there checks
+a lookbehind trie of secret key names (``password``, ``*_KEY``, ``x-api-key``, ``Authorization``,
+``Cookie``, ...) or a URL with user info. Each candidate is verified by the family's exact format
+(prefix and boundaries, lengths, GitHub's and npm's CRC32 checksums, word and placeholder checks)
+and gives (start, end, kind) spans. Standard library only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from .secret_checks import (
+    UUID,
+    bare_end,
+    checksum_ok,
+    is_placeholder,
+    json_string_end,
+    key_kind,
+    lazy_compile,
+    plausible,
+    randomish,
+)
+
+__all__ = ["FAMILIES", "find_secrets", "verify_key"]
+
+Span = tuple[int, int, str]
+
+#: The built-in kinds a redacted value may carry, with the shape each one stands for.
+FAMILIES: dict[str, str] = {
+    "openai_key": "sk-…, sk-proj-…, sk-svcacct-…, sk-admin-… with a random body",
+    "anthropic_key": "sk-ant-api03-…, sk-ant-admin01-…",
+    "stripe_key": "sk_live_…, rk_live_…, sk_test_…, rk_test_…",
+    "stripe_webhook_secret": "whsec_…",
+    "huggingface_token": "hf_…",
+    "groq_key": "gsk_…",
+    "xai_key": "xai-…",
+    "sendgrid_key": "SG.<22>.<43>",
+    "npm_token": "npm_ + 30 + CRC32 checksum",
+    "pypi_token": "pypi-…",
+    "google_oauth_token": "ya29.…",
+    "slack_token": "xoxb-, xoxp-, xoxa-, xoxr-, xoxs-, xoxe-, xapp-",
+    "slack_webhook": "https://hooks.slack.com/services/T…/B…/<secret>",
+    "github_token": "ghp_, gho_, ghu_, ghs_, ghr_ + 30 + CRC32 checksum; github_pat_…",
+    "gitlab_token": "glpat-…",
+    "aws_access_key_id": "AKIA… / ASIA… + 16",
+    "google_api_key": "AIza + 35",
+    "jwt": "eyJ….eyJ….<signature>",
+    "private_key": "-----BEGIN … PRIVATE KEY----- blocks (PEM, OpenSSH, PGP), in JSON too",
+    "url_password": "the password in scheme://user:password@host (database URLs too)",
+    "password": "the value of password / passwd / pwd / passphrase / *_PASS keys",
+    "secret": "the value of secret / client_secret / *_SECRET keys",
+    "token": "the value of access_token / *_TOKEN / PRIVATE-TOKEN keys (bare token: random only)",
+    "api_key": "the value of api_key / x-api-key / *_KEY / AccountKey keys (bare key: random only)",
+    "authorization": "the credential after Authorization: (Basic, Bearer, Token, ...)",
+    "bearer_token": "the token after a bare Bearer",
+    "cookie": "the values in Cookie: / Set-Cookie:",
+    "credential": "the value of credential(s) keys",
+    "signature": "the value of sig= / signature= in URLs and connection strings",
+}
+
+# Key names whose value is a secret, found by their last letters before a ``:`` or ``=`` (then
+# judged exactly in Python), and the quotes that may sit between a name and its separator:
+# none, JSON, Python repr or JSON inside a JSON string before `:`, none or a space before `=`.
+_KEY_TAILS = (
+    "password",
+    "passwd",
+    "pwd",
+    "pass",
+    "passphrase",
+    "secret",
+    "token",
+    "key",
+    "auth",
+    "authorization",
+    "cookie",
+    "credential",
+    "credentials",
+    "sig",
+    "signature",
+)
+_COLON_QUOTES = ("", '"', "'", '\\"')  # password: / "password": / 'password': / \"password\":
+_EQUALS_QUOTES = ("", " ")  # PASSWORD=... / password = ...
+_TAIL_LETTERS = 6  # "zation", not "tion": "operation" and "temperature" are no candidates
+_WINDOW = 9
+
+# Every token-shaped family is a run of at least this many characters of [A-Za-z0-9_-].
+_RUN = 20
+_RUN_TABLE = bytes(
+    ord("x") if chr(c).isascii() and (chr(c).isalnum() or chr(c) in "_-") else ord(" ")
+    for c in range(256)
+)
+_RUN_NEEDLE = b"x" * _RUN
+
+
+def _atoms(text: str) -> list[str]:
+    """One regex atom per character (the scans run on the lower-cased line)."""
+    return [re.escape(c) for c in text.lower()]
+
+
+def _trie_regex(seqs: Iterable[tuple[str, ...]]) -> str:
+    """An alternation of equal-length atom sequences as a trie, so that the regex engine leaves
+    a position after an atom or two instead of trying every alternative."""
+    trie: dict[str, Any] = {}
+    for seq in seqs:
+        node = trie
+        for tok in seq:
+            node = node.setdefault(tok, {})
+
+    def emit(node: dict[str, Any]) -> str:
+        if not node:
+            return ""
+        alts = [tok + emit(child) for tok, child in sorted(node.items())]
+        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+
+    return emit(trie)
+
+
+def _key_lookbehind(sep: str, quotes: tuple[str, ...]) -> str:
+    """One lookbehind, true right after ``sep`` when a secret-named key (its last letters and
+    closing quotes) ends there: a trie over the last ``_WINDOW`` characters."""
+    seqs: set[tuple[str, ...]] = set()
+    for tail in _KEY_TAILS:
+        for q in quotes:
+            atoms = _atoms(tail[-_TAIL_LETTERS:]) + [re.escape(ch) for ch in q] + [re.escape(sep)]
+            while len(atoms) < _WINDOW:
+                atoms.insert(0, ".")
+            seqs.add(tuple(atoms[-_WINDOW:]))
+    return f"(?<={_trie_regex(seqs)})"
+
+
+class Scans:
+    """The compiled key scans: ``:`` starts a key context (JSON, headers, YAML) or a URL, ``=``
+    a key context (env files, query strings, connection strings). Each starts from its
+    literal, so the engine only stops at separators. Built on first use by :func:`scans`:
+    compiling the tries costs milliseconds, which every command's start-up would pay."""
+
+    def __init__(self) -> None:
+        self.colon = re.compile(
+            (
+                ":(?://(?:[^/\\s\"'\\\\@]{0,256}@|hooks\\.slack\\.com/)(?P<url>)|"
+                + _key_lookbehind(":", _COLON_QUOTES)
+                + "(?P<key>))"
+            ).encode("ascii"),
+            re.DOTALL,  # the padding atoms of short names match any byte, newlines included
+        )
+        self.equals = re.compile(
+            ("=" + _key_lookbehind("=", _EQUALS_QUOTES)).encode("ascii"), re.DOTALL
+        )
+
+
+_SCANS: list[Scans] = []
+
+
+def scans() -> Scans:
+    """The compiled key scans (built once, on first use)."""
+    if not _SCANS:
+        _SCANS.append(Scans())
+    return _SCANS[0]
+
+
+# -- exact formats, matched on the original bytes at a candidate --------------------------------
+
+_TOKEN_RX = rb"""
+    (?P<anthropic_key>sk-ant-[a-z]{2,8}[0-9]{0,3}-[A-Za-z0-9_\-]{20,})
+   |(?P<openai_key>sk-(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_\-]{20,})
+   |(?P<stripe_key>[sr]k_(?:live|test)_[A-Za-z0-9]{16,})
+   |(?P<stripe_webhook_secret>whsec_[A-Za-z0-9+/=]{24,})
+   |(?P<huggingface_token>hf_[A-Za-z0-9]{30,})
+   |(?P<groq_key>gsk_[A-Za-z0-9]{40,})
+   |(?P<xai_key>xai-[A-Za-z0-9]{40,})
+   |(?P<sendgrid_key>SG\.[A-Za-z0-9_\-]{16,32}\.[A-Za-z0-9_\-]{16,64})
+   |(?P<npm_token>npm_[A-Za-z0-9]{36})
+   |(?P<pypi_token>pypi-[A-Za-z0-9_\-]{50,})
+   |(?P<google_oauth_token>ya29\.[A-Za-z0-9_\-]{20,})
+   |(?P<slack_token>xox[abposre]-[A-Za-z0-9\-]{10,}|xapp-[A-Za-z0-9\-]{20,})
+   |(?P<github_token>gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59})
+   |(?P<gitlab_token>glpat-[A-Za-z0-9_\-.]{20,})
+   |(?P<aws_access_key_id>A(?:KIA|SIA)[A-Z0-9]{16})
+   |(?P<google_api_key>AIza[A-Za-z0-9_\-]{35})
+   |(?P<jwt>eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*)
+    """
+_TOKEN: list[re.Pattern[bytes]] = []  # compiled on first use, like the scans
+# Families of a fixed length: a letter or digit right after the match means it is something else.
+_FIXED = frozenset({"npm_token", "github_token", "aws_access_key_id", "google_api_key"})
+# Families whose body must look random (the prefix alone is too short to be sure).
+_RANDOM_BODY = frozenset(
+    {"openai_key", "anthropic_key", "huggingface_token", "gitlab_token", "slack_token"}
+)
+
+# The first letters of the prefixed families (sk- rk_ whsec_ hf_ gsk_ xai- SG. npm_ pypi- ya29.
+# xox xapp- gh github_pat_ glpat- AKIA ASIA AIza eyJ).
+_TOKEN_FIRST = frozenset(b"srwhgxSnpyAe")
+_ALNUM = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+
+_PEM = lazy_compile(
+    rb"-----BEGIN ([A-Z0-9 ]{0,40})PRIVATE KEY( BLOCK)?-----"
+    rb"(?:[A-Za-z0-9+/=:, \t\r\n-]|\\[rn]|\\\\[rn])*?"
+    rb"(?:-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----|(?=[\"']|$))"
+)
+_USERINFO = lazy_compile(rb"//([^/\s\"'\\@:]{0,256}):([^/\s\"'\\@]{1,256})@")
+_SLACK_HOOK = lazy_compile(
+    rb"//hooks\.slack\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/([A-Za-z0-9]{16,})"
+)
+_NAME_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+_QUOTE_BYTES = frozenset(b"\"'\\ ")
+_SCHEME = lazy_compile(
+    rb"(?i:basic|bearer|token|digest|negotiate|ntlm|apikey|api-key|key|sso-key|hmac|"
+    rb"aws4-hmac-sha256|otp)[ \t]+"
+)
+_EMPTY_SPANS: list[tuple[int, int, str]] = []
+
+# -- verifiers: (data, marker position) -> spans, or None --------------------------------------
+
+
+def _token_at(data: bytes, start: int) -> list[tuple[int, int, str]] | None:
+    if start > 0 and data[start - 1] in _ALNUM:
+        return None
+    if not _TOKEN:
+        _TOKEN.append(re.compile(_TOKEN_RX, re.VERBOSE))
+    m = _TOKEN[0].match(data, start)
+    if m is None:
+        return None
+    kind = m.lastgroup
+    assert kind is not None
+    end = m.end()
+    if kind in _FIXED and end < len(data) and data[end] in _ALNUM:
+        return None
+    token = m.group()
+    if is_placeholder(token[token.find(b"_" if kind == "github_token" else token[:0]) :]):
+        return None
+    if kind in ("github_token", "npm_token") and not token.startswith(b"github_pat_"):
+        if not checksum_ok(token) and not randomish(token[4:]):
+            return None
+    elif kind in _RANDOM_BODY:
+        body = token[token.rfind(b"-", 0, 16) + 1 :] if kind != "huggingface_token" else token[3:]
+        if not randomish(body):
+            return None
+    return [(start, end, kind)]
+
+
+def _value_at(
+    data: bytes, pos: int, structural: bool, text: bool, strength: str
+) -> tuple[int, int] | None:
+    """Where the value after the separator at ``pos`` starts and ends: a JSON string (escaped
+    or not), a quoted string, a header value to the end of its line, or (end -1) a bare value
+    for the caller to end. None when there is no string value to look at."""
+    n = len(data)
+    i = pos + 1
+    while i < n and data[i] in (32, 9):
+        i += 1
+    if data.startswith(b'\\"', i):
+        end = data.find(b'\\"', i + 2)
+        return i + 2, n if end < 0 else end
+    if data[i : i + 1] == b'"':
+        if not (text or structural):
+            return None  # in a line, this quote closes the string the separator sits in
+        return i + 1, json_string_end(data, i + 1, b'"')
+    if data[i : i + 1] == b"'":
+        end = data.find(b"'", i + 1)
+        return i + 1, n if end < 0 else end
+    if structural:
+        return None  # a JSON number, object or array: its own keys are looked at
+    if strength in ("auth", "cookie"):
+        return i, _line_end(data, i)
+    return i, -1
+
+
+def verify_key(data: bytes, pos: int, text: bool = False) -> list[tuple[int, int, str]] | None:
+    """A secret-named key before the separator at ``pos``, and its value after it. In an
+    encoded line (``text=False``) a bare ``"`` after a separator inside a string ends that
+    string, so it opens no value."""
+    # Walk back over the quotes, then over the name (a regex searching backwards would try
+    # every start position).
+    end_name = pos
+    while end_name > 0 and pos - end_name < 4 and data[end_name - 1] in _QUOTE_BYTES:
+        end_name -= 1
+    start_name = end_name
+    while start_name > 0 and end_name - start_name < 64 and data[start_name - 1] in _NAME_BYTES:
+        start_name -= 1
+    if start_name == end_name:
+        return None
+    name = data[start_name:end_name].decode("ascii")
+    quotes = data[end_name:pos]
+    sep = data[pos]
+    env = name.isupper() and "_" in name
+    rule = key_kind(name, env)
+    if rule is None:
+        return None
+    kind, strength = rule
+    if strength == "sig" and sep != 61:
+        return None  # signature= in URLs and connection strings, not a JSON "signature"
+    json_key = quotes.rstrip(b" ") in (b'"', b'\\"') and sep == 58
+    where = _value_at(data, pos, json_key and quotes.startswith(b'"'), text, strength)
+    if where is None:
+        return None
+    start, end = where
+    if end == -1:
+        query = sep == 58 or data[max(0, start_name - 1) : start_name] in (b"?", b"&")
+        end = bare_end(data, start, query)
+    if end <= start:
+        return None
+    value = data[start:end]
+    strict_context = sep == 61 or json_key or quotes.rstrip(b" ").endswith((b'"', b"'"))
+    if strength == "auth":
+        return _verify_auth(data, start, end, kind, strict_context)
+    if strength == "cookie":
+        return _verify_cookie(data, start, end)
+    family = _token_at(data, start)
+    if family and family[0][1] == end:
+        return family
+    if is_placeholder(value):
+        return None
+    if strength == "weak":
+        if len(value) < 16 or b" " in value or not randomish(value) or UUID.fullmatch(value):
+            return None
+    elif strength in ("strong", "sig") and not strict_context and not plausible(value):
+        return None
+    if b"[REDACTED:" in value:
+        return None
+    return [(start, end, kind)]
+
+
+def _line_end(data: bytes, i: int) -> int:
+    """End of a header value in text: a quote, a newline (raw or JSON-escaped) or the end."""
+    m = re.compile(rb"[\"'\r\n]|\\[nr\"]").search(data, i)
+    return m.start() if m else len(data)
+
+
+def _verify_auth(
+    data: bytes, start: int, end: int, kind: str, strict: bool
+) -> list[tuple[int, int, str]] | None:
+    sm = _SCHEME.match(data, start, end)
+    cred_start = sm.end() if sm else start
+    cm = re.compile(rb"[^\s\"'\\,;]+").match(data, cred_start, end)
+    if cm is None:
+        return None
+    cred = cm.group()
+    family = _token_at(data, cred_start)
+    if family and family[0][1] == cm.end():
+        return family
+    if is_placeholder(cred) or b"[REDACTED:" in cred:
+        return None
+    if sm is None:
+        # No scheme: the whole value must be one plausible credential, not a phrase.
+        rest = data[cm.end() : end].strip()
+        if rest or len(cred) < 6 or not plausible(cred):
+            return None
+    elif len(cred) < 6 or (cred.isalpha() and cred.islower()):
+        return None
+    return [(cred_start, cm.end(), kind)]
+
+
+def _verify_cookie(data: bytes, start: int, end: int) -> list[tuple[int, int, str]] | None:
+    spans = []
+    attrs = (b"path", b"domain", b"expires", b"max-age", b"samesite", b"secure", b"httponly")
+    for pm in re.compile(rb"([A-Za-z0-9_.\-]+)=([^;\s\"'\\]+)").finditer(data, start, end):
+        if pm.group(1).lower() in attrs or is_placeholder(pm.group(2)):
+            continue
+        if b"[REDACTED:" in pm.group(2):
+            continue
+        spans.append((pm.start(2), pm.end(2), "cookie"))
+    return spans or None
+
+
+def _verify_url(data: bytes, pos: int) -> list[tuple[int, int, str]] | None:
+    hook = _SLACK_HOOK.match(data, pos + 1)
+    if hook is not None:
+        return [(hook.start(1), hook.end(1), "slack_webhook")]
+    m = _USERINFO.match(data, pos + 1)
+    if m is None:
+        return None
+    secret = m.group(2)
+    family = _token_at(data, m.start(2))
+    if family and family[0][1] == m.end(2):
+        return family
+    if is_placeholder(secret) or b"[REDACTED:" in secret:
+        return None
+    return [(m.start(2), m.end(2), "url_password")]
+
+
+_ESCAPE = lazy_compile(rb"\\.", re.DOTALL)
+
+
+def _inside_string(data: bytes, start: int, end: int) -> bool:
+    """True when replacing ``data[start:end]`` keeps an encoded line valid: the span neither
+    starts nor ends inside an escape sequence and holds no closing quote."""
+    before = start
+    while before > 0 and data[before - 1] == 92:
+        before -= 1
+    if (start - before) % 2:
+        return False  # the span starts with an escaped character
+    return b'"' not in _ESCAPE.sub(b"", data[start:end]) and not (
+        (len(data[start:end]) - len(data[start:end].rstrip(b"\\"))) % 2
+    )
+
+
+_PEM_HEAD = lazy_compile(rb"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----")
+
+
+def _verify_run(data: bytes, start: int, end: int, pem: bool) -> list[tuple[int, int, str]] | None:
+    """A run of 20 or more token characters: a prefixed token, a JWT, a bare Bearer token, or a
+    line of a private key's body."""
+    if data[start - 1 : start] == b".":
+        # A prefix that ends with a dot (ya29., SG.) is cut off the run.
+        head = start - 1
+        while head > 0 and data[head - 1] in _ALNUM and start - head < 6:
+            head -= 1
+        found = _token_at(data, head)
+        if found:
+            return found
+    if data[start - 1 : start] == b"." and data.startswith(b"eyJ", start):
+        # The payload of a JWT whose header is shorter than a run.
+        head = start - 1
+        while head > 0 and (data[head - 1] in _ALNUM or data[head - 1] in (45, 95)):
+            head -= 1
+        found = _token_at(data, head) if data.startswith(b"eyJ", head) else None
+        if found:
+            return found
+    if data[max(0, start - 7) : start] == b"Bearer ":
+        token = data[start:end]
+        if not is_placeholder(token) and randomish(token):
+            return [(start, end, "bearer_token")]
+    begin = data.rfind(b"-----BEGIN ", max(0, start - 16384), start) if pem else -1
+    if begin >= 0:
+        header = _PEM_HEAD.match(data, begin)
+        if header is not None:
+            m = _PEM.match(data, begin)
+            if m is not None and m.end() >= end:
+                return [(begin, m.end(), "private_key")]
+    return None
+
+
+def find_secrets(data: bytes, text: bool = False) -> list[tuple[int, int, str]]:
+    """Every built-in family in ``data``: three scans (token runs, ``:``, ``=``), each finding
+    candidate positions in C, and a verifier per candidate."""
+    runs = data.translate(_RUN_TABLE)
+    start = runs.find(_RUN_NEEDLE)
+    sc = _SCANS[0] if _SCANS else scans()
+    low = data.lower()
+    # The keys every line opens with (ts, run, seq, kind) name no secret: the ``:`` scan starts
+    # after them (their values are still looked at by the other scans and verifiers).
+    head = -1 if text else data.find(b'"kind":', 0, 96)
+    colon = sc.colon.search(low, head + 7 if head >= 0 else 0)
+    if start < 0 and colon is None and (b"=" not in data or sc.equals.search(low) is None):
+        return []  # the common case: no candidate at all
+    spans: list[tuple[int, int, str]] = []
+    last_end = 0
+    pem: bool | None = None
+    while start >= 0:
+        end = runs.find(b" ", start)
+        if end < 0:
+            end = len(runs)
+        if start >= last_end:
+            # Most long runs in ordinary data (base64, hashes, long identifiers) start with no
+            # family's first letter and follow no dot or "Bearer ": one set lookup rejects them.
+            found = _token_at(data, start) if data[start] in _TOKEN_FIRST else None
+            if not found:
+                if pem is None:
+                    pem = b"-----BEGIN " in data
+                if pem or data[start - 1 : start] == b"." or data.endswith(b"Bearer ", 0, start):
+                    found = _verify_run(data, start, end, pem)
+            if found:
+                spans.extend(found)
+                last_end = max(e for _, e, _ in found)
+        start = runs.find(_RUN_NEEDLE, max(end, last_end))
+    for scan in (sc.colon, sc.equals):
+        if scan is sc.equals and b"=" not in data:
+            continue
+        c = colon if scan is sc.colon else scan.search(low)
+        while c is not None:
+            pos = c.start()
+            url = c.lastgroup == "url"
+            found = _verify_url(data, pos) if url else verify_key(data, pos, text)
+            if found:
+                spans.extend(found)
+            c = scan.search(low, c.end())
+    if not text and spans:
+        spans = [sp for sp in spans if _inside_string(data, sp[0], sp[1])]
+    return spans
