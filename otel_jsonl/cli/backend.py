@@ -194,7 +194,10 @@ def make_shippers(args: argparse.Namespace, preset: Preset) -> tuple[Shipper, Sh
         log_exporter = None
         if preset.send_logs and not args.no_logs:
             logs_endpoint = logs_endpoint_for(endpoint, protocol)
-            log_exporter = make_log_exporter(logs_endpoint, protocol=protocol, **options)
+            log_attempts = Attempts() if protocol != "grpc" else None
+            log_exporter = make_log_exporter(
+                logs_endpoint, protocol=protocol, attempts=log_attempts, **options
+            )
     except (ValueError, OSError) as exc:
         raise CliError(f"cannot set up the OTLP exporter: {exc}", EXIT_USAGE) from None
     retry = RetryPolicy(
@@ -223,5 +226,7 @@ def make_shippers(args: argparse.Namespace, preset: Preset) -> tuple[Shipper, Sh
             unit="log records",
             batch_size=args.batch_size,
             retry=retry,
+            attempts=log_attempts,
+            notify=notify,
         )
     return spans, logs

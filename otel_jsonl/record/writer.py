@@ -11,7 +11,6 @@ Standard library only.
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import io
 import logging
@@ -28,9 +27,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 from ..exceptions import BlobError
 from . import codec as _codec
-from .blobs import BlobStore, InsecureDirs, blob_dir_for, check_directory
+from .blobs import BlobStore, InsecureDirs, blob_dir_for
 from .redact import Redactor
 from .rotate import RotatingFile, RotationPolicy
+from .safe_open import open_for_append
 from .secrets import find_secrets
 
 __all__ = [
@@ -222,50 +222,12 @@ class LineWriter:
         if self._rotating is not None:
             self._fd = self._rotating.open()
             return
-        path = self.path
         opts = self.options
-        parent = path.parent
-        if not os.path.lexists(parent):
-            parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        else:
-            warning = check_directory(parent, "trace directory", opts.insecure_dirs)
-            if warning is not None:
-                self._warn_once("dir", warning)
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
-        nofollow = 0 if opts.follow_symlinks else getattr(os, "O_NOFOLLOW", 0)
-        try:
-            fd = os.open(path, flags | nofollow, 0o600)
-        except OSError as exc:
-            if exc.errno != errno.ELOOP or not nofollow:
-                raise
-            # A link. One to a device or a pipe (/dev/stdout) cannot be used to make the
-            # recorder append to someone else's file: follow it. One to a file is refused.
-            try:
-                target = os.stat(path)
-            except OSError:
-                target = None
-            if target is None or stat.S_ISREG(target.st_mode) or stat.S_ISDIR(target.st_mode):
-                raise PermissionError(
-                    errno.ELOOP,
-                    f"{path} is a symbolic link; not following it (pass follow_symlinks=True "
-                    "to allow it)",
-                ) from None
-            fd = os.open(path, flags, 0o600)
-        try:
-            st = os.fstat(fd)
-        except OSError:
-            os.close(fd)
-            raise
+        fd, st, warnings = open_for_append(self.path, opts.follow_symlinks, opts.insecure_dirs)
+        for key, warning in warnings:
+            self._warn_once(key, warning)
         self._regular = stat.S_ISREG(st.st_mode)
-        if self._regular:
-            mode = stat.S_IMODE(st.st_mode)
-            if mode & 0o077:
-                self._warn_once(
-                    "mode",
-                    f"the trace file {path} has mode {mode:04o}: others may read the prompts "
-                    "and tool output it holds (chmod 600 it)",
-                )
-        elif opts.blob_dir is None:
+        if not self._regular and opts.blob_dir is None:
             # A device or a pipe (/dev/null, a FIFO): no blob directory is made beside it
             # (/dev/blobs); capped values are cut and counted in ``cut``.
             self.blobs = None
