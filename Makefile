@@ -78,6 +78,9 @@ bench: venv
 	$(BIN)/python bench/bigfile.py
 	PHOENIX_VENV=$(PHOENIX_VENV) $(BIN)/python bench/serve.py
 	$(BIN)/python bench/view.py
+	$(BIN)/python bench/follow.py
+	$(BIN)/python bench/ship.py
+	$(BIN)/python bench/logjoin.py
 
 clean:
 	rm -rf $(VENV) .genai-official-venv build dist .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -17,6 +17,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "otel_jsonl"
 #: lower layers only; otel and analyze are siblings and may not import each other.
 LAYERS = {
     "_version": 0,
+    "_lazy": 0,
     "exceptions": 0,
     "schema": 0,
     "record": 1,

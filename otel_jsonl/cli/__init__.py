@@ -15,7 +15,6 @@ import sys
 from collections.abc import Sequence
 
 from .._version import __version__
-from .common import EXIT_DATA, EXIT_INTERRUPTED, EXIT_USAGE, CliError, print_error
 
 __all__ = ["COMMAND_MODULES", "build_parser", "main"]
 
@@ -39,9 +38,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list == ["--version"]:
+        # Answered before any command module (and what it imports) is loaded.
+        print(f"otel-jsonl {__version__}")
+        return 0
+    from .common import EXIT_DATA, EXIT_INTERRUPTED, EXIT_USAGE, CliError, print_error
+
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(args_list)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help/--version
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
     if args.command is None:

@@ -7,11 +7,9 @@ import os
 import re
 import sys
 import tempfile
-import webbrowser
 from pathlib import Path
 from typing import Any
 
-from ..analyze.html import view_html, write_html
 from ..exceptions import OtelJsonlError
 from ..read.runs import RunEvents, read_run
 from .common import EXIT_OK, EXIT_USAGE, CliError, expand_args
@@ -102,6 +100,10 @@ def _source(path: str, run: str | None) -> str | RunEvents:
 
 def cmd_view(args: argparse.Namespace) -> int:
     """Write the page; open it in the browser unless -o was given."""
+    import webbrowser
+
+    from ..analyze.html import view_html, write_html
+
     file_a, run_a, file_b, run_b = _plan(args)
     if "-" in (file_a, file_b) and file_a == file_b:
         raise CliError("stdin can be read once: compare two runs of a file, not of -", EXIT_USAGE)

@@ -13,6 +13,21 @@ time, and folded into span attributes), ``langfuse`` (the ``langfuse.*`` attribu
 
 from __future__ import annotations
 
-from .messages import to_anthropic, to_openai, to_parts
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_names
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .messages import to_anthropic, to_openai, to_parts
+
+__getattr__, __dir__ = lazy_names(
+    __name__,
+    {
+        "to_anthropic": "messages",
+        "to_openai": "messages",
+        "to_parts": "messages",
+    },
+    globals(),
+)
 
 __all__ = ["to_anthropic", "to_openai", "to_parts"]
