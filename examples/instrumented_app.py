@@ -9,7 +9,7 @@ provider that write it all to one file. Two ways to run it.
 
 1. Set up in code (``setup_telemetry()`` below)::
 
-       pip install otel-jsonl opentelemetry-instrumentation-openai-v2
+       pip install 'otel-jsonl[openai-v2]'
        export OPENAI_API_KEY=sk-...
        python examples/instrumented_app.py traces/instrumented_app.jsonl
 

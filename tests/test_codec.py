@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import enum
+import json
 import math
 import uuid
 from pathlib import PurePosixPath
@@ -54,10 +55,14 @@ def test_lines_are_compact_utf8_with_one_newline() -> None:
 
 
 def test_non_finite_floats_never_make_invalid_json() -> None:
-    """NaN and infinities do not produce the non-standard NaN/Infinity literals."""
-    line = codec.dumps_line({"x": math.nan, "y": [math.inf, -math.inf]})
-    assert b"NaN" not in line and b"Infinity" not in line
-    assert codec.loads(line) is not None
+    """NaN and infinities are written as the strings proto3 JSON uses, never as the
+    non-standard NaN/Infinity literals and never silently as null."""
+    line = codec.dumps_line({"x": math.nan, "y": [math.inf, -math.inf], "z": None})
+    assert json.loads(line, parse_constant=lambda c: pytest.fail(f"literal {c}")) == {
+        "x": "NaN",
+        "y": ["Infinity", "-Infinity"],
+        "z": None,
+    }
 
 
 json_values = st.recursive(

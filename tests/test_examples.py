@@ -418,7 +418,7 @@ def test_ship_to_compose_sends_every_span(demo_trace: Path, tmp_path: Path) -> N
         "execute_tool list_events",
         "invoke_agent travel-demo",
     ]
-    assert "(0 retried, 0 failed)" in proc.stdout
+    assert "(1 attempt, 0 failed)" in proc.stdout
     assert proc.stdout.startswith(f"{demo_trace}: 9 events -> 5 spans in 1 runs")
 
 

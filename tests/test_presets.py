@@ -93,7 +93,7 @@ def test_langfuse_delivers_every_span_once_with_its_attributes(
     argv = ["convert", str(agent_file), "--to", "langfuse", "--tag", "nightly", "--user", "ana"]
     assert main(argv) == 0
     err = capsys.readouterr().err
-    assert f"to {langfuse.endpoint}" in err and "(0 retried, 0 failed)" in err
+    assert f"to {langfuse.endpoint}" in err and "(1 attempt, 0 failed)" in err
     assert set(langfuse.paths) == {"/api/public/otel/v1/traces"}
     assert {h["content-type"] for h in langfuse.headers} == {"application/x-protobuf"}
     assert sorted(s.span_id.hex() for s in langfuse.spans) == _expected_span_ids(agent_file)
@@ -220,7 +220,7 @@ def test_otlp_preset_sends_spans_and_log_records(
         argv = ["convert", str(trace), "--to", "otlp", "--endpoint", collector.base_url]
         assert main([*argv, "--retry-backoff", "0.01"]) == 0
     err = capsys.readouterr().err
-    assert "log records in 1 batch" in err and "retried" in err
+    assert "log records in 1 batch" in err and "(2 attempts, 0 failed)" in err
     assert sorted(s.span_id.hex() for s in collector.spans) == _expected_span_ids(trace)
     assert len(collector.logs) == len(logs) == 15
     assert {r.span_id.hex() for r in collector.logs} == {ev["span_id"] for ev in logs}

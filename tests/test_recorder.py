@@ -267,7 +267,8 @@ class _Point:
 
 
 def test_values_json_cannot_hold_are_recorded_sensibly(tmp_path: Path) -> None:
-    """Models, dataclasses, datetimes, bytes, sets and arbitrary objects never raise."""
+    """Models, dataclasses, datetimes, bytes, sets, non-finite floats and arbitrary objects
+    never raise, and each is kept in a readable form."""
     when = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
     with Trace(tmp_path / "t.jsonl", strict=True) as t:
         t.step(
@@ -281,6 +282,7 @@ def test_values_json_cannot_hold_are_recorded_sensibly(tmp_path: Path) -> None:
             tags={"b", "a"},
             thing=_Unserialisable(),
             nan=float("nan"),
+            inf=[float("inf"), -float("inf"), None],
             big=2**80,
         )
     (event,) = lines_of(tmp_path / "t.jsonl")
@@ -292,7 +294,9 @@ def test_values_json_cannot_hold_are_recorded_sensibly(tmp_path: Path) -> None:
     assert event["binary"] == "base64:/wA="
     assert event["tags"] == ["a", "b"]
     assert event["thing"] == "<Unserialisable thing>"
-    assert event["nan"] is None
+    # NaN and infinities are not silently null: spelled as OTLP's proto3 JSON spells them
+    assert event["nan"] == "NaN"
+    assert event["inf"] == ["Infinity", "-Infinity", None]
     assert event["big"] == 2**80
 
 

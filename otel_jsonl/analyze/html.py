@@ -286,7 +286,9 @@ def write_html(path: str | os.PathLike[str], text: str) -> None:
     """Write the page to ``path``, created (or truncated) with mode 0600."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:
-        os.fchmod(fd, 0o600)
+        # Only a regular file: `-o /dev/null` run as root must not chmod the device.
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.fchmod(fd, 0o600)
         data = text.encode("utf-8")
         view = memoryview(data)
         while view:

@@ -10,6 +10,8 @@ from typing import Any
 from ..read.lines import Line
 from ..read.runs import RunSummary, summarize_runs
 from .pricing import PRICES, Price, cost_of
+from .textwidth import clean, pad
+from .textwidth import width as text_width
 
 __all__ = ["RunStats", "compute_stats", "render_stats", "run_stats"]
 
@@ -70,25 +72,27 @@ def _money(cost: float | None) -> str:
 def render_stats(stats: Iterable[RunStats]) -> str:
     """The ``stats`` table, then each run's tool calls by name (and unpriced models)."""
     rows = list(stats)
-    width = max([len("RUN"), *(len(r.summary.run) for r in rows)])
+    names = [clean(r.summary.run) for r in rows]
+    width = max([len("RUN"), *(text_width(n) for n in names)])
     lines = [
         (
             f"{'RUN':<{width}}  {'STEPS':>6}  {'LLM':>4}  {'TOK IN':>9}  {'TOK OUT':>9}  "
             f"{'COST':>10}  {'TOOLS':>5}  {'ERRORS':>6}  {'WALL':>9}"
         )
     ]
-    for r in rows:
+    for r, name in zip(rows, names, strict=True):
         s = r.summary
         lines.append(
-            f"{s.run:<{width}}  {s.steps:>6}  {s.llm_calls:>4}  {s.input_tokens:>9}  "
+            f"{pad(name, width)}  {s.steps:>6}  {s.llm_calls:>4}  {s.input_tokens:>9}  "
             f"{s.output_tokens:>9}  {_money(r.cost):>10}  {sum(s.tools.values()):>5}  "
             f"{s.errors:>6}  {s.duration:>8.3f}s"
         )
-    for r in rows:
+    for r, name in zip(rows, names, strict=True):
         s = r.summary
         if s.tools:
-            calls = ", ".join(f"{name} x{n}" for name, n in sorted(s.tools.items()))
-            lines.append(f"{s.run}: tools: {calls}")
+            calls = ", ".join(f"{clean(tool)} x{n}" for tool, n in sorted(s.tools.items()))
+            lines.append(f"{name}: tools: {calls}")
         if r.unpriced:
-            lines.append(f"{s.run}: no price for {', '.join(sorted(r.unpriced))} (cost shown as ?)")
+            models = ", ".join(sorted(clean(m) for m in r.unpriced))
+            lines.append(f"{name}: no price for {models} (cost shown as ?)")
     return "\n".join(lines)

@@ -16,6 +16,8 @@ from typing import Any
 
 from ..read.runs import Step, tokens_of, tool_names_in_output
 from .diff import RunDiff
+from .textwidth import clean, cut, pad
+from .textwidth import width as text_width
 
 __all__ = [
     "DETAIL_WIDTH",
@@ -41,14 +43,15 @@ DETAIL_WIDTH = 100
 
 
 def shorten(value: Any, width: int = 60) -> str:
-    """``value`` on one line (strings as they are, others as compact JSON), cut to ``width``
-    characters with ``…``."""
+    """``value`` on one line (strings as they are, others as compact JSON), without escape
+    sequences or control characters, cut to ``width`` terminal cells with ``…``."""
     if isinstance(value, str):
         text = value
     else:
         text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=repr)
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+    # Whitespace runs (newlines included) become one space, then escape sequences and
+    # control characters go: recorded text must not drive the user's terminal.
+    return cut(clean(" ".join(text.split())), width)
 
 
 _TEXT_TYPES = ("text", "input_text", "output_text")
@@ -129,8 +132,9 @@ def _detail(ev: Mapping[str, Any], width: int) -> tuple[str, bool]:
         note = f"{size} B" + (", capped" if capped else "")
         err = bool(ev.get("is_error")) or raw.startswith("error:")
         head = f"{label} ({note}) -> "
+        head = clean(head)
         return head + json.dumps(
-            shorten(raw, max(10, width - len(head) - 2)), ensure_ascii=False
+            shorten(raw, max(10, width - text_width(head) - 2)), ensure_ascii=False
         ), err
     if kind == "error":
         etype = ev.get("type") or (f"tool {ev['tool']}" if ev.get("tool") else "error")
@@ -152,7 +156,11 @@ def _paint(text: str, code: str | None, color: bool) -> str:
 
 
 def _iso(ts: float) -> str:
-    return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        stamp = datetime.datetime.fromtimestamp(ts, datetime.timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        return f"{ts!r} (no date)"  # a time no calendar holds: show the number
+    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def render_header(
@@ -164,7 +172,7 @@ def render_header(
     color: bool = False,
 ) -> str:
     """The line that opens a run in ``show``, then the column titles."""
-    bits = [f"run {run}", f"started {_iso(first_ts)}"]
+    bits = [f"run {shorten(run, 80)}", f"started {_iso(first_ts)}"]
     if steps is not None:
         bits.append(f"{steps} steps")
     if wall is not None:
@@ -190,7 +198,7 @@ def render_step(
     detail, err = _detail(ev, width)
     kind = str(ev.get("kind"))
     kind_col = _paint(
-        f"{shorten(kind, KIND_WIDTH):<{KIND_WIDTH}}",
+        pad(shorten(kind, KIND_WIDTH), KIND_WIDTH),
         COLORS["error"] if err else COLORS.get(kind),
         color,
     )
@@ -249,8 +257,8 @@ def format_diff(result: RunDiff, a: str, b: str, limit: int = 50) -> str:
     """The readable form of a diff: the two runs, the first divergence, then up to ``limit``
     differences (0: all)."""
     lines = [
-        f"A: {a} run {result.run_a} ({result.steps_a} steps)",
-        f"B: {b} run {result.run_b} ({result.steps_b} steps)",
+        f"A: {a} run {shorten(result.run_a, 80)} ({result.steps_a} steps)",
+        f"B: {b} run {shorten(result.run_b, 80)} ({result.steps_b} steps)",
     ]
     if result.equal:
         lines.append(f"equal: {result.pairs} steps aligned, no differences")
@@ -259,7 +267,7 @@ def format_diff(result: RunDiff, a: str, b: str, limit: int = 50) -> str:
     assert first is not None
     lines.append(
         f"first divergence at step {first.step}: {first.kind}"
-        + (f" {first.path}" if first.path else "")
+        + (f" {shorten(first.path, 80)}" if first.path else "")
     )
     shown = result.differences if limit <= 0 else result.differences[:limit]
     for d in shown:
@@ -267,7 +275,7 @@ def format_diff(result: RunDiff, a: str, b: str, limit: int = 50) -> str:
             where = (
                 f"step {d.step_a}" if d.step_a == d.step_b else f"step {d.step_a} (B: {d.step_b})"
             )
-            lines.append(f"~ {where} {d.path or '/'}")
+            lines.append(f"~ {where} {shorten(d.path or '/', 80)}")
             shown_a, shown_b = _changed_pair(d.a, d.b)
             lines.append(f"    A: {'(missing)' if d.missing == 'a' else shown_a}")
             lines.append(f"    B: {'(missing)' if d.missing == 'b' else shown_b}")

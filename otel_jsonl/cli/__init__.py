@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -42,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Answered before any command module (and what it imports) is loaded.
         print(f"otel-jsonl {__version__}")
         return 0
-    from .common import EXIT_INTERRUPTED, EXIT_USAGE, CliError, print_error
+    from .common import EXIT_DATA, EXIT_INTERRUPTED, EXIT_USAGE, CliError, print_error
 
     parser = build_parser()
     try:
@@ -64,11 +65,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `otel-jsonl show trace.jsonl | head`: the reader went away; that is not an error.
         _silence_stdout()
         return 0
+    except Exception as exc:  # broad: the last line of defence, a user never sees a traceback
+        if os.environ.get("OTEL_JSONL_DEBUG"):
+            raise
+        print_error(
+            f"unexpected {type(exc).__name__}: {exc} (a bug in otel-jsonl: please report it; "
+            "OTEL_JSONL_DEBUG=1 shows the traceback)"
+        )
+        return EXIT_DATA
 
 
 def _silence_stdout() -> None:
-    import os
-
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

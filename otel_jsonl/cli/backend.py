@@ -4,6 +4,7 @@ the shippers they build (spans, and log records when the backend takes them)."""
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import TYPE_CHECKING, Any
 
 from .common import EXIT_USAGE, CliError
@@ -163,6 +164,7 @@ def resolve_destination_preset(args: argparse.Namespace) -> Preset:
 def make_shippers(args: argparse.Namespace, preset: Preset) -> tuple[Shipper, Shipper | None]:
     """The span shipper, and the log shipper when log records go to the backend too."""
     from ..otel.ship import (
+        Attempts,
         RetryPolicy,
         Shipper,
         logs_endpoint_for,
@@ -185,11 +187,17 @@ def make_shippers(args: argparse.Namespace, preset: Preset) -> tuple[Shipper, Sh
     try:
         protocol = resolve_protocol(preset.protocol or args.protocol)
         endpoint = resolve_endpoint(preset.endpoint, protocol)
-        exporter = make_span_exporter(preset.endpoint, protocol=protocol, **options)
+        attempts = Attempts()
+        exporter = make_span_exporter(
+            preset.endpoint, protocol=protocol, attempts=attempts, **options
+        )
         log_exporter = None
         if preset.send_logs and not args.no_logs:
             logs_endpoint = logs_endpoint_for(endpoint, protocol)
-            log_exporter = make_log_exporter(logs_endpoint, protocol=protocol, **options)
+            log_attempts = Attempts() if protocol != "grpc" else None
+            log_exporter = make_log_exporter(
+                logs_endpoint, protocol=protocol, attempts=log_attempts, **options
+            )
     except (ValueError, OSError) as exc:
         raise CliError(f"cannot set up the OTLP exporter: {exc}", EXIT_USAGE) from None
     retry = RetryPolicy(
@@ -197,7 +205,19 @@ def make_shippers(args: argparse.Namespace, preset: Preset) -> tuple[Shipper, Sh
         initial_backoff=args.retry_backoff,
         max_time=args.retry_max_time,
     )
-    spans = Shipper(exporter, endpoint=endpoint, batch_size=args.batch_size, retry=retry)
+
+    def notify(message: str) -> None:
+        if not getattr(args, "quiet", False):
+            print(f"otel-jsonl: {args.command}: {message}", file=sys.stderr, flush=True)
+
+    spans = Shipper(
+        exporter,
+        endpoint=endpoint,
+        batch_size=args.batch_size,
+        retry=retry,
+        attempts=attempts,
+        notify=notify,
+    )
     logs = None
     if log_exporter is not None:
         logs = Shipper(
@@ -206,5 +226,7 @@ def make_shippers(args: argparse.Namespace, preset: Preset) -> tuple[Shipper, Sh
             unit="log records",
             batch_size=args.batch_size,
             retry=retry,
+            attempts=log_attempts,
+            notify=notify,
         )
     return spans, logs

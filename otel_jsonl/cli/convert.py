@@ -11,7 +11,7 @@ from contextlib import ExitStack
 from typing import IO, TYPE_CHECKING, Any
 
 from ..exceptions import OtelJsonlError
-from ..read.lines import Line, ReadReport, read_events
+from ..read.lines import Line, ReadReport, open_source, read_events
 from .backend import (
     ENV_NOTE,
     _positive_int,
@@ -127,6 +127,20 @@ def register(sub: Any) -> None:
         help="trace file to append to (- for stdout)",
     )
     p.add_argument(
+        "--cap",
+        type=int,
+        default=None,
+        metavar="BYTES",
+        help="cap per string value (default 4096; 0 = off); full values go to the blob store",
+    )
+    p.add_argument(
+        "--blob-dir",
+        default=None,
+        metavar="DIR",
+        help="blob store for capped values (default: blobs/ beside OUT; with -o - none, and "
+        "capped values are cut and counted)",
+    )
+    p.add_argument(
         "--strict", action="store_true", help="stop at the first bad line; nothing is written"
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no summary line")
@@ -225,7 +239,9 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
         output: Any = args.output
         if output == "-":
-            output = sys.stdout.buffer
+            from ..otel.files import whole_line_stdout
+
+            output = whole_line_stdout()
         try:
             result = convert_lines(
                 lines(),
@@ -238,9 +254,13 @@ def cmd_convert(args: argparse.Namespace) -> int:
                 log_shipper=log_shipper,
                 fold=fold,
                 transform=preset.transform if send else None,
+                source_name=lambda: reports[-1].path if reports else "<events>",
+                on_problem=lambda m: print(m, file=sys.stderr),
             )
         except OSError as exc:
-            raise CliError(f"{args.output}: {exc.strerror or exc}") from None
+            whole = args.output != "-" or output is not sys.stdout.buffer
+            kept = " (the file keeps only whole lines)" if whole else ""
+            raise CliError(f"{args.output}: {exc.strerror or exc}{kept}") from None
         result.reports = reports
     return _convert_summary(args, result, preset.credentials)
 
@@ -255,6 +275,11 @@ def _convert_summary(args: argparse.Namespace, result: ConvertResult, credential
             parts.append(f"{result.skipped} bad lines skipped")
         if args.output is not None:
             parts.append(f"wrote {result.written} spans to {args.output}")
+        if result.oversize:
+            parts.append(
+                f"{result.oversize} spans are each over 1 MiB as a line (a collector's "
+                "otlp_json_file receiver drops such lines at its default max_log_size)"
+            )
         logs_path = _logs_output(args)
         if result.logs_written and logs_path is not None:
             parts.append(f"wrote {result.logs_written} log records to {logs_path}")
@@ -304,8 +329,8 @@ def _convert_summary(args: argparse.Namespace, result: ConvertResult, credential
 def cmd_import(args: argparse.Namespace) -> int:
     """Import OTLP JSON lines files into the event schema."""
     from ..otel.files import import_files
-    from ..otel.otlp_json import OtlpFormatError
     from ..otel.otlp_logs import read_otlp_signals
+    from ..record.writer import WriterOptions
 
     with ExitStack() as stack:
         paths = _spooled(list(args.files), stack) if args.strict else list(args.files)
@@ -313,23 +338,34 @@ def cmd_import(args: argparse.Namespace) -> int:
             check_readable(path)
             if args.strict:
                 try:
-                    with open(path, "rb") as check:
+                    with open_source(path) as check:
                         for _ in read_otlp_signals(check, name=name, strict=True):
                             pass
-                except OtlpFormatError as exc:
+                except OtelJsonlError as exc:
                     raise CliError(f"{exc} (--strict: nothing imported)") from None
                 except OSError as exc:
                     raise CliError(f"{name}: {exc.strerror or exc}") from None
         sources: list[tuple[str, IO[bytes]]] = []
         for path, name in zip(paths, args.files, strict=True):
             try:
-                stream = sys.stdin.buffer if path == "-" else stack.enter_context(open(path, "rb"))
+                stream = stack.enter_context(open_source(path)) if path != "-" else open_source("-")
             except OSError as exc:
                 raise CliError(f"{name}: {exc.strerror or exc}") from None
             sources.append((name if name != "-" else "<stdin>", stream))
         output: Any = sys.stdout.buffer if args.output == "-" else args.output
+        overrides: dict[str, Any] = {}
+        if args.cap is not None:
+            overrides["cap"] = args.cap
+        if args.blob_dir is not None:
+            overrides["blob_dir"] = args.blob_dir
         try:
-            result = import_files(sources, output, on_problem=lambda m: print(m, file=sys.stderr))
+            options = WriterOptions(**overrides)
+        except ValueError as exc:
+            raise CliError(str(exc), EXIT_USAGE) from None
+        try:
+            result = import_files(
+                sources, output, options=options, on_problem=lambda m: print(m, file=sys.stderr)
+            )
         except (OtelJsonlError, OSError) as exc:
             raise CliError(str(exc)) from None
     if not args.quiet:
@@ -338,6 +374,12 @@ def cmd_import(args: argparse.Namespace) -> int:
         logs = f" and {result.logs} log records" if result.logs else ""
         print(
             f"otel-jsonl: import: {result.spans} spans{logs} to {args.output}{extra}",
+            file=sys.stderr,
+        )
+    if result.cut:
+        print(
+            f"otel-jsonl: import: note: {result.cut} values over the {options.cap}-byte cap "
+            "were cut with no blob kept (give --blob-dir DIR, or --cap 0 to keep them whole)",
             file=sys.stderr,
         )
     return EXIT_OK if result.ok else EXIT_DATA

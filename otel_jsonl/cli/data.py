@@ -8,6 +8,8 @@ import json
 import sys
 from typing import Any
 
+from ..analyze.textwidth import clean, pad
+from ..analyze.textwidth import width as text_width
 from ..read.lines import ReadReport, read_events
 from ..read.runs import step_events, summarize_runs
 from ..schema import validate_event
@@ -57,7 +59,9 @@ def register(sub: Any) -> None:
         metavar="PATH",
         help="trace file to append to (default: traces/demo.jsonl)",
     )
-    p.add_argument("--run-id", default=None, help="run id to record under (default: random)")
+    p.add_argument(
+        "--run-id", default=None, type=_run_id, help="run id to record under (default: random)"
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="do not print the steps")
     p.set_defaults(func=cmd_demo)
 
@@ -93,7 +97,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _iso(ts: float) -> str:
-    return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        stamp = datetime.datetime.fromtimestamp(ts, datetime.timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        return f"{ts!r} (no date)"  # a time no calendar holds: show the number
+    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
@@ -119,17 +127,26 @@ def cmd_runs(args: argparse.Namespace) -> int:
                 )
             )
     else:
-        width = max([len("RUN"), *(len(s.run) for s in summaries)])
+        names = [clean(s.run) for s in summaries]
+        width = max([len("RUN"), *(text_width(n) for n in names)])
         print(
             f"{'RUN':<{width}}  {'STEPS':>5}  {'START (UTC)':<20}  {'WALL':>8}  "
             f"{'TOK IN':>8}  {'TOK OUT':>8}  {'ERRORS':>6}"
         )
-        for s in summaries:
+        for s, name in zip(summaries, names, strict=True):
             print(
-                f"{s.run:<{width}}  {s.steps:>5}  {_iso(s.first_ts):<20}  "
+                f"{pad(name, width)}  {s.steps:>5}  {_iso(s.first_ts):<20}  "
                 f"{s.duration:>7.2f}s  {s.input_tokens:>8}  {s.output_tokens:>8}  {s.errors:>6}"
             )
     return EXIT_DATA if any(r.skipped for r in reports) and args.strict else EXIT_OK
+
+
+def _run_id(text: str) -> str:
+    if not text or not text.isprintable() or text != text.strip():
+        raise argparse.ArgumentTypeError(
+            f"must be a non-empty printable string without surrounding spaces, got {text!r}"
+        )
+    return text
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

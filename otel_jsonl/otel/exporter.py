@@ -58,6 +58,8 @@ DEFAULT_PATH = "traces/otel.jsonl"
 ENV_PATH = "OTEL_EXPORTER_JSONL_PATH"
 ENV_CAP = "OTEL_JSONL_CAP"
 ENV_REDACT = "OTEL_JSONL_REDACT"
+ENV_FOLLOW_SYMLINKS = "OTEL_JSONL_FOLLOW_SYMLINKS"
+ENV_INSECURE_DIRS = "OTEL_JSONL_INSECURE_DIRS"
 
 #: How many runs (traces) keep a step counter; the least recently used is forgotten first.
 MAX_RUNS = 4096
@@ -75,33 +77,49 @@ def _env_cap() -> int | None:
         raise ValueError(f"{ENV_CAP} must be a whole number of bytes, got {raw!r}") from None
 
 
-def _env_redact() -> bool | None:
-    raw = os.environ.get(ENV_REDACT, "").strip().lower()
+def _env_bool(name: str) -> bool | None:
+    raw = os.environ.get(name, "").strip().lower()
     if raw == "":
         return None
     if raw in ("1", "true", "yes", "on"):
         return True
     if raw in ("0", "false", "no", "off"):
         return False
-    raise ValueError(f"{ENV_REDACT} must be true or false, got {raw!r}")
+    raise ValueError(f"{name} must be true or false, got {raw!r}")
+
+
+def _env_file_safety(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``follow_symlinks`` and ``insecure_dirs`` from the environment, unless given."""
+    out: dict[str, Any] = {}
+    follow = _env_bool(ENV_FOLLOW_SYMLINKS)
+    if follow is not None and "follow_symlinks" not in overrides:
+        out["follow_symlinks"] = follow
+    dirs = os.environ.get(ENV_INSECURE_DIRS, "").strip().lower()
+    if dirs and "insecure_dirs" not in overrides:
+        if dirs not in ("refuse", "warn"):
+            raise ValueError(f"{ENV_INSECURE_DIRS} must be refuse or warn, got {dirs!r}")
+        out["insecure_dirs"] = dirs
+    return out
 
 
 def options_from_env(
     options: WriterOptions | None = None, **overrides: Unpack[WriterOptionsKw]
 ) -> WriterOptions:
     """The writer options of an exporter: ``options`` and keyword ``overrides`` as given, and
-    for what neither sets, ``OTEL_JSONL_CAP``, ``OTEL_JSONL_REDACT`` and the
+    for what neither sets, ``OTEL_JSONL_CAP``, ``OTEL_JSONL_REDACT``,
+    ``OTEL_JSONL_FOLLOW_SYMLINKS``, ``OTEL_JSONL_INSECURE_DIRS`` and the
     ``OTEL_JSONL_ROTATE_*`` variables from the environment."""
     from_env: dict[str, Any] = {}
     if options is None:
         rotate = RotationPolicy.from_env()
         if rotate is not None and "rotate" not in overrides:
             from_env["rotate"] = rotate
-        cap, redact = _env_cap(), _env_redact()
+        cap, redact = _env_cap(), _env_bool(ENV_REDACT)
         if cap is not None and "cap" not in overrides:
             from_env["cap"] = cap
         if redact is not None and "redact" not in overrides:
             from_env["redact"] = redact
+        from_env.update(_env_file_safety(overrides))
     return WriterOptions.build(options, **from_env, **overrides)
 
 

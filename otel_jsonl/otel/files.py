@@ -13,9 +13,13 @@ or log record becomes exactly the lines the exporters would have written; it rea
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import gc
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import stat
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -26,7 +30,8 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExportResult
 
 from ..exceptions import OtelJsonlError
-from ..read.lines import Line, ReadReport, read_events
+from ..read.lines import Line, ReadReport, open_source, read_events
+from ..record.writer import WriterOptions
 from .exporter import JsonlLogExporter, JsonlSpanExporter
 from .fold import LogFolder, LogRecords, content_line
 from .ids import default_resource
@@ -34,6 +39,7 @@ from .otlp_json import DEFAULT_BATCH_SIZE, write_otlp_json
 from .otlp_logs import read_otlp_signals
 from .otlp_read import ImportReport
 from .ship import (
+    Attempts,
     Shipper,
     ShipReport,
     logs_endpoint_for,
@@ -70,11 +76,16 @@ class ConvertResult:
     log_ship: ShipReport | None = None
     folded: int = 0
     """Model-call spans that got their messages from log records."""
+    unconvertible: list[str] = field(default_factory=list)
+    """Lines that were read but could not be made into spans (``name:line: reason``)."""
+    oversize: int = 0
+    """Spans whose OTLP JSON line alone is longer than MAX_LINE_BYTES (written whole)."""
 
     @property
     def skipped(self) -> int:
-        """Bad lines skipped while reading (a torn last line is not counted)."""
-        return sum(r.skipped - (1 if r.torn else 0) for r in self.reports)
+        """Bad lines skipped while reading (a torn last line is not counted) or converting."""
+        read = sum(r.skipped - (1 if r.torn else 0) for r in self.reports)
+        return read + len(self.unconvertible)
 
     @property
     def ok(self) -> bool:
@@ -87,10 +98,75 @@ class ConvertResult:
         )
 
 
+class _LineFile:
+    """An output file written a whole line at a time: when a write fails (disk full, a file
+    size limit), a regular file is cut back to its last whole line, so no torn OTLP line is
+    left for a collector to choke on. Created ``0600`` (an existing file is made ``0600``
+    too: it is rewritten with trace content)."""
+
+    def __init__(self, path: str | os.PathLike[str] | None, *, fd: int | None = None) -> None:
+        self.owned = fd is None
+        if fd is None:
+            assert path is not None
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        self.fd = fd
+        try:
+            st = os.fstat(self.fd)
+            self.regular = stat.S_ISREG(st.st_mode)
+            if self.owned and self.regular and stat.S_IMODE(st.st_mode) != 0o600:
+                os.fchmod(self.fd, 0o600)
+        except OSError:
+            if self.owned:
+                os.close(self.fd)
+            raise
+        # Where the last whole line ends: the file's size when we start (stdout redirected
+        # with >> already holds lines), then one line at a time.
+        self.good = st.st_size if self.regular else 0
+
+    def write(self, data: bytes) -> int:
+        view = memoryview(data)
+        try:
+            while view:
+                n = os.write(self.fd, view)
+                if n <= 0:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                view = view[n:]
+        except OSError:
+            if self.regular:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(self.fd, self.good)
+            raise
+        self.good += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        """Nothing is buffered."""
+
+    def close(self) -> None:
+        if self.owned:
+            os.close(self.fd)
+
+
+def whole_line_stdout() -> IO[bytes]:
+    """Standard output for OTLP lines: when it is a regular file (``> out.jsonl``), written a
+    whole line at a time as ``-o FILE`` is, so a failed write leaves no torn line; else the
+    ordinary stream."""
+    out = sys.stdout.buffer
+    try:
+        out.flush()
+        fd = out.fileno()
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            return _LineFile(None, fd=fd)  # type: ignore[return-value]
+    except (OSError, ValueError, AttributeError):
+        pass
+    return out
+
+
 def _open_output(output: Source, stack: ExitStack) -> IO[bytes]:
     if isinstance(output, (str, os.PathLike)):
-        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-        return stack.enter_context(os.fdopen(fd, "wb"))
+        sink = _LineFile(output)
+        stack.callback(sink.close)
+        return sink  # type: ignore[return-value]
     return output
 
 
@@ -106,6 +182,8 @@ def convert_lines(
     log_shipper: Shipper | None = None,
     fold: bool = False,
     transform: Callable[[ReadableSpan], ReadableSpan] | None = None,
+    source_name: Callable[[], str] | None = None,
+    on_problem: Callable[[str], None] | None = None,
 ) -> ConvertResult:
     """Convert trace lines to spans; write them to ``output`` as OTLP JSON lines (a path,
     created ``0600``, or a binary stream) and/or hand them to ``shipper``, which is closed at
@@ -118,6 +196,8 @@ def convert_lines(
     JSON lines (a path is created only when there is a record) and/or handed to
     ``log_shipper``. ``fold`` puts log content onto its model-call spans (for backends that
     read only traces); ``transform`` rewrites each span last (a backend's own attributes).
+    A line whose values cannot make a span is skipped, listed in ``result.unconvertible`` as
+    ``name:line: reason`` (``source_name()`` names the file) and passed to ``on_problem``.
     """
     if output is None and shipper is None:
         raise ValueError("nowhere to put the spans: give an output or a shipper")
@@ -138,7 +218,7 @@ def convert_lines(
         spans = _SpanOutput(out, shipper, batch_size, LogFolder() if fold else None, transform)
         opener = (lambda: _open_output(logs_output, stack)) if logs_output is not None else None
         logs = LogRecords(log_resource, opener, log_shipper, batch_size)
-        for line in lines:
+        for line, completed in _spans_of(converter, lines, result, source_name, on_problem):
             event = line[1] if isinstance(line, tuple) else line
             kind = event.get("kind")
             content = event if kind == "log" else None
@@ -148,9 +228,9 @@ def convert_lines(
                 if spans.folder is not None:
                     spans.folder.add_log(content)
                 logs.add(content)
-            spans.emit(converter.feed(line))
-        spans.emit(converter.finish())
+            spans.emit(completed)
         result.written, result.folded = spans.finish()
+        result.oversize = len(spans.oversize)
         result.log_records, result.logs_written = logs.finish()
     return result
 
@@ -174,6 +254,7 @@ class _SpanOutput:
         self.transform = transform
         self.batch: list[ReadableSpan] = []
         self.written = 0
+        self.oversize: list[ReadableSpan] = []
 
     def emit(self, spans: list[ReadableSpan], *, held: bool = False) -> None:
         if self.folder is not None and not held:
@@ -190,7 +271,9 @@ class _SpanOutput:
 
     def _write(self) -> None:
         assert self.out is not None
-        self.written += write_otlp_json(self.batch, self.out, batch_size=self.batch_size)
+        self.written += write_otlp_json(
+            self.batch, self.out, batch_size=self.batch_size, oversize=self.oversize
+        )
         self.batch.clear()
 
     def finish(self) -> tuple[int, int]:
@@ -204,6 +287,43 @@ class _SpanOutput:
                 self._write()
             self.out.flush()
         return self.written, folded
+
+
+def _spans_of(
+    converter: SpanConverter,
+    lines: Iterable[Line | Mapping[str, Any]],
+    result: ConvertResult,
+    source_name: Callable[[], str] | None,
+    on_problem: Callable[[str], None] | None,
+) -> Iterator[tuple[Line | Mapping[str, Any], list[ReadableSpan]]]:
+    """Each line with the spans it completes (the end of input's come with an empty line); a
+    line that cannot make a span is reported (``name:line: cannot convert (...)``), skipped."""
+
+    def problem(where: str, exc: Exception) -> None:
+        message = f"{where}: cannot convert ({type(exc).__name__}: {exc})"
+        result.unconvertible.append(message)
+        if on_problem is not None:
+            on_problem(message)
+
+    def name() -> str:
+        return source_name() if source_name is not None else "<events>"
+
+    for line in lines:
+        try:
+            spans = converter.feed(line)
+        except _CONVERT_ERRORS as exc:
+            problem(f"{name()}:{line.lineno if isinstance(line, Line) else '?'}", exc)
+            continue
+        yield line, spans
+    try:
+        yield {}, converter.finish()
+    except _CONVERT_ERRORS as exc:
+        problem(name(), exc)
+
+
+#: What a line with values of unexpected types can make the converter raise; anything else
+#: is a bug and is left to surface.
+_CONVERT_ERRORS = (KeyError, TypeError, ValueError, AttributeError, OverflowError, IndexError)
 
 
 def _close_shipper(shipper: Shipper, result: ConvertResult) -> None:
@@ -242,9 +362,10 @@ def convert_files(
     log_shipper = None
     if endpoint is not None:
         chosen = resolve_protocol(protocol)
-        exporter = make_span_exporter(endpoint, protocol=chosen, headers=headers)
+        attempts = Attempts()
+        exporter = make_span_exporter(endpoint, protocol=chosen, headers=headers, attempts=attempts)
         url = resolve_endpoint(endpoint, chosen)
-        shipper = Shipper(exporter, endpoint=url, batch_size=batch_size)
+        shipper = Shipper(exporter, endpoint=url, batch_size=batch_size, attempts=attempts)
         if send_logs:
             logs_url = logs_endpoint_for(url, chosen)
             log_exporter = make_log_exporter(logs_url, protocol=chosen, headers=headers)
@@ -271,6 +392,7 @@ def convert_files(
         logs_output=logs_output,
         log_shipper=log_shipper,
         fold=endpoint is not None if fold is None else fold,
+        source_name=lambda: reports[-1].path if reports else "<events>",
     )
     result.reports = reports
     return result
@@ -284,6 +406,8 @@ class ImportResult:
     spans: int = 0
     problems: list[str] = field(default_factory=list)
     logs: int = 0
+    cut: int = 0
+    """Values over the cap cut with no blob kept (writing to a stream with no blob_dir)."""
 
     @property
     def ok(self) -> bool:
@@ -298,6 +422,7 @@ def import_files(
     strict: bool = False,
     on_problem: Callable[[str], None] | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    options: WriterOptions | None = None,
 ) -> ImportResult:
     """Read OTLP JSON lines files (``TracesData`` and ``LogsData`` lines, and Phoenix's span
     export, any mix and order) and write their spans and log records as trace lines to
@@ -306,14 +431,17 @@ def import_files(
     write-time join: readers join them at read time), so a ``convert`` of a file with ``log``
     lines imports back to the same events.
 
-    ``sources`` are paths, or (name, binary stream) pairs. A bad line raises
-    :class:`~otel_jsonl.otel.otlp_json.OtlpFormatError` when ``strict``; otherwise it is
-    skipped, passed to ``on_problem`` and listed in ``result.problems``.
+    ``sources`` are paths (gzip read when compressed), or (name, binary stream) pairs. A bad
+    line raises :class:`~otel_jsonl.otel.otlp_json.OtlpFormatError` when ``strict``;
+    otherwise it is skipped, passed to ``on_problem`` and listed in ``result.problems``.
+    ``options`` are the writer's (cap, blob directory, redaction): values over the cap go to
+    the blob directory (default ``blobs/`` beside a path output; a stream output with no
+    ``blob_dir`` cuts them, counted in ``result.cut``).
     """
     if isinstance(output, (str, os.PathLike)):
-        exporter = JsonlSpanExporter(output, joiner=False)
+        exporter = JsonlSpanExporter(output, joiner=False, options=options)
     else:
-        exporter = JsonlSpanExporter(stream=output, joiner=False)
+        exporter = JsonlSpanExporter(stream=output, joiner=False, options=options)
     log_exporter = JsonlLogExporter.sharing(exporter)
     result = ImportResult()
     try:
@@ -323,7 +451,7 @@ def import_files(
                     name, stream = source
                 else:
                     name = os.fspath(source)
-                    stream = stack.enter_context(open(source, "rb"))
+                    stream = stack.enter_context(open_source(source))
                 report = ImportReport()
                 _import_stream(
                     read_otlp_signals(
@@ -339,6 +467,7 @@ def import_files(
     finally:
         log_exporter.shutdown()
         exporter.shutdown()
+        result.cut = exporter.writer.cut
     return result
 
 

@@ -412,6 +412,16 @@ def _scope(otel: Mapping[str, Any]) -> InstrumentationScope | None:
     )
 
 
+def _checked_ns(pair: Any) -> tuple[int, int]:
+    """``otel.ns`` as (start, end): OTLP times are fixed64 nanoseconds, and anything else
+    would make the OTLP written later invalid."""
+    start_ns, end_ns = pair
+    for ns in (start_ns, end_ns):
+        if type(ns) is not int or not 0 <= ns < 1 << 64:
+            raise ValueError(f"otel.ns holds {ns!r}, not a time in nanoseconds OTLP can hold")
+    return start_ns, end_ns
+
+
 def events_to_span(
     lines: Iterable[Mapping[str, Any]],
     resources: Mapping[str, Resource] | None = None,
@@ -464,7 +474,7 @@ def events_to_span(
 
         span_attrs = BoundedAttributes(attributes=attrs, immutable=False)
         span_attrs.dropped = dropped["attrs"]
-    start_ns, end_ns = otel["ns"]
+    start_ns, end_ns = _checked_ns(otel["ns"])
     return ReadableSpan(
         name=otel["name"],
         context=context,

@@ -28,6 +28,7 @@ from ..exceptions import OtelJsonlError
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
+    "MAX_LINE_BYTES",
     "OtlpFormatError",
     "encode_span",
     "encode_traces_data",
@@ -59,7 +60,10 @@ def _any_value(value: Any) -> dict[str, Any]:
     if isinstance(value, bool):
         return {"boolValue": value}
     if isinstance(value, int):
-        return {"intValue": str(value)}
+        if -(1 << 63) <= value < 1 << 63:
+            return {"intValue": str(value)}
+        # intValue is int64: a larger integer keeps its exact digits as a string.
+        return {"stringValue": str(value)}
     if isinstance(value, float):
         if math.isfinite(value):
             return {"doubleValue": value}
@@ -89,7 +93,7 @@ def _key_values(attrs: Mapping[str, Any] | None) -> list[dict[str, Any]]:
         t = type(v)
         if t is str:
             append({"key": k, "value": {"stringValue": v}})
-        elif t is int:
+        elif t is int and -(1 << 63) <= v < 1 << 63:
             append({"key": k, "value": {"intValue": str(v)}})
         else:
             append({"key": k, "value": _any_value(v)})
@@ -261,20 +265,56 @@ def _batches(spans: Iterable[ReadableSpan], size: int) -> Iterator[list[Readable
         yield batch
 
 
-def spans_to_otlp_json_lines(
-    spans: Iterable[ReadableSpan], *, batch_size: int = DEFAULT_BATCH_SIZE
+#: Longest OTLP JSON line written, newline included: the collector's ``otlp_json_file``
+#: receiver drops a line longer than its ``max_log_size`` (default 1 MiB) whole.
+MAX_LINE_BYTES = 1 << 20
+
+
+def _encode_lines(
+    batch: list[ReadableSpan], max_line_bytes: int, oversize: list[ReadableSpan]
 ) -> Iterator[bytes]:
-    """OTLP JSON lines (newline included), one ``TracesData`` per ``batch_size`` spans."""
+    line: bytes = orjson.dumps(encode_traces_data(batch), option=orjson.OPT_APPEND_NEWLINE)
+    if len(line) <= max_line_bytes:
+        yield line
+    elif len(batch) == 1:
+        # One span larger than a line may be: written whole (cutting it would change the
+        # data) and noted, so the caller can say so.
+        oversize.append(batch[0])
+        yield line
+    else:
+        half = len(batch) // 2
+        yield from _encode_lines(batch[:half], max_line_bytes, oversize)
+        yield from _encode_lines(batch[half:], max_line_bytes, oversize)
+
+
+def spans_to_otlp_json_lines(
+    spans: Iterable[ReadableSpan],
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    max_line_bytes: int = MAX_LINE_BYTES,
+    oversize: list[ReadableSpan] | None = None,
+) -> Iterator[bytes]:
+    """OTLP JSON lines (newline included), one ``TracesData`` per ``batch_size`` spans, a batch
+    halved until its line fits in ``max_line_bytes``. A single span that does not fit is
+    written whole and appended to ``oversize`` (when given)."""
+    sink: list[ReadableSpan] = oversize if oversize is not None else []
     for batch in _batches(spans, batch_size):
-        yield orjson.dumps(encode_traces_data(batch), option=orjson.OPT_APPEND_NEWLINE)
+        yield from _encode_lines(batch, max_line_bytes, sink)
 
 
 def write_otlp_json(
-    spans: Iterable[ReadableSpan], out: IO[bytes], *, batch_size: int = DEFAULT_BATCH_SIZE
+    spans: Iterable[ReadableSpan],
+    out: IO[bytes],
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    max_line_bytes: int = MAX_LINE_BYTES,
+    oversize: list[ReadableSpan] | None = None,
 ) -> int:
-    """Write spans to ``out`` as OTLP JSON lines; return how many spans were written."""
+    """Write spans to ``out`` as OTLP JSON lines (see :func:`spans_to_otlp_json_lines`); return
+    how many spans were written."""
     count = 0
     for batch in _batches(spans, batch_size):
-        out.write(orjson.dumps(encode_traces_data(batch), option=orjson.OPT_APPEND_NEWLINE))
+        for line in _encode_lines(batch, max_line_bytes, oversize if oversize is not None else []):
+            out.write(line)
         count += len(batch)
     return count

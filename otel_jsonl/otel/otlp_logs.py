@@ -32,6 +32,7 @@ from opentelemetry.trace import (
 
 from ..genai import names as n
 from ..genai.content import messages_from_record
+from ..read.lines import raw_lines
 from .mapping import decode_attrs
 from .otlp_decode import _fix_json_ids, decode_logs
 from .otlp_json import OtlpFormatError, _any_value, _encode_resource, _encode_scope, _key_values
@@ -281,7 +282,8 @@ def read_otlp_signals(
     and passed to ``on_problem``."""
     report = report if report is not None else ImportReport()
     report.path = name
-    for lineno, raw in enumerate(stream, 1):
+    # raw_lines: a gzip stream cut short is an error at its line, never EOFError.
+    for lineno, raw in enumerate(raw_lines(stream, name), 1):
         report.lines += 1
         if not raw.strip():
             continue

@@ -1,7 +1,10 @@
 """OTLP JSON lines back to spans: the collector's ``file`` exporter output, the official
 ``opentelemetry-exporter-otlp-json-file``, OTLP JSON downloaded from a backend. Besides the
 spec's encoding (hex ids, integers as strings, enums as numbers) it accepts numbers for 64-bit
-integers, enum names, and base64 ids (generic protobuf JSON)."""
+integers, enum names, and base64 ids (generic protobuf JSON). What it reads is validated: times
+within fixed64 and an end not before the start, non-zero ids, known kinds and status codes,
+``intValue`` within int64, values of their declared type; a gzip stream that is cut short is an
+error at its line, never a traceback."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, TraceFlags, TraceState
 from opentelemetry.trace.status import Status, StatusCode
 
+from ..read.lines import raw_lines
 from .otlp_json import _IS_REMOTE, OtlpFormatError
 
 __all__ = ["ImportReport", "decode_traces_data", "read_otlp_json"]
@@ -62,21 +66,51 @@ def _int(value: Any, what: str) -> int:
 
 
 _NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+_UINT64_MAX = (1 << 64) - 1
+
+
+def _time(value: Any, what: str) -> int:
+    """A fixed64 time in nanoseconds: an integer in 0 .. 2**64-1."""
+    ns = _int(value, what)
+    if not 0 <= ns <= _UINT64_MAX:
+        raise OtlpFormatError(f"{what} {value!r} is outside the fixed64 range of OTLP times")
+    return ns
+
+
+def _int64(value: Any, what: str) -> int:
+    n = _int(value, what)
+    if not _INT64_MIN <= n <= _INT64_MAX:
+        raise OtlpFormatError(f"{what} {value!r} is outside the int64 range")
+    return n
 
 
 def _value(av: Any) -> Any:
     if not isinstance(av, Mapping) or not av:
         return None
     if "stringValue" in av:
-        return av["stringValue"]
+        text = av["stringValue"]
+        if not isinstance(text, str):
+            raise OtlpFormatError(f"stringValue must be a string, got {text!r}")
+        return text
     if "intValue" in av:
-        return _int(av["intValue"], "intValue")
+        return _int64(av["intValue"], "intValue")
     if "boolValue" in av:
-        return bool(av["boolValue"])
+        flag = av["boolValue"]
+        if not isinstance(flag, bool):
+            raise OtlpFormatError(f"boolValue must be true or false, got {flag!r}")
+        return flag
     if "doubleValue" in av:
         d = av["doubleValue"]
         if isinstance(d, str):
-            return _NONFINITE[d] if d in _NONFINITE else float(d)
+            if d in _NONFINITE:
+                return _NONFINITE[d]
+            try:
+                return float(d)
+            except ValueError:
+                raise OtlpFormatError(f"doubleValue {d!r} is not a number") from None
+        if isinstance(d, bool) or not isinstance(d, (int, float)):
+            raise OtlpFormatError(f"doubleValue must be a number, got {d!r}")
         return float(d)
     if "arrayValue" in av:
         return tuple(_value(v) for v in (av["arrayValue"] or {}).get("values") or ())
@@ -90,7 +124,13 @@ def _value(av: Any) -> Any:
 def _attrs(kvs: Any) -> dict[str, Any]:
     if not kvs:
         return {}
-    return {kv["key"]: _value(kv.get("value")) for kv in kvs}
+    out: dict[str, Any] = {}
+    for kv in kvs:
+        key = kv["key"]
+        if not isinstance(key, str):
+            raise OtlpFormatError(f"an attribute key must be a string, got {key!r}")
+        out[key] = _value(kv.get("value"))
+    return out
 
 
 _KIND_NAMES = {
@@ -123,12 +163,16 @@ def _decode_span(
     span_id = _id(raw.get("spanId"), 8, "spanId")
     if trace_id is None or span_id is None:
         raise OtlpFormatError("a span has no traceId or spanId")
+    if not trace_id or not span_id:
+        raise OtlpFormatError("a span's traceId or spanId is all zeros (invalid)")
     flags = _int(raw.get("flags"), "flags")
+    if not 0 <= flags <= 0xFFFFFFFF:
+        raise OtlpFormatError(f"flags {flags} is outside the fixed32 range")
     state = _trace_state(raw.get("traceState"))
     context = SpanContext(trace_id, span_id, False, TraceFlags(flags & 0xFF), state)
     parent_id = _id(raw.get("parentSpanId"), 8, "parentSpanId")
     parent = None
-    if parent_id is not None:
+    if parent_id:  # an all-zero parent id means no parent
         parent = SpanContext(
             trace_id, parent_id, bool(flags & _IS_REMOTE), TraceFlags(flags & 0xFF)
         )
@@ -136,7 +180,18 @@ def _decode_span(
     if not 0 <= kind <= 5:
         raise OtlpFormatError(f"unknown span kind {kind}")
     status_raw = raw.get("status") or {}
+    if not isinstance(status_raw, Mapping):
+        raise OtlpFormatError(f"status must be an object, got {status_raw!r}")
     code = _enum(status_raw.get("code", 0), _STATUS_NAMES, "status.code")
+    if code not in (0, 1, 2):
+        raise OtlpFormatError(f"unknown status code {code} (0 unset, 1 ok, 2 error)")
+    name = raw.get("name", "")
+    if not isinstance(name, str):
+        raise OtlpFormatError(f"a span name must be a string, got {name!r}")
+    start = _time(raw.get("startTimeUnixNano"), "startTimeUnixNano")
+    end = _time(raw.get("endTimeUnixNano"), "endTimeUnixNano")
+    if end and end < start:
+        raise OtlpFormatError(f"endTimeUnixNano {end} is before startTimeUnixNano {start}")
     if code == 2:
         status = Status(StatusCode.ERROR, status_raw.get("message") or None)
     elif code == 1:
@@ -147,13 +202,13 @@ def _decode_span(
         Event(
             e.get("name", ""),
             _attrs(e.get("attributes")),
-            _int(e.get("timeUnixNano"), "timeUnixNano"),
+            _time(e.get("timeUnixNano"), "timeUnixNano"),
         )
         for e in raw.get("events") or ()
     )
     links = tuple(_decode_link(link) for link in raw.get("links") or ())
     return ReadableSpan(
-        name=raw.get("name", ""),
+        name=name,
         context=context,
         parent=parent,
         resource=resource,
@@ -162,8 +217,8 @@ def _decode_span(
         links=links,
         kind=SpanKind(max(kind - 1, 0)),
         status=status,
-        start_time=_int(raw.get("startTimeUnixNano"), "startTimeUnixNano"),
-        end_time=_int(raw.get("endTimeUnixNano"), "endTimeUnixNano"),
+        start_time=start,
+        end_time=end,
         instrumentation_scope=scope,
     )
 
@@ -242,7 +297,7 @@ def read_otlp_json(
     """
     report = report if report is not None else ImportReport()
     report.path = name
-    for lineno, raw in enumerate(stream, 1):
+    for lineno, raw in enumerate(raw_lines(stream, name), 1):
         report.lines += 1
         if not raw.strip():
             continue

@@ -1,31 +1,31 @@
 """Shipping spans (and log records) to an OTLP endpoint through the SDK's OTLP exporters.
 
-Bounded batches go to the SDK's OTLP/HTTP-protobuf or OTLP/gRPC exporter (which retries
-transient failures within its own timeout, and reads the ``OTEL_EXPORTER_OTLP_*`` variables for
-whatever is not given), with an outer bounded retry with exponential backoff for a backend that
-stays down longer. A backend that refuses the credentials (HTTP 401/403, gRPC UNAUTHENTICATED /
-PERMISSION_DENIED) is not retried: a wrong key stays wrong. The SDK's log messages are
-captured, not printed.
+Bounded batches go to the SDK's OTLP/HTTP-protobuf or OTLP/gRPC exporter (which reads the
+``OTEL_EXPORTER_OTLP_*`` variables for whatever is not given). Over HTTP a recording session
+(:mod:`otel_jsonl.otel.transport`) tells the shipper what each request met, so: a refused
+connection is said at once as such; a 413 halves the batch until the parts fit; a 429/503 is
+re-sent after its ``Retry-After``; everything else transient is retried with exponential
+backoff, bounded in attempts and time. A backend that refuses the credentials (HTTP
+401/403, gRPC UNAUTHENTICATED / PERMISSION_DENIED) is not retried: a wrong key stays wrong.
+The SDK's log messages are captured, not printed.
 """
 
 from __future__ import annotations
 
-import logging
 import os
-import re
-import time
 import urllib.parse
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 from opentelemetry.sdk._logs.export import LogRecordExporter
 from opentelemetry.sdk.trace.export import SpanExporter
 
-from .otlp_json import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_SIZE
+from .shipper import RetryPolicy, Shipper, ShipReport
+from .transport import Attempts, RecordingSession
 
 __all__ = [
     "PROTOCOLS",
+    "Attempts",
     "RetryPolicy",
     "ShipReport",
     "Shipper",
@@ -96,10 +96,21 @@ def _read_file(path: str | None) -> bytes | None:
 def _grpc_credentials(
     certificate: str | None, client_key: str | None, client_certificate: str | None
 ) -> Any:
-    """TLS channel credentials from PEM files (None: the exporter's own defaults)."""
-    if certificate is None:
+    """TLS channel credentials from PEM files (None: the exporter's own defaults). A file not
+    given as an option comes from its ``OTEL_EXPORTER_OTLP_(TRACES_)*`` variable, so a client
+    certificate given alone is not dropped."""
+    if certificate is None and client_key is None and client_certificate is None:
         return None
     import grpc  # type: ignore[import-untyped,unused-ignore]
+
+    def env(name: str) -> str | None:
+        return os.environ.get(f"OTEL_EXPORTER_OTLP_TRACES_{name}") or os.environ.get(
+            f"OTEL_EXPORTER_OTLP_{name}"
+        )
+
+    certificate = certificate or env("CERTIFICATE")
+    client_key = client_key or env("CLIENT_KEY")
+    client_certificate = client_certificate or env("CLIENT_CERTIFICATE")
 
     return grpc.ssl_channel_credentials(
         _read_file(certificate), _read_file(client_key), _read_file(client_certificate)
@@ -117,14 +128,18 @@ def make_span_exporter(
     client_key: str | None = None,
     client_certificate: str | None = None,
     insecure: bool | None = None,
+    attempts: Attempts | None = None,
 ) -> SpanExporter:
     """The SDK's OTLP span exporter for ``protocol`` (see :func:`resolve_protocol`).
 
     Anything left as None is read by the SDK exporter from the ``OTEL_EXPORTER_OTLP_*``
     variables (endpoint, compression, timeout, certificate, client key and certificate);
     ``headers`` are added to those of ``OTEL_EXPORTER_OTLP_(TRACES_)HEADERS``.
-    ``compression`` is ``gzip`` or ``none``.
+    ``compression`` is ``gzip`` or ``none``. ``attempts``, shared with a :class:`Shipper`, lets
+    it see what each request met (see :mod:`otel_jsonl.otel.transport`). A certificate or
+    key file that does not exist raises ValueError here, before anything is sent.
     """
+    _check_files(certificate=certificate, client_key=client_key, client_cert=client_certificate)
     proto = resolve_protocol(protocol)
     url = resolve_endpoint(endpoint, proto) if endpoint is not None else None
     merged = {**_env_headers(), **(headers or {})} if headers else None
@@ -142,6 +157,8 @@ def make_span_exporter(
             gcomp = (
                 grpc.Compression.Gzip if compression == "gzip" else grpc.Compression.NoCompression
             )
+        if attempts is not None:
+            _probe_grpc(attempts, resolve_endpoint(endpoint, proto), timeout)
         return GrpcExporter(
             endpoint=url,
             insecure=insecure,
@@ -166,7 +183,51 @@ def make_span_exporter(
         headers=merged,
         timeout=timeout,
         compression=hcomp,
+        session=_recording_session(attempts, timeout),
     )
+
+
+def _recording_session(attempts: Attempts | None, timeout: float | None) -> Any:
+    """The session that tells the shipper what each request met (None: the SDK's own)."""
+    if attempts is None or os.environ.get(_CREDENTIAL_PROVIDER_ENV):
+        return None
+    attempts.timeout = timeout or _env_timeout()
+    return RecordingSession(attempts)
+
+
+def _check_files(**paths: str | None) -> None:
+    """Each TLS file, given or named by its variable, must exist: a missing one would fail
+    every request, and be retried as if the backend were down."""
+    for what, path in paths.items():
+        name = {"client_cert": "CLIENT_CERTIFICATE"}.get(what, what.upper())
+        label = what.replace("_", " ") + " file"
+        for var in (f"OTEL_EXPORTER_OTLP_TRACES_{name}", f"OTEL_EXPORTER_OTLP_{name}"):
+            if path is None and os.environ.get(var):
+                path, label = os.environ[var], f"{var}:"
+        if path is not None and not os.path.isfile(path):
+            raise ValueError(f"{label} {path}: no such file")
+
+
+def _probe_grpc(attempts: Attempts, url: str, timeout: float | None) -> None:
+    """Let the shipper check that something listens at a gRPC endpoint before each attempt."""
+    target = urllib.parse.urlsplit(url if "//" in url else f"//{url}")
+    if target.hostname:
+        attempts.probe_address = (target.hostname, target.port or 4317)
+    attempts.timeout = timeout or _env_timeout()
+
+
+#: The SDK's own variable for a session factory; when it is set, its session is used.
+_CREDENTIAL_PROVIDER_ENV = "OTEL_PYTHON_EXPORTER_OTLP_HTTP_TRACES_CREDENTIAL_PROVIDER"
+
+
+def _env_timeout() -> float:
+    raw = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT") or os.environ.get(
+        "OTEL_EXPORTER_OTLP_TIMEOUT"
+    )
+    try:
+        return float(raw) if raw else 10.0
+    except ValueError:
+        return 10.0
 
 
 def logs_endpoint_for(traces_endpoint: str, protocol: str) -> str:
@@ -197,10 +258,11 @@ def make_log_exporter(
     client_key: str | None = None,
     client_certificate: str | None = None,
     insecure: bool | None = None,
+    attempts: Attempts | None = None,
 ) -> LogRecordExporter:
     """The SDK's OTLP log exporter (HTTP/protobuf to ``endpoint`` as given, e.g. from
     :func:`logs_endpoint_for`, or gRPC's LogsService), with the same options as
-    :func:`make_span_exporter`."""
+    :func:`make_span_exporter` (``attempts`` over HTTP only)."""
     proto = resolve_protocol(protocol)
     merged = {**_env_headers(), **(headers or {})} if headers else None
     if compression is not None and compression not in ("gzip", "none"):
@@ -245,6 +307,7 @@ def make_log_exporter(
         headers=merged,
         timeout=timeout,
         compression=hcomp,
+        session=_recording_session(attempts, timeout),
     )
 
 
@@ -253,245 +316,3 @@ def _read(path: str | None) -> bytes | None:
         return None
     with open(path, "rb") as fh:
         return fh.read()
-
-
-@dataclass
-class RetryPolicy:
-    """The outer retry around the SDK exporter's own: ``attempts`` sends per batch at most,
-    waiting ``initial_backoff`` seconds, doubling up to ``max_backoff``, and never retrying
-    after ``max_time`` seconds from the batch's first attempt. Once a batch has failed for
-    good, later batches get one attempt each until one gets through."""
-
-    attempts: int = 5
-    initial_backoff: float = 1.0
-    max_backoff: float = 30.0
-    max_time: float = 120.0
-
-
-@dataclass
-class ShipReport:
-    """What a :class:`Shipper` did: spans and batches sent, retried (batches re-sent after a
-    failed attempt, and their spans) and failed (given up on), and the last error seen.
-    ``refused`` is True when the backend refused the credentials; ``unit`` names what was
-    shipped (``spans``, or ``log records`` for a log shipper: the ``spans_*`` counts count
-    those)."""
-
-    endpoint: str = ""
-    unit: str = "spans"
-    refused: bool = False
-    unsupported: bool = False
-    """The endpoint does not take this signal (HTTP 404/405/415/501, gRPC UNIMPLEMENTED): a
-    trace-only backend's logs endpoint. Nothing more is sent to it."""
-    spans_sent: int = 0
-    spans_retried: int = 0
-    spans_failed: int = 0
-    batches_sent: int = 0
-    batches_retried: int = 0
-    batches_failed: int = 0
-    last_error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True when nothing failed."""
-        return self.spans_failed == 0
-
-    def summary(self) -> str:
-        """One line: ``sent N spans in B batches to URL (R retried, F failed)``."""
-        text = (
-            f"sent {self.spans_sent} {self.unit} in {self.batches_sent} "
-            f"batch{'es' if self.batches_sent != 1 else ''} to {self.endpoint} "
-            f"({self.spans_retried} retried, {self.spans_failed} failed)"
-        )
-        if self.spans_failed and self.last_error:
-            text += f"; last error: {self.last_error}"
-        return text
-
-
-class _Capture(logging.Handler):
-    """Keeps the SDK exporters' log messages instead of letting them reach stderr."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.last: str | None = None
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.levelno >= logging.WARNING:
-            try:
-                self.last = record.getMessage()
-            except Exception:  # broad catch: a bad log format must not break shipping
-                self.last = str(record.msg)
-
-
-#: What the SDK exporters log when the backend refuses the credentials.
-_REFUSED = re.compile(r"code: (401|403)\b|UNAUTHENTICATED|PERMISSION_DENIED")
-#: ... and when the endpoint does not exist for this signal.
-_UNSUPPORTED = re.compile(r"code: (404|405|415|501)\b|UNIMPLEMENTED")
-
-
-def _estimate(item: Any) -> int:
-    record = getattr(item, "log_record", None)
-    if record is not None:  # a log record: its body and attributes
-        body = record.body
-        size = 128 + (len(body) if isinstance(body, str) else 256 if body is not None else 0)
-        attrs = record.attributes or {}
-        events: Sequence[Any] = ()
-    else:
-        size = 128 + len(item.name)
-        attrs = item.attributes or {}
-        events = item.events
-    for key, value in attrs.items():
-        size += len(key) + (len(value) if isinstance(value, (str, bytes)) else 16)
-    for event in events:
-        size += 64
-        for value in (event.attributes or {}).values():
-            size += len(value) if isinstance(value, (str, bytes)) else 16
-    return size
-
-
-class Shipper:
-    """Sends spans through an SDK ``SpanExporter`` (or log records through a
-    ``LogRecordExporter``, with ``unit="log records"``) in bounded batches with an outer retry.
-
-    ``add()`` buffers a span and sends a batch once it holds ``batch_size`` spans or about
-    ``batch_bytes`` bytes; ``close()`` sends the rest, shuts the exporter down and returns the
-    :class:`ShipReport`. Export failures never raise; the SDK's log output is captured and its
-    last message kept as ``report.last_error``.
-    """
-
-    def __init__(
-        self,
-        exporter: SpanExporter | LogRecordExporter,
-        *,
-        endpoint: str = "",
-        unit: str = "spans",
-        batch_size: int = DEFAULT_BATCH_SIZE,
-        batch_bytes: int = DEFAULT_BATCH_BYTES,
-        retry: RetryPolicy | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
-        self.exporter = exporter
-        self.batch_size = batch_size
-        self.batch_bytes = batch_bytes
-        self.retry = retry or RetryPolicy()
-        self.report = ShipReport(endpoint=endpoint, unit=unit)
-        self._sleep = sleep
-        self._clock = clock
-        self._batch: list[Any] = []
-        self._bytes = 0
-        self._down = False
-        self._closed = False
-        self._capture = _Capture()
-        self._loggers = [logging.getLogger("opentelemetry.exporter")]
-        self._saved: list[bool] = []
-
-    def __enter__(self) -> Shipper:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def add(self, span: Any) -> None:
-        """Buffer ``span``; send the batch when it is full."""
-        self._batch.append(span)
-        self._bytes += _estimate(span)
-        if len(self._batch) >= self.batch_size or self._bytes >= self.batch_bytes:
-            self.flush()
-
-    def add_all(self, spans: Iterable[Any]) -> None:
-        """Buffer and send every span of ``spans``."""
-        for span in spans:
-            self.add(span)
-
-    def flush(self) -> None:
-        """Send what is buffered now."""
-        if not self._batch:
-            return
-        batch, self._batch, self._bytes = self._batch, [], 0
-        self._send(batch)
-
-    def _mute(self) -> None:
-        self._saved = []
-        for logger in self._loggers:
-            self._saved.append(logger.propagate)
-            logger.addHandler(self._capture)
-            logger.propagate = False
-
-    def _unmute(self) -> None:
-        for logger, propagate in zip(self._loggers, self._saved, strict=True):
-            logger.removeHandler(self._capture)
-            logger.propagate = propagate
-        self._saved = []
-
-    def _export(self, batch: Sequence[Any]) -> bool:
-        self._capture.last = None
-        self._mute()
-        try:
-            result = self.exporter.export(batch)
-        except Exception as exc:  # broad catch: an exporter must not raise; if it does, count it
-            self.report.last_error = f"{type(exc).__name__}: {exc}"
-            return False
-        finally:
-            self._unmute()
-        # SpanExportResult or LogRecordExportResult: both name success SUCCESS.
-        if getattr(result, "name", None) == "SUCCESS":
-            return True
-        # The SDK's log exporter says each message once per 20 s: keep the last one it said.
-        self.report.last_error = self._capture.last or self.report.last_error or "export failed"
-        if _REFUSED.search(self.report.last_error):
-            self.report.refused = True
-        elif _UNSUPPORTED.search(self.report.last_error):
-            self.report.unsupported = True
-        return False
-
-    def send(self, batch: Sequence[Any]) -> bool:
-        """Send ``batch`` now, with the retry policy; True when the backend accepted it."""
-        return self._send(list(batch))
-
-    def _send(self, batch: list[Any]) -> bool:
-        if self.report.unsupported:
-            self.report.batches_failed += 1
-            self.report.spans_failed += len(batch)
-            return False
-        policy = self.retry
-        attempts = 1 if self._down else max(1, policy.attempts)
-        began = self._clock()
-        backoff = policy.initial_backoff
-        for attempt in range(attempts):
-            if attempt:
-                self.report.batches_retried += 1
-                self.report.spans_retried += len(batch)
-            if self._export(batch):
-                self.report.batches_sent += 1
-                self.report.spans_sent += len(batch)
-                self._down = False
-                return True
-            if attempt + 1 >= attempts or self.report.refused or self.report.unsupported:
-                break
-            if self._clock() - began + backoff > policy.max_time:
-                break
-            self._sleep(backoff)
-            backoff = min(backoff * 2, policy.max_backoff)
-        self.report.batches_failed += 1
-        self.report.spans_failed += len(batch)
-        self._down = True
-        return False
-
-    def close(self) -> ShipReport:
-        """Send the rest, shut the exporter down (twice is safe), return the report."""
-        if self._closed:
-            return self.report
-        try:
-            self.flush()
-        finally:
-            self._closed = True
-            self._mute()
-            try:
-                self.exporter.shutdown()
-            except Exception:  # broad catch: shutting down a broken exporter is best effort
-                pass
-            finally:
-                self._unmute()
-        return self.report

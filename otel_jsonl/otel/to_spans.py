@@ -76,7 +76,11 @@ _NOT_SPANS = META_KINDS | {"log"}
 
 
 def _ns(seconds: Any) -> int:
-    return round(float(seconds) * 1e9)
+    ns = round(float(seconds) * 1e9)  # NaN and infinities raise ValueError / OverflowError
+    if not 0 <= ns < 1 << 64:
+        # OTLP times are fixed64 nanoseconds: such a span would make invalid OTLP.
+        raise ValueError(f"time {seconds!r} s is outside what OTLP can hold (1970 to 2554)")
+    return ns
 
 
 class SpanConverter:
@@ -125,7 +129,11 @@ class SpanConverter:
         if kind == "resource":
             self._add_resource(ev)
             return out
-        if isinstance(ev.get("otel"), Mapping):
+        if (
+            isinstance(ev.get("otel"), Mapping)
+            and isinstance(ev.get("trace_id"), str)
+            and isinstance(ev.get("span_id"), str)
+        ):
             self._exporter_line(ev, out)
             return out
         span_id = ev.get("span_id")

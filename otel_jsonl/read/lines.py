@@ -14,6 +14,7 @@ import gzip
 import os
 import sys
 import warnings
+import zlib
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,12 +25,15 @@ from ..record import codec as _codec
 from ..schema import check_required
 
 __all__ = [
+    "GZIP_ERRORS",
     "Line",
     "Problem",
     "ReadReport",
     "display_name",
+    "gzip_error_reason",
     "open_source",
     "paused_gc",
+    "raw_lines",
     "read_events",
 ]
 
@@ -87,17 +91,68 @@ def display_name(source: str | os.PathLike[str] | IO[bytes]) -> str:
     return str(getattr(source, "name", "<stream>"))
 
 
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
 def open_source(source: str | os.PathLike[str] | IO[bytes]) -> IO[bytes]:
-    """Open a trace for binary reading: a path, ``-`` for stdin, ``*.gz`` through gzip, or an
-    already open binary stream (returned as it is)."""
+    """Open a trace for binary reading: a path, ``-`` for stdin, or an already open binary
+    stream (returned as it is). gzip is read through ``gzip`` whether the name ends in ``.gz``
+    or the bytes start with the gzip magic (so ``-`` and a misnamed file work too)."""
     if not isinstance(source, (str, os.PathLike)):
         return source
     if str(source) == "-":
-        return sys.stdin.buffer
+        return _maybe_gzip(sys.stdin.buffer)
     path = Path(source)
     if path.suffix == ".gz":
         return gzip.open(path, "rb")  # type: ignore[return-value]
-    return path.open("rb")
+    stream = path.open("rb")
+    if _maybe_gzip(stream) is stream:
+        return stream
+    stream.close()
+    return gzip.open(path, "rb")  # type: ignore[return-value]
+
+
+def _maybe_gzip(stream: IO[bytes]) -> IO[bytes]:
+    """``stream`` itself, or a gzip reader over it when its first bytes are the gzip magic
+    (closing that reader leaves ``stream`` open)."""
+    peek = getattr(stream, "peek", None)
+    try:
+        head = peek(2)[:2] if peek is not None else b""
+    except (OSError, ValueError):
+        head = b""
+    if head == _GZIP_MAGIC:
+        return gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[return-value]
+    return stream
+
+
+#: What a damaged gzip stream raises while it is read: a cut file (EOFError), a corrupt one
+#: (zlib.error, BadGzipFile, which is an OSError).
+GZIP_ERRORS: tuple[type[BaseException], ...] = (EOFError, zlib.error, gzip.BadGzipFile)
+
+
+def gzip_error_reason(exc: BaseException) -> str:
+    """What to say about a damaged gzip stream."""
+    if isinstance(exc, EOFError):
+        return "gzip file ended early (truncated); the lines before were read"
+    if isinstance(exc, gzip.BadGzipFile):
+        return f"not a valid gzip file ({exc})"
+    return f"corrupt gzip data ({exc})"
+
+
+def raw_lines(stream: IO[bytes], name: str) -> Iterator[bytes]:
+    """The lines of ``stream`` as bytes; a damaged gzip stream raises
+    :class:`TraceFormatError` at the line where it broke, never EOFError or zlib.error."""
+    lineno = 0
+    it = iter(stream)
+    while True:
+        try:
+            raw = next(it)
+        except StopIteration:
+            return
+        except GZIP_ERRORS as exc:
+            raise TraceFormatError(name, lineno + 1, gzip_error_reason(exc)) from None
+        lineno += 1
+        yield raw
 
 
 def _as_set(value: str | Collection[str] | None) -> frozenset[str] | None:
@@ -165,7 +220,7 @@ def _iter(
 ) -> Iterator[Line]:
     lineno = 0
     pending: tuple[int, str] | None = None
-    for raw in stream:
+    for raw in raw_lines(stream, name):
         lineno += 1
         if report is not None:
             report.lines += 1

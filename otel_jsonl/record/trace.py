@@ -54,7 +54,10 @@ class Trace:
     :class:`~otel_jsonl.record.writer.WriterOptions`, as an ``options`` object or as keywords:
     ``cap`` bytes per string value (0 = off) with full values in ``blob_dir`` (default
     ``blobs/`` beside the trace); ``redact`` (default on) and ``redact_patterns``; ``fsync``
-    ``"never"``, ``"close"`` (default), ``"line"`` or every N lines; ``strict``.
+    ``"never"``, ``"close"`` (default), ``"line"`` or every N lines; ``strict``;
+    ``follow_symlinks`` (a link at ``path`` is refused unless True) and ``insecure_dirs``
+    (``"refuse"`` or ``"warn"`` for a directory others may write to). Capped values that
+    could not be kept in a blob (a device, a stream) are counted in :attr:`cut`.
     """
 
     def __init__(
@@ -137,6 +140,12 @@ class Trace:
     def dropped(self) -> int:
         """How many steps (or closes) failed and were not written."""
         return self._writer.dropped
+
+    @property
+    def cut(self) -> int:
+        """How many capped values were cut with no blob kept (no blob store beside a device
+        or stream, or the store failed); the steps themselves were written."""
+        return self._writer.cut
 
     @property
     def last_error(self) -> BaseException | None:

@@ -15,6 +15,7 @@ import hashlib
 import io
 import logging
 import os
+import stat
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -24,10 +25,12 @@ from typing import IO, TYPE_CHECKING, Any, Literal, TypedDict
 if TYPE_CHECKING:  # pragma: no cover
     from typing_extensions import Unpack
 
+from ..exceptions import BlobError
 from . import codec as _codec
-from .blobs import BlobStore, blob_dir_for
+from .blobs import BlobStore, InsecureDirs, blob_dir_for
 from .redact import Redactor
 from .rotate import RotatingFile, RotationPolicy
+from .safe_open import open_for_append
 from .secrets import find_secrets
 
 __all__ = [
@@ -70,6 +73,8 @@ class WriterOptionsKw(TypedDict, total=False):
     redact_patterns: Mapping[str, str] | Iterable[str]
     fsync: FsyncPolicy
     strict: bool
+    follow_symlinks: bool
+    insecure_dirs: InsecureDirs
     rotate: RotationPolicy | None
 
 
@@ -87,8 +92,13 @@ class WriterOptions:
     is ``"never"``, ``"close"`` (default), ``"line"`` or a number N (every N writes).
     ``strict`` raises write failures instead of counting them (for tests). ``rotate`` rotates
     the file by a :class:`~otel_jsonl.record.rotate.RotationPolicy` (size and/or daily, keep N
-    files and/or D days, gzip; safe with several processes on one path). Bad values raise
-    ValueError here, at construction.
+    files and/or D days, gzip; safe with several processes on one path).
+    ``follow_symlinks`` (default False) lets the trace path be a symbolic link to a file (a
+    link to a device or pipe, such as ``/dev/stdout``, is always followed).
+    ``insecure_dirs`` is what happens to an existing trace or blob directory that others may
+    write to: ``"refuse"`` (default: nothing is written there, each step is dropped and the
+    reason logged) or ``"warn"`` (logged once, written). Bad values raise ValueError here, at
+    construction.
     """
 
     cap: int = DEFAULT_CAP
@@ -98,8 +108,14 @@ class WriterOptions:
     fsync: FsyncPolicy = "close"
     strict: bool = False
     rotate: RotationPolicy | None = None
+    follow_symlinks: bool = False
+    insecure_dirs: InsecureDirs = "refuse"
 
     def __post_init__(self) -> None:
+        if self.insecure_dirs not in ("refuse", "warn"):
+            raise ValueError(
+                f"insecure_dirs must be 'refuse' or 'warn', got {self.insecure_dirs!r}"
+            )
         cap = self.cap
         if not isinstance(cap, int) or isinstance(cap, bool) or cap < 0:
             raise ValueError(f"cap must be a whole number of bytes >= 0 (0 = off), got {cap!r}")
@@ -161,11 +177,16 @@ class LineWriter:
         if self.redactor is not None and not self.redactor.names:
             self.redactor = None
         if blob_dir is not None:
-            self.blobs: BlobStore | None = BlobStore(blob_dir)
+            self.blobs: BlobStore | None = BlobStore(blob_dir, insecure_dirs=opts.insecure_dirs)
         elif self.path is not None:
-            self.blobs = BlobStore(blob_dir_for(self.path))
+            self.blobs = BlobStore(blob_dir_for(self.path), insecure_dirs=opts.insecure_dirs)
         else:
             self.blobs = None
+        #: Capped values cut with no blob kept (no blob store: a stream or a device; or the
+        #: blob store failed); each such value's ``capped`` entry has a size and no sha256.
+        self.cut = 0
+        self._regular = True
+        self._warned_about: set[str] = set()
         self.dropped = 0
         self.written = 0
         self.last_error: BaseException | None = None
@@ -201,10 +222,45 @@ class LineWriter:
         if self._rotating is not None:
             self._fd = self._rotating.open()
             return
-        parent = self.path.parent
-        if not parent.exists():
-            parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        opts = self.options
+        fd, st, warnings = open_for_append(self.path, opts.follow_symlinks, opts.insecure_dirs)
+        for key, warning in warnings:
+            self._warn_once(key, warning)
+        self._regular = stat.S_ISREG(st.st_mode)
+        if not self._regular and opts.blob_dir is None:
+            # A device or a pipe (/dev/null, a FIFO): no blob directory is made beside it
+            # (/dev/blobs); capped values are cut and counted in ``cut``.
+            self.blobs = None
+        self._fd = fd
+
+    def _fsync(self, fd: int) -> None:
+        # fsync on a device or a pipe fails with EINVAL: there is nothing to make durable.
+        if self._regular:
+            os.fsync(fd)
+
+    def _warn_once(self, key: str, message: str) -> None:
+        with self._lock:
+            if key in self._warned_about:
+                return
+            self._warned_about.add(key)
+        with contextlib.suppress(Exception):
+            logger.warning("otel-jsonl: %s", message)
+
+    def _put_blob(self, raw: bytes) -> str | None:
+        """Store a capped value's full text; None (counted in ``cut``) when there is no blob
+        store or it failed: the step is still written, with the value cut."""
+        reason = "no blob directory (a stream or a device)"
+        if self.blobs is not None:
+            try:
+                return self._store(raw)
+            except (OSError, BlobError) as exc:
+                reason = f"the blob store failed: {exc}"
+        with self._lock:
+            self.cut += 1
+        self._warn_once(
+            "cut", f"capped values are cut with no blob kept ({reason}); counted in .cut"
+        )
+        return None
 
     @property
     def closed(self) -> bool:
@@ -223,7 +279,7 @@ class LineWriter:
         try:
             if fd is not None:
                 if self.fsync != "never":
-                    os.fsync(fd)
+                    self._fsync(fd)
                 os.close(fd)
             elif self._stream is not None:
                 self._stream.flush()
@@ -235,7 +291,7 @@ class LineWriter:
         try:
             fd = self._rotating.fd if self._rotating is not None else self._fd
             if fd is not None:
-                os.fsync(fd)
+                self._fsync(fd)
             elif self._stream is not None and not self._closed:
                 self._stream.flush()
         except (OSError, ValueError) as exc:
@@ -299,8 +355,9 @@ class LineWriter:
             full = value
             raw = full.encode("utf-8", "replace")
             info: dict[str, Any] = {"size": len(raw)}
-            if self.blobs is not None:
-                info["sha256"] = self._store(raw)
+            digest = self._put_blob(raw)
+            if digest is not None:
+                info["sha256"] = digest
             capped[json_pointer(path)] = info
             return _truncate_utf8(full, self.cap)
         if isinstance(value, dict):
@@ -393,12 +450,12 @@ class LineWriter:
             self._finish_partial(fd, data, n)
         self.written += 1
         if self.fsync == "line":
-            os.fsync(fd)
+            self._fsync(fd)
         elif isinstance(self.fsync, int) and not isinstance(self.fsync, bool):
             self._since_sync += 1
             if self._since_sync >= self.fsync:
                 self._since_sync = 0
-                os.fsync(fd)
+                self._fsync(fd)
 
     @staticmethod
     def _finish_partial(fd: int, data: bytes, n: int) -> None:

@@ -7,7 +7,10 @@ another root (Langfuse: ``/api/public/otel``); ``authorization`` makes it answer
 request whose ``Authorization`` header is not exactly that value (nothing kept); any other path
 (and ``/v1/logs`` with ``accept_logs=False``, a trace-only backend) gets 404, a body that is not
 protobuf 400. ``fail_next(n)`` answers the next ``n`` requests
-with 503 (nothing kept); ``stop()`` closes the socket so connections are refused; ``start()``
+with 503 (nothing kept), optionally with a ``Retry-After`` header; ``max_body`` answers 413 to a
+larger request body (as a collector's or proxy's size limit does); ``tls`` serves HTTPS with the
+given server context. ``log`` keeps (time, body bytes, status) of every request. ``stop()``
+closes the socket so connections are refused; ``start()``
 listens again on the same port. Every wait is bounded.
 """
 
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import gzip
 import socket
+import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -54,8 +58,15 @@ class OtlpReceiver:
         prefix: str = "",
         authorization: str | None = None,
         accept_logs: bool = True,
+        tls: ssl.SSLContext | None = None,
+        max_body: int | None = None,
     ) -> None:
         self.port = port
+        self.tls = tls
+        self.max_body = max_body
+        #: (monotonic time, body bytes, status answered) of every request, in arrival order.
+        self.log: list[tuple[float, int, int]] = []
+        self._retry_after: str | None = None
         self.prefix = prefix.rstrip("/")
         self.authorization = authorization
         self.accept_logs = accept_logs
@@ -86,22 +97,33 @@ class OtlpReceiver:
 
     @property
     def base_url(self) -> str:
-        """``http://127.0.0.1:PORT`` and the prefix."""
-        return f"http://127.0.0.1:{self.port}{self.prefix}"
+        """``http(s)://127.0.0.1:PORT`` and the prefix."""
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.port}{self.prefix}"
 
-    def fail_next(self, n: int, status: int = 503) -> None:
-        """Answer the next ``n`` requests with ``status`` and keep nothing from them."""
+    def fail_next(self, n: int, status: int = 503, retry_after: str | None = None) -> None:
+        """Answer the next ``n`` requests with ``status`` (and ``Retry-After: retry_after``
+        when given) and keep nothing from them."""
         with self._lock:
             self._fail = n
             self._fail_status = status
+            self._retry_after = retry_after
 
     def span_ids(self) -> list[tuple[str, str]]:
         """(trace id, span id) in hex of every span accepted, in arrival order."""
         with self._lock:
             return [(s.trace_id.hex(), s.span_id.hex()) for s in self.spans]
 
-    def _reply(self, handler: BaseHTTPRequestHandler, status: int, payload: bytes = b"") -> None:
+    def _reply(
+        self,
+        handler: BaseHTTPRequestHandler,
+        status: int,
+        payload: bytes = b"",
+        retry_after: str | None = None,
+    ) -> None:
         handler.send_response(status)
+        if retry_after is not None:
+            handler.send_header("Retry-After", retry_after)
         if payload:
             handler.send_header("Content-Type", "application/x-protobuf")
         handler.send_header("Content-Length", str(len(payload)))
@@ -114,6 +136,9 @@ class OtlpReceiver:
         body = handler.rfile.read(length)
         path = handler.path.split("?", 1)[0]
         signal = {f"{self.prefix}/v1/traces": "traces", f"{self.prefix}/v1/logs": "logs"}.get(path)
+        if handler.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
+        retry_after = None
         with self._lock:
             self.requests += 1
             self.paths.append(path)
@@ -130,13 +155,16 @@ class OtlpReceiver:
                 self._fail -= 1
                 self.failed_requests += 1
                 status = self._fail_status
+                retry_after = self._retry_after
+            elif self.max_body is not None and len(body) > self.max_body:
+                self.failed_requests += 1
+                status = 413
             else:
                 status = 0
+            self.log.append((time.monotonic(), len(body), status or 200))
         if status:
-            self._reply(handler, status)
+            self._reply(handler, status, retry_after=retry_after)
             return
-        if handler.headers.get("Content-Encoding") == "gzip":
-            body = gzip.decompress(body)
         try:
             if signal == "traces":
                 traces = ExportTraceServiceRequest()
@@ -182,6 +210,8 @@ class OtlpReceiver:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
+        if self.tls is not None:
+            self._server.socket = self.tls.wrap_socket(self._server.socket, server_side=True)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
