@@ -19,7 +19,8 @@ import pytest
 from otel_jsonl.cli import main
 from otel_jsonl.demo import run_demo
 from otel_jsonl.otel.otlp_json import MAX_LINE_BYTES, spans_to_otlp_json_lines
-from otel_jsonl.otel.otlp_read import decode_traces_data, read_otlp_json
+from otel_jsonl.otel.otlp_logs import read_otlp_json
+from otel_jsonl.otel.otlp_read import decode_traces_data
 from otel_jsonl.otel.to_spans import events_to_spans
 from otel_jsonl.read.lines import read_events
 from otel_jsonl.record.blobs import BlobStore

@@ -240,3 +240,33 @@ def test_tests_named_in_the_docs_exist() -> None:
 def test_slug_matches_github(heading: str, slug: str) -> None:
     """Anchors are computed the way GitHub computes them."""
     assert _slug(heading) == slug
+
+
+def test_convert_md_python_example_runs(tmp_path: Path) -> None:
+    """The "From Python" example of docs/convert.md runs as written, shipping to a loopback
+    receiver in place of its endpoint."""
+    import subprocess
+    import sys
+
+    from support.otlp_receiver import OtlpReceiver
+
+    text = (DOCS / "convert.md").read_text(encoding="utf-8")
+    block = text.split("## From Python\n\n```python\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "traces").mkdir()
+    from otel_jsonl.demo import run_demo
+
+    run_demo(str(tmp_path / "traces" / "run.jsonl"), run_id="docs0001")
+    with OtlpReceiver() as receiver:
+        base = receiver.endpoint.removesuffix("/v1/traces")
+        proc = subprocess.run(
+            [sys.executable, "-c", block.replace("http://127.0.0.1:4318", base)],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert "0 failed" in proc.stdout and receiver.span_ids()
+    assert (tmp_path / "run.otlp.jsonl").stat().st_size > 0
+    assert (tmp_path / "traces" / "imported.jsonl").stat().st_size > 0

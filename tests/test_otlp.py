@@ -25,7 +25,7 @@ from support.log_lines import log_lines
 
 from otel_jsonl.cli import main
 from otel_jsonl.otel import otlp_json as otlp
-from otel_jsonl.otel import otlp_read
+from otel_jsonl.otel import otlp_logs, otlp_read
 from otel_jsonl.otel.exporter import JsonlSpanExporter
 from otel_jsonl.otel.to_spans import events_to_spans
 from otel_jsonl.read.lines import read_events
@@ -153,7 +153,7 @@ def canon(span: ReadableSpan) -> tuple[Any, ...]:
 def roundtrip_json(batch: Sequence[ReadableSpan]) -> list[ReadableSpan]:
     """Spans -> OTLP JSON lines -> spans."""
     data = b"".join(otlp.spans_to_otlp_json_lines(batch, batch_size=3))
-    return list(otlp_read.read_otlp_json(io.BytesIO(data)))
+    return list(otlp_logs.read_otlp_json(io.BytesIO(data)))
 
 
 def by_id(batch: Sequence[ReadableSpan]) -> list[tuple[Any, ...]]:
@@ -253,7 +253,7 @@ def test_decoder_reads_generic_protobuf_json(batch: list[ReadableSpan]) -> None:
         TracesData(resource_spans=encode_spans(batch).resource_spans), indent=None
     )
     assert '"SPAN_KIND' in text or '"kind"' not in text
-    back = list(otlp_read.read_otlp_json(io.BytesIO(text.encode() + b"\n")))
+    back = list(otlp_logs.read_otlp_json(io.BytesIO(text.encode() + b"\n")))
 
     def no_flags(c: tuple[Any, ...]) -> tuple[Any, ...]:
         def strip(ctx: Any) -> Any:
@@ -323,7 +323,7 @@ def test_bad_ids_are_reported() -> None:
     span = {"traceId": "xyz", "spanId": "00f067aa0ba902b7"}
     line = json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}).encode() + b"\n"
     with pytest.raises(otlp.OtlpFormatError, match=r"<stream>:1: traceId 'xyz'"):
-        list(otlp_read.read_otlp_json(io.BytesIO(line)))
+        list(otlp_logs.read_otlp_json(io.BytesIO(line)))
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from opentelemetry.context import Context
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import (
     INVALID_SPAN,
@@ -44,6 +45,7 @@ __all__ = [
     "encode_logs_data",
     "line_to_record",
     "logs_to_otlp_json_lines",
+    "read_otlp_json",
     "read_otlp_signals",
     "ts_nanos",
     "write_otlp_logs_json",
@@ -304,3 +306,20 @@ def read_otlp_signals(
             else:
                 report.logs += 1
         yield from items
+
+
+def read_otlp_json(
+    stream: IO[bytes],
+    *,
+    name: str = "<stream>",
+    strict: bool = True,
+    report: ImportReport | None = None,
+    on_problem: Callable[[str], None] | None = None,
+) -> Iterator[ReadableSpan]:
+    """Yield the spans of an OTLP JSON lines stream, line by line (log records are read and
+    left out; see :func:`read_otlp_signals` for the arguments and errors)."""
+    for kind, item in read_otlp_signals(
+        stream, name=name, strict=strict, report=report, on_problem=on_problem
+    ):
+        if kind == "span":
+            yield item

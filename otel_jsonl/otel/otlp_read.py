@@ -11,21 +11,19 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import Any
 
-import orjson
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, TraceFlags, TraceState
 from opentelemetry.trace.status import Status, StatusCode
 
-from ..read.lines import raw_lines
 from .otlp_json import _IS_REMOTE, OtlpFormatError
 
-__all__ = ["ImportReport", "decode_traces_data", "read_otlp_json"]
+__all__ = ["ImportReport", "decode_traces_data"]
 
 
 def _id(value: Any, nbytes: int, what: str) -> int | None:
@@ -272,7 +270,7 @@ def decode_traces_data(data: Any) -> list[ReadableSpan]:
 
 @dataclass
 class ImportReport:
-    """What :func:`read_otlp_json` saw."""
+    """What a read of OTLP JSON lines saw (:func:`~otel_jsonl.otel.otlp_logs.read_otlp_signals`)."""
 
     path: str = ""
     lines: int = 0
@@ -280,38 +278,3 @@ class ImportReport:
     problems: list[str] = field(default_factory=list)
     logs: int = 0
     """Log records read (``LogsData`` lines; see ``otlp_logs.read_otlp_signals``)."""
-
-
-def read_otlp_json(
-    stream: IO[bytes],
-    *,
-    name: str = "<stream>",
-    strict: bool = True,
-    report: ImportReport | None = None,
-    on_problem: Callable[[str], None] | None = None,
-) -> Iterator[ReadableSpan]:
-    """Yield the spans of an OTLP JSON lines stream, line by line.
-
-    A bad line raises :class:`OtlpFormatError` (``name:line: reason``) when ``strict``;
-    otherwise it is skipped, recorded in ``report`` and passed to ``on_problem``.
-    """
-    report = report if report is not None else ImportReport()
-    report.path = name
-    for lineno, raw in enumerate(raw_lines(stream, name), 1):
-        report.lines += 1
-        if not raw.strip():
-            continue
-        try:
-            data = orjson.loads(raw)
-            spans = decode_traces_data(data)
-        except (orjson.JSONDecodeError, OtlpFormatError) as exc:
-            reason = str(exc) if isinstance(exc, OtlpFormatError) else "not valid JSON"
-            message = f"{name}:{lineno}: {reason}"
-            if strict:
-                raise OtlpFormatError(message) from None
-            report.problems.append(message)
-            if on_problem is not None:
-                on_problem(message)
-            continue
-        report.spans += len(spans)
-        yield from spans

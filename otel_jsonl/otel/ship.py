@@ -142,40 +142,71 @@ def make_span_exporter(
     _check_files(certificate=certificate, client_key=client_key, client_cert=client_certificate)
     proto = resolve_protocol(protocol)
     url = resolve_endpoint(endpoint, proto) if endpoint is not None else None
+    if proto == "grpc" and attempts is not None:
+        _probe_grpc(attempts, resolve_endpoint(endpoint, proto), timeout)
+    exporter: SpanExporter = _otlp_exporter(
+        "traces",
+        url,
+        proto=proto,
+        headers=headers,
+        compression=compression,
+        timeout=timeout,
+        tls=(certificate, client_key, client_certificate),
+        insecure=insecure,
+        attempts=attempts,
+    )
+    return exporter
+
+
+def _otlp_exporter(
+    signal: str,
+    url: str | None,
+    *,
+    proto: str,
+    headers: Mapping[str, str] | None,
+    compression: str | None,
+    timeout: float | None,
+    tls: tuple[str | None, str | None, str | None],
+    insecure: bool | None,
+    attempts: Attempts | None,
+) -> Any:
+    """The SDK's OTLP exporter of ``signal`` (``traces`` or ``logs``) over ``proto``."""
     merged = {**_env_headers(), **(headers or {})} if headers else None
     if compression is not None and compression not in ("gzip", "none"):
         raise ValueError(f"unsupported compression {compression!r} (use gzip or none)")
+    certificate, client_key, client_certificate = tls
     if proto == "grpc":
         import grpc  # type: ignore[import-untyped,unused-ignore]
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
-            OTLPSpanExporter as GrpcExporter,
-        )
+        from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
-        credentials = _grpc_credentials(certificate, client_key, client_certificate)
         gcomp = None
         if compression is not None:
             gcomp = (
                 grpc.Compression.Gzip if compression == "gzip" else grpc.Compression.NoCompression
             )
-        if attempts is not None:
-            _probe_grpc(attempts, resolve_endpoint(endpoint, proto), timeout)
-        return GrpcExporter(
+        grpc_cls: Any = OTLPSpanExporter if signal == "traces" else OTLPLogExporter
+        return grpc_cls(
             endpoint=url,
             insecure=insecure,
-            credentials=credentials,
+            credentials=_grpc_credentials(certificate, client_key, client_certificate),
             headers=merged,
             timeout=timeout,
             compression=gcomp,
         )
     from opentelemetry.exporter.otlp.proto.http import Compression
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import (
+        OTLPLogExporter as HttpLogExporter,
+    )
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
-        OTLPSpanExporter as HttpExporter,
+        OTLPSpanExporter as HttpSpanExporter,
     )
 
     hcomp = None
     if compression is not None:
         hcomp = Compression.Gzip if compression == "gzip" else Compression.NoCompression
-    return HttpExporter(
+    http_cls: Any = HttpSpanExporter if signal == "traces" else HttpLogExporter
+    return http_cls(
         endpoint=url,
         certificate_file=certificate,
         client_key_file=client_key,
@@ -263,56 +294,16 @@ def make_log_exporter(
     """The SDK's OTLP log exporter (HTTP/protobuf to ``endpoint`` as given, e.g. from
     :func:`logs_endpoint_for`, or gRPC's LogsService), with the same options as
     :func:`make_span_exporter` (``attempts`` over HTTP only)."""
-    proto = resolve_protocol(protocol)
-    merged = {**_env_headers(), **(headers or {})} if headers else None
-    if compression is not None and compression not in ("gzip", "none"):
-        raise ValueError(f"unsupported compression {compression!r} (use gzip or none)")
-    if proto == "grpc":
-        import grpc
-        from opentelemetry.exporter.otlp.proto.grpc._log_exporter import (
-            OTLPLogExporter as GrpcLogExporter,
-        )
-
-        credentials = None
-        if certificate is not None:
-            credentials = grpc.ssl_channel_credentials(
-                _read(certificate), _read(client_key), _read(client_certificate)
-            )
-        gcomp = None
-        if compression is not None:
-            gcomp = (
-                grpc.Compression.Gzip if compression == "gzip" else grpc.Compression.NoCompression
-            )
-        return GrpcLogExporter(
-            endpoint=endpoint,
-            insecure=insecure,
-            credentials=credentials,
-            headers=merged,
-            timeout=timeout,
-            compression=gcomp,
-        )
-    from opentelemetry.exporter.otlp.proto.http import Compression
-    from opentelemetry.exporter.otlp.proto.http._log_exporter import (
-        OTLPLogExporter as HttpLogExporter,
-    )
-
-    hcomp = None
-    if compression is not None:
-        hcomp = Compression.Gzip if compression == "gzip" else Compression.NoCompression
-    return HttpLogExporter(
-        endpoint=endpoint,
-        certificate_file=certificate,
-        client_key_file=client_key,
-        client_certificate_file=client_certificate,
-        headers=merged,
+    _check_files(certificate=certificate, client_key=client_key, client_cert=client_certificate)
+    exporter: LogRecordExporter = _otlp_exporter(
+        "logs",
+        endpoint,
+        proto=resolve_protocol(protocol),
+        headers=headers,
+        compression=compression,
         timeout=timeout,
-        compression=hcomp,
-        session=_recording_session(attempts, timeout),
+        tls=(certificate, client_key, client_certificate),
+        insecure=insecure,
+        attempts=attempts,
     )
-
-
-def _read(path: str | None) -> bytes | None:
-    if path is None:
-        return None
-    with open(path, "rb") as fh:
-        return fh.read()
+    return exporter
