@@ -23,6 +23,7 @@ from ..genai import names as n
 from ..genai.content import merge_logs
 from ..genai.logs import CONTENT_KEYS, fill_tool_call_ids, fold_content, own_messages
 from ..genai.spans import operation_of
+from .mapping import replace_span
 from .otlp_logs import line_to_record, write_otlp_logs_json
 from .ship import Shipper
 
@@ -65,23 +66,6 @@ def _wants_content(span: ReadableSpan) -> bool:
     if operation_of(attrs) not in n.LLM_OPERATIONS:
         return False
     return n.GEN_AI_INPUT_MESSAGES not in attrs or n.GEN_AI_OUTPUT_MESSAGES not in attrs
-
-
-def _with_attributes(span: ReadableSpan, extra: Mapping[str, Any]) -> ReadableSpan:
-    return ReadableSpan(
-        name=span.name,
-        context=span.context,
-        parent=span.parent,
-        resource=span.resource,
-        attributes={**(span.attributes or {}), **extra},
-        events=span.events,
-        links=span.links,
-        kind=span.kind,
-        status=span.status,
-        start_time=span.start_time,
-        end_time=span.end_time,
-        instrumentation_scope=span.instrumentation_scope,
-    )
 
 
 class LogFolder:
@@ -141,7 +125,7 @@ class LogFolder:
         if not extra:
             return span
         self.folded += 1
-        return _with_attributes(span, extra)
+        return replace_span(span, attributes=extra)
 
 
 class LogRecords:

@@ -49,6 +49,7 @@ __all__ = [
     "encode_attrs",
     "events_to_span",
     "number_events",
+    "replace_span",
     "resource_event",
     "resource_from_event",
     "resource_id",
@@ -488,4 +489,28 @@ def events_to_span(
         start_time=start_ns,
         end_time=end_ns,
         instrumentation_scope=scope,
+    )
+
+
+def replace_span(
+    span: ReadableSpan,
+    *,
+    attributes: Mapping[str, Any] | None = None,
+    resource: Resource | None = None,
+) -> ReadableSpan:
+    """A copy of ``span`` with ``attributes`` added to its own and/or another ``resource``
+    (finished spans are immutable: a backend's attributes or resource need a new one)."""
+    return ReadableSpan(
+        name=span.name,
+        context=span.context,
+        parent=span.parent,
+        resource=resource if resource is not None else span.resource,
+        attributes={**(span.attributes or {}), **attributes} if attributes else span.attributes,
+        events=span.events,
+        links=span.links,
+        kind=span.kind,
+        status=span.status,
+        start_time=span.start_time,
+        end_time=span.end_time,
+        instrumentation_scope=span.instrumentation_scope,
     )

@@ -27,7 +27,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
 
 from ..genai.langfuse import langfuse_attributes
-from .fold import _with_attributes
+from .mapping import replace_span
 
 __all__ = ["PRESETS", "Preset", "resolve_preset"]
 
@@ -93,7 +93,7 @@ def _langfuse_transform(
             tags=tags,
             user=user,
         )
-        return _with_attributes(span, extra) if extra else span
+        return replace_span(span, attributes=extra) if extra else span
 
     return transform
 

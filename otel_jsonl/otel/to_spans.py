@@ -221,20 +221,7 @@ class SpanConverter:
         merged = self._merged.get(key)
         if merged is None:
             merged = self._merged[key] = span.resource.merge(self.extra)
-        return ReadableSpan(
-            name=span.name,
-            context=span.context,
-            parent=span.parent,
-            resource=merged,
-            attributes=span.attributes,
-            events=span.events,
-            links=span.links,
-            kind=span.kind,
-            status=span.status,
-            start_time=span.start_time,
-            end_time=span.end_time,
-            instrumentation_scope=span.instrumentation_scope,
-        )
+        return mapping.replace_span(span, resource=merged)
 
     # -- recorder lines --------------------------------------------------------------------
 
