@@ -40,6 +40,7 @@ from typing import Any
 from ..exceptions import BlobError
 from ..read.runs import RunEvents, read_run, summarize_runs
 from ..record.blobs import BlobStore, blob_dir_for
+from ..record.fileio import write_all
 from .diff import RunDiff, diff_runs
 from .pricing import PRICES, Price
 from .stats import run_stats
@@ -289,11 +290,7 @@ def write_html(path: str | os.PathLike[str], text: str) -> None:
         # Only a regular file: `-o /dev/null` run as root must not chmod the device.
         if stat.S_ISREG(os.fstat(fd).st_mode):
             os.fchmod(fd, 0o600)
-        data = text.encode("utf-8")
-        view = memoryview(data)
-        while view:
-            n = os.write(fd, view)
-            view = view[n:]
+        write_all(fd, text.encode("utf-8"))
     finally:
         os.close(fd)
 

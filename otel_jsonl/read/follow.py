@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
+from ..record.fileio import private_temp, write_all
 from ..schema import check_required
 from .fileset import set_members
 from .lines import Line, Problem, decode_line
@@ -409,18 +410,19 @@ def save_checkpoint(path: str | os.PathLike[str], data: Mapping[str, Any]) -> No
     over it), so a crash leaves the old checkpoint or the new one, never half of one."""
     target = Path(path)
     target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     payload = json.dumps(data, sort_keys=True, separators=(",", ":")).encode("utf-8") + b"\n"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    fd, tmp = private_temp(target)
     try:
-        view = memoryview(payload)
-        while view:
-            n = os.write(fd, view)
-            view = view[n:]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, target)
+        try:
+            write_all(fd, payload)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
     with contextlib.suppress(OSError):
         dfd = os.open(target.parent, os.O_RDONLY)
         try:

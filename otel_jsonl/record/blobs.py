@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Literal
 
 from ..exceptions import BlobError
+from .fileio import write_all
 
 __all__ = ["BlobStore", "InsecureDirs", "blob_dir_for", "check_directory"]
 
@@ -116,10 +117,7 @@ class BlobStore:
         fd = os.open(tmp, flags, 0o600)
         try:
             try:
-                view = memoryview(data)
-                while view:
-                    n = os.write(fd, view)
-                    view = view[n:]
+                write_all(fd, data)
             finally:
                 os.close(fd)
             # rename is atomic: a reader never sees half a blob, and two writers of the same

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from .fileio import write_all
 from .rotated import RotatedFile, compress_file, rotated_files, rotated_name, rotated_pattern
 
 __all__ = [
@@ -263,7 +264,7 @@ class RotatingFile:
                     self._fresh = False
                     header = self._on_new_file() if self._on_new_file is not None else b""
                     if header:
-                        _write_all(fd, header)
+                        write_all(fd, header)
                 yield fd
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
@@ -419,15 +420,6 @@ class RotatingFile:
     def fd(self) -> int | None:
         """The descriptor open now, if any."""
         return self._fd
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        n = os.write(fd, view)
-        if n <= 0:
-            raise OSError("short write")
-        view = view[n:]
 
 
 def _lock_with_timeout(fd: int, timeout: float) -> bool:

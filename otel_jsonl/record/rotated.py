@@ -9,9 +9,10 @@ import gzip
 import os
 import re
 import shutil
-import threading
 from dataclasses import dataclass
 from pathlib import Path
+
+from .fileio import private_temp
 
 __all__ = ["RotatedFile", "compress_file", "rotated_files", "rotated_name", "rotated_pattern"]
 
@@ -97,8 +98,7 @@ def compress_file(path: Path) -> Path:
     """gzip ``path`` to ``path.gz`` (written aside, fsynced, renamed into place, ``0600``),
     then remove ``path``. Returns the new path."""
     target = path.with_name(path.name + ".gz")
-    tmp = path.with_name(f".{path.name}.gz.{os.getpid()}.{threading.get_ident()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    fd, tmp = private_temp(target)
     try:
         with os.fdopen(fd, "wb") as raw, path.open("rb") as src:
             with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
