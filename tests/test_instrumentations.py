@@ -21,8 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from opentelemetry import context as otel_context
-from opentelemetry import trace
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
 from opentelemetry.sdk.trace import TracerProvider
@@ -35,63 +33,10 @@ from support.fixtures import (
     instrumented_openllmetry,
 )
 from support.providers import ProviderServer
+from support.span_recorder import SpanRecorder
 
-from otel_jsonl.genai.messages import to_parts
 from otel_jsonl.otel.exporter import JsonlLogExporter, JsonlSpanExporter
 from otel_jsonl.otel.joiner import LogJoiner
-
-
-class SpanRecorder:
-    """The loop's recorder callback, opening agent and tool spans with the OTel API."""
-
-    def __init__(self, tracer: trace.Tracer, content: bool) -> None:
-        self.tracer = tracer
-        self.content = content
-        self._open: list[tuple[trace.Span, object]] = []
-
-    def _start(self, name: str, attrs: dict[str, Any]) -> None:
-        span = self.tracer.start_span(name, attributes=attrs)
-        token = otel_context.attach(trace.set_span_in_context(span))
-        self._open.append((span, token))
-
-    def _end(self, attrs: dict[str, Any]) -> None:
-        span, token = self._open.pop()
-        span.set_attributes(attrs)
-        span.end()
-        otel_context.detach(token)  # type: ignore[arg-type]
-
-    def __call__(self, kind: str, /, **fields: Any) -> None:
-        """Open or close the span of one step."""
-        if kind == "input":
-            attrs: dict[str, Any] = {
-                "gen_ai.operation.name": "invoke_agent",
-                "gen_ai.agent.name": "weather",
-            }
-            if self.content:
-                messages = [to_parts(m) for m in fields["messages"]]
-                attrs["gen_ai.input.messages"] = json.dumps(messages, separators=(",", ":"))
-            self._start("invoke_agent weather", attrs)
-        elif kind == "tool_call":
-            attrs = {
-                "gen_ai.operation.name": "execute_tool",
-                "gen_ai.tool.name": fields["name"],
-                "gen_ai.tool.call.id": fields["id"],
-                "gen_ai.tool.type": "function",
-            }
-            if self.content:
-                attrs["gen_ai.tool.call.arguments"] = json.dumps(
-                    fields["args"], separators=(",", ":")
-                )
-            self._start(f"execute_tool {fields['name']}", attrs)
-        elif kind == "tool_result":
-            self._end({"gen_ai.tool.call.result": fields["output"]} if self.content else {})
-        elif kind == "final":
-            out = [{"role": "assistant", "parts": [{"type": "text", "content": fields["text"]}]}]
-            self._end(
-                {"gen_ai.output.messages": json.dumps(out, separators=(",", ":"))}
-                if self.content
-                else {}
-            )
 
 
 @dataclass

@@ -64,7 +64,8 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 from support.agent_loops import run_openai_loop
 from support.fixtures import instrumented_openai_v2
 from support.providers import ProviderServer
-from test_instrumentations import SpanRecorder, check_loop
+from support.span_recorder import SpanRecorder
+from test_instrumentations import check_loop
 from test_otlp import spans as otlp_spans
 
 from otel_jsonl.cli import main

@@ -14,6 +14,8 @@ from typing import Any
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
+from otel_jsonl.genai.messages import to_parts
+
 __all__ = ["SpanRecorder"]
 
 
@@ -48,9 +50,7 @@ class SpanRecorder:
                 "gen_ai.agent.name": "weather",
             }
             if self.content:
-                text = fields["messages"][0].get("content") or fields["messages"][0]["parts"][0]
-                text = text if isinstance(text, str) else text.get("text", "")
-                messages = [{"role": "user", "parts": [{"type": "text", "content": text}]}]
+                messages = [to_parts(m) for m in fields["messages"]]
                 attrs["gen_ai.input.messages"] = _compact(messages)
             self._start("invoke_agent weather", attrs)
         elif kind == "tool_call":
