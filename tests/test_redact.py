@@ -328,7 +328,8 @@ def test_redacted_lines_always_parse(values: dict[str, str], text: str) -> None:
 
 
 def test_ordinary_genai_keys_are_no_candidates() -> None:
-    """The ':' and '=' scans stop at no ordinary GenAI or recorder key (no verifier runs)."""
+    """The scan stops at no ordinary GenAI or recorder key; ``key_`` (a folded ``_``) is one
+    stop, which the separator check rejects."""
     from otel_jsonl.record import secrets
 
     keys = [
@@ -365,7 +366,9 @@ def test_ordinary_genai_keys_are_no_candidates() -> None:
         "location",
         "description",
     ]
-    line = json.dumps(dict.fromkeys(keys, "value")).encode() + b" key_count=3 duration=4"
-    low = line.lower()
-    assert secrets.scans().colon.search(low) is None
-    assert secrets.scans().equals.search(low) is None
+    line = json.dumps(dict.fromkeys(keys, "value")).encode()
+    assert secrets.candidates(line) == []
+    assert secrets.candidates(line.upper()) == []
+    text = b"key_count=3 duration=4"
+    assert secrets.candidates(text) == [(3, "key")]
+    assert secrets.find_secrets(text, text=True) == []
