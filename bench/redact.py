@@ -150,6 +150,18 @@ def line_of(text: str, size: int) -> tuple[dict[str, object], bytes]:
     return event, codec.dumps_line(event)
 
 
+def recorder_steps() -> list[tuple[str, dict[str, object], bytes]]:
+    """The steps ``bench/recorder.py`` times against the article (200 B, 2 KB, 4 KB)."""
+    from recorder import payloads  # bench/ is on the path when this file runs as a script
+
+    steps = []
+    for name, (kind, fields) in payloads().items():
+        if "capped" not in name:
+            event = {"ts": 1764489600.123, "run": "1a2b3c4d", "seq": 3, "kind": kind, **fields}
+            steps.append((f"recorder {name.split()[0]}", event, codec.dumps_line(event)))
+    return steps
+
+
 def per_call(fn: Callable[[], object], seconds: float = 0.02) -> float:
     """CPU seconds of this thread per call of ``fn``, over about ``seconds``: CPU time, not
     wall time, so that the other processes of a busy machine do not count."""
@@ -172,40 +184,44 @@ def main() -> int:
     secrets.find_secrets(b"warm up: compile the scan")
     print(f"median of {args.reps} interleaved repetitions; no secret in any line")
     print(
-        f"{'text':<10} {'size':>6} {'screen µs':>10} {'ns/B':>5} {'old µs':>8} {'ns/B':>5} "
+        f"{'text':<14} {'size':>6} {'screen µs':>10} {'ns/B':>5} {'old µs':>8} {'ns/B':>5} "
         f"{'x old':>6} {'redact_bytes µs':>15} {'floor µs':>9} {'x floor':>8} {'stops':>5} "
         f"{'verified':>8}"
     )
+    cases = [
+        (name, *line_of(text, size))
+        for name, text in texts().items()
+        for size in (200, 2048, 4096, 65536)
+    ]
+    cases += recorder_steps()
     fd, tmp = tempfile.mkstemp()
     os.close(fd)
     out = os.open(tmp, os.O_WRONLY | os.O_APPEND)
     try:
-        for name, text in texts().items():
-            for size in (200, 2048, 4096, 65536):
-                event, line = line_of(text, size)
-                assert not secrets.find_secrets(line), (name, size, secrets.find_secrets(line))
-                stops = line.translate(FOLD_TABLE).count(b":")
-                verified = len(secrets.candidates(line))
-                variants: dict[str, Callable[[], object]] = {
-                    "screen": lambda b=line: secrets.find_secrets(b),
-                    "old": lambda b=line: old_redact(b),
-                    "redact_bytes": lambda b=line: redactor.redact_bytes(b),
-                    "floor": lambda e=event: os.write(out, codec.dumps_line(e)),
-                }
-                times: dict[str, list[float]] = {k: [] for k in variants}
-                for _ in range(args.reps):
-                    for key, fn in variants.items():
-                        times[key].append(per_call(fn))
-                    os.ftruncate(out, 0)
-                med = {k: statistics.median(v) * 1e6 for k, v in times.items()}
-                n = len(line)
-                print(
-                    f"{name:<10} {n:>6} {med['screen']:>10.2f} {med['screen'] * 1e3 / n:>5.2f} "
-                    f"{med['old']:>8.2f} {med['old'] * 1e3 / n:>5.2f} "
-                    f"{med['screen'] / med['old']:>6.2f} {med['redact_bytes']:>15.2f} "
-                    f"{med['floor']:>9.2f} {med['screen'] / med['floor']:>8.2f} "
-                    f"{stops:>5} {verified:>8}"
-                )
+        for name, event, line in cases:
+            assert not secrets.find_secrets(line), (name, len(line), secrets.find_secrets(line))
+            stops = line.translate(FOLD_TABLE).count(b":")
+            verified = len(secrets.candidates(line))
+            variants: dict[str, Callable[[], object]] = {
+                "screen": lambda b=line: secrets.find_secrets(b),
+                "old": lambda b=line: old_redact(b),
+                "redact_bytes": lambda b=line: redactor.redact_bytes(b),
+                "floor": lambda e=event: os.write(out, codec.dumps_line(e)),
+            }
+            times: dict[str, list[float]] = {k: [] for k in variants}
+            for _ in range(args.reps):
+                for key, fn in variants.items():
+                    times[key].append(per_call(fn))
+                os.ftruncate(out, 0)
+            med = {k: statistics.median(v) * 1e6 for k, v in times.items()}
+            n = len(line)
+            print(
+                f"{name:<14} {n:>6} {med['screen']:>10.2f} {med['screen'] * 1e3 / n:>5.2f} "
+                f"{med['old']:>8.2f} {med['old'] * 1e3 / n:>5.2f} "
+                f"{med['screen'] / med['old']:>6.2f} {med['redact_bytes']:>15.2f} "
+                f"{med['floor']:>9.2f} {med['screen'] / med['floor']:>8.2f} "
+                f"{stops:>5} {verified:>8}"
+            )
     finally:
         os.close(out)
         os.unlink(tmp)
