@@ -309,7 +309,8 @@ def span_to_events(
     first = dict(base, ts=start)
     events = span.events
     lines: list[dict[str, Any]] = []
-    if fill_step(b, op, attrs, ((e.name, e.attributes) for e in events), first, error=error):
+    pairs = [(e.name, e.attributes) for e in events] if events else ()
+    if fill_step(b, op, attrs, pairs, first, error=error):
         lines.append(first)
     if main["kind"] == "span":
         main["name"] = span.name
