@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import names as n
 from .content import normalise_system
@@ -67,10 +67,25 @@ _OTHERS = (
     "output.",
     "anthropic.",
 )
-#: Step codes of a plan (see :func:`_plan`).
-_FIELD, _USAGE_FIELD, _MODEL_COPY, _FINISH, _REQUEST, _MESSAGES = range(6)
+#: Steps of a plan: (attribute, field, JSON pointer of the field).
+_Steps = tuple[tuple[str, str, str], ...]
+
+
+class _Plan(NamedTuple):
+    """What a span with given attribute names takes, group by group, in the general path's
+    order: the operation and models, then (after the model copy) provider and response id,
+    usage counts, whether finish reasons are there, request parameters, messages."""
+
+    models: _Steps
+    ids: _Steps
+    usage: _Steps
+    finish: bool
+    request: _Steps
+    messages: _Steps
+
+
 #: Plans by the span's attribute names in order (spans of one instrumentation share a few).
-_PLANS: dict[tuple[str, ...], tuple[tuple[int, str, str, str], ...] | None] = {}
+_PLANS: dict[tuple[str, ...], _Plan | None] = {}
 MAX_PLANS = 256
 
 
@@ -78,9 +93,9 @@ def _pointer(*path: str) -> str:
     return "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in path)
 
 
-def _plan(keys: tuple[str, ...]) -> tuple[tuple[int, str, str, str], ...] | None:
-    """The steps that fill a line from attributes named ``keys`` (in span order), in the order
-    the general path takes them; None when a name belongs to another convention."""
+def _plan(keys: tuple[str, ...]) -> _Plan | None:
+    """The plan of spans whose attributes are named ``keys`` (in span order); None when a name
+    belongs to another convention."""
     present = set(keys)
     requests = []
     for key in keys:
@@ -90,17 +105,16 @@ def _plan(keys: tuple[str, ...]) -> tuple[tuple[int, str, str, str], ...] | None
             return None
         if key.startswith(n.GEN_AI_REQUEST_PREFIX):
             name = key[len(n.GEN_AI_REQUEST_PREFIX) :]
-            requests.append((_REQUEST, key, name, _pointer("request", name)))
-    steps = [(_FIELD, k, f, _pointer(f)) for k, f in _TOP[:3] if k in present]
-    steps.append((_MODEL_COPY, "", "", ""))
-    steps += [(_FIELD, k, f, _pointer(f)) for k, f in _TOP[3:] if k in present]
-    steps += [(_USAGE_FIELD, k, f, _pointer("usage", f)) for k, f in _USAGE if k in present]
-    if n.GEN_AI_RESPONSE_FINISH_REASONS in present:
-        steps.append((_FINISH, n.GEN_AI_RESPONSE_FINISH_REASONS, "", ""))
-    steps += requests
+            requests.append((key, name, _pointer("request", name)))
     fields = ("system", "input", "output")
-    steps += [(_MESSAGES, k, f, "") for k, f in zip(_CONTENT, fields, strict=True) if k in present]
-    return tuple(steps)
+    return _Plan(
+        models=tuple((k, f, _pointer(f)) for k, f in _TOP[:3] if k in present),
+        ids=tuple((k, f, _pointer(f)) for k, f in _TOP[3:] if k in present),
+        usage=tuple((k, f, _pointer("usage", f)) for k, f in _USAGE if k in present),
+        finish=n.GEN_AI_RESPONSE_FINISH_REASONS in present,
+        request=tuple(requests),
+        messages=tuple((k, f, "") for k, f in zip(_CONTENT, fields, strict=True) if k in present),
+    )
 
 
 def _plain_messages(messages: Any, raw: str, output: bool) -> bool:
@@ -197,58 +211,37 @@ def fill_plain_llm(b: FieldBuilder, op: str, attrs: Mapping[str, Any], has_event
     if attrs.get(n.GEN_AI_OPERATION_NAME) != op or op not in n.LLM_OPERATIONS:
         return False
     keys = tuple(attrs)
-    plan = _PLANS.get(keys, ())
-    if plan == ():
+    if keys in _PLANS:
+        plan = _PLANS[keys]
+    else:
         plan = _plan(keys)
         if len(_PLANS) >= MAX_PLANS:
             _PLANS.clear()
         _PLANS[keys] = plan
     if plan is None:
         return False
-    main, moved, left = b.main, b.moved, b.attrs
+    main = b.main
     main_len = len(main)
-    for code, key, field, pointer in plan:
-        if code == _MESSAGES:
-            if not _content(b, key, field, attrs[key]):
-                return _undo(b, main_len, attrs)
-            continue
-        if code == _MODEL_COPY:
-            if "model" not in main and "response_model" in main:
-                main["model"] = main["response_model"]
-            continue
-        value = attrs[key]
-        t = type(value)
-        if code == _FINISH:
-            if t is tuple or t is list:
-                if value and type(value[0]) is str:
-                    main["finish_reason"] = value[0]
-                elif value and isinstance(value[0], str):
-                    return _undo(b, main_len, attrs)  # a str subclass: the general path's
-            elif isinstance(value, (tuple, list)):
-                return _undo(b, main_len, attrs)
-            continue
-        if code == _USAGE_FIELD:
-            if t is not int:
-                if t is not bool and isinstance(value, int):
-                    return _undo(b, main_len, attrs)
-                continue
-            target = main.get("usage")
-            if target is None:
-                target = main["usage"] = {}
-        elif t is str or t is int or t is bool or (t is float and math.isfinite(value)):
-            target = main if code == _FIELD else main.setdefault("request", {})
-        elif t is tuple or t is float or value is None:
-            continue  # stays an attribute
-        else:
+    if not _move(b, attrs, plan.models, None):
+        return _undo(b, main_len, attrs)
+    if "model" not in main and "response_model" in main:
+        main["model"] = main["response_model"]
+    if not (_move(b, attrs, plan.ids, None) and _move(b, attrs, plan.usage, "usage")):
+        return _undo(b, main_len, attrs)
+    if plan.finish:
+        reasons = attrs[n.GEN_AI_RESPONSE_FINISH_REASONS]
+        if type(reasons) is tuple or type(reasons) is list:
+            if reasons and type(reasons[0]) is str:
+                main["finish_reason"] = reasons[0]
+            elif reasons and isinstance(reasons[0], str):
+                return _undo(b, main_len, attrs)  # a str subclass: the general path's
+        elif isinstance(reasons, (tuple, list)):
             return _undo(b, main_len, attrs)
-        if field in target:
-            old = target[field]
-            if type(old) is not t or old != value:
-                continue
-        else:
-            target[field] = value
-        del left[key]
-        moved[key] = pointer
+    if not _move(b, attrs, plan.request, "request"):
+        return _undo(b, main_len, attrs)
+    for key, field, _ in plan.messages:
+        if not _content(b, key, field, attrs[key]):
+            return _undo(b, main_len, attrs)
     if has_events and ("input" not in main or "output" not in main):
         return _undo(b, main_len, attrs)  # both paths look in span events for the messages
     if "finish_reason" not in main:
@@ -257,6 +250,38 @@ def fill_plain_llm(b: FieldBuilder, op: str, attrs: Mapping[str, Any], has_event
             reason = out[-1].get("finish_reason")
             if type(reason) is str:
                 main["finish_reason"] = reason
+    return True
+
+
+def _move(b: FieldBuilder, attrs: Mapping[str, Any], steps: _Steps, into: str | None) -> bool:
+    """Move each attribute of ``steps`` to its field of the line (``into`` None) or of its
+    ``usage`` / ``request`` object, as ``FieldBuilder.move`` does (usage: integers only);
+    False for a value of a type only the general path knows how to treat."""
+    main, left, moved = b.main, b.attrs, b.moved
+    counts = into == "usage"
+    for key, field, pointer in steps:
+        value = attrs[key]
+        t = type(value)
+        if counts:
+            if t is not int:
+                if t is not bool and isinstance(value, int):
+                    return False
+                continue
+        elif not (t is str or t is int or t is bool or (t is float and math.isfinite(value))):
+            if t is tuple or t is float or value is None:
+                continue  # stays an attribute
+            return False
+        target: dict[str, Any] = main
+        if into is not None:
+            target = main.get(into) or main.setdefault(into, {})
+        if field in target:
+            old = target[field]
+            if type(old) is not t or old != value:
+                continue
+        else:
+            target[field] = value
+        del left[key]
+        moved[key] = pointer
     return True
 
 

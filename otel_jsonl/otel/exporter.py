@@ -318,10 +318,10 @@ class JsonlSpanExporter(_FileUser, SpanExporter):
 
     def _map(self, span: ReadableSpan, out: list[dict[str, Any]]) -> None:
         ctx = span.context
-        run = format(ctx.trace_id, "032x") if ctx is not None else "0" * 32
+        run = f"{ctx.trace_id:032x}" if ctx is not None else "0" * 32
         rid = self._resource_ref(span.resource, out, run, (span.end_time or 0) / 1e9)
         events = span_to_events(span, resource_ref=rid, run_steps=self._run_steps)
-        main = next(e for e in events if "otel" in e)
+        main = events[0] if "otel" in events[0] else events[1]
         logs: list[dict[str, Any]] = []
         if self.joiner is not None:
             logs = self.joiner.take((main["trace_id"], main["span_id"]))
@@ -334,9 +334,10 @@ class JsonlSpanExporter(_FileUser, SpanExporter):
             elif logs:
                 merge_logs(main, logs)
                 logs = []
+        parent = main.get("parent_id")
         if main["kind"] != "span":
-            self._run_steps.settle(run, events)
-        self._run_steps.end(run, main.get("parent_id"))
+            self._run_steps.settle(run, events, root=parent is None)
+        self._run_steps.end(run, parent)
         number_events(events, self._seq.for_run(run))
         out.extend(events)
         out.extend(logs)
