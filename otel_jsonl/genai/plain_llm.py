@@ -117,36 +117,22 @@ def _plan(keys: tuple[str, ...]) -> _Plan | None:
     )
 
 
-def _plain_messages(messages: Any, raw: str, output: bool) -> bool:
-    """Whether ``messages`` (parsed from ``raw``) is a parts list that the general path keeps
-    as it is: nothing to repair (frameworks.repair_parts), no reasoning summary as JSON text,
-    no Gemini ``model`` role in an output, no tool call the Responses pairing would renumber.
-    """
+def _plain_messages(messages: Any, output: bool) -> bool:
+    """Whether ``messages`` is a parts list that the general path keeps as it is: nothing to
+    repair (frameworks.repair_parts), no reasoning summary as JSON text, no Gemini ``model``
+    role in an output, no tool call the Responses pairing would renumber. One pass, no call
+    per part: this runs on every model call."""
     if type(messages) is not list:
         return False
-    for message in messages:
-        if type(message) is not dict or type(message.get("parts")) is not list:
-            return False
-        if output and message.get("role") == "model":
-            return False
-    # Without \u escapes every string of the JSON is spelled as it is in the text, so a part
-    # type or prefix absent from the text is absent from the messages.
-    for word in _SCANNED_FOR:
-        if word in raw:
-            return _plain_parts(messages, output)
-    return "\\u" not in raw or _plain_parts(messages, output)
-
-
-#: What :func:`_plain_parts` looks for; a text without any of them need not be scanned.
-_SCANNED_FOR = ('"tool_call', '"reasoning"', "ResponseFunctionToolCall(")
-
-
-def _plain_parts(messages: list[dict[str, Any]], output: bool) -> bool:
-    """The part-by-part half of :func:`_plain_messages`."""
     calls: list[Any] = []
     answers: list[Any] = []
     for message in messages:
-        for part in message["parts"]:
+        if type(message) is not dict:
+            return False
+        parts = message.get("parts")
+        if type(parts) is not list or (output and message.get("role") == "model"):
+            return False
+        for part in parts:
             if type(part) is not dict:
                 continue
             kind = part.get("type")
@@ -155,9 +141,10 @@ def _plain_parts(messages: list[dict[str, Any]], output: bool) -> bool:
                 if type(content) is str and content.startswith("ResponseFunctionToolCall("):
                     return False
             elif kind == "tool_call" or kind == "tool_call_response":
-                if kind == "tool_call" and type(part.get("arguments")) is str:
-                    return False
-                if kind != "tool_call" and "result" in part and "response" not in part:
+                if kind == "tool_call":
+                    if type(part.get("arguments")) is str:
+                        return False
+                elif "result" in part and "response" not in part:
                     return False
                 call_id = part.get("id")
                 if call_id is not None and type(call_id) is not str:
@@ -192,7 +179,7 @@ def _content(b: FieldBuilder, key: str, field: str, raw: Any) -> bool:
         value = normalise_system(parsed)
         if value is None:
             return True  # JSON null: no field, the attribute stays
-    elif _plain_messages(parsed, raw, key == n.GEN_AI_OUTPUT_MESSAGES):
+    elif _plain_messages(parsed, key == n.GEN_AI_OUTPUT_MESSAGES):
         value = parsed
     else:
         return False
