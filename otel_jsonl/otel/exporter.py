@@ -273,7 +273,13 @@ class JsonlSpanExporter(_FileUser, SpanExporter):
     def _duplicate_of(self, event: dict[str, Any], span: ReadableSpan) -> str | None:
         """The span id of the ``llm_call`` already written for the same model call."""
         span_id = event["span_id"]
-        rid = llm_call_id(span.attributes or {})
+        if event["otel"].get("moved", {}).get(n.GEN_AI_RESPONSE_ID) == "/response_id":
+            # The attribute's very value (read from the line: the span's attributes are a
+            # proxy, slower to read).
+            rid = event["response_id"]
+            rid = rid if isinstance(rid, str) and rid else None
+        else:
+            rid = llm_call_id(span.attributes or {})
         # By response id alone: two instrumentations that both start a root span put one call
         # in two traces (the Anthropic SDK's own span beside OpenLLMetry's, with no agent span
         # around them). A provider's response ids are unique; the memory is bounded.

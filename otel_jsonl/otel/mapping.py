@@ -55,7 +55,9 @@ __all__ = [
     "span_to_events",
 ]
 
-_KIND_NAMES = {k: k.name for k in SpanKind}
+#: Span kind names by the member's identity (hashing an enum member runs Python code).
+_KIND_NAMES = {id(k): k.name for k in SpanKind}
+_UNSET, _ERROR = StatusCode.UNSET, StatusCode.ERROR
 
 
 # --- resources -------------------------------------------------------------------------------
@@ -155,10 +157,10 @@ def _otel_block(
 ) -> dict[str, Any]:
     otel: dict[str, Any] = {
         "name": span.name,
-        "kind": _KIND_NAMES[span.kind],
+        "kind": _KIND_NAMES.get(id(span.kind)) or span.kind.name,
         "ns": [span.start_time, span.end_time],
     }
-    if status.status_code is not StatusCode.UNSET:
+    if status.status_code is not _UNSET:
         otel["status"] = {"code": status.status_code.name}
         if status.description is not None:
             otel["status"]["description"] = status.description
@@ -275,7 +277,7 @@ def span_to_events(
     if run_steps is not None:
         op = run_steps.operation(trace_id, span_id, base.get("parent_id"), op, attrs)
     status = span.status
-    error = status.status_code is StatusCode.ERROR
+    error = status.status_code is _ERROR
     main = base.copy()
     main["start"] = start
     b = FieldBuilder(attrs, main)
