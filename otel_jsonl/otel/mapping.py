@@ -129,23 +129,25 @@ def _items(span: ReadableSpan, private: str) -> Sequence[Any]:
 
 
 def _scope_json(scope: InstrumentationScope) -> dict[str, Any]:
+    """``otel.scope``: a copy of the one made for this scope object."""
     cached = _SCOPES.get(id(scope))
     if cached is not None and cached[0] is scope:
-        s = cached[1].copy()
-        if "attrs" in s:
-            s["attrs"] = dict(s["attrs"])
-        return s
-    s = {"name": scope.name}
-    if scope.version is not None:
-        s["version"] = scope.version
-    if scope.schema_url is not None:
-        s["schema_url"] = scope.schema_url
-    if scope.attributes:
-        s["attrs"] = encode_attrs(scope.attributes)
-    if len(_SCOPES) >= 64:
-        _SCOPES.clear()
-    _SCOPES[id(scope)] = (scope, s)
-    return _scope_json(scope)
+        s = cached[1]
+    else:
+        s = {"name": scope.name}
+        if scope.version is not None:
+            s["version"] = scope.version
+        if scope.schema_url is not None:
+            s["schema_url"] = scope.schema_url
+        if scope.attributes:
+            s["attrs"] = encode_attrs(scope.attributes)
+        if len(_SCOPES) >= 64:
+            _SCOPES.clear()
+        _SCOPES[id(scope)] = (scope, s)
+    out = s.copy()
+    if "attrs" in out:
+        out["attrs"] = dict(out["attrs"])
+    return out
 
 
 def _otel_block(
