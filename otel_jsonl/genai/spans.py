@@ -82,6 +82,8 @@ def _pointer(path: tuple[str, ...]) -> str:
 class FieldBuilder:
     """Moves attributes into line fields, keeping track of what moved where."""
 
+    __slots__ = ("attrs", "lines", "main", "moved")
+
     def __init__(self, attrs: Mapping[str, Any], main: dict[str, Any]) -> None:
         self.attrs = dict(attrs)
         self.moved: dict[str, Any] = {}
