@@ -8,8 +8,8 @@ convention the mapping reads.
 nothing, leaving the span to the general path. It declines on anything unusual: another
 convention's names, values of other types, messages to normalise or repair, Responses
 reasoning summaries or lonely tool-call ids, Gemini's ``model`` role, content to look for in
-span events. ``tests/test_mapping.py`` checks both paths give the same lines on generated spans.
-Pure functions, no I/O.
+span events. ``tests/test_plain_llm.py`` checks both paths give the same lines on generated
+spans. Pure functions (plans are cached by attribute names), no I/O.
 """
 
 from __future__ import annotations
@@ -51,21 +51,11 @@ _USAGE = (
     (n.GEN_AI_USAGE_REASONING_TOKENS, "reasoning_tokens"),
 )
 _CONTENT = (n.GEN_AI_SYSTEM_INSTRUCTIONS, n.GEN_AI_INPUT_MESSAGES, n.GEN_AI_OUTPUT_MESSAGES)
-#: Every attribute this path reads; ``gen_ai.request.*`` parameters besides.
+#: Every attribute this path reads; ``gen_ai.request.*`` parameters besides. Any other
+#: attribute is kept as it is by both paths, unless it names another convention
+#: (``names.OTHER_CONVENTION_PREFIXES``): then the span takes the general path.
 _KNOWN = frozenset(
     [k for k, _ in _TOP] + [k for k, _ in _USAGE] + [*_CONTENT, n.GEN_AI_RESPONSE_FINISH_REASONS]
-)
-#: Names the general path reads on a model call (other conventions, vendor hooks): a span
-#: with any of them takes the general path. Any other attribute is kept as it is by both.
-_OTHERS = (
-    "llm.",  # OpenInference, OpenLLMetry
-    "gen_ai.prompt.",  # OpenLLMetry's indexed messages
-    "gen_ai.completion.",
-    "ai.",  # the Vercel AI SDK
-    "openinference.",
-    "input.",
-    "output.",
-    "anthropic.",
 )
 #: Steps of a plan: (attribute, field, JSON pointer of the field).
 _Steps = tuple[tuple[str, str, str], ...]
@@ -101,7 +91,7 @@ def _plan(keys: tuple[str, ...]) -> _Plan | None:
     for key in keys:
         if key in _KNOWN:
             continue
-        if key.startswith(_OTHERS):
+        if key.startswith(n.OTHER_CONVENTION_PREFIXES):
             return None
         if key.startswith(n.GEN_AI_REQUEST_PREFIX):
             name = key[len(n.GEN_AI_REQUEST_PREFIX) :]
