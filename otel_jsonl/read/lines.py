@@ -16,9 +16,7 @@ import sys
 import warnings
 import zlib
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import IO, Any, ClassVar, NamedTuple
 
 from ..exceptions import TornLineWarning, TraceFormatError
 from ..record import codec as _codec
@@ -27,6 +25,7 @@ from ..schema import check_required
 __all__ = [
     "GZIP_ERRORS",
     "Line",
+    "Plain",
     "Problem",
     "ReadReport",
     "display_name",
@@ -59,18 +58,54 @@ class Problem(NamedTuple):
         return f"{self.path}:{self.lineno}: {self.reason}"
 
 
-@dataclass
-class ReadReport:
+class Plain:
+    """Equality and repr over the fields named in ``_FIELDS``, as a dataclass has them.
+
+    The data classes of the read side are written out by hand: every command makes them, and
+    the ``dataclasses`` module (which imports ``inspect``), plus the code each ``@dataclass``
+    generates, cost more start-up time than a command on a small file should take.
+    """
+
+    _FIELDS: ClassVar[tuple[str, ...]] = ()
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self._FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Plain) or other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclasses were
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{n}={v!r}" for n, v in zip(self._FIELDS, self._values(), strict=True))
+        return f"{type(self).__name__}({inner})"
+
+
+class ReadReport(Plain):
     """What a read saw: lines (and bytes), events, and the lines it skipped (the first 1000 in
     full)."""
 
-    path: str = ""
-    lines: int = 0
-    bytes_read: int = 0
-    events: int = 0
-    skipped: int = 0
-    problems: list[Problem] = field(default_factory=list)
-    torn: Problem | None = None
+    _FIELDS = ("path", "lines", "bytes_read", "events", "skipped", "problems", "torn")
+
+    def __init__(
+        self,
+        path: str = "",
+        lines: int = 0,
+        bytes_read: int = 0,
+        events: int = 0,
+        skipped: int = 0,
+        problems: list[Problem] | None = None,
+        torn: Problem | None = None,
+    ) -> None:
+        self.path = path
+        self.lines = lines
+        self.bytes_read = bytes_read
+        self.events = events
+        self.skipped = skipped
+        self.problems: list[Problem] = [] if problems is None else problems
+        self.torn = torn
 
     def add(self, problem: Problem) -> None:
         """Count a skipped line, keeping it in full while there is room."""
@@ -100,12 +135,12 @@ def open_source(source: str | os.PathLike[str] | IO[bytes]) -> IO[bytes]:
     or the bytes start with the gzip magic (so ``-`` and a misnamed file work too)."""
     if not isinstance(source, (str, os.PathLike)):
         return source
-    if str(source) == "-":
+    path = os.fspath(source)
+    if path == "-":
         return _maybe_gzip(sys.stdin.buffer)
-    path = Path(source)
-    if path.suffix == ".gz":
+    if os.path.splitext(path)[1] == ".gz":
         return gzip.open(path, "rb")  # type: ignore[return-value]
-    stream = path.open("rb")
+    stream = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
     if _maybe_gzip(stream) is stream:
         return stream
     stream.close()
