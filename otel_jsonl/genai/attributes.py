@@ -13,7 +13,7 @@ from typing import Any, TypeGuard
 
 from ..schema import usage_of
 from . import names as n
-from .messages import to_parts, vendor_turns
+from .messages import form_of, to_parts, vendor_turns
 from .responses_gemini_spans import finish_reason as conventional_finish
 from .responses_gemini_spans import merge_turn, provider_name
 
@@ -55,6 +55,11 @@ def _as_parts(message: Any) -> dict[str, Any]:
     """A message in the GenAI parts form (OpenAI and Anthropic forms are converted)."""
     if not isinstance(message, Mapping):
         return {"role": "user", "parts": [{"type": "text", "content": str(message)}]}
+    if "parts" in message and form_of(message) == "parts":
+        # What to_parts gives, less its deep copy: the messages built here are only read and
+        # encoded (a finish reason is set on the message, never inside a part), and the deep
+        # copy was most of a conversion's time.
+        return {**message, "parts": list(message.get("parts") or [])}
     return to_parts(message)
 
 
