@@ -63,7 +63,7 @@ def test_one_command_parser_is_the_full_parsers_own(command: str) -> None:
 
 def test_show_loads_no_genai_message_forms(tmp_path: Path) -> None:
     """`show` and `stats` of a file without log lines import neither the GenAI message forms
-    nor the OpenTelemetry side nor the blob store (start-up cost; issue 16)."""
+    nor the OpenTelemetry side, the write side or orjson (start-up cost; issue 16)."""
     path = tmp_path / "t.jsonl"
     path.write_text('{"ts": 1.0, "run": "r", "kind": "llm_call", "model": "m"}\n')
     probe = (
@@ -72,7 +72,7 @@ def test_show_loads_no_genai_message_forms(tmp_path: Path) -> None:
         "for argv in (['show', sys.argv[1]], ['stats', sys.argv[1]]):\n"
         "    assert main(argv) == 0\n"
         "heavy = ('otel_jsonl.genai.messages', 'otel_jsonl.genai.attributes', "
-        "'otel_jsonl.otel', 'otel_jsonl.record.blobs', 'otel_jsonl.analyze.diff')\n"
+        "'otel_jsonl.otel', 'otel_jsonl.record', 'otel_jsonl.analyze.diff', 'orjson')\n"
         "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
     )
     proc = subprocess.run(
