@@ -38,7 +38,17 @@ _BASE_KEYS = frozenset(
 
 def json_text(value: Any) -> str:
     """Compact JSON text of ``value`` (what a JSON-string attribute holds)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    if _make_encoder is None or isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    # What that json.dumps call does, without the JSONEncoder it builds on every call (half
+    # the time of a small value): the C encoder it makes, with the same arguments (a fresh
+    # markers dict: check_circular).
+    encode = _make_encoder({}, str, _encode_string, None, ":", ",", False, False, True)
+    return "".join(encode(value, 0))
+
+
+_make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
+_encode_string = json.encoder.encode_basestring
 
 
 def _scalar(value: Any) -> Any:
