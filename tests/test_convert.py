@@ -460,3 +460,31 @@ def test_parts_messages_become_attributes_without_changing_the_event() -> None:
     want = [{**to_parts(output[0]), "finish_reason": "tool_call"}]
     assert got == want
     assert json.loads(attrs["gen_ai.input.messages"]) == [to_parts(ev["input"][0])]
+
+
+def test_spans_encoded_for_a_file_are_the_sdk_spans_bytes(tmp_path: Path) -> None:
+    """A file-only conversion encodes spans as it builds them: the same bytes as the SDK spans."""
+    import io
+
+    from otel_jsonl.otel.files import convert_lines
+    from otel_jsonl.otel.otlp_json import write_otlp_json
+
+    run_demo(tmp_path / "t.jsonl", run_id="abcd0003", latency=0.0)
+    write_article_trace(tmp_path / "t.jsonl")
+    events: list[dict[str, Any]] = [line.event for line in read_events(tmp_path / "t.jsonl")]
+    events += [
+        {"ts": 1.0, "run": "e", "seq": 0, "kind": "llm_call", "model": "m", "start": 0.5},
+        {"ts": 1.2, "run": "e", "seq": 1, "kind": "error", "type": "E", "message": "m", "step": 0},
+        {"ts": 1.3, "run": "e", "seq": 2, "kind": "tool_call", "name": "t", "id": "a", "args": {}},
+        {"ts": 1.4, "run": "e", "seq": 3, "kind": "tool_result", "id": "b", "output": [1, 2.5]},
+        {"ts": 1.5, "run": "e", "seq": 4, "kind": "tool_result", "id": "a", "is_error": True},
+        {"ts": 1.6, "run": "e", "kind": "note", "text": "x", "n": 1 << 70, "ok": True},
+        {"ts": 1.7, "run": "e", "kind": "error", "message": "run-level"},
+    ]
+    spans = list(events_to_spans(events, resource_attrs={"a": "b"}))
+    for batch_size in (1, 1000):  # a span a line; all in one line
+        encoded, sdk = io.BytesIO(), io.BytesIO()
+        result = convert_lines(events, encoded, resource_attrs={"a": "b"}, batch_size=batch_size)
+        assert write_otlp_json(spans, sdk, batch_size=batch_size) == result.written > 10
+        assert encoded.getvalue() == sdk.getvalue()
+        assert b'"code":2' in encoded.getvalue()

@@ -88,6 +88,7 @@ class RunState:
         "root",
         "run",
         "tools",
+        "trace_hex",
         "trace_id",
         "untagged_tools",
     )
@@ -95,6 +96,7 @@ class RunState:
     def __init__(self, run: str, trace_id: int, position: int = 0, prev_ns: int | None = None):
         self.run = run
         self.trace_id = trace_id
+        self.trace_hex = f"{trace_id:032x}"
         self.position = position
         self.prev_ns = prev_ns
         self.first_ns: int | None = None

@@ -35,7 +35,7 @@ from ..record.writer import WriterOptions
 from .exporter import JsonlLogExporter, JsonlSpanExporter
 from .fold import LogFolder, LogRecords, content_line
 from .ids import default_resource
-from .otlp_json import DEFAULT_BATCH_SIZE, write_otlp_json
+from .otlp_json import DEFAULT_BATCH_SIZE, AnySpan, write_otlp_json
 from .otlp_logs import read_otlp_signals
 from .otlp_read import ImportReport
 from .ship import (
@@ -204,7 +204,9 @@ def convert_lines(
     # Everything imported so far lives for the whole conversion: keep the cyclic collector
     # from walking it again and again while millions of short-lived span objects go by.
     gc.freeze()
-    converter = SpanConverter(resource=resource, resource_attrs=resource_attrs)
+    # Spans only written to a file are encoded as they are made, no SDK span objects on the way.
+    encoded = shipper is None and not fold and transform is None
+    converter = SpanConverter(resource=resource, resource_attrs=resource_attrs, encoded=encoded)
     result = ConvertResult(converter.stats)
     log_resource = resource if resource is not None else default_resource()
     if resource_attrs:
@@ -254,7 +256,7 @@ class _SpanOutput:
         self.transform = transform
         self.batch: list[ReadableSpan] = []
         self.written = 0
-        self.oversize: list[ReadableSpan] = []
+        self.oversize: list[AnySpan] = []
 
     def emit(self, spans: list[ReadableSpan], *, held: bool = False) -> None:
         if self.folder is not None and not held:

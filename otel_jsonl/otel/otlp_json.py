@@ -22,15 +22,17 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind
-from opentelemetry.trace.status import StatusCode
+from opentelemetry.trace.status import Status, StatusCode
 
 from ..exceptions import OtelJsonlError
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
     "MAX_LINE_BYTES",
+    "EncodedSpan",
     "OtlpFormatError",
     "encode_span",
+    "encode_span_fields",
     "encode_traces_data",
     "spans_to_otlp_json_lines",
     "write_otlp_json",
@@ -161,6 +163,60 @@ def encode_span(span: ReadableSpan) -> dict[str, Any]:
     return out
 
 
+class EncodedSpan:
+    """A span already in OTLP JSON form (:func:`encode_span_fields`), with the resource and
+    scope it is grouped under: what the converter makes when its spans only go to a file, so
+    no SDK span objects are built on the way. The writers take it beside ``ReadableSpan``."""
+
+    __slots__ = ("_instrumentation_scope", "_resource", "otlp")
+
+    def __init__(
+        self, resource: Resource, scope: InstrumentationScope, otlp: dict[str, Any]
+    ) -> None:
+        self._resource = resource
+        self._instrumentation_scope = scope
+        self.otlp = otlp
+
+
+#: What the writers take: SDK spans, and spans the converter encoded itself.
+AnySpan = ReadableSpan | EncodedSpan
+
+_SAMPLED_FLAGS = 0x01 | _HAS_IS_REMOTE
+
+
+def encode_span_fields(
+    trace_hex: str,
+    span_id: int,
+    parent_id: int | None,
+    head: tuple[str, SpanKind, int, int],
+    attrs: Mapping[str, Any],
+    events: list[Event],
+    status: Status | None,
+) -> dict[str, Any]:
+    """A sampled, local span as an OTLP JSON ``Span`` object, from its fields (``head`` is its
+    name, kind, start and end): exactly what :func:`encode_span` makes of the ``ReadableSpan``
+    with these fields, without building one."""
+    name, kind, start, end = head
+    out: dict[str, Any] = {"traceId": trace_hex, "spanId": f"{span_id:016x}"}
+    if parent_id is not None:
+        out["parentSpanId"] = f"{parent_id:016x}"
+    out["flags"] = _SAMPLED_FLAGS
+    out["name"] = name
+    out["kind"] = _KIND_NUMBERS[kind]
+    out["startTimeUnixNano"] = str(start or 0)
+    out["endTimeUnixNano"] = str(end or 0)
+    if attrs:
+        out["attributes"] = _key_values(attrs)
+    if events:
+        out["events"] = [_encode_event(e) for e in events]
+    if status is not None and status.status_code is not StatusCode.UNSET:
+        st: dict[str, Any] = {"code": status.status_code.value}
+        if status.description:
+            st["message"] = status.description
+        out["status"] = st
+    return out
+
+
 def _encode_event(event: Event) -> dict[str, Any]:
     out: dict[str, Any] = {"timeUnixNano": str(event.timestamp), "name": event.name}
     if event.attributes:
@@ -210,7 +266,7 @@ def _scope_key(scope: InstrumentationScope) -> Any:
     return (scope.name, scope.version, scope.schema_url, frozen)
 
 
-def encode_traces_data(spans: Iterable[ReadableSpan]) -> dict[str, Any]:
+def encode_traces_data(spans: Iterable[AnySpan]) -> dict[str, Any]:
     """A ``TracesData`` object: spans grouped by resource, then by instrumentation scope.
 
     Grouping keeps the spans' order: a span whose resource (or scope) differs from the one
@@ -247,15 +303,15 @@ def encode_traces_data(spans: Iterable[ReadableSpan]) -> dict[str, Any]:
                 ss["schemaUrl"] = scope.schema_url
             scope_list.append(ss)
             last_scope = key
-        encoded.append(encode_span(span))
+        encoded.append(span.otlp if isinstance(span, EncodedSpan) else encode_span(span))
     return {"resourceSpans": resource_spans}
 
 
 _NO_SCOPE = object()
 
 
-def _batches(spans: Iterable[ReadableSpan], size: int) -> Iterator[list[ReadableSpan]]:
-    batch: list[ReadableSpan] = []
+def _batches(spans: Iterable[AnySpan], size: int) -> Iterator[list[AnySpan]]:
+    batch: list[AnySpan] = []
     for span in spans:
         batch.append(span)
         if len(batch) >= size:
@@ -271,7 +327,7 @@ MAX_LINE_BYTES = 1 << 20
 
 
 def _encode_lines(
-    batch: list[ReadableSpan], max_line_bytes: int, oversize: list[ReadableSpan]
+    batch: list[AnySpan], max_line_bytes: int, oversize: list[AnySpan]
 ) -> Iterator[bytes]:
     line: bytes = orjson.dumps(encode_traces_data(batch), option=orjson.OPT_APPEND_NEWLINE)
     if len(line) <= max_line_bytes:
@@ -288,27 +344,27 @@ def _encode_lines(
 
 
 def spans_to_otlp_json_lines(
-    spans: Iterable[ReadableSpan],
+    spans: Iterable[AnySpan],
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     max_line_bytes: int = MAX_LINE_BYTES,
-    oversize: list[ReadableSpan] | None = None,
+    oversize: list[AnySpan] | None = None,
 ) -> Iterator[bytes]:
     """OTLP JSON lines (newline included), one ``TracesData`` per ``batch_size`` spans, a batch
     halved until its line fits in ``max_line_bytes``. A single span that does not fit is
     written whole and appended to ``oversize`` (when given)."""
-    sink: list[ReadableSpan] = oversize if oversize is not None else []
+    sink: list[AnySpan] = oversize if oversize is not None else []
     for batch in _batches(spans, batch_size):
         yield from _encode_lines(batch, max_line_bytes, sink)
 
 
 def write_otlp_json(
-    spans: Iterable[ReadableSpan],
+    spans: Iterable[AnySpan],
     out: IO[bytes],
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     max_line_bytes: int = MAX_LINE_BYTES,
-    oversize: list[ReadableSpan] | None = None,
+    oversize: list[AnySpan] | None = None,
 ) -> int:
     """Write spans to ``out`` as OTLP JSON lines (see :func:`spans_to_otlp_json_lines`); return
     how many spans were written."""

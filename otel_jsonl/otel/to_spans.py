@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, KeysView, Mapping
-from typing import Any
+from typing import Any, cast
 
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
@@ -56,6 +56,7 @@ from ..schema import META_KINDS
 from . import mapping
 from .drafts import ConvertStats, Draft, RunState
 from .ids import default_resource, is_hex_id, root_span_id, span_id_for_step, trace_id_for_run
+from .otlp_json import EncodedSpan, encode_span_fields
 
 __all__ = [
     "ConvertStats",
@@ -88,7 +89,9 @@ class SpanConverter:
 
     ``resource`` is the resource of spans built from recorder lines (default
     :func:`default_resource`); ``resource_attrs`` are merged into every span's resource,
-    exporter spans included (e.g. ``openinference.project.name``).
+    exporter spans included (e.g. ``openinference.project.name``). With ``encoded``, the spans
+    of recorder lines come as :class:`~otel_jsonl.otel.otlp_json.EncodedSpan` objects (already
+    OTLP JSON, no SDK span built), which only the OTLP JSON writers take: for a file output.
     """
 
     def __init__(
@@ -100,7 +103,9 @@ class SpanConverter:
         max_open_runs: int = 100_000,
         max_finished_runs: int = 10_000,
         max_pending_spans: int = 100_000,
+        encoded: bool = False,
     ) -> None:
+        self.encoded = encoded
         self.extra = Resource(dict(resource_attrs)) if resource_attrs else None
         base = resource if resource is not None else default_resource()
         self.resource = base.merge(self.extra) if self.extra is not None else base
@@ -461,6 +466,20 @@ class SpanConverter:
 
     def _build(self, state: RunState, draft: Draft, *, root: bool = False) -> ReadableSpan:
         self.stats.spans += 1
+        if self.encoded:
+            head = (draft.name, draft.kind, draft.start, draft.end)
+            parent_id = None if root else draft.parent_id
+            otlp = encode_span_fields(
+                state.trace_hex,
+                draft.span_id,
+                parent_id,
+                head,
+                draft.attrs,
+                draft.events,
+                draft.status,
+            )
+            # Only the writers see it (see the class doc).
+            return cast(ReadableSpan, EncodedSpan(self.resource, SCOPE, otlp))
         context = SpanContext(state.trace_id, draft.span_id, False, _SAMPLED)
         parent = None if root else SpanContext(state.trace_id, draft.parent_id, False, _SAMPLED)
         return ReadableSpan(
