@@ -488,3 +488,17 @@ def test_spans_encoded_for_a_file_are_the_sdk_spans_bytes(tmp_path: Path) -> Non
         assert write_otlp_json(spans, sdk, batch_size=batch_size) == result.written > 10
         assert encoded.getvalue() == sdk.getvalue()
         assert b'"code":2' in encoded.getvalue()
+
+
+def test_step_span_ids_are_the_documented_sha256() -> None:
+    """A step's span id is the first 8 bytes of sha256 of the namespaced run and seq/position."""
+    import hashlib
+
+    def documented(run: str, key: str) -> int:
+        data = f"otel-jsonl/v1\0span\0{run}\0{key}".encode("utf-8", "surrogatepass")
+        return int.from_bytes(hashlib.sha256(data).digest()[:8], "big")
+
+    for run in ("r", "é\udc80", "4bf92f3577b34da6a3ce929d0e0e4736"):
+        assert span_id_for_step(run, 7) == documented(run, "s7")
+        assert span_id_for_step(run, None, 3) == documented(run, "n3")
+        assert span_id_for_step(run, -1, 3) == documented(run, "s-1")

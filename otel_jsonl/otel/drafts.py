@@ -14,6 +14,7 @@ from opentelemetry.trace.status import Status
 
 from ..genai import attributes as ga
 from .ids import root_span_id
+from .otlp_json import encode_span_fields
 
 __all__ = ["ConvertStats", "Draft", "RunState"]
 
@@ -72,6 +73,14 @@ class Draft:
         self.status: Status | None = None
         self.seq = seq
         self.tool_name: str | None = None
+
+    def encode(self, trace_hex: str, *, root: bool = False) -> dict[str, Any]:
+        """This span as an OTLP JSON ``Span`` (a root has no parent)."""
+        head = (self.name, self.kind, self.start, self.end)
+        parent_id = None if root else self.parent_id
+        return encode_span_fields(
+            trace_hex, self.span_id, parent_id, head, self.attrs, self.events, self.status
+        )
 
 
 class RunState:

@@ -257,8 +257,15 @@ class _SpanOutput:
         self.batch: list[ReadableSpan] = []
         self.written = 0
         self.oversize: list[AnySpan] = []
+        # Nothing to do to a span but write it (the common `convert -o`).
+        self.only_written = out is not None and not (shipper or folder or transform)
 
     def emit(self, spans: list[ReadableSpan], *, held: bool = False) -> None:
+        if self.only_written:
+            self.batch += spans
+            if len(self.batch) >= self.batch_size:
+                self._write()
+            return
         if self.folder is not None and not held:
             spans = [ready for span in spans for ready in self.folder.add_span(span)]
         for span in spans:

@@ -20,10 +20,12 @@ __all__ = [
     "is_hex_id",
     "root_span_id",
     "span_id_for_step",
+    "step_ids",
     "trace_id_for_run",
 ]
 
 _NS = b"otel-jsonl/v1\0"
+_SPAN = _NS + b"span\0"
 _HEX = frozenset("0123456789abcdef")
 
 
@@ -50,8 +52,22 @@ def trace_id_for_run(run: str) -> int:
 
 def span_id_for_step(run: str, seq: int | None = None, position: int = 0) -> int:
     """The span id of a step: from run and ``seq``, or run and ``position`` when no ``seq``."""
-    key = f"s{seq}" if seq is not None else f"n{position}"
-    return _nonzero(int.from_bytes(_digest("span", run, key)[:8], "big"))
+    # _digest("span", run, key), inlined: this runs for most lines of a conversion.
+    key = f"{run}\0s{seq}" if seq is not None else f"{run}\0n{position}"
+    digest = hashlib.sha256(_SPAN + key.encode("utf-8", "surrogatepass")).digest()
+    return int.from_bytes(digest[:8], "big") or 1
+
+
+def step_ids(
+    ev: Mapping[str, Any], run: str, seq: int | None, position: int, root_id: int
+) -> tuple[int, int]:
+    """A step's span id and parent span id: the line's own (``span_id``, ``parent_id``) when
+    they are valid, else :func:`span_id_for_step` and its run's root ``root_id``."""
+    sid = ev.get("span_id")
+    pid = ev.get("parent_id")
+    span_id = int(sid, 16) if isinstance(sid, str) and is_hex_id(sid, 16) else None
+    parent_id = int(pid, 16) if isinstance(pid, str) and is_hex_id(pid, 16) else root_id
+    return (span_id_for_step(run, seq, position) if span_id is None else span_id), parent_id
 
 
 def root_span_id(run: str) -> int:

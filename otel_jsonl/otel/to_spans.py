@@ -38,7 +38,7 @@ follow its ``otel`` line and are skipped (the span already holds them).
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, KeysView, Mapping
+from collections.abc import Callable, Iterable, Iterator, KeysView, Mapping
 from typing import Any, cast
 
 from opentelemetry.sdk.resources import Resource
@@ -55,8 +55,15 @@ from ..read.lines import Line
 from ..schema import META_KINDS
 from . import mapping
 from .drafts import ConvertStats, Draft, RunState
-from .ids import default_resource, is_hex_id, root_span_id, span_id_for_step, trace_id_for_run
-from .otlp_json import EncodedSpan, encode_span_fields
+from .ids import (
+    default_resource,
+    is_hex_id,
+    root_span_id,
+    span_id_for_step,
+    step_ids,
+    trace_id_for_run,
+)
+from .otlp_json import EncodedSpan
 
 __all__ = [
     "ConvertStats",
@@ -268,15 +275,9 @@ class SpanConverter:
         if state.first_ns is None or start < state.first_ns:
             state.first_ns = start
         state.last_ns = max(state.last_ns, ts)
-        seq = ev.get("seq") if isinstance(ev.get("seq"), int) else None
-        sid = ev.get("span_id")
-        span_id = int(sid, 16) if isinstance(sid, str) and is_hex_id(sid, 16) else None
-        pid = ev.get("parent_id")
-        parent_id = int(pid, 16) if isinstance(pid, str) and is_hex_id(pid, 16) else None
-        if span_id is None:
-            span_id = span_id_for_step(run, seq, position)
-        if parent_id is None:
-            parent_id = state.root.span_id
+        seq = ev.get("seq")
+        if not isinstance(seq, int):
+            seq = None
 
         if kind == "error":
             self.stats.errors += 1
@@ -292,11 +293,14 @@ class SpanConverter:
             self._close_run(state, out)
             self._runs.pop(run, None)
             return
+        if kind == "tool_result":
+            # Its ids only matter when no tool_call waits for it (a sha256 saved per result).
+            ids = lambda: step_ids(ev, run, seq, position, state.root.span_id)  # noqa: E731
+            self._tool_result(state, ev, ids, start, ts, out)
+            return
+        span_id, parent_id = step_ids(ev, run, seq, position, state.root.span_id)
         if kind == "tool_call":
             self._tool_call(state, ev, span_id, parent_id, ts, out)
-            return
-        if kind == "tool_result":
-            self._tool_result(state, ev, span_id, parent_id, start, ts, out)
             return
         draft = self._step_span(kind, ev, span_id, parent_id, start, ts, seq)
         state.held = draft
@@ -376,8 +380,7 @@ class SpanConverter:
         self,
         state: RunState,
         ev: Mapping[str, Any],
-        span_id: int,
-        parent_id: int,
+        ids: Callable[[], tuple[int, int]],
         start: int,
         ts: int,
         out: list[ReadableSpan],
@@ -393,6 +396,7 @@ class SpanConverter:
             self.stats.unpaired_tool_results += 1
             name = ev.get("name")
             name = name if isinstance(name, str) and name else "tool"
+            span_id, parent_id = ids()
             draft = Draft(
                 f"execute_tool {name}",
                 span_id,
@@ -467,17 +471,7 @@ class SpanConverter:
     def _build(self, state: RunState, draft: Draft, *, root: bool = False) -> ReadableSpan:
         self.stats.spans += 1
         if self.encoded:
-            head = (draft.name, draft.kind, draft.start, draft.end)
-            parent_id = None if root else draft.parent_id
-            otlp = encode_span_fields(
-                state.trace_hex,
-                draft.span_id,
-                parent_id,
-                head,
-                draft.attrs,
-                draft.events,
-                draft.status,
-            )
+            otlp = draft.encode(state.trace_hex, root=root)
             # Only the writers see it (see the class doc).
             return cast(ReadableSpan, EncodedSpan(self.resource, SCOPE, otlp))
         context = SpanContext(state.trace_id, draft.span_id, False, _SAMPLED)
