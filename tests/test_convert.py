@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from google.protobuf import json_format
-from hypothesis import given, settings
+from hypothesis import example, given, note, settings
 from hypothesis import strategies as st
 from opentelemetry.proto.trace.v1.trace_pb2 import TracesData
 from opentelemetry.sdk.trace import ReadableSpan
@@ -502,3 +502,59 @@ def test_step_span_ids_are_the_documented_sha256() -> None:
         assert span_id_for_step(run, 7) == documented(run, "s7")
         assert span_id_for_step(run, None, 3) == documented(run, "n3")
         assert span_id_for_step(run, -1, 3) == documented(run, "s-1")
+
+
+_PART = st.dictionaries(
+    st.sampled_from(["type", "text", "content", "functionCall", "inline_data", "id"]),
+    st.sampled_from(["text", "tool_call", "input_text", "x", 1]),
+    max_size=3,
+)
+_MESSAGE = st.dictionaries(
+    st.sampled_from(["role", "parts", "type", "content", "finish_reason", "name"]),
+    st.sampled_from(["user", "model", "assistant", "message", "function_call", None])
+    | st.lists(_PART, max_size=3),
+    max_size=4,
+)
+
+
+@settings(max_examples=400)
+@given(_MESSAGE)
+@example({"role": "user", "parts": [{"type": "text", "content": "x"}]})
+@example({"role": "assistant", "parts": []})
+@example({"role": "model", "parts": [{"type": "text", "content": "x"}]})
+def test_plain_parts_messages_are_what_form_of_calls_parts(message: dict[str, Any]) -> None:
+    """The converter's quick check for recorder messages claims only messages form_of reads
+    as parts, and converts them as the full route does."""
+    from otel_jsonl.genai import attributes as ga
+    from otel_jsonl.genai.messages import form_of
+
+    plain = ga._plain_parts(message)
+    note(f"plain: {plain}")
+    if plain:
+        assert form_of(message) == "parts"
+        assert ga._as_parts(message) == {**message, "parts": list(message["parts"])}
+
+
+_USAGE = st.dictionaries(
+    st.sampled_from(
+        ["input_tokens", "output_tokens", "total_tokens", "prompt_tokens", "reasoning_tokens"]
+    ),
+    st.integers(-3, 10**12) | st.booleans() | st.floats() | st.none() | st.text(max_size=2),
+    max_size=4,
+)
+
+
+@settings(max_examples=300)
+@given(_USAGE)
+def test_quick_usage_reads_as_usage_of(usage: dict[str, Any]) -> None:
+    """The model-call attributes' quick usage read gives what usage_of gives for every
+    token count the attributes carry."""
+    from otel_jsonl.genai import attributes as ga
+    from otel_jsonl.schema import usage_of
+
+    ev = {"usage": usage}
+    keys = [key for key, _ in ga._LLM_USAGE]
+    full = usage_of(ev)
+    assert {k: v for k, v in ga._usage(ev).items() if k in keys} == {
+        k: v for k, v in full.items() if k in keys
+    }

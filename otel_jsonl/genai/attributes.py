@@ -61,8 +61,25 @@ def _scalar(value: Any) -> Any:
     return json_text(value)
 
 
+def _plain_parts(message: Any) -> bool:
+    """Whether ``message`` is a parts message no other form could claim (what the recorder
+    writes): ``form_of`` says ``parts`` without the checks of every other form. A dict with
+    ``parts`` (a list, empty or typed first), no ``type``, no ``content``, not role ``model``:
+    neither a Gemini content nor a Responses item."""
+    if type(message) is not dict or "type" in message or "content" in message:
+        return False
+    parts = message.get("parts")
+    return (
+        type(parts) is list
+        and message.get("role") != "model"
+        and (not parts or (type(parts[0]) is dict and "type" in parts[0]))
+    )
+
+
 def _as_parts(message: Any) -> dict[str, Any]:
     """A message in the GenAI parts form (OpenAI and Anthropic forms are converted)."""
+    if _plain_parts(message):
+        return {**message, "parts": list(message["parts"])}
     if not isinstance(message, Mapping):
         return {"role": "user", "parts": [{"type": "text", "content": str(message)}]}
     if "parts" in message and form_of(message) == "parts":
@@ -73,9 +90,14 @@ def _as_parts(message: Any) -> dict[str, Any]:
     return to_parts(message)
 
 
-def _output_messages(messages: Iterable[Any], finish_reason: Any) -> list[dict[str, Any]]:
+def _output_messages(
+    messages: Iterable[Any], finish_reason: Any, *, fresh: bool = False
+) -> list[dict[str, Any]]:
+    """Output messages with their finish reasons. ``fresh``: ``messages`` are plain parts
+    messages this module already copied and merged (converting and merging them again gives
+    the same), given their finish reasons in place."""
     out = []
-    for m in merge_turn([_as_parts(message) for message in messages]):
+    for m in messages if fresh else merge_turn([_as_parts(message) for message in messages]):
         if "finish_reason" in m:
             m["finish_reason"] = conventional_finish(m["finish_reason"], [m])
         else:
@@ -224,7 +246,7 @@ def llm_attributes(ev: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         for key, value in request.items():
             if isinstance(value, (str, bool, int, float)):
                 attrs[n.GEN_AI_REQUEST_PREFIX + key] = value
-    usage: Mapping[str, Any] = usage_of(ev)
+    usage: Mapping[str, Any] = _usage(ev)
     for key, attr in _LLM_USAGE:
         if key in usage:
             attrs[attr] = usage[key]
@@ -241,12 +263,16 @@ def llm_attributes(ev: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     messages = ev.get("input")
     if isinstance(messages, list):
         # A Responses assistant turn (one item each) is one message, as in the output.
-        attrs[n.GEN_AI_INPUT_MESSAGES] = json_text([_as_parts(m) for m in vendor_turns(messages)])
+        turns = messages if all(_plain_parts(m) for m in messages) else vendor_turns(messages)
+        attrs[n.GEN_AI_INPUT_MESSAGES] = json_text([_as_parts(m) for m in turns])
     system = ev.get("system")
     if system:
         attrs[n.GEN_AI_SYSTEM_INSTRUCTIONS] = json_text(_system_parts(system))
     if out_parts is not None:
-        attrs[n.GEN_AI_OUTPUT_MESSAGES] = json_text(_output_messages(out_parts, finish))
+        fresh = isinstance(output, list) and all(_plain_parts(m) for m in output)
+        attrs[n.GEN_AI_OUTPUT_MESSAGES] = json_text(
+            _output_messages(out_parts, finish, fresh=fresh)
+        )
     elif isinstance(content, Mapping):
         # The article's llm_call: an OpenAI assistant message (``msg.model_dump()``).
         attrs[n.GEN_AI_OUTPUT_MESSAGES] = json_text(_output_messages([content], finish))
@@ -255,6 +281,22 @@ def llm_attributes(ev: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
             _output_messages([_text_message(content)], finish)
         )
     return name, attrs
+
+
+_PLAIN_USAGE = frozenset({"input_tokens", "output_tokens", "total_tokens"})
+
+
+def _usage(ev: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``usage_of(ev)`` as far as the model-call attributes read it; quicker for the usual
+    ``input_tokens``/``output_tokens`` usage (then usage_of reads only those two)."""
+    raw = ev.get("usage")
+    if type(raw) is not dict or not raw.keys() <= _PLAIN_USAGE:
+        return usage_of(ev)
+    return {
+        key: int(value)
+        for key in ("input_tokens", "output_tokens")
+        if isinstance(value := raw.get(key), int) and not isinstance(value, bool)
+    }
 
 
 def step_attributes(kind: str, ev: Mapping[str, Any]) -> tuple[str, dict[str, Any], bool]:
