@@ -141,8 +141,10 @@ class SpanConverter:
         if kind == "resource":
             self._add_resource(ev)
             return out
+        otel = ev.get("otel")
         if (
-            isinstance(ev.get("otel"), Mapping)
+            otel is not None  # (before the Mapping check, which is slow for every line)
+            and isinstance(otel, Mapping)
             and isinstance(ev.get("trace_id"), str)
             and isinstance(ev.get("span_id"), str)
         ):
@@ -270,11 +272,13 @@ class SpanConverter:
         start = (
             _ns(raw_start) if has_start else (state.prev_ns if state.prev_ns is not None else ts)
         )
-        start = min(start, ts)
+        if start > ts:
+            start = ts
         state.prev_ns = ts
         if state.first_ns is None or start < state.first_ns:
             state.first_ns = start
-        state.last_ns = max(state.last_ns, ts)
+        if ts > state.last_ns:
+            state.last_ns = ts
         seq = ev.get("seq")
         if not isinstance(seq, int):
             seq = None
