@@ -110,6 +110,8 @@ def _flags(context: SpanContext | None, trace_flags: int) -> int:
 
 
 _KIND_NUMBERS = {kind: kind.value + 1 for kind in SpanKind}
+#: The same by the member's id: hashing an enum member runs Python code, id() does not.
+_KIND_BY_ID = {id(kind): number for kind, number in _KIND_NUMBERS.items()}
 
 
 def _dropped(seq: Any) -> int:
@@ -136,7 +138,8 @@ def encode_span(span: ReadableSpan) -> dict[str, Any]:
         flags |= _IS_REMOTE
     out["flags"] = flags
     out["name"] = span._name
-    out["kind"] = _KIND_NUMBERS[span._kind]
+    kind = span._kind
+    out["kind"] = _KIND_BY_ID.get(id(kind)) or _KIND_NUMBERS[kind]
     out["startTimeUnixNano"] = str(span._start_time or 0)
     out["endTimeUnixNano"] = str(span._end_time or 0)
     attrs = span._attributes
@@ -202,7 +205,7 @@ def encode_span_fields(
         out["parentSpanId"] = f"{parent_id:016x}"
     out["flags"] = _SAMPLED_FLAGS
     out["name"] = name
-    out["kind"] = _KIND_NUMBERS[kind]
+    out["kind"] = _KIND_BY_ID.get(id(kind)) or _KIND_NUMBERS[kind]
     out["startTimeUnixNano"] = str(start or 0)
     out["endTimeUnixNano"] = str(end or 0)
     if attrs:
