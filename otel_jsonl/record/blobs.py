@@ -200,12 +200,16 @@ class BlobStore:
         """Store ``data`` in this store's pack with one ``write`` (the pack is created on the
         first call) and return its sha256 (given when the caller has it already)."""
         digest = sha256 if sha256 is not None else _sha256(data)
-        entry = b"%s %d\n%s\n" % (digest.encode("ascii"), len(data), data)
+        header = b"%s %d\n" % (digest.encode("ascii"), len(data))
         with self._lock:
             if self._pack_fd is None:
                 self._prepare()
                 self._pack_fd = self._new_pack()
-            write_all(self._pack_fd, entry)
+            # One writev, without copying the value into an entry: on an O_APPEND descriptor
+            # the entry lands whole, after whatever another thread or a forked child appended.
+            n = os.writev(self._pack_fd, (header, data, b"\n"))
+            if n != len(header) + len(data) + 1:
+                write_all(self._pack_fd, (header + data + b"\n")[n:])
             self._pack_dirty = True
         return digest
 

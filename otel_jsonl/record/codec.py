@@ -24,6 +24,10 @@ if TYPE_CHECKING:  # pragma: no cover - typing is not imported at run time (star
     def dumps_line(value: Any) -> bytes:
         """Encode ``value`` as one JSON line, newline included."""
 
+    def dumps_decoded_line(value: Any) -> bytes:
+        """:func:`dumps_line` for a value decoded from a line this codec wrote (JSON-native,
+        no non-finite floats), skipping the search for them."""
+
     def loads(data: bytes | bytearray | memoryview | str) -> Any:
         """Decode one JSON document."""
 
@@ -33,13 +37,13 @@ else:
         # ``dumps``, ``dumps_line``, ``loads`` and ``HAVE_ORJSON`` are made on first use:
         # importing orjson imports uuid, dataclasses, inspect, datetime and json (about 10 ms,
         # more than the rest of the recorder), which the first step pays instead of the import.
-        if name in ("dumps", "dumps_line", "loads", "HAVE_ORJSON"):
+        if name in ("dumps", "dumps_line", "dumps_decoded_line", "loads", "HAVE_ORJSON"):
             _load()
             return globals()[name]
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["HAVE_ORJSON", "dumps", "dumps_line", "jsonable", "loads"]
+__all__ = ["HAVE_ORJSON", "dumps", "dumps_decoded_line", "dumps_line", "jsonable", "loads"]
 
 
 def jsonable(value: Any) -> Any:
@@ -196,6 +200,7 @@ def _load() -> None:
         import json
 
         g.update(dumps=_dumps_std, dumps_line=_dumps_std_line, loads=json.loads)
+        g["dumps_decoded_line"] = _dumps_std_line
         g["HAVE_ORJSON"] = False
         return
     _orjson = orjson
@@ -210,10 +215,18 @@ def _load() -> None:
     _OPTS = _OPTS_FAST | orjson.OPT_NON_STR_KEYS
     _OPTS_LINE = _OPTS | orjson.OPT_APPEND_NEWLINE
     g.update(dumps=_orjson_dumps_value, dumps_line=_orjson_dumps_line, loads=orjson.loads)
+    g["dumps_decoded_line"] = _orjson_dumps_decoded_line
     g["HAVE_ORJSON"] = True
 
 
 def _dumps_std_line(value: Any) -> bytes:
+    encode = _C_ENCODE or _c_encoder()
+    if encode is not None:
+        try:
+            # The newline joined in before encoding: one copy of the line fewer.
+            return "".join((*encode(value, 0), "\n")).encode("utf-8")
+        except (ValueError, TypeError, RecursionError, UnicodeEncodeError):
+            pass  # the careful path, as in _dumps_std
     return _dumps_std(value) + b"\n"
 
 
@@ -282,4 +295,12 @@ def _orjson_dumps_line(value: Any) -> bytes:
         return _dumps_careful(value, _OPTS_LINE)
     if out.rfind(b"null") >= 0 and _has_nonfinite(value):
         return _dumps_std(value) + b"\n"
+    return out
+
+
+def _orjson_dumps_decoded_line(value: Any) -> bytes:
+    try:
+        out: bytes = _orjson_dumps(value, option=_OPTS_FAST_LINE)
+    except _JSONEncodeError:
+        return _orjson_dumps_line(value)
     return out

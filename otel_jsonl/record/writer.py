@@ -17,6 +17,7 @@ from _thread import allocate_lock
 from ..exceptions import BlobError
 from . import codec as _codec
 from .blobs import BlobStore
+from .options import DEFAULT_CAP, WriterOptions
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - typing is not imported at run time (start-up cost)
@@ -28,8 +29,8 @@ if TYPE_CHECKING:  # pragma: no cover - typing is not imported at run time (star
 
     from .capping import json_pointer
     from .redact import Redactor
-    from .rotate import RotatingFile, RotationPolicy
-    from .writer_types import FsyncPolicy, InsecureDirs, WriterOptionsKw
+    from .rotate import RotatingFile
+    from .writer_types import FsyncPolicy, WriterOptionsKw
 
 __all__ = ["DEFAULT_CAP", "FsyncPolicy", "LineWriter", "WriterOptions", "WriterOptionsKw"]
 __all__ += ["json_pointer"]
@@ -47,8 +48,9 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-#: Default cap, in UTF-8 bytes, of one string value on a line.
-DEFAULT_CAP = 4096
+#: Bounds of the memo of the value capped last at each field: at most 2 MB held.
+_LAST_MAX_FIELDS = 32
+_LAST_MAX_BYTES = 64 * 1024
 
 
 def _warn(message: str) -> None:
@@ -59,112 +61,6 @@ def _warn(message: str) -> None:
         logging.getLogger("otel_jsonl").warning("otel-jsonl: %s", message)
     except Exception:  # broad on purpose: logging must not break recording
         pass
-
-
-#: The fields of :class:`WriterOptions`, in the order of its positional form.
-_FIELDS: tuple[str, ...] = ("cap", "blob_dir", "redact", "redact_patterns", "fsync", "strict")
-_FIELDS += ("rotate", "follow_symlinks", "insecure_dirs")
-
-
-class WriterOptions:
-    """How lines are written: the one options object of every entry point that writes a trace
-    file (``Trace``, ``LineWriter``, the exporters, ``configure()``). Immutable, compared by
-    value.
-
-    ``cap`` is the cap per string value in UTF-8 bytes (0 turns capping off); ``blob_dir`` where
-    full values go (default ``blobs/`` beside the trace; with a stream and no ``blob_dir`` a
-    capped value is truncated with no blob). ``redact`` turns the built-in secret families on
-    or off, or is a :class:`~otel_jsonl.record.redact.Redactor` of your own (allow-list, PII
-    hook, fingerprint key); ``redact_patterns`` adds patterns (a mapping name -> regex, or
-    regexes). ``fsync`` is ``"never"``, ``"close"`` (default), ``"line"`` or N (every N writes).
-    ``strict`` raises write failures instead of counting them (for tests). ``rotate`` rotates
-    the file by a :class:`~otel_jsonl.record.rotate.RotationPolicy` (size and/or daily, keep N
-    files and/or D days, gzip; safe with several processes on one path).
-    ``follow_symlinks`` (default False) lets the trace path be a symbolic link to a file (a
-    link to a device or pipe, such as ``/dev/stdout``, is always followed).
-    ``insecure_dirs`` is what happens to an existing trace or blob directory that others may
-    write to: ``"refuse"`` (default: nothing is written there, each step is dropped and the
-    reason logged) or ``"warn"`` (logged once, written). Bad values raise ValueError here, at
-    construction.
-    """
-
-    # A plain class rather than a dataclass: ``dataclasses`` imports ``inspect``, a tenth of
-    # the recorder's start-up. Same behaviour: positional or keyword construction in this
-    # order, validation here, frozen, equality and repr by field.
-    __slots__ = _FIELDS
-
-    cap: int
-    blob_dir: str | os.PathLike[str] | None
-    redact: bool | Redactor
-    redact_patterns: Mapping[str, str] | Iterable[str]
-    fsync: FsyncPolicy
-    strict: bool
-    rotate: RotationPolicy | None
-    follow_symlinks: bool
-    insecure_dirs: InsecureDirs
-
-    def __init__(
-        self,
-        cap: int = DEFAULT_CAP,
-        blob_dir: str | os.PathLike[str] | None = None,
-        redact: bool | Redactor = True,
-        redact_patterns: Mapping[str, str] | Iterable[str] = (),
-        fsync: FsyncPolicy = "close",
-        strict: bool = False,
-        rotate: RotationPolicy | None = None,
-        follow_symlinks: bool = False,
-        insecure_dirs: InsecureDirs = "refuse",
-    ) -> None:
-        if insecure_dirs not in ("refuse", "warn"):
-            raise ValueError(f"insecure_dirs must be 'refuse' or 'warn', got {insecure_dirs!r}")
-        if not isinstance(cap, int) or isinstance(cap, bool) or cap < 0:
-            raise ValueError(f"cap must be a whole number of bytes >= 0 (0 = off), got {cap!r}")
-        if not (
-            fsync in ("never", "close", "line")
-            or (isinstance(fsync, int) and not isinstance(fsync, bool) and fsync > 0)
-        ):
-            raise ValueError(f"fsync must be 'never', 'close', 'line' or N > 0, got {fsync!r}")
-        values = (cap, blob_dir, redact, redact_patterns, fsync, strict, rotate)
-        for name, value in zip(_FIELDS, (*values, follow_symlinks, insecure_dirs), strict=True):
-            object.__setattr__(self, name, value)
-
-    def _values(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in _FIELDS)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"WriterOptions is immutable: cannot assign to field {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"WriterOptions is immutable: cannot delete field {name!r}")
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        assert isinstance(other, WriterOptions)
-        return self._values() == other._values()
-
-    def __hash__(self) -> int:
-        return hash(self._values())
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in _FIELDS)
-        return f"WriterOptions({fields})"
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (WriterOptions, self._values())
-
-    @classmethod
-    def build(cls, options: WriterOptions | None = None, **overrides: Any) -> WriterOptions:
-        """``options`` (default: the defaults) with the keyword ``overrides`` applied."""
-        base = options if options is not None else cls()
-        unknown = set(overrides).difference(_FIELDS)
-        if unknown:
-            raise TypeError(f"unknown writer option(s): {', '.join(sorted(unknown))}")
-        if not overrides:
-            return base
-        values = dict(zip(_FIELDS, base._values(), strict=True))
-        values.update(overrides)
-        return cls(**values)
 
 
 class LineWriter:
@@ -217,6 +113,8 @@ class LineWriter:
         self._stream_binary = stream is not None and not isinstance(stream, io.TextIOBase)
         self._since_sync = 0
         self._stored: set[str] = set()
+        #: The value capped last at each field (pointer -> (bytes, sha256)), bounded.
+        self._last: dict[str, tuple[bytes, str]] = {}
         #: Called when a rotation starts a new file; returns lines to write at its top.
         self.on_new_file: Callable[[], bytes] | None = None
         self._rotating: RotatingFile | None = None
@@ -281,13 +179,14 @@ class LineWriter:
             self._warned_about.add(key)
         _warn(message)
 
-    def _put_blob(self, raw: bytes) -> str | None:
-        """Store a capped value's full text; None (counted in ``cut``) when there is no blob
-        store or it failed: the step is still written, with the value cut."""
+    def _put_blob(self, raw: bytes, pointer: str) -> str | None:
+        """Store the full text of the value capped at ``pointer``; None (counted in ``cut``)
+        when there is no blob store or it failed: the step is still written, with the value
+        cut."""
         reason = "no blob directory (a stream or a device)"
         if self.blobs is not None:
             try:
-                return self._store(raw)
+                return self._store(raw, pointer)
             except (OSError, BlobError) as exc:
                 reason = f"the blob store failed: {exc}"
         with self._lock:
@@ -348,6 +247,7 @@ class LineWriter:
         """The bytes written for ``event``: its ``blob_ref`` lines, if any value was capped,
         then its own line. Stores capped values in the blob store as a side effect."""
         line = _codec.dumps_line(event)
+        n = 0
         if self.redactor is not None:
             # Once, on the whole line: the values capped below (and their blobs) come from the
             # redacted line, so a secret cut in two by the cap is already gone.
@@ -355,7 +255,7 @@ class LineWriter:
             if n:
                 line = self._redacted(line, red)
         if self.cap and len(line) > self.cap:
-            return self._cap_line(line)
+            return self._cap_line(line) if n else self._cap_event(event, line)
         return line
 
     def _redacted(self, line: bytes, red: bytes) -> bytes:
@@ -376,10 +276,21 @@ class LineWriter:
 
         return cap_line(line, self.cap, self._put_blob)
 
-    def _store(self, raw: bytes) -> str:
+    def _cap_event(self, event: dict[str, Any], line: bytes) -> bytes:
+        """:meth:`_cap_line` for a line redaction left as it was: the values are taken from
+        ``event`` rather than parsed back (the same bytes, without the parse)."""
+        from .capping import cap_event
+
+        return cap_event(event, line, self.cap, self._put_blob)
+
+    def _store(self, raw: bytes, pointer: str) -> str:
         """Put ``raw`` in the blob store's pack once per writer: a value this writer already
-        stored (the same tool output capped again) costs a hash, not a write."""
+        stored costs a hash, not a write; the value capped last at the same field (a system
+        prompt or a file re-sent every turn) costs a comparison, not a hash."""
         assert self.blobs is not None
+        last = self._last.get(pointer)
+        if last is not None and last[0] == raw:
+            return last[1]
         import hashlib  # on the first capped value: start-up stays small
 
         digest = hashlib.sha256(raw).hexdigest()
@@ -390,6 +301,10 @@ class LineWriter:
             if len(self._stored) >= 4096:
                 self._stored.clear()
             self._stored.add(digest)
+        if len(raw) <= _LAST_MAX_BYTES:
+            if len(self._last) >= _LAST_MAX_FIELDS:
+                self._last.clear()
+            self._last[pointer] = (raw, digest)
         return digest
 
     # -- writing -------------------------------------------------------------------------
@@ -402,12 +317,13 @@ class LineWriter:
             # no per-line fsync): a step is a few microseconds, and calls are a good part of it.
             line = _codec.dumps_line(event)
             redactor = self.redactor
+            n = 0
             if redactor is not None:
                 red, n = redactor.redact_bytes(line)
                 if n:
                     line = self._redacted(line, red)
             if self.cap and len(line) > self.cap:
-                line = self._cap_line(line)
+                line = self._cap_line(line) if n else self._cap_event(event, line)
             fd = self._fd
             if fd is not None and self._direct:
                 n = os.write(fd, line)
