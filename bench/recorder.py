@@ -219,37 +219,42 @@ def target(variant: str, payload: str) -> str:
 
 
 def profile(reps: int) -> None:
-    """Where a step's time goes: the article's two parts, the recorder's encode and write, and
-    each pass of the secret screen, in microseconds (medians, interleaved)."""
-    from otel_jsonl.record import secrets
+    """Where a step's time goes: the article's encoding, the recorder's encoding, the secret
+    screen (through ``Redactor.redact_bytes``, as the writer calls it), the write and, for a
+    line over the cap, the cap, in microseconds (medians, interleaved)."""
+    from otel_jsonl.record.redact import Redactor
 
+    redactor = Redactor()
     print("microseconds per call, median of interleaved repetitions")
-    for name, (kind, fields) in payloads().items():
-        if name.endswith("new"):
-            continue
-        event = {"ts": time.time(), "run": "abcd1234", "seq": 3, "kind": kind, **fields}
-        line = _codec.dumps_line(event)
-        low = line.lower()
-        runs = line.translate(secrets._RUN_TABLE)
-        parts: dict[str, Any] = {
-            "article json.dumps": lambda e=event: json.dumps(e),
-            "orjson dumps_line": lambda e=event: _codec.dumps_line(e),
-            "screen: translate": lambda b=line: b.translate(secrets._RUN_TABLE),
-            "screen: find run": lambda r=runs: r.find(secrets._RUN_NEEDLE),
-            "screen: lower": lambda b=line: b.lower(),
-            "screen: ':' scan": lambda lo=low: secrets.scans().colon.search(lo),
-            "screen: whole": lambda b=line: secrets.find_secrets(b),
-        }
-        results: dict[str, list[float]] = {k: [] for k in parts}
-        for _ in range(reps):
-            for label, fn in parts.items():
-                n = 2000
-                t0 = time.perf_counter()
-                for _ in range(n):
-                    fn()
-                results[label].append((time.perf_counter() - t0) / n * 1e6)
-        cells = ", ".join(f"{label} {statistics.median(v):.2f}" for label, v in results.items())
-        print(f"{name} ({len(line)} B): {cells}")
+    with tempfile.TemporaryDirectory() as d:
+        fd = os.open(Path(d) / "w.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        trace = Trace(Path(d) / "t.jsonl", fsync="never", redact=False)
+        writer = trace._writer
+        for name, (kind, fields) in payloads().items():
+            if name.endswith("new"):
+                continue
+            event = {"ts": time.time(), "run": "abcd1234", "seq": 3, "kind": kind, **fields}
+            line = _codec.dumps_line(event)
+            parts: dict[str, Any] = {
+                "article json.dumps": lambda e=event: json.dumps(e),
+                "dumps_line": lambda e=event: _codec.dumps_line(e),
+                "screen": lambda b=line: redactor.redact_bytes(b),
+                "os.write": lambda b=line: os.write(fd, b),
+            }
+            if len(line) > writer.cap:
+                parts["cap"] = lambda e=event, b=line: writer._cap_event(e, b)
+            results: dict[str, list[float]] = {k: [] for k in parts}
+            for _ in range(reps):
+                for label, fn in parts.items():
+                    n = 2000
+                    t0 = time.perf_counter()
+                    for _ in range(n):
+                        fn()
+                    results[label].append((time.perf_counter() - t0) / n * 1e6)
+            cells = ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in results.items())
+            print(f"{name} ({len(line)} B): {cells}")
+        trace.close()
+        os.close(fd)
 
 
 def main() -> None:
