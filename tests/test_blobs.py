@@ -196,3 +196,26 @@ def test_two_writers_in_one_directory_keep_two_packs(tmp_path: Path) -> None:
     store = BlobStore(tmp_path / "blobs")
     for text in ("from a " * 10, "from b " * 10):
         assert store.get_text(hashlib.sha256(text.encode()).hexdigest()) == text
+
+
+def test_a_failed_append_leaves_that_pack_and_the_next_value_starts_another(
+    tmp_path: Path,
+) -> None:
+    """When an append fails (here: a descriptor that cannot be written), the pack is left
+    behind, so no entry follows a torn one; the next value goes to a new pack, and both the
+    earlier and the later values resolve."""
+    store = BlobStore(tmp_path)
+    first = store.append(b"before the failure")
+    fd = store._pack_fd
+    assert fd is not None
+    read_only = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(read_only, fd)  # the pack's descriptor now refuses writes
+    os.close(read_only)
+    with pytest.raises(OSError):
+        store.append(b"lost")
+    later = store.append(b"after the failure")
+    store.close()
+    assert len(_pack_files(tmp_path)) == 2
+    reader = BlobStore(tmp_path)
+    assert reader.get(first) == b"before the failure"
+    assert reader.get(later) == b"after the failure"

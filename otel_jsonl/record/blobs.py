@@ -207,9 +207,19 @@ class BlobStore:
                 self._pack_fd = self._new_pack()
             # One writev, without copying the value into an entry: on an O_APPEND descriptor
             # the entry lands whole, after whatever another thread or a forked child appended.
-            n = os.writev(self._pack_fd, (header, data, b"\n"))
-            if n != len(header) + len(data) + 1:
-                write_all(self._pack_fd, (header + data + b"\n")[n:])
+            try:
+                n = os.writev(self._pack_fd, (header, data, b"\n"))
+                if n != len(header) + len(data) + 1:
+                    write_all(self._pack_fd, (header + data + b"\n")[n:])
+            except BaseException:
+                # An entry may be torn (a full disk): readers stop at it, so nothing more goes
+                # into this pack; the next value starts a new one.
+                fd, self._pack_fd = self._pack_fd, None
+                try:  # noqa: SIM105 - contextlib is not imported at start-up
+                    os.close(fd)
+                except OSError:  # closed already: the error raised is what matters
+                    pass
+                raise
             self._pack_dirty = True
         return digest
 
