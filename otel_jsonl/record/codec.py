@@ -293,9 +293,29 @@ def _orjson_dumps_line(value: Any) -> bytes:
         out: bytes = _orjson_dumps(value, default=jsonable, option=_OPTS_FAST_LINE)
     except _JSONEncodeError:
         return _dumps_careful(value, _OPTS_LINE)
+    if len(out) > _FLAT_FIRST and type(value) is dict and _flat_and_finite(value):
+        return out
     if out.rfind(b"null") >= 0 and _has_nonfinite(value):
         return _dumps_std(value) + b"\n"
     return out
+
+
+#: Lines longer than this are first checked for a flat, finite event: the search for ``null``
+#: costs about 0.5 ns a byte (2 us on a 4 KB line, four times the encoding), a look at a flat
+#: event's few values a fraction of that.
+_FLAT_FIRST = 1024
+
+
+def _flat_and_finite(value: dict[Any, Any]) -> bool:
+    """True when every value of ``value`` is a string, an int, a bool, None or a finite float
+    (then no ``null`` in its line can hide a NaN); False as soon as one is anything else."""
+    for v in value.values():
+        t = type(v)
+        if t is str or t is int or v is None or t is bool:
+            continue
+        if t is not float or v - v != 0.0:
+            return False
+    return True
 
 
 def _orjson_dumps_decoded_line(value: Any) -> bytes:
