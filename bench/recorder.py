@@ -220,8 +220,10 @@ def target(variant: str, payload: str) -> str:
 
 def profile(reps: int) -> None:
     """Where a step's time goes: the article's encoding, the recorder's encoding, the secret
-    screen (through ``Redactor.redact_bytes``, as the writer calls it), the write and, for a
-    line over the cap, the cap, in microseconds (medians, interleaved)."""
+    screen (whole, through ``Redactor.redact_bytes`` as the writer calls it, and its two passes,
+    fold and scan), the write and, for a line over the cap, the cap, in microseconds (medians,
+    interleaved)."""
+    from otel_jsonl.record import secret_scan
     from otel_jsonl.record.redact import Redactor
 
     redactor = Redactor()
@@ -235,10 +237,13 @@ def profile(reps: int) -> None:
                 continue
             event = {"ts": time.time(), "run": "abcd1234", "seq": 3, "kind": kind, **fields}
             line = _codec.dumps_line(event)
+            folded = line.translate(secret_scan.FOLD_TABLE)
             parts: dict[str, Any] = {
                 "article json.dumps": lambda e=event: json.dumps(e),
                 "dumps_line": lambda e=event: _codec.dumps_line(e),
-                "screen": lambda b=line: redactor.redact_bytes(b),
+                "screen: fold": lambda b=line: b.translate(secret_scan.FOLD_TABLE),
+                "screen: scan": lambda f=folded: secret_scan.scan()[0].search(f),
+                "screen: whole": lambda b=line: redactor.redact_bytes(b),
                 "os.write": lambda b=line: os.write(fd, b),
             }
             if len(line) > writer.cap:
