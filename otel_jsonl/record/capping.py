@@ -34,14 +34,18 @@ def cap_event(
         return cap_line(line, cap, put_blob)
     cut = _Cut(cap)
     native = dict(event)
+    quarter, path = cut.quarter, cut.path
     try:
         for key, item in event.items():
-            if key in _NEVER_CAPPED or type(item) is int or type(item) is float:
+            t = type(item)
+            if t is str and len(item) <= quarter:
+                continue  # short: never cut, and written as it is
+            if key in _NEVER_CAPPED or t is int or t is float:
                 cut.check(item)
                 continue
-            cut.path.append(key)
+            path.append(key)
             new = cut.value(item)
-            cut.path.pop()
+            path.pop()
             if new is not item:
                 native[key] = new
     except _NotNative:
@@ -49,9 +53,13 @@ def cap_event(
     if not cut.found:
         return line
     capped: dict[str, dict[str, Any]] = {}
-    for path, raw in cut.found:
+    for keys, raw in cut.found:
         info: dict[str, Any] = {"size": len(raw)}
-        pointer = json_pointer(path)
+        first = keys[0]
+        if len(keys) == 1 and type(first) is str and "~" not in first and "/" not in first:
+            pointer = "/" + first  # a top-level field, the usual case
+        else:
+            pointer = json_pointer(keys)
         digest = put_blob(raw, pointer)
         if digest is not None:
             info["sha256"] = digest
