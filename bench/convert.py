@@ -11,16 +11,24 @@ output, final):
 - ``file -> OTLP JSON`` and ``file -> OTLP protobuf``: read the JSONL, build spans, encode,
   write (end to end, spans/s and input MB/s).
 
+Then ``otel-jsonl convert FILE -o OUT`` (the command, run in this process) against the floor
+the performance issue sets it (target: convert >= 0.6x the floor's MB/s): :func:`orjson_floor`,
+each line parsed with orjson and written as a minimal, valid OTLP JSON span (every field of the
+line kept as an attribute, ids from a counter, 512 spans per ``TracesData`` line), without the
+niceties (no GenAI attributes, no tool pairing, no root spans, no run state).
+
 Then peak RSS: a ~``--big-mb`` MB file (default 1024) of interleaved runs is generated under
 ``--big-dir`` (default ``.cache/bench``; never commit it) and ``otel-jsonl convert BIG -o
 /dev/null`` runs in a child process; its ``ru_maxrss`` is the number. Usage:
-``python bench/convert.py [--reps 5] [--runs 2000] [--big-mb 1024] [--skip-big]``.
+``python bench/convert.py [--reps 5] [--runs 2000] [--big-mb 1024] [--skip-big]
+[--floor-only]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import hashlib
 import io
 import json
 import os
@@ -28,15 +36,18 @@ import random
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import orjson
 from google.protobuf import json_format
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.trace import ReadableSpan
 
+from otel_jsonl.cli import main as cli_main
 from otel_jsonl.otel import otlp_json as otlp
 from otel_jsonl.otel.to_spans import events_to_spans
 from otel_jsonl.read.lines import read_events
@@ -146,6 +157,95 @@ def generate_big(path: Path, target_bytes: int, concurrent: int = 8) -> None:
             written += len(data)
 
 
+_FLOOR_SKIP = frozenset({"ts", "run", "kind", "seq"})
+
+
+def orjson_floor(src: Path, dst: Path, batch: int = BATCH) -> int:
+    """The floor for ``convert -o``: every line of ``src`` parsed with orjson and written to
+    ``dst`` as a minimal, valid OTLP JSON span (trace id from the run, span id from a counter,
+    name the kind, start = end = ``ts``, every other field a string attribute, JSON when not a
+    string), ``batch`` spans per ``TracesData`` line. Returns the spans written."""
+    traces: dict[str, str] = {}
+    spans: list[dict[str, Any]] = []
+    loads, dumps = orjson.loads, orjson.dumps
+    n = 0
+
+    def flush(out: Any) -> None:
+        data = {
+            "resourceSpans": [
+                {
+                    "resource": {
+                        "attributes": [{"key": "service.name", "value": {"stringValue": "floor"}}]
+                    },
+                    "scopeSpans": [{"scope": {"name": "floor"}, "spans": spans}],
+                }
+            ]
+        }
+        out.write(dumps(data, option=orjson.OPT_APPEND_NEWLINE))
+        spans.clear()
+
+    with src.open("rb") as fin, dst.open("wb") as out:
+        for raw in fin:
+            ev = loads(raw)
+            run = ev["run"]
+            trace = traces.get(run)
+            if trace is None:
+                trace = traces[run] = hashlib.sha256(run.encode()).hexdigest()[:32]
+            n += 1
+            ns = str(int(ev["ts"] * 1e9))
+            attrs = [
+                {"key": k, "value": {"stringValue": v if type(v) is str else dumps(v).decode()}}
+                for k, v in ev.items()
+                if k not in _FLOOR_SKIP
+            ]
+            spans.append(
+                {
+                    "traceId": trace,
+                    "spanId": f"{n:016x}",
+                    "name": ev["kind"],
+                    "kind": 1,
+                    "startTimeUnixNano": ns,
+                    "endTimeUnixNano": ns,
+                    "attributes": attrs,
+                }
+            )
+            if len(spans) >= batch:
+                flush(out)
+        if spans:
+            flush(out)
+    return n
+
+
+def convert_vs_floor(data: bytes, reps: int) -> None:
+    """``otel-jsonl convert FILE -o OUT`` and :func:`orjson_floor` on the same file, interleaved;
+    prints the median MB/s of each and the median of the per-round ratios."""
+    mb = len(data) / 1e6
+    times: dict[str, list[float]] = {"orjson floor": [], "convert -o": []}
+    ratios: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "in.jsonl"
+        src.write_bytes(data)
+        out = Path(tmp) / "out.otlp.jsonl"
+        argv = ["convert", str(src), "-o", str(out), "-q", "--no-logs"]
+        for _ in range(reps):
+            floor_t, _ = timed(lambda: orjson_floor(src, out))
+            out.unlink()
+            conv_t, code = timed(lambda: cli_main(argv))
+            out.unlink()
+            assert code == 0, code
+            times["orjson floor"].append(floor_t)
+            times["convert -o"].append(conv_t)
+            ratios.append(floor_t / conv_t)
+    print(f"{'file -> OTLP JSON file':24} {'median s':>9} {'MB/s (in)':>10}")
+    for name, ts in times.items():
+        med = statistics.median(ts)
+        print(f"{name:24} {med:9.3f} {mb / med:10.1f}")
+    print(
+        f"convert -o / orjson floor (median of rounds): {statistics.median(ratios):.2f}x "
+        "(target >= 0.6x)"
+    )
+
+
 def timed(fn: Callable[[], int]) -> tuple[float, int]:
     """(seconds, result) of one call."""
     start = time.perf_counter()
@@ -161,7 +261,13 @@ def main() -> int:
     parser.add_argument("--big-mb", type=int, default=1024)
     parser.add_argument("--big-dir", default=".cache/bench")
     parser.add_argument("--skip-big", action="store_true")
+    parser.add_argument(
+        "--floor-only", action="store_true", help="only convert -o against the orjson floor"
+    )
     args = parser.parse_args()
+    if args.floor_only:
+        convert_vs_floor(generate(args.runs), args.reps)
+        return 0
 
     data = generate(args.runs)
     mb = len(data) / 1e6
@@ -244,6 +350,7 @@ def main() -> int:
         print(f"{name:24} {med:9.3f} {n / med:10.0f} {mb / med:10.1f}")
     print(f"encode ratio json_format / ours (median): {statistics.median(ratios):.1f}x")
     print(f"file ratio json_format route / ours (median): {statistics.median(file_ratios):.1f}x")
+    convert_vs_floor(data, args.reps)
 
     if not args.skip_big:
         big = Path(args.big_dir) / "convert-big.jsonl"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import subprocess
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from otel_jsonl import __version__, read_events, validate_event
-from otel_jsonl.cli import main
+from otel_jsonl.cli import COMMANDS, build_parser, main
 from otel_jsonl.cli.common import Progress
 
 
@@ -36,6 +37,48 @@ def test_unknown_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> 
     """An unknown option exits 2 with argparse's message."""
     code, _, err = run(capsys, "validate", "--nope", "x")
     assert code == 2 and "unrecognized arguments: --nope" in err
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    raise AssertionError("no sub-commands")
+
+
+def test_command_table_names_every_command() -> None:
+    """COMMANDS (command -> module) lists exactly the commands of the full parser."""
+    assert sorted(_subcommands(build_parser())) == sorted(COMMANDS)
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_one_command_parser_is_the_full_parsers_own(command: str) -> None:
+    """The parser built for one command has that command alone, with the same help and
+    options as in the full parser (so parsing and messages are the same)."""
+    full = _subcommands(build_parser())[command]
+    alone = _subcommands(build_parser(command))
+    assert list(alone) == [command]
+    assert alone[command].format_help() == full.format_help()
+
+
+def test_show_loads_no_genai_message_forms(tmp_path: Path) -> None:
+    """`show` and `stats` of a file without log lines import neither the GenAI message forms
+    nor the OpenTelemetry side, the write side or orjson (start-up cost; issue 16)."""
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"ts": 1.0, "run": "r", "kind": "llm_call", "model": "m"}\n')
+    probe = (
+        "import sys\n"
+        "from otel_jsonl.cli import main\n"
+        "for argv in (['show', sys.argv[1]], ['stats', sys.argv[1]]):\n"
+        "    assert main(argv) == 0\n"
+        "heavy = ('otel_jsonl.genai.messages', 'otel_jsonl.genai.attributes', "
+        "'otel_jsonl.otel', 'otel_jsonl.record', 'otel_jsonl.analyze.diff', 'orjson')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe, str(path)], capture_output=True, text=True, check=True
+    )
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_validate_good_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

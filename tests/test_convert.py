@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from google.protobuf import json_format
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from opentelemetry.proto.trace.v1.trace_pb2 import TracesData
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind
@@ -384,3 +386,77 @@ def test_import_reports_bad_lines(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert f"{otlp_file}:2: malformed OTLP JSON" in err
     kinds = sorted(line.event["kind"] for line in read_events(out))
     assert kinds == ["final", "input", "llm_call", "resource"]
+
+
+# -- the attribute encoders the converter's speed depends on give what they gave -------------
+
+_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(1 << 80), max_value=1 << 80)
+    | st.floats()
+    | st.text()
+    | st.datetimes(),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.text(max_size=5) | st.integers() | st.booleans(), children, max_size=4)
+        | st.tuples(children, children)
+    ),
+    max_leaves=15,
+)
+
+
+@settings(max_examples=300)
+@given(_VALUES)
+def test_json_text_is_the_json_dumps_it_replaces(value: Any) -> None:
+    """json_text (a reused C encoder) gives json.dumps's text byte for byte: NaN, huge
+    integers, non-string keys, tuples and objects by str() included."""
+    from otel_jsonl.genai.attributes import json_text
+
+    want = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    assert json_text(value) == want
+
+
+def test_json_text_refuses_a_cycle_as_json_dumps_does() -> None:
+    """A value that contains itself raises json's ValueError, and the next call still works."""
+    from otel_jsonl.genai.attributes import json_text
+
+    loop: list[Any] = []
+    loop.append(loop)
+    with pytest.raises(ValueError, match="Circular reference"):
+        json_text({"a": loop})
+    assert json_text({"a": [1]}) == '{"a":[1]}'
+
+
+def test_parts_messages_become_attributes_without_changing_the_event() -> None:
+    """An llm_call whose messages are in the parts form gives the attributes to_parts would,
+    and its event is left as it was (the converter no longer deep-copies the messages)."""
+    import copy
+
+    from otel_jsonl.genai import attributes as ga
+    from otel_jsonl.genai.messages import to_parts
+
+    output = [
+        {
+            "role": "assistant",
+            "parts": [
+                {"type": "text", "content": "hi"},
+                {"type": "tool_call", "id": "c1", "name": "f", "arguments": {"q": [1, 2]}},
+            ],
+        }
+    ]
+    ev = {
+        "ts": 2.0,
+        "run": "r",
+        "kind": "llm_call",
+        "model": "m",
+        "output": output,
+        "input": [{"role": "user", "parts": [{"type": "text", "content": "q"}]}],
+    }
+    before = copy.deepcopy(ev)
+    _, attrs = ga.llm_attributes(ev)
+    assert ev == before
+    got = json.loads(attrs["gen_ai.output.messages"])
+    want = [{**to_parts(output[0]), "finish_reason": "tool_call"}]
+    assert got == want
+    assert json.loads(attrs["gen_ai.input.messages"]) == [to_parts(ev["input"][0])]

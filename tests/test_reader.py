@@ -232,3 +232,133 @@ def test_replay_and_diff_leave_the_collector_on(tmp_path: Path) -> None:
     with pytest.raises(RunNotFoundError):
         replay(path, 99)
     assert gc.isenabled()
+
+
+# -- the narrow standard-library decoder of the first lines agrees with the codec ----------
+
+TRICKY_LINES = [
+    b'{"a":1,"b":2,"a":3}',
+    b"NaN",
+    b'{"x":Infinity}',
+    b'{"x":-Infinity}',
+    b"1e400",
+    b"-1.7976931348623157e309",
+    b"1e-400",
+    b"18446744073709551615",
+    b"18446744073709551616",
+    b"-9223372036854775808",
+    b"-9223372036854775809",
+    b"9" * 5000,
+    b'"\\ud800"',
+    b'"\\udc00\\ud800"',
+    b'"\\ud83d\\ude00"',
+    b'"\\uD83D\\uDE00"',
+    b'"\xed\xa0\x80"',
+    b'"\xff"',
+    b"\xef\xbb\xbf{}",
+    b"[" * 1000 + b"]" * 1000,
+    b"[" * 1030 + b"]" * 1030,
+    b"-0",
+    b"-0.0",
+    b"2.2250738585072011e-308",
+    b"4.9e-324",
+    b'"\x1f"',
+    b'"\x7f"',
+    b"[1,]",
+    b"01",
+    b" {} ",
+    b"{}\x00",
+    b'{"\\u00e9":"\\/"}',
+]
+
+
+class _Key(str):
+    """A dict key on the walk's stack (told apart from a string value)."""
+
+
+def _tokens(value: object) -> list[tuple[str, str]]:
+    """A value as a flat list of (type, repr) tokens, found without recursion (deeply nested
+    values would exceed the recursion limit of ``repr`` and ``==``)."""
+    out: list[tuple[str, str]] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, _Key):
+            out.append(("key", repr(str(item))))
+        elif isinstance(item, dict):
+            out.append(("dict", str(len(item))))
+            for key, child in reversed(list(item.items())):
+                stack.append(child)
+                stack.append(_Key(key))
+        elif isinstance(item, list):
+            out.append(("list", str(len(item))))
+            stack.extend(reversed(item))
+        else:
+            out.append((type(item).__name__, repr(item)))
+    return out
+
+
+def _same_as_codec(raw: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    from otel_jsonl.read import lines
+    from otel_jsonl.record import codec
+
+    monkeypatch.setattr(lines, "_plain_left", 1 << 30)
+    try:
+        want = ("ok", _tokens(codec.loads(raw)))
+    except (ValueError, RecursionError):  # the stdlib codec (OTEL_JSONL_NO_ORJSON) recurses
+        want = ("error", [])
+    try:
+        got = ("ok", _tokens(lines.loads(raw)))
+    except (ValueError, RecursionError):
+        got = ("error", [])
+    assert got == want, raw[:80]
+    if want[0] == "ok" or codec.HAVE_ORJSON:
+        assert lines.decode_line(raw)[1] == _codec_reason(raw)
+
+
+def _codec_reason(raw: bytes) -> str | None:
+    """What decode_line said before the narrow decoder: the codec's message."""
+    from otel_jsonl.record import codec
+
+    try:
+        codec.loads(raw)
+    except ValueError as exc:
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as uexc:
+            return f"not valid UTF-8 (byte 0x{raw[uexc.start]:02x} at column {uexc.start + 1})"
+        return f"not valid JSON ({str(exc).splitlines()[0]})"
+    return None
+
+
+@pytest.mark.parametrize("raw", TRICKY_LINES, ids=lambda raw: repr(raw[:24]))
+def test_first_lines_decode_as_the_codec_does(raw: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The standard-library decoder of a process's first lines gives the codec's value, or
+    the codec's verdict and message, on every edge where JSON decoders differ."""
+    _same_as_codec(raw, monkeypatch)
+
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(1 << 70), max_value=1 << 70)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300)
+@given(_JSON, st.booleans(), st.binary(max_size=3), st.integers(min_value=0, max_value=60))
+def test_generated_lines_decode_as_the_codec_does(
+    value: object, ascii_only: bool, noise: bytes, at: int
+) -> None:
+    """Generated JSON (any numbers, any text, escaped or not), whole or with a few bytes
+    spliced in, decodes to the codec's value or fails as the codec does."""
+    text = json.dumps(value, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _same_as_codec(text, monkeypatch)
+        _same_as_codec(text[:at] + noise + text[at:], monkeypatch)

@@ -155,3 +155,27 @@ def test_runs_table_aligns_cjk_and_emoji_run_ids(
     assert len(rows) == 5
     # Every column after the run id has a fixed width: aligned rows are equally wide in cells.
     assert len({width(row) for row in rows}) == 1, rows
+
+
+def _cells_one_by_one(text: str) -> int:
+    """Width counted character by character (what width() does for any text)."""
+    return sum(width(ch) for ch in text) if "\u200d" not in text else width(text)
+
+
+@given(
+    st.text(alphabet=st.characters(max_codepoint=0x7F)) | st.text(),
+    st.integers(min_value=0, max_value=40),
+)
+def test_ascii_fast_paths_agree_with_the_general_count(text: str, cells: int) -> None:
+    """Printable ASCII takes the short path in width() and cut(); it agrees with counting the
+    characters one by one, and cut() keeps the longest prefix that fits beside the ellipsis."""
+    assert width(text) == _cells_one_by_one(text)
+    out = cut(text, cells)
+    if _cells_one_by_one(text) <= cells:
+        assert out == text
+    else:
+        body = out[: -len("…")]
+        assert out.endswith("…") and text.startswith(body)
+        assert _cells_one_by_one(body) <= max(0, cells - 1)
+        longer = text[: len(body) + 1]
+        assert _cells_one_by_one(longer) > max(0, cells - 1) or len(longer) == len(body)

@@ -16,7 +16,7 @@ import pytest
 
 from otel_jsonl.analyze.terminal import shorten
 from otel_jsonl.cli import main
-from otel_jsonl.cli import replay as replay_cli
+from otel_jsonl.cli import show as show_cli
 
 GOLDEN = Path(__file__).parent / "golden"
 T0 = 1_764_300_000.0
@@ -201,9 +201,9 @@ def test_show_one_run_and_colour(fixed_trace: Path, capsys: pytest.CaptureFixtur
 def test_show_no_color_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """NO_COLOR turns colour off even on a terminal; never turns it off."""
     monkeypatch.setenv("NO_COLOR", "1")
-    assert replay_cli._use_color("auto") is False
-    assert replay_cli._use_color("never") is False
-    assert replay_cli._use_color("always") is True
+    assert show_cli._use_color("auto") is False
+    assert show_cli._use_color("never") is False
+    assert show_cli._use_color("always") is True
 
 
 def test_show_follow_prints_steps_as_they_are_appended(tmp_path: Path) -> None:

@@ -27,11 +27,9 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 from ..exceptions import MissingInputError, RunNotFoundError
-from ..genai.content import messages_from_logs
 from ..genai.messages import (
     form_of,
     system_text,
@@ -42,9 +40,14 @@ from ..genai.messages import (
     to_responses,
     tool_response_message,
 )
-from ..read.lines import paused_gc
+from ..read.lines import Plain, paused_gc
 from ..read.runs import RunEvents, Step, read_run
-from ..record.blobs import BlobStore, blob_dir_for
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..record.blobs import BlobStore
+
+# The blob store (hashlib, logging, ...) is imported only by a replay that restores capped
+# values (``full=True``), the log content forms only for a run with log lines.
 
 __all__ = [
     "FORMATS",
@@ -61,25 +64,50 @@ FORMATS: tuple[ReplayFormat, ...] = ("openai", "anthropic", "genai", "responses"
 RESULT_KEYS = ("output", "result", "response", "content")
 
 
-@dataclass
-class Replay:
-    """What :func:`replay_step` found: the payload in the chosen format and how it was made."""
+class Replay(Plain):
+    """What :func:`replay_step` found: the payload in the chosen format and how it was made.
 
-    run: str
-    step: int
-    kind: str
-    format: ReplayFormat
-    payload: Any
-    """OpenAI: a list of messages; Anthropic: ``{"system": ..., "messages": [...]}``; GenAI: a
-    list of parts messages, the system prompt first as a ``system`` message; Responses:
-    ``{"instructions": ..., "input": [...]}``; Gemini: ``{"systemInstruction": ...,
-    "contents": [...]}``."""
-    source: Literal["recorded", "rebuilt"]
-    """``recorded``: the ``llm_call`` carried its input; ``rebuilt``: from earlier steps."""
-    complete: bool = True
-    """False when the run's first messages are missing (``allow_missing_input=True``)."""
-    warnings: list[str] = field(default_factory=list)
-    model: str | None = None
+    ``payload``: OpenAI: a list of messages; Anthropic: ``{"system": ..., "messages": [...]}``;
+    GenAI: a list of parts messages, the system prompt first as a ``system`` message;
+    Responses: ``{"instructions": ..., "input": [...]}``; Gemini: ``{"systemInstruction": ...,
+    "contents": [...]}``. ``source``: ``recorded`` when the ``llm_call`` carried its input,
+    ``rebuilt`` when it was rebuilt from earlier steps. ``complete`` is False when the run's
+    first messages are missing (``allow_missing_input=True``).
+    """
+
+    _FIELDS = (
+        "run",
+        "step",
+        "kind",
+        "format",
+        "payload",
+        "source",
+        "complete",
+        "warnings",
+        "model",
+    )
+
+    def __init__(
+        self,
+        run: str,
+        step: int,
+        kind: str,
+        format: ReplayFormat,
+        payload: Any,
+        source: Literal["recorded", "rebuilt"],
+        complete: bool = True,
+        warnings: list[str] | None = None,
+        model: str | None = None,
+    ) -> None:
+        self.run = run
+        self.step = step
+        self.kind = kind
+        self.format = format
+        self.payload = payload
+        self.source = source
+        self.complete = complete
+        self.warnings: list[str] = [] if warnings is None else warnings
+        self.model = model
 
 
 # --- JSON pointers and capped values ---------------------------------------------------------
@@ -206,6 +234,8 @@ class _Restorer:
         self.refs: dict[int, dict[str, str]] = {}
         if not full:
             return
+        from ..record.blobs import BlobStore, blob_dir_for
+
         if blob_dir is None:
             if events.path.startswith("<"):
                 raise ValueError("full=True on a stream needs blob_dir")
@@ -238,6 +268,8 @@ class _Inputs:
             return [dict(m) for m in ev["input"] if isinstance(m, Mapping)], ev.get("system")
         span = ev.get("span_id")
         if isinstance(span, str) and span in self.logs_by_span:
+            from ..genai.content import messages_from_logs  # only runs with log lines need it
+
             return messages_from_logs(self.logs_by_span[span])
         return None
 

@@ -4,10 +4,9 @@ that ``runs`` and ``show`` use too, and the table that prints them."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from ..read.lines import Line
+from ..read.lines import Line, Plain
 from ..read.runs import RunSummary, summarize_runs
 from .pricing import PRICES, Price, cost_of
 from .textwidth import clean, pad
@@ -16,14 +15,18 @@ from .textwidth import width as text_width
 __all__ = ["RunStats", "compute_stats", "render_stats", "run_stats"]
 
 
-@dataclass
-class RunStats:
+class RunStats(Plain):
     """A run's summary with its estimated cost in USD (None when a model that used tokens
     has no price; those models are in ``unpriced``)."""
 
-    summary: RunSummary
-    cost: float | None = 0.0
-    unpriced: set[str] = field(default_factory=set)
+    _FIELDS = ("summary", "cost", "unpriced")
+
+    def __init__(
+        self, summary: RunSummary, cost: float | None = 0.0, unpriced: set[str] | None = None
+    ) -> None:
+        self.summary = summary
+        self.cost = cost
+        self.unpriced: set[str] = set() if unpriced is None else unpriced
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

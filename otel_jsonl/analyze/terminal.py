@@ -12,12 +12,14 @@ import datetime
 import json
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..read.runs import Step, tokens_of, tool_names_in_output
-from .diff import RunDiff
 from .textwidth import clean, cut, pad
 from .textwidth import width as text_width
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .diff import RunDiff
 
 __all__ = [
     "DETAIL_WIDTH",

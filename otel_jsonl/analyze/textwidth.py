@@ -69,6 +69,8 @@ def width(text: str) -> int:
     """Cells ``text`` takes on a terminal. A character after a zero width joiner belongs to
     the emoji sequence before it and takes no cell of its own."""
     if text.isascii():
+        if text.isprintable():  # all of it in " " to "~": one cell each
+            return len(text)
         return sum(1 for ch in text if " " <= ch <= "~")
     total = 0
     joined = False
@@ -83,10 +85,32 @@ def width(text: str) -> int:
     return total
 
 
+def _fits(text: str, cells: int) -> bool:
+    """``width(text) <= cells``, reading no further than it takes to know (a long value is cut
+    to a row's width: its whole width is never needed)."""
+    total = 0
+    joined = False
+    for ch in text:
+        if joined:
+            joined = False
+            continue
+        if ch == "\u200d":
+            joined = True
+            continue
+        total += _char_width(ch)
+        if total > cells:
+            return False
+    return True
+
+
 def cut(text: str, cells: int, ellipsis: str = "…") -> str:
     """``text`` cut to at most ``cells`` cells, ending in ``ellipsis`` when something was cut;
     a wide character is never split."""
-    if width(text) <= cells:
+    if text.isascii() and text.isprintable():  # one cell a character (the common case)
+        if len(text) <= cells:
+            return text
+        return text[: max(0, cells - width(ellipsis))] + ellipsis
+    if _fits(text, cells):
         return text
     room = max(0, cells - width(ellipsis))
     used = 0

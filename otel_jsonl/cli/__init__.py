@@ -8,22 +8,45 @@ as ``otel-jsonl: error: ...``. Exit codes: 0 ok, 1 differences found or a data e
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from .._version import __version__
 
-__all__ = ["COMMAND_MODULES", "build_parser", "main"]
+if TYPE_CHECKING:  # pragma: no cover
+    import argparse
+
+__all__ = ["COMMANDS", "COMMAND_MODULES", "build_parser", "main"]
 
 #: Modules of ``otel_jsonl.cli`` whose ``register()`` adds sub-commands, in help order.
-COMMAND_MODULES = ("data", "convert", "replay", "serve", "view", "ship")
+COMMAND_MODULES = ("data", "convert", "replay", "show", "serve", "view", "ship")
+
+#: The module that registers each sub-command: a command line that names one builds only that
+#: command's parser and imports only its module (start-up is part of every command's cost).
+COMMANDS = {
+    "validate": "data",
+    "runs": "data",
+    "demo": "data",
+    "convert": "convert",
+    "import": "convert",
+    "replay": "replay",
+    "diff": "replay",
+    "show": "show",
+    "stats": "show",
+    "serve": "serve",
+    "view": "view",
+    "ship": "ship",
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser (also used by the docs test to list every command)."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser: every command (also used by the docs test to list them), or only
+    ``command`` (a name in :data:`COMMANDS`), which parses that command's arguments alike."""
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="otel-jsonl",
         description="Agent traces as JSON lines: record, read, replay, diff and ship to OTLP.",
@@ -31,8 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"otel-jsonl {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        module = importlib.import_module(f"otel_jsonl.cli.{name}")
-        module.register(sub)
+        if command is None or COMMANDS.get(command) == name:
+            module = importlib.import_module(f"otel_jsonl.cli.{name}")
+            module.register(sub, only=command)
     return parser
 
 
@@ -45,7 +69,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     from .common import EXIT_DATA, EXIT_INTERRUPTED, EXIT_USAGE, CliError, print_error
 
-    parser = build_parser()
+    # A known command word first builds that command alone; anything else (help, a typo) the
+    # full parser, so its messages list every command.
+    parser = build_parser(args_list[0] if args_list and args_list[0] in COMMANDS else None)
     try:
         args = parser.parse_args(args_list)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help/--version

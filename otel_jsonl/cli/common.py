@@ -4,16 +4,16 @@ progress bar that shows on a terminal and stays quiet when output is piped."""
 from __future__ import annotations
 
 import os
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import ExitStack
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from ..exceptions import OtelJsonlError
 from ..read.lines import Line, ReadReport, read_events
+
+if TYPE_CHECKING:  # pragma: no cover
+    from contextlib import ExitStack
 
 EXIT_OK = 0
 EXIT_DATA = 1
@@ -54,10 +54,13 @@ FILES_HELP = (
 def expand_args(args: str | Sequence[str]) -> list[str]:
     """The files command-line arguments name (see
     :func:`~otel_jsonl.read.fileset.expand_sources`), each checked to be readable."""
+    names = [args] if isinstance(args, str) else list(args)
+    if all(name == "-" or os.path.isfile(name) for name in names):
+        return names  # files as they are (what expand_sources gives), without loading it
     from ..read.fileset import FileSetError, expand_sources
 
     try:
-        files = expand_sources([args] if isinstance(args, str) else list(args))
+        files = expand_sources(names)
     except FileSetError as exc:
         raise CliError(str(exc)) from None
     for path in files:
@@ -198,6 +201,9 @@ def _isatty(stream: IO[str]) -> bool:
 
 def spool_stdin(stack: ExitStack) -> str:
     """Copy stdin to a temporary file so a strict check can read it twice."""
+    import shutil
+    import tempfile
+
     # Deleted when the command's ExitStack closes.
     tmp = stack.enter_context(
         tempfile.NamedTemporaryFile(prefix="otel-jsonl-", suffix=".jsonl")  # noqa: SIM115
@@ -210,6 +216,8 @@ def spool_stdin(stack: ExitStack) -> str:
 def spool_files(files: Sequence[str], stack: ExitStack) -> str:
     """One temporary file holding ``files`` one after the other (``.gz`` decompressed), for a
     command that reads a set twice by offset (``show``); deleted when ``stack`` closes."""
+    import tempfile
+
     from ..read.lines import open_source
 
     tmp = stack.enter_context(

@@ -41,8 +41,15 @@ if TYPE_CHECKING:  # pragma: no cover
 # parser (every command, and ``--version``) stays quick.
 
 
-def register(sub: Any) -> None:
-    """Add ``convert`` and ``import`` to the sub-command parser."""
+def register(sub: Any, only: str | None = None) -> None:
+    """Add ``convert`` and ``import`` to the sub-command parser (or only the one named)."""
+    if only in (None, "convert"):
+        _add_convert(sub)
+    if only in (None, "import"):
+        _add_import(sub)
+
+
+def _add_convert(sub: Any) -> None:
     p = sub.add_parser(
         "convert",
         help="convert trace files to OTLP: an OTLP JSON lines file, or send to an endpoint",
@@ -109,6 +116,8 @@ def register(sub: Any) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no summary line")
     p.set_defaults(func=cmd_convert)
 
+
+def _add_import(sub: Any) -> None:
     p = sub.add_parser(
         "import",
         help="import OTLP JSON lines into the event schema",

@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import sys
 from typing import Any
 
-from ..analyze.textwidth import clean, pad
-from ..analyze.textwidth import width as text_width
-from ..read.lines import ReadReport, read_events
-from ..read.runs import step_events, summarize_runs
-from ..schema import validate_event
 from .common import (
     EXIT_DATA,
     EXIT_OK,
@@ -24,8 +17,17 @@ from .common import (
 )
 
 
-def register(sub: Any) -> None:
-    """Add the data commands to the sub-command parser."""
+def register(sub: Any, only: str | None = None) -> None:
+    """Add the data commands to the sub-command parser (or only the one named)."""
+    if only in (None, "validate"):
+        _add_validate(sub)
+    if only in (None, "runs"):
+        _add_runs(sub)
+    if only in (None, "demo"):
+        _add_demo(sub)
+
+
+def _add_validate(sub: Any) -> None:
     p = sub.add_parser(
         "validate",
         help="check trace files against the event schema",
@@ -36,6 +38,8 @@ def register(sub: Any) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="print only bad lines")
     p.set_defaults(func=cmd_validate)
 
+
+def _add_runs(sub: Any) -> None:
     p = sub.add_parser(
         "runs",
         help="list the runs in a trace file",
@@ -46,6 +50,8 @@ def register(sub: Any) -> None:
     p.add_argument("--strict", action="store_true", help="stop at the first bad line")
     p.set_defaults(func=cmd_runs)
 
+
+def _add_demo(sub: Any) -> None:
     p = sub.add_parser(
         "demo",
         help="record a scripted agent loop with a built-in fake model",
@@ -68,6 +74,9 @@ def register(sub: Any) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Validate files; print each problem as file:line: reason, then a summary line."""
+    from ..read.lines import ReadReport
+    from ..schema import validate_event
+
     total_events = total_bad = 0
     out = sys.stdout
     files = expand_args(args.files)
@@ -97,6 +106,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _iso(ts: float) -> str:
+    import datetime
+
     try:
         stamp = datetime.datetime.fromtimestamp(ts, datetime.timezone.utc)
     except (ValueError, OverflowError, OSError):
@@ -106,9 +117,14 @@ def _iso(ts: float) -> str:
 
 def cmd_runs(args: argparse.Namespace) -> int:
     """List runs with step counts, time span and token totals."""
+    from ..read.lines import ReadReport
+    from ..read.runs import summarize_runs
+
     reports: list[ReadReport] = []
     summaries = summarize_runs(iter_sources(args.files, strict=args.strict, reports=reports))
     if args.json:
+        import json
+
         for s in summaries:
             print(
                 json.dumps(
@@ -127,6 +143,9 @@ def cmd_runs(args: argparse.Namespace) -> int:
                 )
             )
     else:
+        from ..analyze.textwidth import clean, pad
+        from ..analyze.textwidth import width as text_width
+
         names = [clean(s.run) for s in summaries]
         width = max([len("RUN"), *(text_width(n) for n in names)])
         print(
@@ -160,6 +179,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
     if not args.quiet:
         from ..analyze.terminal import format_run
+        from ..read.lines import read_events
+        from ..read.runs import step_events
 
         steps = [s for s in step_events(read_events(args.output, run=trace.run_id)) if s.step >= 0]
         print(f"recorded run {trace.run_id} to {args.output}")

@@ -1,39 +1,32 @@
-"""``replay``, ``diff``, ``show`` and ``stats``: the commands that look inside runs."""
+"""``replay`` and ``diff``: the commands that read one run (or two) whole."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from contextlib import ExitStack
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..analyze.diff import DEFAULT_IGNORE, diff_runs
-from ..analyze.pricing import PRICES, load_prices
-from ..analyze.replay import FORMATS, replay_step
-from ..analyze.stats import compute_stats, render_stats
-from ..analyze.terminal import format_diff, render_header, render_step
 from ..exceptions import OtelJsonlError
-from ..read.follow import FOLLOW_INTERVAL, follow_events
-from ..read.lines import ReadReport
-from ..read.runs import RunEvents, iter_run_steps, read_run, step_events, summarize_runs
-from .common import (
-    EXIT_DATA,
-    EXIT_OK,
-    FILES_HELP,
-    CliError,
-    check_readable,
-    expand_args,
-    iter_lines,
-    iter_sources,
-    spool_files,
-    spool_stdin,
-)
+from .common import EXIT_DATA, EXIT_OK, CliError, expand_args
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..read.runs import RunEvents
+
+# What each command reads and renders is imported inside it: a command pays only for its own.
 
 
-def register(sub: Any) -> None:
-    """Add the replay, diff, show and stats commands to the sub-command parser."""
+def register(sub: Any, only: str | None = None) -> None:
+    """Add the replay and diff commands to the sub-command parser (or only the one named)."""
+    if only in (None, "replay"):
+        _add_replay(sub)
+    if only in (None, "diff"):
+        _add_diff(sub)
+
+
+def _add_replay(sub: Any) -> None:
+    from ..analyze.replay import FORMATS
+
     p = sub.add_parser(
         "replay",
         help="print the messages the model saw at a step",
@@ -64,6 +57,10 @@ def register(sub: Any) -> None:
     )
     p.set_defaults(func=cmd_replay)
 
+
+def _add_diff(sub: Any) -> None:
+    from ..analyze.diff import DEFAULT_IGNORE
+
     p = sub.add_parser(
         "diff",
         help="compare two runs step by step",
@@ -91,55 +88,11 @@ def register(sub: Any) -> None:
     )
     p.set_defaults(func=cmd_diff)
 
-    p = sub.add_parser(
-        "show",
-        help="draw a run as a timeline",
-        description="One row per step: step, time since the run started, duration, kind, "
-        "and model, tokens, tool names and arguments, results, errors (long values shortened).",
-    )
-    p.add_argument("files", nargs="+", metavar="FILE", help=FILES_HELP)
-    p.add_argument("--run", default=None, metavar="R", help="show only this run")
-    p.add_argument(
-        "--width",
-        type=int,
-        default=100,
-        metavar="N",
-        help="characters of detail per row (default 100)",
-    )
-    p.add_argument(
-        "-f",
-        "--follow",
-        action="store_true",
-        help="keep watching the file for new steps (Ctrl-C to stop)",
-    )
-    p.add_argument(
-        "--color",
-        choices=("auto", "always", "never"),
-        default="auto",
-        help="ANSI colours (auto: on a terminal, unless NO_COLOR is set)",
-    )
-    p.set_defaults(func=cmd_show)
-
-    p = sub.add_parser(
-        "stats",
-        help="tokens, estimated cost, tool calls, errors and wall time per run",
-        description="Per run: steps, model calls, tokens in and out, an estimated cost from "
-        "the price table (otel_jsonl.pricing; --prices to override), tool calls, errors, "
-        "wall time. A model with no price shows its cost as ?.",
-    )
-    p.add_argument("files", nargs="+", metavar="FILE", help=FILES_HELP)
-    p.add_argument("--run", default=None, metavar="R", help="only this run")
-    p.add_argument(
-        "--prices",
-        default=None,
-        metavar="FILE.json",
-        help='prices to add or override: {"model": {"input": USD/M, "output": USD/M}}',
-    )
-    p.add_argument("--json", action="store_true", help="one JSON object per run")
-    p.set_defaults(func=cmd_stats)
-
 
 def _read(path: str, run: str | None) -> RunEvents:
+    from ..read.lines import ReadReport
+    from ..read.runs import read_run
+
     files = expand_args(path)
     try:
         return read_run(files if len(files) > 1 else files[0], run, report=ReadReport())
@@ -151,6 +104,8 @@ def _read(path: str, run: str | None) -> RunEvents:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     """Print the replayed messages as JSON; warnings go to stderr."""
+    from ..analyze.replay import replay_step
+
     events = _read(args.file, args.run)
     if args.full and args.file == "-" and args.blob_dir is None:
         raise CliError("--full on stdin needs --blob-dir")
@@ -173,6 +128,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     """Diff two runs; exit 1 when they differ."""
+    from ..analyze.diff import diff_runs
+    from ..analyze.terminal import format_diff
+
     run_a = _read(args.file_a, args.run_a)
     run_b = _read(args.file_b, args.run_b)
     result = diff_runs(run_a, run_b, ignore=args.ignore)
@@ -181,108 +139,3 @@ def cmd_diff(args: argparse.Namespace) -> int:
     else:
         print(format_diff(result, args.file_a, args.file_b, args.limit))
     return EXIT_OK if result.equal else EXIT_DATA
-
-
-def _use_color(mode: str) -> bool:
-    if mode == "always":
-        return True
-    if mode == "never" or os.environ.get("NO_COLOR"):
-        return False
-    try:
-        return sys.stdout.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
-def cmd_show(args: argparse.Namespace) -> int:
-    """Print each run as a timeline; with --follow keep printing new steps."""
-    color = _use_color(args.color)
-    if args.follow:
-        if len(args.files) != 1:
-            raise CliError("--follow follows one file (its rotated set included)")
-        return _follow(args.files[0], args.run, color, args.width)
-    files = expand_args(args.files)
-    with ExitStack() as stack:
-        # Two reads, so memory stays flat on any file: the first sums up the runs (and says
-        # where each lies), the second draws one run at a time. stdin is spooled to re-read it,
-        # and several files (a rotated set) are spooled into one.
-        if len(files) > 1:
-            name = f"{files[0]} (+{len(files) - 1} files)"
-            path = spool_files(files, stack)
-        else:
-            name = files[0]
-            path = spool_stdin(stack) if name == "-" else name
-        report = ReadReport()
-        summaries = summarize_runs(
-            iter_lines(path, run=args.run, report=report, name=name), report=report
-        )
-        if args.run is not None and not summaries:
-            raise CliError(f"{' '.join(args.files)}: no run {args.run!r}")
-        for i, summary in enumerate(summaries):
-            if i:
-                print()
-            print(
-                render_header(
-                    summary.run, summary.first_ts, summary.steps, summary.duration, color=color
-                )
-            )
-            t0 = summary.first_ts
-            for st in iter_run_steps(path, summary):
-                print(render_step(st.step, st.event, t0, color=color, width=args.width))
-    return EXIT_OK
-
-
-def _follow(
-    path: str,
-    run: str | None,
-    color: bool,
-    width: int,
-    interval: float = FOLLOW_INTERVAL,
-    max_polls: int | None = None,
-) -> int:
-    """Print steps as they are appended to ``path`` until Ctrl-C (or ``max_polls`` polls)."""
-    if path == "-":
-        raise CliError("--follow needs a file, not stdin")
-    check_readable(path)
-    t0s: dict[str, float] = {}
-    numbered = step_events(
-        follow_events(
-            path,
-            run=run,
-            interval=interval,
-            max_polls=max_polls,
-            on_problem=lambda p: print(p, file=sys.stderr),
-            on_note=lambda n: print(f"otel-jsonl: {n}", file=sys.stderr),
-        )
-    )
-    for st in numbered:
-        if st.step < 0:
-            continue
-        rid = st.event["run"]
-        if rid not in t0s:
-            start = st.event.get("start")
-            t0s[rid] = float(start) if isinstance(start, (int, float)) else float(st.event["ts"])
-            print(render_header(rid, t0s[rid], color=color))
-        print(render_step(st.step, st.event, t0s[rid], color=color, width=width), flush=True)
-    return EXIT_OK
-
-
-def cmd_stats(args: argparse.Namespace) -> int:
-    """Print per-run totals and estimated cost."""
-    prices = PRICES
-    if args.prices:
-        try:
-            prices = load_prices(args.prices)
-        except OSError as exc:
-            raise CliError(f"{args.prices}: {exc.strerror or exc}") from None
-        except ValueError as exc:
-            raise CliError(str(exc)) from None
-    stats = compute_stats(iter_sources(args.files, run=args.run), prices)
-    if args.run is not None and not stats:
-        raise CliError(f"{' '.join(args.files)}: no run {args.run!r}")
-    if args.json:
-        for s in stats:
-            print(json.dumps(s.to_dict(), ensure_ascii=False))
-    else:
-        print(render_stats(stats))
-    return EXIT_OK

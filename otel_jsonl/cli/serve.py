@@ -41,8 +41,8 @@ def _positive(text: str) -> int:
     return value
 
 
-def register(sub: Any) -> None:
-    """Add ``serve`` to the sub-command parser."""
+def register(sub: Any, only: str | None = None) -> None:
+    """Add ``serve`` to the sub-command parser. (``only`` names it or is None.)"""
     p = sub.add_parser(
         "serve",
         help="receive OTLP (HTTP and gRPC) from any app and write it as trace lines",

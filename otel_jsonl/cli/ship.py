@@ -26,8 +26,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..otel.ship_files import FileShipper, ShipStatus
 
 
-def register(sub: Any) -> None:
-    """Add ``ship`` to the sub-command parser."""
+def register(sub: Any, only: str | None = None) -> None:
+    """Add ``ship`` to the sub-command parser. (``only`` names it or is None.)"""
     p = sub.add_parser(
         "ship",
         help="follow trace files and send their spans to an OTLP endpoint, with a checkpoint",

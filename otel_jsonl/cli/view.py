@@ -15,8 +15,8 @@ from ..read.runs import RunEvents, read_run
 from .common import EXIT_OK, EXIT_USAGE, CliError, expand_args
 
 
-def register(sub: Any) -> None:
-    """Add the view command to the sub-command parser."""
+def register(sub: Any, only: str | None = None) -> None:
+    """Add the view command to the sub-command parser. (``only`` names it or is None.)"""
     p = sub.add_parser(
         "view",
         help="a run as one offline HTML page (or two runs' diff), opened in your browser",

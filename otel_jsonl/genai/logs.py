@@ -15,8 +15,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import names as n
-from .attributes import json_text
-from .content import merge_logs
+
+# The message forms (content, attributes and what they import) load only when a run has log
+# lines to join or fold: reading a run without them (most runs) must not pay for them.
 
 __all__ = [
     "CONTENT_KEYS",
@@ -151,6 +152,8 @@ def join_logs(events: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], s
     out = list(events)
     joined: set[int] = set()
     if logs:
+        from .content import merge_logs
+
         for i, ev in enumerate(events):
             span = ev.get("span_id")
             if ev.get("kind") != "llm_call" or not isinstance(span, str) or span not in logs:
@@ -208,6 +211,8 @@ def fold_content(
     from ``content`` (the parts form of a ``log`` line or an ``llm_call``), for each one that
     ``attrs`` does not have already. JSON strings (``as_json``), as span attributes hold them.
     """
+    from .attributes import json_text
+
     out: dict[str, Any] = {}
     for key, attr in _FOLD:
         value = content.get(key)

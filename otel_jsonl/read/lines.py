@@ -11,22 +11,21 @@ from __future__ import annotations
 import contextlib
 import gc
 import gzip
+import json
 import os
 import sys
 import warnings
 import zlib
-from collections.abc import Collection, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import IO, Any, NamedTuple
+from collections.abc import Callable, Collection, Iterator
+from typing import IO, Any, ClassVar, NamedTuple
 
 from ..exceptions import TornLineWarning, TraceFormatError
-from ..record import codec as _codec
 from ..schema import check_required
 
 __all__ = [
     "GZIP_ERRORS",
     "Line",
+    "Plain",
     "Problem",
     "ReadReport",
     "display_name",
@@ -59,18 +58,54 @@ class Problem(NamedTuple):
         return f"{self.path}:{self.lineno}: {self.reason}"
 
 
-@dataclass
-class ReadReport:
+class Plain:
+    """Equality and repr over the fields named in ``_FIELDS``, as a dataclass has them.
+
+    The data classes of the read side are written out by hand: every command makes them, and
+    the ``dataclasses`` module (which imports ``inspect``), plus the code each ``@dataclass``
+    generates, cost more start-up time than a command on a small file should take.
+    """
+
+    _FIELDS: ClassVar[tuple[str, ...]] = ()
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self._FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Plain) or other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclasses were
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{n}={v!r}" for n, v in zip(self._FIELDS, self._values(), strict=True))
+        return f"{type(self).__name__}({inner})"
+
+
+class ReadReport(Plain):
     """What a read saw: lines (and bytes), events, and the lines it skipped (the first 1000 in
     full)."""
 
-    path: str = ""
-    lines: int = 0
-    bytes_read: int = 0
-    events: int = 0
-    skipped: int = 0
-    problems: list[Problem] = field(default_factory=list)
-    torn: Problem | None = None
+    _FIELDS = ("path", "lines", "bytes_read", "events", "skipped", "problems", "torn")
+
+    def __init__(
+        self,
+        path: str = "",
+        lines: int = 0,
+        bytes_read: int = 0,
+        events: int = 0,
+        skipped: int = 0,
+        problems: list[Problem] | None = None,
+        torn: Problem | None = None,
+    ) -> None:
+        self.path = path
+        self.lines = lines
+        self.bytes_read = bytes_read
+        self.events = events
+        self.skipped = skipped
+        self.problems: list[Problem] = [] if problems is None else problems
+        self.torn = torn
 
     def add(self, problem: Problem) -> None:
         """Count a skipped line, keeping it in full while there is room."""
@@ -100,12 +135,12 @@ def open_source(source: str | os.PathLike[str] | IO[bytes]) -> IO[bytes]:
     or the bytes start with the gzip magic (so ``-`` and a misnamed file work too)."""
     if not isinstance(source, (str, os.PathLike)):
         return source
-    if str(source) == "-":
+    path = os.fspath(source)
+    if path == "-":
         return _maybe_gzip(sys.stdin.buffer)
-    path = Path(source)
-    if path.suffix == ".gz":
+    if os.path.splitext(path)[1] == ".gz":
         return gzip.open(path, "rb")  # type: ignore[return-value]
-    stream = path.open("rb")
+    stream = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
     if _maybe_gzip(stream) is stream:
         return stream
     stream.close()
@@ -163,9 +198,69 @@ def _as_set(value: str | Collection[str] | None) -> frozenset[str] | None:
     return frozenset(value)
 
 
+# -- decoding a line ------------------------------------------------------------------------
+#
+# Lines are decoded by the codec's ``loads`` (orjson when installed). Importing orjson costs
+# more than reading a small file (it loads dataclasses, inspect, uuid, datetime): a command on
+# a small file would spend most of its time there. So the first ``_PLAIN_BYTES`` of lines a
+# process reads go through the standard library's decoder, narrowed to what every codec
+# accepts with the same value (no NaN or Infinity, no number that is infinite as a double, no
+# integer outside 64 bits, no \u escape of a surrogate, valid UTF-8); anything else, and every
+# line after that, goes to the codec, whose verdict and message are the ones given. Results
+# are the same either way (tests/test_reader.py holds the two to it).
+
+_PLAIN_BYTES = 1 << 20
+_plain_left = _PLAIN_BYTES
+_codec_loads: Callable[[bytes], Any] | None = None
+
+
+def _int64(text: str) -> int:
+    value = int(text)
+    if not -(1 << 63) <= value < 1 << 64:
+        raise ValueError("integer outside 64 bits")  # orjson reads it as a float
+    return value
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value - value != 0.0:
+        raise ValueError("number is infinite as a double")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+_PLAIN = json.JSONDecoder(parse_int=_int64, parse_float=_finite, parse_constant=_no_constant)
+
+
+def _codec() -> Callable[[bytes], Any]:
+    global _codec_loads
+    if _codec_loads is None:
+        from ..record import codec
+
+        _codec_loads = codec.loads
+    return _codec_loads
+
+
+def loads(raw: bytes) -> Any:
+    """Decode one line of JSON as the codec's ``loads`` does (raising ``ValueError``)."""
+    global _plain_left
+    if _plain_left > 0:
+        _plain_left -= len(raw)
+        if b"\\ud" not in raw and b"\\uD" not in raw:
+            try:
+                return _PLAIN.decode(raw.decode("utf-8"))
+            except (ValueError, RecursionError):
+                pass  # the codec says what is wrong, or reads what the narrow decoder would not
+    return _codec()(raw)
+
+
 def decode_line(raw: bytes) -> tuple[Any, str | None]:
+    """The value of a line, or None and why it is not valid JSON."""
     try:
-        return _codec.loads(raw), None
+        return loads(raw), None
     except ValueError as exc:
         try:
             raw.decode("utf-8")

@@ -16,14 +16,14 @@ import os
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import IO, Any, cast
+from typing import IO, Any, NamedTuple, cast
 
 from ..exceptions import RunNotFoundError
 from ..genai.logs import join_logs, log_key
 from ..schema import META_KINDS, check_required, usage_of
 from .lines import (
     Line,
+    Plain,
     ReadReport,
     decode_line,
     display_name,
@@ -47,8 +47,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     """One step of a run: its step number, the line it was read from, and the event."""
 
     step: int
@@ -56,16 +55,24 @@ class Step:
     event: dict[str, Any]
 
 
-@dataclass
-class RunEvents:
-    """The events of one run, in file order, with their step numbers."""
+class RunEvents(Plain):
+    """The events of one run, in file order, with their step numbers (``steps``), and its
+    ``meta`` lines: ``blob_ref`` and ``resource`` lines (their ``step`` is -1), and the
+    ``log`` lines whose content was joined onto a step (they keep their number)."""
 
-    path: str
-    run: str
-    steps: list[Step] = field(default_factory=list)
-    meta: list[Step] = field(default_factory=list)
-    """``blob_ref`` and ``resource`` lines (their ``step`` is -1), and the ``log`` lines whose
-    content was joined onto a step (they keep their number)."""
+    _FIELDS = ("path", "run", "steps", "meta")
+
+    def __init__(
+        self,
+        path: str,
+        run: str,
+        steps: list[Step] | None = None,
+        meta: list[Step] | None = None,
+    ) -> None:
+        self.path = path
+        self.run = run
+        self.steps: list[Step] = [] if steps is None else steps
+        self.meta: list[Step] = [] if meta is None else meta
 
 
 def step_events(events: Iterable[tuple[int, dict[str, Any]]]) -> Iterator[Step]:
@@ -189,37 +196,74 @@ def tool_names_in_output(ev: Mapping[str, Any]) -> list[str]:
     return names
 
 
-@dataclass
-class RunSummary:
+class RunSummary(Plain):
     """One run of a trace file, summed up: what ``runs``, ``stats``, ``show`` and ``view``
     print about a run comes from here.
 
     A tool call is a ``tool_call`` step (or, in files without them, a tool call in an
     ``llm_call`` output); an error is an ``error`` step or a ``tool_result`` with
     ``is_error``. ``models`` holds input and output tokens per model (``None`` for calls that
-    name none), so a price list turns them into a cost.
+    name none), so a price list turns them into a cost. ``from_spans``: some of its lines came
+    from spans (written when each span ends, not in step order). ``first_offset``: a byte
+    offset at or before the run's first line, ``end_offset``: the byte offset just past its
+    last line (both when read with a report). ``joined_logs``: ``log`` lines whose content
+    joins a model call of the run (not counted as steps).
     """
 
-    run: str
-    first_lineno: int
-    steps: int = 0
-    first_ts: float = 0.0
-    last_ts: float = 0.0
-    kinds: Counter[str] = field(default_factory=Counter)
-    llm_calls: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    tools: Counter[str] = field(default_factory=Counter)
-    errors: int = 0
-    models: dict[str | None, list[int]] = field(default_factory=dict)
-    from_spans: bool = False
-    """Some of its lines came from spans (written when each span ends, not in step order)."""
-    first_offset: int = 0
-    """A byte offset at or before the run's first line (when read with a report)."""
-    end_offset: int = 0
-    """The byte offset just past the run's last line (when read with a report)."""
-    joined_logs: int = 0
-    """``log`` lines whose content joins a model call of the run (not counted as steps)."""
+    _FIELDS = (
+        "run",
+        "first_lineno",
+        "steps",
+        "first_ts",
+        "last_ts",
+        "kinds",
+        "llm_calls",
+        "input_tokens",
+        "output_tokens",
+        "tools",
+        "errors",
+        "models",
+        "from_spans",
+        "first_offset",
+        "end_offset",
+        "joined_logs",
+    )
+
+    def __init__(
+        self,
+        run: str,
+        first_lineno: int,
+        steps: int = 0,
+        first_ts: float = 0.0,
+        last_ts: float = 0.0,
+        kinds: Counter[str] | None = None,
+        llm_calls: int = 0,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        tools: Counter[str] | None = None,
+        errors: int = 0,
+        models: dict[str | None, list[int]] | None = None,
+        from_spans: bool = False,
+        first_offset: int = 0,
+        end_offset: int = 0,
+        joined_logs: int = 0,
+    ) -> None:
+        self.run = run
+        self.first_lineno = first_lineno
+        self.steps = steps
+        self.first_ts = first_ts
+        self.last_ts = last_ts
+        self.kinds: Counter[str] = Counter() if kinds is None else kinds
+        self.llm_calls = llm_calls
+        self.input_tokens = input_tokens
+        self.output_tokens = output_tokens
+        self.tools: Counter[str] = Counter() if tools is None else tools
+        self.errors = errors
+        self.models: dict[str | None, list[int]] = {} if models is None else models
+        self.from_spans = from_spans
+        self.first_offset = first_offset
+        self.end_offset = end_offset
+        self.joined_logs = joined_logs
 
     @property
     def duration(self) -> float:
