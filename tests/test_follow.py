@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import otel_jsonl.read.follow as follow_module
 from otel_jsonl.read.follow import (
     Follower,
     Position,
@@ -226,3 +227,64 @@ def test_a_follower_sees_every_line_once_in_order(script: list[tuple[str, int]])
                     seen.extend(drain(f))
             seen.extend(drain(f))
         assert seen == written
+
+
+def _rotate_and_gzip(path: Path, when: float) -> Path:
+    """Rotate ``path`` the way RotatingFile does (rename to a stamped name, then gzip)."""
+    target = rotated_name(path, when)
+    path.rename(target)
+    return compress_file(target)
+
+
+def test_a_rotation_between_the_listing_and_the_opening_skips_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer rotates (and gzips) the next file between the follower's look at the
+    directory and its opening of that file by name: that file is still read, in order (it
+    was skipped: the follower opened the newer file that had taken the active name)."""
+    path = tmp_path / "t.jsonl"
+    append(path, line(0))
+    f = closing(Follower(path))
+    assert drain(f) == [line(0)]
+    append(path, line(1))
+    _rotate_and_gzip(path, 1000.0)
+    append(path, line(2))  # the next file, still active when the follower lists the set
+    real = follow_module.set_members
+    rotated: list[Path] = []
+
+    def listing_then_rotation(active: str | os.PathLike[str]) -> list[Path]:
+        members = real(active)
+        if not rotated:  # once, right after the first look
+            rotated.append(_rotate_and_gzip(path, 1001.0))
+            append(path, line(3))
+        return members
+
+    monkeypatch.setattr(follow_module, "set_members", listing_then_rotation)
+    assert drain(f) == [line(1), line(2), line(3)]
+    assert rotated
+
+
+def test_a_restart_whose_file_rotates_while_it_opens_resumes_in_that_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checkpoint's file is the active one and is rotated and gzipped between the
+    follower's fingerprint of it and its opening by name: the follower resumes in the
+    rotated file, not at the same offset of the new active file."""
+    path = tmp_path / "t.jsonl"
+    append(path, line(0) + line(1) + line(2))
+    with Follower(path) as f:
+        pos = f.poll()[0].position
+    real = follow_module.fingerprint
+    rotated: list[Path] = []
+
+    def fingerprint_then_rotation(member: str | os.PathLike[str]) -> str | None:
+        found = real(member)
+        if not rotated and Path(member) == path:
+            rotated.append(_rotate_and_gzip(path, 1000.0))
+            append(path, line(3) + line(4) + line(5) + line(6))
+        return found
+
+    monkeypatch.setattr(follow_module, "fingerprint", fingerprint_then_rotation)
+    g = closing(Follower(path, start=pos))
+    assert drain(g) == [line(1), line(2), line(3), line(4), line(5), line(6)]
+    assert rotated

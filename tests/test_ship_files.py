@@ -327,6 +327,85 @@ class _Collecting:
         return True
 
 
+def _steps(t: Trace, kinds: str) -> None:
+    """Write one step per letter: i(nput), l(lm_call), t(ool call and result), f(inal)."""
+    for k in kinds:
+        if k == "i":
+            t.step("input", messages=[{"role": "user", "content": "go"}])
+        elif k == "l":
+            t.step("llm_call", model="m", content="thinking")
+        elif k == "t":
+            t.step("tool_call", name="search", id="c", args={"q": 1})
+            t.step("tool_result", id="c", output="found")
+        else:
+            t.step("final", text="ok")
+
+
+def _ship_until_caught_up(path: Path, cp: Path, sink: _Collecting) -> None:
+    """Follow ``path`` until everything written is read and sent, then stop (as a restart)."""
+    import threading
+
+    runner = FileShipper([path], sink, checkpoint=cp, poll_interval=0.01)  # type: ignore[arg-type]
+    thread = threading.Thread(target=runner.run)
+    thread.start()
+    try:
+        assert wait_for(lambda: runner.status.caught_up and runner.status.lines > 0, 20)
+    finally:
+        runner.stop()
+        thread.join(20)
+
+
+def test_a_restart_resuming_in_a_gzipped_file_loses_no_run_when_the_next_one_rotates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fixed sequence behind the lost runs of the kill-and-rotate test: ship part of a
+    file, stop; the file is rotated and gzipped, the next one written; restart from the
+    checkpoint (resuming in the .gz) while the next file is rotated and gzipped just as the
+    follower lists the set to leave the .gz. Every span of the run that crosses both
+    rotations arrives (the follower skipped the middle file: it opened the newer file that
+    had taken the active name)."""
+    import otel_jsonl.read.follow as follow_module
+    from otel_jsonl.record.rotate import compress_file, rotated_name
+
+    path = tmp_path / "agent.jsonl"
+    cp = tmp_path / "cp.json"
+    # A writer that reopens the path after a rotation (it never rotates by itself).
+    cross = Trace(path, run_id="cross", fsync="never", rotate=RotationPolicy(max_bytes=10**9))
+    _steps(cross, "ilt")
+    _trace(path, "before", 1)
+    first = _Collecting()
+    _ship_until_caught_up(path, cp, first)
+    path.rename(rotated_name(path, 1000.0))
+    compress_file(rotated_name(path, 1000.0))
+    _steps(cross, "lt")
+    _trace(path, "middle", 2)
+    real_members = follow_module.set_members
+    rotated: list[Path] = []
+
+    def listing_then_rotation(active: str | os.PathLike[str]) -> list[Path]:
+        members = real_members(active)
+        frame, leaving = sys._getframe(1), False
+        while frame is not None and not leaving:
+            leaving = frame.f_code.co_name == "_advance"  # at the end of a file, not at start
+            frame = frame.f_back  # type: ignore[assignment]
+        if leaving and not rotated:
+            target = rotated_name(path, 1001.0)
+            path.rename(target)
+            rotated.append(compress_file(target))
+            _steps(cross, "tf")
+        return members
+
+    monkeypatch.setattr(follow_module, "set_members", listing_then_rotation)
+    second = _Collecting()
+    _ship_until_caught_up(path, cp, second)
+    cross.close()
+    assert rotated, "the next file was rotated during the restart"
+    ids = {(s.context.trace_id, s.context.span_id) for s in first.spans + second.spans}
+    want = expected_ids(path)
+    assert {(f"{t:032x}", f"{s:016x}") for t, s in ids} == set(want)
+    assert len(want) == 6 + 2 + 3  # cross, before, middle
+
+
 def test_a_restart_after_the_resource_line_keeps_the_resource(tmp_path: Path) -> None:
     """Exporter files declare their resource once at the top: a restart that resumes past that
     line still gives its spans the resource (the checkpoint keeps resource lines)."""

@@ -163,6 +163,7 @@ class _Current:
         "checked",
         "dev",
         "fh",
+        "finished",
         "fp",
         "ino",
         "lineno",
@@ -183,6 +184,8 @@ class _Current:
         self.torn = b""
         self.checked = time.monotonic()
         self.mtime_ns = st.st_mtime_ns
+        # The path names another file now: this one gets no more lines.
+        self.finished = False
 
 
 class Follower:
@@ -239,13 +242,28 @@ class Follower:
 
     # -- opening -------------------------------------------------------------------------
 
-    def _open_at(self, path: Path, offset: int, fp: str | None) -> bool:
+    def _open_at(
+        self, path: Path, offset: int, fp: str | None, ident: tuple[int, int] | None = None
+    ) -> bool:
+        """Open ``path`` at ``offset``; False when it cannot be opened or is no longer the file
+        the caller saw: another inode than ``ident``, another first line than ``fp``. (A file
+        named in a listing may be rotated, and the name taken by a newer file, before it is
+        opened.)"""
         try:
             fh = _open(path)
         except OSError:
             return False
         try:
             st = os.fstat(fh.fileno())
+            if ident is not None and (st.st_ino, st.st_dev) != ident:
+                fh.close()
+                return False
+            if fp is not None:
+                first = fh.readline(FINGERPRINT_BYTES)
+                if _digest(first) != fp:
+                    fh.close()
+                    return False
+                fh.seek(0)
             cur = _Current(path, fh, st)
             cur.fp = fp
             remaining = offset
@@ -263,25 +281,56 @@ class Follower:
         self._cur = cur
         return True
 
+    def _members(self) -> list[tuple[Path, tuple[int, int]]] | None:
+        """The files of the set now, oldest first, each with its (inode, device), from two
+        listings that agree: a file renamed meanwhile (rotated, compressed) changes the names,
+        and a name taken by a newer file changes its inode, so a stale listing (which would
+        miss a file) is never used. None when the set keeps changing (look again later)."""
+        last: list[tuple[Path, tuple[int, int]]] | None = None
+        for _ in range(6):
+            out: list[tuple[Path, tuple[int, int]]] = []
+            for member in set_members(self.active):
+                try:
+                    st = os.stat(member)
+                except OSError:
+                    break
+                out.append((member, (st.st_ino, st.st_dev)))
+            else:
+                if out == last:
+                    return out
+                last = out
+                continue
+            last = None
+        return None
+
     def _first(self) -> None:
-        members = set_members(self.active)
+        # Each turn lists the set again: a file may move between the listing and its opening.
+        for _ in range(4):
+            members = self._members()
+            if members is None:
+                continue
+            start = self._start
+            if start is not None:
+                for member, ident in reversed(members):  # the checkpoint's file is recent
+                    if fingerprint(member) == start.fingerprint and self._open_at(
+                        member, start.offset, start.fingerprint, ident
+                    ):
+                        return
+                continue
+            if self.from_active and self._open_at(self.active, 0, None):
+                return
+            if members and self._open_at(members[0][0], 0, None, members[0][1]):
+                return
+            if not members:
+                return
         start = self._start
         if start is not None:
-            for member in members:
-                if fingerprint(member) == start.fingerprint and self._open_at(
-                    member, start.offset, start.fingerprint
-                ):
-                    return
             self.notes.append(
                 f"{start.name or self.active}: the file of the checkpoint is gone; "
                 "starting at the oldest file left"
             )
             self._start = None
-        if self.from_active and self._open_at(self.active, 0, None):
-            return
-        for member in members:
-            if self._open_at(member, 0, None):
-                return
+            self._first()
 
     # -- reading -------------------------------------------------------------------------
 
@@ -359,32 +408,43 @@ class Follower:
                 return True
             return False
         # The file being read is no longer the active one: rotated, replaced or deleted.
-        members = set_members(self.active)
+        if not cur.finished:
+            # A line written just before the rotation may have come after our last read:
+            # read the file to its end once more before leaving it.
+            cur.finished = True
+            return True
+        members = self._members()
+        if members is None:
+            return False
         index = None
-        for i, member in enumerate(members):
-            with contextlib.suppress(OSError):
-                mst = os.stat(member)
-                if (mst.st_ino, mst.st_dev) == (cur.ino, cur.dev):
-                    index = i
-                    break
+        for i, (_, ident) in enumerate(members):
+            if ident == (cur.ino, cur.dev):
+                index = i
+                break
         if index is None and cur.fp is not None:
-            for i, member in enumerate(members):
+            # Compressed since (a new inode): found by its first line, newest first.
+            for i in range(len(members) - 1, -1, -1):
+                member = members[i][0]
                 if member.name.endswith(".gz") and fingerprint(member) == cur.fp:
                     index = i
                     break
         if index is not None:
             following = members[index + 1 :]
         else:
-            following = [m for m in members if m == self.active]
+            following = [m for m in members if m[0] == self.active]
         if not following:
             return False  # the next file is not there yet (between a rename and a create)
-        if cur.torn:
+        nxt, ident = following[0]
+        torn = cur.torn
+        if not self._open_at(nxt, 0, None, ident):
+            # Renamed (rotated on, compressed) since the listing: look again on the next poll.
+            return False
+        if torn:
             self.notes.append(
                 f"{cur.path}:{cur.lineno + 1}: torn last line skipped (the file was rotated)"
             )
         self.rotations += 1
-        nxt = following[0]
-        return self._open_at(nxt, 0, None)
+        return True
 
 
 # -- checkpoints -------------------------------------------------------------------------------
