@@ -288,3 +288,38 @@ def test_a_restart_whose_file_rotates_while_it_opens_resumes_in_that_file(
     g = closing(Follower(path, start=pos))
     assert drain(g) == [line(1), line(2), line(3), line(4), line(5), line(6)]
     assert rotated
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        ("cut", "gzip file ended early (truncated); the lines before were read"),
+        ("corrupt", "not a valid gzip file (CRC check failed"),
+    ],
+)
+def test_a_damaged_gzip_is_a_problem_at_its_line_and_the_next_file_is_read(
+    tmp_path: Path, damage: str, reason: str
+) -> None:
+    """A rotated .gz that is cut short or corrupt: the lines before the damage are handed out,
+    the follower says `file:line: reason` (it read on silently as if the file had ended) and
+    goes on with the next file of the set."""
+    path = tmp_path / "t.jsonl"
+    written = [line(i, run=f"run-{i * 7919 % 1000}") for i in range(4000)]
+    append(path, b"".join(written))
+    gz = _rotate_and_gzip(path, 1000.0)
+    data = bytearray(gz.read_bytes())
+    if damage == "cut":
+        del data[len(data) // 2 :]
+    else:
+        data[len(data) // 2 : len(data) // 2 + 64] = b"\xff" * 64
+    gz.write_bytes(bytes(data))
+    append(path, line(9999))
+    f = closing(Follower(path))
+    got = drain(f)
+    assert got[-1] == line(9999)
+    n = len(got) - 1
+    # What comes before the damage (half way through) is read; a corrupt stream may give a
+    # few garbled lines before its check fails (they are bad lines to the reader).
+    assert 1000 < n < len(written) and got[:1000] == written[:1000]
+    assert [(p.path, p.lineno) for p in f.problems] == [(str(gz), n + 1)]
+    assert str(f.problems[0]).startswith(f"{gz}:{n + 1}: {reason}")

@@ -265,12 +265,16 @@ def test_status_line_says_what_happened() -> None:
 def test_ship_refuses_stdin_and_directories(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """ship follows files: - and a directory are usage errors (exit 2)."""
+    """ship follows files: - and a directory are usage errors (exit 2); without --follow, a
+    path that names no file is an error (exit 1: it sent nothing and said nothing)."""
     assert main(["ship", "-", "--endpoint", "http://127.0.0.1:9/v1/traces"]) == 2
     assert main(["ship", str(tmp_path), "--endpoint", "http://127.0.0.1:9/v1/traces"]) == 2
     err = capsys.readouterr().err
     assert "otel-jsonl: error: ship reads files, not stdin" in err
     assert "is a directory" in err
+    missing = tmp_path / "nope.jsonl"
+    assert main(["ship", str(missing), "--endpoint", "http://127.0.0.1:9/v1/traces"]) == 1
+    assert capsys.readouterr().err == f"otel-jsonl: error: {missing}: no such file\n"
 
 
 def test_checkpoint_position_names_the_file_by_fingerprint(
@@ -494,3 +498,61 @@ def test_ship_sends_log_records_once_and_a_trace_only_backend_is_a_note(
         argv = ["ship", str(path), "--endpoint", receiver.endpoint, "--no-logs", "-q"]
         assert main(argv) == 0
         assert not receiver.logs and receiver.span_ids()
+
+
+@pytest.mark.parametrize("compressed", [True, False], ids=["gz", "plain"])
+def test_one_shot_ships_a_rotated_file_on_its_own(
+    tmp_path: Path, receiver: OtlpReceiver, compressed: bool
+) -> None:
+    """`ship agent.<stamp>.jsonl[.gz]` (one-shot) sends the spans of that archive (it read 0
+    lines and exited 0); with a checkpoint, a second run sends nothing more."""
+    from otel_jsonl.record.rotate import compress_file, rotated_name
+
+    path = tmp_path / "agent.jsonl"
+    _trace(path, "a", 3)
+    _trace(path, "b", 1)
+    archive = rotated_name(path, 1000.0)
+    path.rename(archive)
+    if compressed:
+        archive = compress_file(archive)
+    _trace(path, "not-in-the-archive", 1)
+    cp = tmp_path / "cp.json"
+    argv = ["ship", str(archive), "--endpoint", receiver.endpoint, "--checkpoint", str(cp), "-q"]
+    assert main(argv) == 0
+    want = [
+        (f"{s.context.trace_id:032x}", f"{s.context.span_id:016x}")
+        for s in events_to_spans(read_files([archive]))
+        if s.context is not None
+    ]
+    assert len(want) == 4 + 2
+    assert sorted(receiver.span_ids()) == sorted(want)
+    assert main(argv) == 0
+    assert len(receiver.span_ids()) == len(want)
+
+
+def test_a_damaged_gzip_in_the_set_is_reported_and_the_rest_shipped(
+    tmp_path: Path, receiver: OtlpReceiver, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A rotated .gz cut short: ship says `file:line: gzip file ended early`, ships what came
+    before the cut and the files after it, and exits 1 (a data error)."""
+    from otel_jsonl.record.rotate import compress_file, rotated_name
+
+    path = tmp_path / "agent.jsonl"
+    for n in range(40):
+        _trace(path, f"old-{n}", 3)
+    archive = rotated_name(path, 1000.0)
+    path.rename(archive)
+    gz = compress_file(archive)
+    gz.write_bytes(gz.read_bytes()[: gz.stat().st_size // 2])
+    _trace(path, "new", 1)
+    assert main(["ship", str(path), "--endpoint", receiver.endpoint, "-q"]) == 1
+    err = capsys.readouterr().err
+    assert f"{gz}:" in err and "gzip file ended early" in err
+    got = receiver.span_ids()
+    new = {
+        (f"{s.context.trace_id:032x}", f"{s.context.span_id:016x}")
+        for s in events_to_spans(read_files([path]))
+        if s.context is not None
+    }
+    assert len(new) == 2 and new <= set(got)
+    assert len(got) > 10 * 4  # the runs before the cut went too

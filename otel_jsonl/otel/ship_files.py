@@ -32,12 +32,12 @@ from typing import Any
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 
-from ..read.fileset import set_members
 from ..read.follow import (
     FollowedLine,
     Follower,
     Position,
     fingerprint,
+    followed_files,
 )
 from ..read.lines import Problem, decode_line
 from ..schema import check_required
@@ -97,7 +97,8 @@ class _Pending:
 class FileShipper:
     """Follows trace files and ships their spans (see the module doc).
 
-    ``paths``: active trace files (each with its rotated set). ``shipper``: the transport (its
+    ``paths``: active trace files (each with its rotated set), or rotated files on their own
+    (``agent.20261130T044802.123456Z.jsonl.gz``: that file only). ``shipper``: the transport (its
     retry policy applies to each attempt; in ``follow`` mode a batch it gives up on is tried
     again with backoff up to ``max_backoff`` seconds, forever, until :meth:`stop`; without
     ``follow``, for ``give_up_after`` seconds, then the run ends with the spans waiting).
@@ -180,7 +181,7 @@ class FileShipper:
         acked = Position.from_json(saved.get("acked"))
         if resume is None and acked is None:
             return None, None
-        present = {fingerprint(m) for m in set_members(key)}
+        present = {fingerprint(m) for m in followed_files(key)}
         if resume is not None and resume.fingerprint in present:
             return resume, acked if acked is not None and acked.fingerprint in present else None
         if acked is not None and acked.fingerprint in present:
@@ -288,6 +289,13 @@ class FileShipper:
         now = self._clock()
         for line in lines:
             self._feed(item, line, now)
+        problems = item.follower.problems
+        while problems:  # a damaged .gz: what it held up to the damage was read
+            self.status.bad_lines += 1
+            if self._on_problem is not None:
+                self._on_problem(str(problems.pop(0)))
+            else:
+                problems.pop(0)
         return len(lines)
 
     def _feed(self, item: _Set, line: FollowedLine, now: float) -> None:

@@ -27,8 +27,8 @@ from typing import IO, Any, NamedTuple
 
 from ..record.fileio import private_temp, write_all
 from ..schema import check_required
-from .fileset import set_members
-from .lines import Line, Problem, decode_line
+from .fileset import set_key, set_members
+from .lines import GZIP_ERRORS, Line, Problem, decode_line, gzip_error_reason
 
 __all__ = [
     "FOLLOW_INTERVAL",
@@ -37,6 +37,7 @@ __all__ = [
     "Position",
     "fingerprint",
     "follow_events",
+    "followed_files",
     "load_checkpoint",
     "save_checkpoint",
 ]
@@ -73,6 +74,8 @@ def follow_events(
                 if on_note is not None:
                     on_note(follower.notes[notes])
                 notes += 1
+            while follower.problems and not batch:
+                _report(follower.problems.pop(0), on_problem)
             if not batch:
                 polls += 1
                 # Half a line is there: its newline is a write away, look again soon.
@@ -91,20 +94,39 @@ def follow_events(
                     continue
                 if run is None or ev["run"] == run:
                     yield Line(item.lineno, ev)
+            while follower.problems:  # a damaged .gz, after the lines read before the damage
+                _report(follower.problems.pop(0), on_problem)
     finally:
         follower.close()
+
+
+def _report(problem: Problem, on_problem: Callable[[Problem], None] | None) -> None:
+    if on_problem is not None:
+        on_problem(problem)
 
 
 #: Bytes read at a time.
 CHUNK = 1 << 16
 #: Bytes of the first line a fingerprint covers.
 FINGERPRINT_BYTES = 4096
+#: What opening or reading a file may raise (a damaged .gz raises more than OSError).
+_READ_ERRORS: tuple[type[BaseException], ...] = (OSError, *GZIP_ERRORS)
 
 
 def _open(path: Path) -> IO[bytes]:
     if path.name.endswith(".gz"):
         return gzip.open(path, "rb")  # type: ignore[return-value]
     return path.open("rb")
+
+
+def followed_files(path: str | os.PathLike[str]) -> list[Path]:
+    """The files a :class:`Follower` of ``path`` reads, oldest first: the set of an active file
+    (see :func:`~otel_jsonl.read.fileset.set_members`), or ``path`` alone when it is itself a
+    rotated file (``.gz``, a stamped or numbered name), so that an archive can be shipped."""
+    p = Path(path)
+    if set_key(p)[0] != p:
+        return [p] if p.is_file() else []
+    return set_members(p)
 
 
 def _digest(first_line: bytes) -> str:
@@ -117,7 +139,7 @@ def fingerprint(path: str | os.PathLike[str]) -> str | None:
     try:
         with _open(Path(path)) as fh:
             line = fh.readline(FINGERPRINT_BYTES)
-    except (OSError, EOFError):
+    except _READ_ERRORS:
         return None
     if not line.endswith(b"\n") and len(line) < FINGERPRINT_BYTES:
         return None
@@ -160,6 +182,7 @@ class FollowedLine(NamedTuple):
 
 class _Current:
     __slots__ = (
+        "broken",
         "checked",
         "dev",
         "fh",
@@ -186,6 +209,8 @@ class _Current:
         self.mtime_ns = st.st_mtime_ns
         # The path names another file now: this one gets no more lines.
         self.finished = False
+        # A compressed file that is cut or corrupt: read up to where it broke.
+        self.broken = False
 
 
 class Follower:
@@ -205,6 +230,8 @@ class Follower:
         self.active = Path(active)
         self.from_active = from_active
         self.notes: list[str] = []
+        #: Damaged files (a cut or corrupt ``.gz``): ``file:line: reason``, read past.
+        self.problems: list[Problem] = []
         self.rotations = 0
         self._start = start
         self._cur: _Current | None = None
@@ -274,7 +301,7 @@ class Follower:
                 cur.lineno += chunk.count(b"\n")
                 remaining -= len(chunk)
             cur.offset = offset - remaining
-        except (OSError, EOFError):
+        except _READ_ERRORS:
             fh.close()
             return False
         self.close()
@@ -289,7 +316,7 @@ class Follower:
         last: list[tuple[Path, tuple[int, int]]] | None = None
         for _ in range(6):
             out: list[tuple[Path, tuple[int, int]]] = []
-            for member in set_members(self.active):
+            for member in followed_files(self.active):
                 try:
                     st = os.stat(member)
                 except OSError:
@@ -350,14 +377,21 @@ class Follower:
                 return out
         return out
 
-    @staticmethod
-    def _read_chunk(cur: _Current, out: list[FollowedLine]) -> bool:
+    def _read_chunk(self, cur: _Current, out: list[FollowedLine]) -> bool:
         """Read a chunk of ``cur`` and hand out its complete lines; False at its end. A line
-        without its newline yet (still being written, or torn) is kept for the next chunk."""
+        without its newline yet (still being written, or torn) is kept for the next chunk.
+        A damaged compressed file ends where it breaks, said in :attr:`problems`."""
+        if cur.broken:
+            return False
         try:
-            chunk = cur.fh.read(CHUNK)
-        except (OSError, EOFError):
-            chunk = b""  # a compressed file cut short: treat as its end
+            # read1: what a damaged .gz gave before it broke is handed out, not dropped.
+            chunk = cur.fh.read1(CHUNK)  # type: ignore[attr-defined]
+        except GZIP_ERRORS as exc:
+            cur.broken = True
+            self.problems.append(Problem(str(cur.path), cur.lineno + 1, gzip_error_reason(exc)))
+            return False
+        except OSError:
+            return False
         if not chunk:
             return False
         pieces = (cur.torn + chunk).split(b"\n")
@@ -399,6 +433,8 @@ class Follower:
         except FileNotFoundError:
             st = None
         if st is not None and (st.st_ino, st.st_dev) == (cur.ino, cur.dev):
+            if cur.path.name.endswith(".gz"):
+                return False  # an archive followed on its own: never appended to
             if st.st_size < cur.offset or self._replaced_in_place(cur, st):
                 self.notes.append(f"{cur.path}: truncated; reading it again from its start")
                 cur.fh.seek(0)
