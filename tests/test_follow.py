@@ -15,13 +15,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import otel_jsonl.read.follow as follow_module
+from otel_jsonl.otel.checkpoint import load_checkpoint, save_checkpoint
 from otel_jsonl.read.follow import (
     Follower,
     Position,
     fingerprint,
     follow_events,
-    load_checkpoint,
-    save_checkpoint,
 )
 from otel_jsonl.record.rotate import compress_file, rotated_name
 
@@ -323,3 +322,26 @@ def test_a_damaged_gzip_is_a_problem_at_its_line_and_the_next_file_is_read(
     assert 1000 < n < len(written) and got[:1000] == written[:1000]
     assert [(p.path, p.lineno) for p in f.problems] == [(str(gz), n + 1)]
     assert str(f.problems[0]).startswith(f"{gz}:{n + 1}: {reason}")
+
+
+def test_a_write_under_way_at_the_rotation_is_read_before_the_next_file(tmp_path: Path) -> None:
+    """A writer that checked the path before the rename writes its line after it (holding the
+    shared flock RotatingFile writes under): the follower waits for that write and reads the
+    line before it moves on to the next file."""
+    import fcntl
+
+    path = tmp_path / "t.jsonl"
+    append(path, line(0))
+    f = closing(Follower(path))
+    assert drain(f) == [line(0)]
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)  # the write is under way
+        path.rename(rotated_name(path, 1000.0))
+        append(path, line(2))
+        assert drain(f) == []
+        os.write(fd, line(1))
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+    assert drain(f) == [line(1), line(2)]

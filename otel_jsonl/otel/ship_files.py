@@ -289,13 +289,11 @@ class FileShipper:
         now = self._clock()
         for line in lines:
             self._feed(item, line, now)
-        problems = item.follower.problems
-        while problems:  # a damaged .gz: what it held up to the damage was read
+        for problem in item.follower.problems:  # a damaged .gz, read up to the damage
             self.status.bad_lines += 1
             if self._on_problem is not None:
-                self._on_problem(str(problems.pop(0)))
-            else:
-                problems.pop(0)
+                self._on_problem(str(problem))
+        item.follower.problems.clear()
         return len(lines)
 
     def _feed(self, item: _Set, line: FollowedLine, now: float) -> None:

@@ -8,7 +8,10 @@ end of a file it looks at the path: the same file (same inode) grown is read on;
 than what was read, or whose first line changed, was truncated (``copytruncate``) and is read
 again from its start; a path that names another file means the one being read was rotated
 (renamed, perhaps compressed since) or replaced (an atomic ``rename`` over it): the follower
-finishes it and goes on with the next file of the set. A position names its file by a
+finishes it (to its end once more, once no write is under way in it) and goes on with the next
+file of the set, taken from two listings that agree and opened only if it is still the file
+listed (a writer may rotate again meanwhile). A damaged ``.gz`` is read up to the damage and
+said in :attr:`Follower.problems`. A position names its file by a
 fingerprint of the file's first line, not by name or inode, so it survives renames,
 compression and restarts.
 """
@@ -16,16 +19,15 @@ compression and restarts.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import gzip
 import hashlib
-import json
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
-from ..record.fileio import private_temp, write_all
 from ..schema import check_required
 from .fileset import set_key, set_members
 from .lines import GZIP_ERRORS, Line, Problem, decode_line, gzip_error_reason
@@ -38,8 +40,6 @@ __all__ = [
     "fingerprint",
     "follow_events",
     "followed_files",
-    "load_checkpoint",
-    "save_checkpoint",
 ]
 
 #: Seconds between two looks at a file that did not grow.
@@ -129,6 +129,23 @@ def followed_files(path: str | os.PathLike[str]) -> list[Path]:
     return set_members(p)
 
 
+def _no_write_under_way(cur: _Current) -> bool:
+    """True when no writer holds the file's shared ``flock`` (RotatingFile writes under one and
+    checks the path first, so once the path names another file and this lock was had, no write
+    comes after). A plain file only; after 100 looks, go on regardless (a stuck writer)."""
+    if cur.path.name.endswith(".gz") or cur.waits >= 100:
+        return True
+    try:
+        fcntl.flock(cur.fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        cur.waits += 1
+        return False
+    except OSError:
+        return True  # no flock on this file system: nothing to wait for
+    fcntl.flock(cur.fh.fileno(), fcntl.LOCK_UN)
+    return True
+
+
 def _digest(first_line: bytes) -> str:
     return hashlib.sha256(first_line[:FINGERPRINT_BYTES]).hexdigest()[:32]
 
@@ -194,6 +211,7 @@ class _Current:
         "offset",
         "path",
         "torn",
+        "waits",
     )
 
     def __init__(self, path: Path, fh: IO[bytes], st: os.stat_result) -> None:
@@ -211,6 +229,7 @@ class _Current:
         self.finished = False
         # A compressed file that is cut or corrupt: read up to where it broke.
         self.broken = False
+        self.waits = 0
 
 
 class Follower:
@@ -446,7 +465,9 @@ class Follower:
         # The file being read is no longer the active one: rotated, replaced or deleted.
         if not cur.finished:
             # A line written just before the rotation may have come after our last read:
-            # read the file to its end once more before leaving it.
+            # read the file to its end once more, once no write is under way in it.
+            if not _no_write_under_way(cur):
+                return False
             cur.finished = True
             return True
         members = self._members()
@@ -481,47 +502,3 @@ class Follower:
             )
         self.rotations += 1
         return True
-
-
-# -- checkpoints -------------------------------------------------------------------------------
-
-
-def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The checkpoint in ``path`` (``{}`` when there is none); raises ValueError when the file
-    is not a checkpoint."""
-    try:
-        with open(path, "rb") as fh:
-            data = json.loads(fh.read() or b"{}")
-    except FileNotFoundError:
-        return {}
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not a checkpoint file ({exc.msg})") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: not a checkpoint file (not a JSON object)")
-    return data
-
-
-def save_checkpoint(path: str | os.PathLike[str], data: Mapping[str, Any]) -> None:
-    """Write ``data`` to ``path`` atomically (a ``0600`` file written aside, fsynced and renamed
-    over it), so a crash leaves the old checkpoint or the new one, never half of one."""
-    target = Path(path)
-    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    payload = json.dumps(data, sort_keys=True, separators=(",", ":")).encode("utf-8") + b"\n"
-    fd, tmp = private_temp(target)
-    try:
-        try:
-            write_all(fd, payload)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):
-        dfd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
