@@ -111,12 +111,6 @@ def _ship_cmd(path: Path, endpoint: str, checkpoint: Path, *extra: str) -> list[
     ]
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known bug, open in the issue: on a quiet machine about half the runs lose every "
-    "span of a few runs (about 1 in 15 of those that cross a rotation) around a shipper "
-    "restart; the message names the seed and the missing ids",
-)
 def test_follow_survives_rotation_kills_and_a_refusing_backend(
     tmp_path: Path, receiver: OtlpReceiver
 ) -> None:

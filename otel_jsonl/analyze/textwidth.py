@@ -69,6 +69,8 @@ def width(text: str) -> int:
     """Cells ``text`` takes on a terminal. A character after a zero width joiner belongs to
     the emoji sequence before it and takes no cell of its own."""
     if text.isascii():
+        if text.isprintable():
+            return len(text)  # the common case, at C speed
         return sum(1 for ch in text if " " <= ch <= "~")
     total = 0
     joined = False
@@ -86,27 +88,30 @@ def width(text: str) -> int:
 def cut(text: str, cells: int, ellipsis: str = "…") -> str:
     """``text`` cut to at most ``cells`` cells, ending in ``ellipsis`` when something was cut;
     a wide character is never split."""
-    if width(text) <= cells:
-        return text
     room = max(0, cells - width(ellipsis))
+    head = text[: cells + 1]
+    if head.isascii() and head.isprintable():  # one cell a character: no need to look at each
+        return text if len(text) <= cells else text[:room] + ellipsis
     used = 0
-    out: list[str] = []
+    end = 0  # the cut, when there is one: before the first character past ``room``
+    over = False
     joined = False
-    for ch in text:
+    # One pass that stops as soon as the text is known not to fit (a long text is not
+    # measured to its end).
+    for i, ch in enumerate(text):
         if joined:
-            out.append(ch)
             joined = False
             continue
         if ch == "\u200d":
-            out.append(ch)
             joined = True
             continue
         w = _char_width(ch)
-        if used + w > room:
-            break
-        out.append(ch)
+        if not over and used + w > room:
+            end, over = i, True
         used += w
-    return "".join(out) + ellipsis
+        if used > cells:
+            return text[:end] + ellipsis
+    return text
 
 
 def pad(text: str, cells: int) -> str:

@@ -54,6 +54,7 @@ def follow_events(
     max_polls: int | None = None,
     on_problem: Callable[[Problem], None] | None = None,
     on_note: Callable[[str], None] | None = None,
+    on_wait: Callable[[], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Iterator[Line]:
     """Yield the events of ``path`` from its first line on, then each new complete line as it
@@ -63,6 +64,8 @@ def follow_events(
     atomic replace, saying so through ``on_note``. A line still being written waits for its
     newline. A bad line is passed to ``on_problem`` (``path:line: reason``) and skipped; it never
     stops the follow. Line numbers count from the top of the file each line is in.
+    ``on_wait`` is called each time it is about to wait for more (to flush output then, not
+    after each line).
     """
     follower = Follower(path, from_active=True)
     polls = 0
@@ -77,6 +80,8 @@ def follow_events(
             while follower.problems and not batch:
                 _report(follower.problems.pop(0), on_problem)
             if not batch:
+                if on_wait is not None:
+                    on_wait()
                 polls += 1
                 # Half a line is there: its newline is a write away, look again soon.
                 sleep(min(interval, 0.01) if follower.mid_line else interval)
