@@ -550,3 +550,55 @@ def test_a_damaged_gzip_in_the_set_is_reported_and_the_rest_shipped(
     }
     assert len(new) == 2 and new <= set(got)
     assert len(got) > 10 * 4  # the runs before the cut went too
+
+
+def test_a_rotating_exporter_set_is_shipped_whole_across_restarts(tmp_path: Path) -> None:
+    """Every file of an exporter's rotating set begins with its resource line: a restart from
+    the checkpoint still finds the right file and sends every span (a position must not name
+    another file of the set that begins the same way)."""
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    from otel_jsonl import JsonlSpanExporter
+
+    path = tmp_path / "otel.jsonl"
+    policy = RotationPolicy(max_bytes=1500, compress=True)
+    provider = TracerProvider(resource=Resource({"service.name": "svc-a"}))
+    provider.add_span_processor(SimpleSpanProcessor(JsonlSpanExporter(path, rotate=policy)))
+    tracer = provider.get_tracer("t")
+    cp = tmp_path / "cp.json"
+    sent: list[str] = []
+    for part in range(3):
+        for i in range(part * 20, part * 20 + 20):
+            with tracer.start_as_current_span(f"step {i}"):
+                pass
+        sink = _Collecting()
+        FileShipper([path], sink, checkpoint=cp, follow=False).run()  # type: ignore[arg-type]
+        sent.extend(s.name for s in sink.spans)
+    provider.shutdown()
+    assert len(set_members(path)) >= 6
+    assert set(sent) == {f"step {i}" for i in range(60)}
+    assert len(sent) == 60
+
+
+def test_a_restart_whose_checkpoint_is_the_end_of_a_rotated_file_sends_the_next_files(
+    tmp_path: Path,
+) -> None:
+    """Everything shipped (the checkpoint is the end of the file), the file rotated and gzipped,
+    a new one written: the next start sends the new spans (it dropped every span after the
+    checkpoint, waiting for a line of the checkpoint's file that never came)."""
+    from otel_jsonl.record.rotate import compress_file, rotated_name
+
+    path = tmp_path / "agent.jsonl"
+    cp = tmp_path / "cp.json"
+    _trace(path, "a", 2)
+    first = _Collecting()
+    FileShipper([path], first, checkpoint=cp, follow=False).run()  # type: ignore[arg-type]
+    compress_file(path.rename(rotated_name(path, 1000.0)))
+    _trace(path, "b", 2)
+    second = _Collecting()
+    status = FileShipper([path], second, checkpoint=cp, follow=False).run()  # type: ignore[arg-type]
+    assert len(first.spans) == 3
+    assert len(second.spans) == 3 and status.spans_suppressed == 0
+    assert {s.context.trace_id for s in second.spans} != {s.context.trace_id for s in first.spans}

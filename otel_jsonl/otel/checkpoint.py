@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..exceptions import OtelJsonlError
+from ..read.follow import Position, fingerprint, followed_files
 from ..record.fileio import private_temp, write_all
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "CheckpointBusyError",
     "load_checkpoint",
     "save_checkpoint",
+    "starting_point",
 ]
 
 CHECKPOINT_VERSION = 1
@@ -118,3 +120,27 @@ def save_checkpoint(path: str | os.PathLike[str], data: Mapping[str, Any]) -> No
             os.fsync(dfd)
         finally:
             os.close(dfd)
+
+
+def starting_point(
+    key: str, saved: Mapping[str, Any]
+) -> tuple[Position | None, Position | None, str | None]:
+    """Where a shipper of ``key`` resumes with the checkpoint entry ``saved``: the position to
+    read from (None: the oldest file of the set), the position up to which the spans completed
+    were accepted (None: drop nothing), and a note when the checkpoint's files are gone."""
+    resume = Position.from_json(saved.get("resume"))
+    acked = Position.from_json(saved.get("acked"))
+    if resume is None and acked is None:
+        return None, None, None
+    present: set[str | None] = set()
+    for _ in range(4):  # a file may be renamed (compressed) between listing and reading
+        present = {fingerprint(m) for m in followed_files(key)}
+        if resume is None or resume.fingerprint in present:
+            break
+    if resume is not None and resume.fingerprint in present:
+        return resume, acked if acked is not None and acked.fingerprint in present else None, None
+    if acked is not None and acked.fingerprint in present:
+        note = "the checkpoint's resume point is gone; resuming after the last position the "
+        return acked, None, f"{key}: {note}backend accepted"
+    note = "the files of the checkpoint are gone (rotated away?); starting at the oldest file left"
+    return None, None, f"{key}: {note}"

@@ -151,6 +151,16 @@ def _no_write_under_way(cur: _Current) -> bool:
     return True
 
 
+def _gzip_size(path: Path) -> int | None:
+    """The uncompressed length (mod 2**32) a gzip file's trailer records."""
+    try:
+        with path.open("rb") as fh:
+            fh.seek(-4, os.SEEK_END)
+            return int.from_bytes(fh.read(4), "little")
+    except OSError:
+        return None
+
+
 def _digest(first_line: bytes) -> str:
     return hashlib.sha256(first_line[:FINGERPRINT_BYTES]).hexdigest()[:32]
 
@@ -257,6 +267,8 @@ class Follower:
         #: Damaged files (a cut or corrupt ``.gz``): ``file:line: reason``, read past.
         self.problems: list[Problem] = []
         self.rotations = 0
+        #: After a poll: True when it ended at the end of the active file (or the set is empty).
+        self.at_end = False
         self._start = start
         self._cur: _Current | None = None
 
@@ -272,11 +284,6 @@ class Follower:
     def mid_line(self) -> bool:
         """True when the file being read ends with a line still being written."""
         return self._cur is not None and bool(self._cur.torn)
-
-    @property
-    def current_path(self) -> Path | None:
-        """The file being read now."""
-        return self._cur.path if self._cur is not None else None
 
     def __enter__(self) -> Follower:
         return self
@@ -296,10 +303,8 @@ class Follower:
     def _open_at(
         self, path: Path, offset: int, fp: str | None, ident: tuple[int, int] | None = None
     ) -> bool:
-        """Open ``path`` at ``offset``; False when it cannot be opened or is no longer the file
-        the caller saw: another inode than ``ident``, another first line than ``fp``. (A file
-        named in a listing may be rotated, and the name taken by a newer file, before it is
-        opened.)"""
+        """Open ``path`` at ``offset``; False when it cannot be, or is no longer the file the
+        caller listed (its name taken by a newer file): another inode or first line."""
         try:
             fh = _open(path)
         except OSError:
@@ -333,10 +338,9 @@ class Follower:
         return True
 
     def _members(self) -> list[tuple[Path, tuple[int, int]]] | None:
-        """The files of the set now, oldest first, each with its (inode, device), from two
-        listings that agree: a file renamed meanwhile (rotated, compressed) changes the names,
-        and a name taken by a newer file changes its inode, so a stale listing (which would
-        miss a file) is never used. None when the set keeps changing (look again later)."""
+        """The files of the set, oldest first, with their (inode, device), from two listings
+        that agree (a stale one may miss a file renamed meanwhile, or name a newer file by an
+        older one's name). None when the set keeps changing: look again later."""
         last: list[tuple[Path, tuple[int, int]]] | None = None
         for _ in range(6):
             out: list[tuple[Path, tuple[int, int]]] = []
@@ -362,7 +366,9 @@ class Follower:
                 continue
             start = self._start
             if start is not None:
-                for member, ident in reversed(members):  # the checkpoint's file is recent
+                # Oldest first: should two files begin alike (exporter files written before
+                # their resource lines were stamped per file), reading more is safe, less not.
+                for member, ident in members:
                     if fingerprint(member) == start.fingerprint and self._open_at(
                         member, start.offset, start.fingerprint, ident
                     ):
@@ -373,6 +379,7 @@ class Follower:
             if members and self._open_at(members[0][0], 0, None, members[0][1]):
                 return
             if not members:
+                self.at_end = True
                 return
         start = self._start
         if start is not None:
@@ -389,6 +396,7 @@ class Follower:
         """The complete lines available now: reading stops once ``max_lines`` are had (the
         last chunk read may add a few more)."""
         out: list[FollowedLine] = []
+        self.at_end = False
         if self._cur is None:
             self._first()
         for _ in range(64):  # each turn moves to another file; bounded
@@ -457,9 +465,11 @@ class Follower:
         except FileNotFoundError:
             st = None
         if st is not None and (st.st_ino, st.st_dev) == (cur.ino, cur.dev):
+            self.at_end = True
             if cur.path.name.endswith(".gz"):
                 return False  # an archive followed on its own: never appended to
             if st.st_size < cur.offset or self._replaced_in_place(cur, st):
+                self.at_end = False
                 self.notes.append(f"{cur.path}: truncated; reading it again from its start")
                 cur.fh.seek(0)
                 cur.offset = cur.lineno = 0
@@ -484,12 +494,13 @@ class Follower:
                 index = i
                 break
         if index is None and cur.fp is not None:
-            # Compressed since (a new inode): found by its first line, newest first.
-            for i in range(len(members) - 1, -1, -1):
-                member = members[i][0]
-                if member.name.endswith(".gz") and fingerprint(member) == cur.fp:
-                    index = i
-                    break
+            # Compressed since (a new inode): found by its first line and its length (the
+            # gzip trailer's), newest first; by its first line alone, the oldest such file.
+            size = (cur.offset + len(cur.torn)) & 0xFFFFFFFF
+            same = [i for i, (m, _) in enumerate(members) if m.name.endswith(".gz")]
+            same = [i for i in same if fingerprint(members[i][0]) == cur.fp]
+            exact = [i for i in same if _gzip_size(members[i][0]) == size]
+            index = exact[-1] if exact else same[0] if same else None
         if index is not None:
             following = members[index + 1 :]
         else:
