@@ -42,6 +42,8 @@ def clean(text: str) -> str:
     return _CONTROLS.sub("", text.replace("\t", " "))
 
 
+_PRINTABLE_ASCII = re.compile("[ -~]*")
+
 _ZERO_WIDTH_RANGES = (
     (0x1160, 0x11FF),  # Hangul Jamo medial vowels and final consonants
     (0x200B, 0x200F),  # zero width space, joiners, marks
@@ -89,28 +91,37 @@ def cut(text: str, cells: int, ellipsis: str = "…") -> str:
     """``text`` cut to at most ``cells`` cells, ending in ``ellipsis`` when something was cut;
     a wide character is never split."""
     room = max(0, cells - width(ellipsis))
-    head = text[: cells + 1]
-    if head.isascii() and head.isprintable():  # one cell a character: no need to look at each
-        return text if len(text) <= cells else text[:room] + ellipsis
-    used = 0
-    end = 0  # the cut, when there is one: before the first character past ``room``
-    over = False
-    joined = False
-    # One pass that stops as soon as the text is known not to fit (a long text is not
-    # measured to its end).
-    for i, ch in enumerate(text):
-        if joined:
-            joined = False
-            continue
+    # The printable ASCII the text begins with is one cell a character: skipped at C speed.
+    ascii_head = _PRINTABLE_ASCII.match(text, 0, cells + 1).end()  # type: ignore[union-attr]
+    if ascii_head > cells:
+        return text[:room] + ellipsis
+    if ascii_head == len(text):
+        return text
+    used, i, n = ascii_head, ascii_head, len(text)
+    over = used > room
+    end = room if over else 0  # the cut, when there is one: before the first char past room
+    # One pass that stops as soon as the text is known not to fit (a long text is not measured
+    # to its end), runs of printable ASCII taken whole.
+    while i < n:
+        ch = text[i]
+        i += 1
         if ch == "\u200d":
-            joined = True
+            i += 1  # the character it joins to the one before takes no cell
             continue
         w = _char_width(ch)
         if not over and used + w > room:
-            end, over = i, True
+            end, over = i - 1, True
         used += w
         if used > cells:
             return text[:end] + ellipsis
+        run = _PRINTABLE_ASCII.match(text, i, i + cells - used + 1).end() - i  # type: ignore[union-attr]
+        if run:
+            if not over and used + run > room:
+                end, over = i + room - used, True
+            used += run
+            i += run
+            if used > cells:
+                return text[:end] + ellipsis
     return text
 
 
