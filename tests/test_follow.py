@@ -345,3 +345,19 @@ def test_a_write_under_way_at_the_rotation_is_read_before_the_next_file(tmp_path
     finally:
         os.close(fd)
     assert drain(f) == [line(1), line(2)]
+
+
+def test_files_that_begin_alike_are_told_apart_by_their_length(tmp_path: Path) -> None:
+    """Two rotated .gz files with the same first line (exporter files of older versions): the
+    follower, its file compressed meanwhile, goes on after that file (its gzip trailer gives
+    its length), not after the older one, which would read the file a second time."""
+    path = tmp_path / "t.jsonl"
+    header = line(0, run="resource")
+    append(path, header + line(1, run="old"))
+    _rotate_and_gzip(path, 1000.0)
+    append(path, header + line(2) + line(3))
+    f = closing(Follower(path))
+    assert drain(f) == [header, line(1, run="old"), header, line(2), line(3)]
+    _rotate_and_gzip(path, 1001.0)
+    append(path, line(4))
+    assert drain(f) == [line(4)]

@@ -497,10 +497,12 @@ class Follower:
             # Compressed since (a new inode): found by its first line and its length (the
             # gzip trailer's), newest first; by its first line alone, the oldest such file.
             size = (cur.offset + len(cur.torn)) & 0xFFFFFFFF
-            same = [i for i, (m, _) in enumerate(members) if m.name.endswith(".gz")]
-            same = [i for i in same if fingerprint(members[i][0]) == cur.fp]
-            exact = [i for i in same if _gzip_size(members[i][0]) == size]
-            index = exact[-1] if exact else same[0] if same else None
+            for i in range(len(members) - 1, -1, -1):
+                member = members[i][0]
+                if member.name.endswith(".gz") and fingerprint(member) == cur.fp:
+                    index = i
+                    if _gzip_size(member) == size:
+                        break
         if index is not None:
             following = members[index + 1 :]
         else:
@@ -508,11 +510,9 @@ class Follower:
         if not following:
             return False  # the next file is not there yet (between a rename and a create)
         nxt, ident = following[0]
-        torn = cur.torn
         if not self._open_at(nxt, 0, None, ident):
-            # Renamed (rotated on, compressed) since the listing: look again on the next poll.
-            return False
-        if torn:
+            return False  # renamed since the listing (rotated on, compressed): look again
+        if cur.torn:
             self.notes.append(
                 f"{cur.path}:{cur.lineno + 1}: torn last line skipped (the file was rotated)"
             )
