@@ -188,7 +188,7 @@ def target(variant: str, payload: str) -> str:
 def profile(reps: int) -> None:
     """Where a step's time goes: the article's two parts, the recorder's encode and write, and
     each pass of the secret screen, in microseconds (medians, interleaved)."""
-    from otel_jsonl.record import secrets
+    from otel_jsonl.record import secret_scan, secrets
 
     print("microseconds per call, median of interleaved repetitions")
     for name, (kind, fields) in payloads().items():
@@ -196,15 +196,12 @@ def profile(reps: int) -> None:
             continue
         event = {"ts": time.time(), "run": "abcd1234", "seq": 3, "kind": kind, **fields}
         line = _codec.dumps_line(event)
-        low = line.lower()
-        runs = line.translate(secrets._RUN_TABLE)
+        folded = line.translate(secret_scan.FOLD_TABLE)
         parts: dict[str, Any] = {
             "article json.dumps": lambda e=event: json.dumps(e),
             "orjson dumps_line": lambda e=event: _codec.dumps_line(e),
-            "screen: translate": lambda b=line: b.translate(secrets._RUN_TABLE),
-            "screen: find run": lambda r=runs: r.find(secrets._RUN_NEEDLE),
-            "screen: lower": lambda b=line: b.lower(),
-            "screen: ':' scan": lambda lo=low: secrets.scans().colon.search(lo),
+            "screen: fold": lambda b=line: b.translate(secret_scan.FOLD_TABLE),
+            "screen: scan": lambda f=folded: secret_scan.scan()[0].search(f),
             "screen: whole": lambda b=line: secrets.find_secrets(b),
         }
         results: dict[str, list[float]] = {k: [] for k in parts}

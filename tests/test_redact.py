@@ -328,7 +328,7 @@ def test_redacted_lines_always_parse(values: dict[str, str], text: str) -> None:
 
 
 def test_ordinary_genai_keys_are_no_candidates() -> None:
-    """The ':' and '=' scans stop at no ordinary GenAI or recorder key (no verifier runs)."""
+    """The scan stops at no ordinary GenAI or recorder key; `key_count=` stops once, rejected."""
     from otel_jsonl.record import secrets
 
     keys = [
@@ -365,7 +365,27 @@ def test_ordinary_genai_keys_are_no_candidates() -> None:
         "location",
         "description",
     ]
-    line = json.dumps(dict.fromkeys(keys, "value")).encode() + b" key_count=3 duration=4"
-    low = line.lower()
-    assert secrets.scans().colon.search(low) is None
-    assert secrets.scans().equals.search(low) is None
+    line = json.dumps(dict.fromkeys(keys, "value")).encode()
+    assert secrets.candidates(line) == []
+    assert secrets.candidates(line.upper()) == []
+    text = b"key_count=3 duration=4"
+    assert secrets.candidates(text) == [(3, "key")]
+    assert secrets.find_secrets(text, text=True) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("PASSWD=Tr0ub4dor&3x", "password"),
+        ("DB_PASSWORD = Tr0ub4dor&3x", "password"),
+        ("AUTHORIZATION: Basic dXNlcjpodW50ZXIy", "authorization"),
+        ("X-API-KEY: k3Yk3Yk3Yk3Yk3Yk3Yk3Y9", "api_key"),
+        ("https://x.blob.core.windows.net/c?SIG=AbC123dEf456GhI789", "signature"),
+        ("AKIAIOSFODNN7EXAMPLQ", "aws_access_key_id"),
+        ("Bearer Xq7RbV2mK9pLw4TzN8cY3hJ6dF1sG5aQ0eU", "bearer_token"),
+        ("ya29.a0AfH6SMBx7Q2kLmN3pR4sT5uV6wX7yZ8", "google_oauth_token"),
+    ],
+)
+def test_folded_bytes_find_every_spelling(text: str, kind: str) -> None:
+    """The one scan folds case and anchor bytes: capital key names and secrets at offset 0."""
+    assert [k for k, _ in MARKER.findall(redact_text(text))] == [kind]

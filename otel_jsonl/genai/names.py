@@ -109,6 +109,20 @@ OPENINFERENCE_OPERATIONS = {
     "RETRIEVER": "retrieval",
 }
 
+#: Name prefixes of the other conventions the mapping of a model call reads (OpenInference and
+#: OpenLLMetry, OpenLLMetry's indexed messages, the Vercel AI SDK, OpenInference's raw input
+#: and output, the Anthropic SDK): a span with any of them is not a plain one
+#: (genai/plain_llm.py).
+OTHER_CONVENTION_PREFIXES = (
+    "llm.",
+    "gen_ai.prompt.",
+    "gen_ai.completion.",
+    "ai.",
+    "openinference.",
+    "input.",
+    "output.",
+    "anthropic.",
+)
 #: Operations written as ``llm_call``.
 LLM_OPERATIONS = frozenset({"chat", "text_completion", "generate_content", "completion"})
 

@@ -89,12 +89,18 @@ class RunSteps:
         the run's input and answer. A root OpenInference chain span holding LangChain
         messages, in a run that made model calls, is the agent.
         """
-        state = self._run(run)
-        nested = span_id in state.agent_below
-        state.agent_below.discard(span_id)
+        # A run's state is made when there is something to remember (most spans of a run
+        # need none: a root model call alone has nothing to learn from or leave to others).
+        state = self._runs.get(run)
+        nested = False
+        if state is not None:
+            self._runs.move_to_end(run)
+            nested = span_id in state.agent_below
+            state.agent_below.discard(span_id)
         if (
             op is None
             and parent_id is None
+            and state is not None
             and state.llm_calls
             and attrs.get(n.OPENINFERENCE_SPAN_KIND) == n.OPENINFERENCE_CHAIN
             and langchain_messages(attrs.get(n.INPUT_VALUE)) is not None
@@ -102,12 +108,10 @@ class RunSteps:
             op = "invoke_agent"
         if op == "invoke_agent" and nested and not has_content(attrs):
             op = None
-        if (
-            parent_id is not None
-            and (nested or op == "invoke_agent")
-            and len(state.agent_below) < MAX_PENDING
-        ):
-            state.agent_below.add(parent_id)
+        if parent_id is not None and (nested or op == "invoke_agent"):
+            state = state or self._run(run)
+            if len(state.agent_below) < MAX_PENDING:
+                state.agent_below.add(parent_id)
         return op
 
     def end(self, run: str, parent_id: str | None) -> None:
@@ -115,8 +119,11 @@ class RunSteps:
         if parent_id is None:
             self._runs.pop(run, None)
 
-    def settle(self, run: str, lines: list[dict[str, Any]]) -> None:
-        """Complete the lines of one span from what the run's earlier spans said."""
+    def settle(self, run: str, lines: list[dict[str, Any]], *, root: bool = False) -> None:
+        """Complete the lines of one span from what the run's earlier spans said. A ``root``
+        span ends its run: with no earlier span of the run known, there is nothing to do."""
+        if root and run not in self._runs:
+            return
         state = self._run(run)
         for line in lines:
             kind = line.get("kind")

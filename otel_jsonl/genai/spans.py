@@ -10,7 +10,7 @@ exactly from the lines. Pure functions, no I/O.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import names as n
@@ -26,6 +26,7 @@ from .content import (
 )
 from .frameworks import agent_fields, repair_parts, tool_fields
 from .jsontext import exact_json_style, loads, parse_json
+from .plain_llm import fill_plain_llm
 from .responses_gemini_spans import refine_llm_call
 
 __all__ = [
@@ -80,6 +81,8 @@ def _pointer(path: tuple[str, ...]) -> str:
 
 class FieldBuilder:
     """Moves attributes into line fields, keeping track of what moved where."""
+
+    __slots__ = ("attrs", "lines", "main", "moved")
 
     def __init__(self, attrs: Mapping[str, Any], main: dict[str, Any]) -> None:
         self.attrs = dict(attrs)
@@ -211,9 +214,11 @@ _USAGE_KEYS = (
 
 
 def _fill_llm(
-    b: FieldBuilder, events: Iterable[tuple[str, Any]], op: str, attrs: Mapping[str, Any]
+    b: FieldBuilder, events: Sequence[tuple[str, Any]], op: str, attrs: Mapping[str, Any]
 ) -> None:
     """Fields of an ``llm_call`` (also used, in part, by ``embeddings``)."""
+    if fill_plain_llm(b, op, attrs, bool(events)):
+        return  # the common span, in one pass (the same fields as below)
     ev = b.main
     if b.move(n.GEN_AI_OPERATION_NAME, ("operation",)) is None:
         ev["operation"] = op
@@ -256,7 +261,7 @@ def _fill_llm(
 
 
 def _fill_llm_content(
-    b: FieldBuilder, events: Iterable[tuple[str, Any]], attrs: Mapping[str, Any]
+    b: FieldBuilder, events: Sequence[tuple[str, Any]], attrs: Mapping[str, Any]
 ) -> None:
     """A model call's messages: current attributes, then OpenInference, OpenLLMetry, span
     events, whichever the span has first."""
@@ -352,7 +357,7 @@ def fill_step(
     b: FieldBuilder,
     op: str | None,
     attrs: Mapping[str, Any],
-    events: Iterable[tuple[str, Any]],
+    events: Sequence[tuple[str, Any]],
     first: dict[str, Any],
     *,
     error: bool,

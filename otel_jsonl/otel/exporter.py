@@ -249,22 +249,24 @@ class JsonlSpanExporter(_FileUser, SpanExporter):
         self._llm_child_of: OrderedDict[str, str] = OrderedDict()
         self._run_steps = RunSteps()
 
-    def _resource_ref(
-        self, resource: Resource, out: list[dict[str, Any]], run: str, ts: float
-    ) -> str:
+    def _resource_ref(self, resource: Resource) -> str:
+        """The id of ``resource`` (made once per resource object)."""
         cached = self._resource_ids.get(id(resource))
         if cached is not None and cached[0] is resource:
-            rid = cached[1]
-        else:
-            rid = resource_id(resource)
-            if len(self._resource_ids) > 64:
-                self._resource_ids.clear()
-            self._resource_ids[id(resource)] = (resource, rid)
-        if rid not in self._resources:
-            event = resource_event(resource, run=run, ts=ts, rid=rid)
-            self._resources[rid] = dict(event)
-            out.append(event)
+            return cached[1]
+        rid = resource_id(resource)
+        if len(self._resource_ids) > 64:
+            self._resource_ids.clear()
+        self._resource_ids[id(resource)] = (resource, rid)
         return rid
+
+    def _resource_line(
+        self, resource: Resource, rid: str, out: list[dict[str, Any]], run: str, ts: float
+    ) -> None:
+        """The ``resource`` line of ``resource``, the first time it is seen."""
+        event = resource_event(resource, run=run, ts=ts, rid=rid)
+        self._resources[rid] = dict(event)
+        out.append(event)
 
     def _resource_lines(self) -> bytes:
         encode = self._sink.writer.encode
@@ -276,7 +278,13 @@ class JsonlSpanExporter(_FileUser, SpanExporter):
     def _duplicate_of(self, event: dict[str, Any], span: ReadableSpan) -> str | None:
         """The span id of the ``llm_call`` already written for the same model call."""
         span_id = event["span_id"]
-        rid = llm_call_id(span.attributes or {})
+        if event["otel"].get("moved", {}).get(n.GEN_AI_RESPONSE_ID) == "/response_id":
+            # The attribute's very value (read from the line: the span's attributes are a
+            # proxy, slower to read).
+            rid = event["response_id"]
+            rid = rid if isinstance(rid, str) and rid else None
+        else:
+            rid = llm_call_id(span.attributes or {})
         # By response id alone: two instrumentations that both start a root span put one call
         # in two traces (the Anthropic SDK's own span beside OpenLLMetry's, with no agent span
         # around them). A provider's response ids are unique; the memory is bounded.
@@ -309,7 +317,10 @@ class JsonlSpanExporter(_FileUser, SpanExporter):
             with self._lock:
                 for span in spans:
                     self._map(span, events)
-                    chunks.extend([encode(e) for e in events])
+                    if len(events) == 1:
+                        chunks.append(encode(events[0]))
+                    else:
+                        chunks.extend([encode(e) for e in events])
                     events.clear()
             self._sink.write_bytes(b"".join(chunks))
             if self.joiner is not None:
@@ -320,11 +331,13 @@ class JsonlSpanExporter(_FileUser, SpanExporter):
             return SpanExportResult.FAILURE
 
     def _map(self, span: ReadableSpan, out: list[dict[str, Any]]) -> None:
-        ctx = span.context
-        run = format(ctx.trace_id, "032x") if ctx is not None else "0" * 32
-        rid = self._resource_ref(span.resource, out, run, (span.end_time or 0) / 1e9)
+        resource = span.resource
+        rid = self._resource_ref(resource)
         events = span_to_events(span, resource_ref=rid, run_steps=self._run_steps)
-        main = next(e for e in events if "otel" in e)
+        main = events[0] if "otel" in events[0] else events[1]
+        run = main["run"]
+        if rid not in self._resources:
+            self._resource_line(resource, rid, out, run, main["ts"])
         logs: list[dict[str, Any]] = []
         if self.joiner is not None:
             logs = self.joiner.take((main["trace_id"], main["span_id"]))
@@ -337,9 +350,10 @@ class JsonlSpanExporter(_FileUser, SpanExporter):
             elif logs:
                 merge_logs(main, logs)
                 logs = []
+        parent = main.get("parent_id")
         if main["kind"] != "span":
-            self._run_steps.settle(run, events)
-        self._run_steps.end(run, main.get("parent_id"))
+            self._run_steps.settle(run, events, root=parent is None)
+        self._run_steps.end(run, parent)
         number_events(events, self._seq.for_run(run))
         out.extend(events)
         out.extend(logs)

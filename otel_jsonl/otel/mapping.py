@@ -23,10 +23,8 @@ other line of the same span that holds the field (``tool_call``, ``input``).
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -43,6 +41,7 @@ from ..genai.jsontext import JSON_STYLES
 from ..genai.run_steps import RunSteps
 from ..genai.spans import FieldBuilder, fill_step, operation_of
 from ..record import codec as _codec
+from .typed_values import decode_attrs, encode_attrs
 
 __all__ = [
     "decode_attrs",
@@ -56,57 +55,9 @@ __all__ = [
     "span_to_events",
 ]
 
-_KIND_NAMES = {k: k.name for k in SpanKind}
-_NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-
-
-# --- typed attribute values ------------------------------------------------------------------
-
-
-def _encode_value(value: Any) -> Any:
-    t = type(value)
-    if t is str or t is int or t is bool:
-        return value
-    if t is tuple:
-        return [_encode_value(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return {"float": "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")}
-    if isinstance(value, (str, bool, int, float)) or value is None:
-        return value
-    if isinstance(value, (bytes, bytearray)):
-        return {"bytes": base64.b64encode(bytes(value)).decode("ascii")}
-    if isinstance(value, Mapping):
-        return {"map": {str(k): _encode_value(v) for k, v in value.items()}}
-    if isinstance(value, Sequence):
-        return [_encode_value(v) for v in value]
-    return str(value)
-
-
-def _decode_value(value: Any) -> Any:
-    if isinstance(value, list):
-        return tuple(_decode_value(v) for v in value)
-    if isinstance(value, dict) and len(value) == 1:
-        if "float" in value:
-            return _NONFINITE.get(value["float"], math.nan)
-        if "bytes" in value:
-            return base64.b64decode(value["bytes"])
-        if "map" in value and isinstance(value["map"], dict):
-            return {k: _decode_value(v) for k, v in value["map"].items()}
-    return value
-
-
-def encode_attrs(attrs: Attributes | Mapping[str, Any] | None) -> dict[str, Any]:
-    """OTel attributes as JSON values, types kept (see the module docstring)."""
-    if not attrs:
-        return {}
-    return {k: _encode_value(v) for k, v in attrs.items()}
-
-
-def decode_attrs(attrs: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The inverse of :func:`encode_attrs` (arrays come back as tuples)."""
-    if not attrs:
-        return {}
-    return {k: _decode_value(v) for k, v in attrs.items()}
+#: Span kind names by the member's identity (hashing an enum member runs Python code).
+_KIND_NAMES = {id(k): k.name for k in SpanKind}
+_UNSET, _ERROR = StatusCode.UNSET, StatusCode.ERROR
 
 
 # --- resources -------------------------------------------------------------------------------
@@ -164,63 +115,80 @@ def _span_attrs(span: ReadableSpan) -> dict[str, Any]:
     return dict(raw)
 
 
-def _hex_trace(value: int) -> str:
-    return format(value, "032x")
+#: The ``otel.scope`` object of recent scopes, by identity (spans of a tracer share one).
+_SCOPES: dict[int, tuple[InstrumentationScope, dict[str, Any]]] = {}
 
 
-def _hex_span(value: int) -> str:
-    return format(value, "016x")
+def _items(span: ReadableSpan, private: str) -> Sequence[Any]:
+    """``span.events`` or ``span.links``: the SDK copies its bounded list under a lock for
+    each read, so an empty one (most spans) is told by its length first."""
+    raw = getattr(span, private, None)
+    if raw is not None and not len(raw):
+        return ()
+    return span.events if private == "_events" else span.links
 
 
-def _status(span: ReadableSpan) -> dict[str, Any] | None:
-    code = span.status.status_code
-    if code is StatusCode.UNSET:
-        return None
-    out: dict[str, Any] = {"code": code.name}
-    if span.status.description is not None:
-        out["description"] = span.status.description
-    return out
-
-
-def _otel_block(
-    span: ReadableSpan, b: FieldBuilder, resource_ref: str | None, events: Sequence[Event]
-) -> dict[str, Any]:
-    otel: dict[str, Any] = {
-        "name": span.name,
-        "kind": _KIND_NAMES[span.kind],
-        "ns": [span.start_time, span.end_time],
-    }
-    status = _status(span)
-    if status is not None:
-        otel["status"] = status
-    if b.attrs:
-        otel["attrs"] = encode_attrs(b.attrs)
-    if b.moved:
-        otel["moved"] = b.moved
-    if events:
-        otel["events"] = [_event_json(e.name, e.timestamp, e.attributes) for e in events]
-    links = span.links
-    if links:
-        otel["links"] = [_link_json(link) for link in links]
-    scope = span.instrumentation_scope
-    if scope is not None:
-        s: dict[str, Any] = {"name": scope.name}
+def _scope_json(scope: InstrumentationScope) -> dict[str, Any]:
+    """``otel.scope``: a copy of the one made for this scope object."""
+    cached = _SCOPES.get(id(scope))
+    if cached is not None and cached[0] is scope:
+        s = cached[1]
+    else:
+        s = {"name": scope.name}
         if scope.version is not None:
             s["version"] = scope.version
         if scope.schema_url is not None:
             s["schema_url"] = scope.schema_url
         if scope.attributes:
             s["attrs"] = encode_attrs(scope.attributes)
-        otel["scope"] = s
+        if len(_SCOPES) >= 64:
+            _SCOPES.clear()
+        _SCOPES[id(scope)] = (scope, s)
+    out = s.copy()
+    if "attrs" in out:
+        out["attrs"] = dict(out["attrs"])
+    return out
+
+
+def _otel_block(
+    span: ReadableSpan,
+    b: FieldBuilder,
+    resource_ref: str | None,
+    events: Sequence[Event],
+    status: Status,
+) -> dict[str, Any]:
+    otel: dict[str, Any] = {
+        "name": span.name,
+        "kind": _KIND_NAMES.get(id(span.kind)) or span.kind.name,
+        "ns": [span.start_time, span.end_time],
+    }
+    if status.status_code is not _UNSET:
+        otel["status"] = {"code": status.status_code.name}
+        if status.description is not None:
+            otel["status"]["description"] = status.description
+    if b.attrs:
+        otel["attrs"] = encode_attrs(b.attrs)
+    if b.moved:
+        otel["moved"] = b.moved
+    if events:
+        otel["events"] = [_event_json(e.name, e.timestamp, e.attributes) for e in events]
+    links = _items(span, "_links")
+    if links:
+        otel["links"] = [_link_json(link) for link in links]
+    scope = span.instrumentation_scope
+    if scope is not None:
+        otel["scope"] = _scope_json(scope)
     if resource_ref is not None:
         otel["resource"] = resource_ref
     ctx = span.context
     if ctx is not None:
-        if int(ctx.trace_flags) != 1:
-            otel["flags"] = int(ctx.trace_flags)
+        flags = ctx.trace_flags
+        if flags != 1:
+            otel["flags"] = int(flags)
         if ctx.trace_state:
             otel["trace_state"] = ctx.trace_state.to_header()
-    if span.parent is not None and span.parent.is_remote:
+    parent = span.parent
+    if parent is not None and parent.is_remote:
         otel["parent_remote"] = True
     d_attrs, d_events, d_links = span.dropped_attributes, span.dropped_events, span.dropped_links
     if d_attrs or d_events or d_links:
@@ -238,7 +206,7 @@ def _event_json(name: str, ns: int | None, attrs: Attributes) -> dict[str, Any]:
 
 def _link_json(link: Link) -> dict[str, Any]:
     ctx = link.context
-    out: dict[str, Any] = {"trace_id": _hex_trace(ctx.trace_id), "span_id": _hex_span(ctx.span_id)}
+    out: dict[str, Any] = {"trace_id": f"{ctx.trace_id:032x}", "span_id": f"{ctx.span_id:016x}"}
     if link.attributes:
         out["attrs"] = encode_attrs(link.attributes)
     if ctx.trace_state:
@@ -289,33 +257,45 @@ def span_to_events(
     their ``step`` is filled by :func:`number_events`.
     """
     ctx = span.context
-    trace_id = _hex_trace(ctx.trace_id) if ctx is not None else "0" * 32
+    if ctx is not None:
+        trace_id, span_id = f"{ctx.trace_id:032x}", f"{ctx.span_id:016x}"
+    else:
+        trace_id, span_id = "0" * 32, "0" * 16
     # "seq" holds its place (after "run", as on the recorder's lines) until number_events.
-    base: dict[str, Any] = {"ts": (span.end_time or 0) / 1e9, "run": trace_id, "seq": None}
-    base["kind"] = "span"
-    base["trace_id"] = trace_id
-    base["span_id"] = _hex_span(ctx.span_id) if ctx is not None else "0" * 16
-    if span.parent is not None:
-        base["parent_id"] = _hex_span(span.parent.span_id)
+    base: dict[str, Any] = {
+        "ts": (span.end_time or 0) / 1e9,
+        "run": trace_id,
+        "seq": None,
+        "kind": "span",
+        "trace_id": trace_id,
+        "span_id": span_id,
+    }
+    parent = span.parent
+    if parent is not None:
+        base["parent_id"] = f"{parent.span_id:016x}"
     start = (span.start_time or 0) / 1e9
     attrs = _span_attrs(span)
     op = operation_of(attrs)
     if run_steps is not None:
-        op = run_steps.operation(trace_id, base["span_id"], base.get("parent_id"), op, attrs)
-    error = span.status.status_code is StatusCode.ERROR
-    main = dict(base)
+        op = run_steps.operation(trace_id, span_id, base.get("parent_id"), op, attrs)
+    status = span.status
+    error = status.status_code is _ERROR
+    main = base.copy()
     main["start"] = start
     b = FieldBuilder(attrs, main)
-    first = dict(base, ts=start)
-    events = span.events
+    # Only tool and agent spans have a line at their start.
+    first = {} if op in n.LLM_OPERATIONS else dict(base, ts=start)
+    events = _items(span, "_events")
+    pairs = [(e.name, e.attributes) for e in events] if events else ()
     lines: list[dict[str, Any]] = []
-    if fill_step(b, op, attrs, ((e.name, e.attributes) for e in events), first, error=error):
+    if fill_step(b, op, attrs, pairs, first, error=error):
         lines.append(first)
     if main["kind"] == "span":
         main["name"] = span.name
-    main["otel"] = _otel_block(span, b, resource_ref, events)
+    main["otel"] = _otel_block(span, b, resource_ref, events, status)
     lines.append(main)
-    lines.extend(_errors(span, base, events))
+    if events or error:
+        lines.extend(_errors(span, base, events))
     return lines
 
 

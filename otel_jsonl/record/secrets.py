@@ -1,20 +1,18 @@
-"""The credential families the redactor knows: how candidates are found, and how each one is
-verified on the original bytes (formats, checksums, key names, placeholders).
+"""The credential families the redactor knows: how each candidate is verified on the original
+bytes (formats, checksums, key names, placeholders).
 
-Three scans find candidate positions in C: runs of 20 or more token characters (``bytes.translate``
-then ``find``), and the ``:`` and ``=`` separators on the lower-cased line, each a compiled regular
-expression that starts from its literal, so the engine stops only at separators, and there checks
-a lookbehind trie of secret key names (``password``, ``*_KEY``, ``x-api-key``, ``Authorization``,
-``Cookie``, ...) or a URL with user info. Each candidate is verified by the family's exact format
-(prefix and boundaries, lengths, GitHub's and npm's CRC32 checksums, word and placeholder checks)
-and gives (start, end, kind) spans. Standard library only.
+One scan finds the candidates (:mod:`.secret_scan`: one ``bytes.translate``, one regular
+expression, both in C): a secret-named key before a ``:`` or ``=`` (``password``, ``*_KEY``,
+``x-api-key``, ``Authorization``, ``Cookie``, ...), a URL with user info, a token prefix
+(``sk-``, ``ghp_``, ``AKIA``, ``eyJ``, ...), ``Bearer`` or ``-----BEGIN``. Each candidate is
+verified by the family's exact format (prefix and boundaries, lengths, GitHub's and npm's CRC32
+checksums, word and placeholder checks) and gives (start, end, kind) spans. Standard library
+only.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from typing import Any
 
 from .secret_checks import (
     UUID,
@@ -27,8 +25,9 @@ from .secret_checks import (
     plausible,
     randomish,
 )
+from .secret_scan import FOLD_TABLE, scan
 
-__all__ = ["FAMILIES", "find_secrets", "verify_key"]
+__all__ = ["FAMILIES", "candidates", "find_secrets", "verify_key"]
 
 Span = tuple[int, int, str]
 
@@ -65,104 +64,9 @@ FAMILIES: dict[str, str] = {
     "signature": "the value of sig= / signature= in URLs and connection strings",
 }
 
-# Key names whose value is a secret, found by their last letters before a ``:`` or ``=`` (then
-# judged exactly in Python), and the quotes that may sit between a name and its separator:
-# none, JSON, Python repr or JSON inside a JSON string before `:`, none or a space before `=`.
-_KEY_TAILS = (
-    "password",
-    "passwd",
-    "pwd",
-    "pass",
-    "passphrase",
-    "secret",
-    "token",
-    "key",
-    "auth",
-    "authorization",
-    "cookie",
-    "credential",
-    "credentials",
-    "sig",
-    "signature",
-)
-_COLON_QUOTES = ("", '"', "'", '\\"')  # password: / "password": / 'password': / \"password\":
-_EQUALS_QUOTES = ("", " ")  # PASSWORD=... / password = ...
-_TAIL_LETTERS = 6  # "zation", not "tion": "operation" and "temperature" are no candidates
-_WINDOW = 9
-
-# Every token-shaped family is a run of at least this many characters of [A-Za-z0-9_-].
-_RUN = 20
-_RUN_TABLE = bytes(
-    ord("x") if chr(c).isascii() and (chr(c).isalnum() or chr(c) in "_-") else ord(" ")
-    for c in range(256)
-)
-_RUN_NEEDLE = b"x" * _RUN
-
-
-def _atoms(text: str) -> list[str]:
-    """One regex atom per character (the scans run on the lower-cased line)."""
-    return [re.escape(c) for c in text.lower()]
-
-
-def _trie_regex(seqs: Iterable[tuple[str, ...]]) -> str:
-    """An alternation of equal-length atom sequences as a trie, so that the regex engine leaves
-    a position after an atom or two instead of trying every alternative."""
-    trie: dict[str, Any] = {}
-    for seq in seqs:
-        node = trie
-        for tok in seq:
-            node = node.setdefault(tok, {})
-
-    def emit(node: dict[str, Any]) -> str:
-        if not node:
-            return ""
-        alts = [tok + emit(child) for tok, child in sorted(node.items())]
-        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
-
-    return emit(trie)
-
-
-def _key_lookbehind(sep: str, quotes: tuple[str, ...]) -> str:
-    """One lookbehind, true right after ``sep`` when a secret-named key (its last letters and
-    closing quotes) ends there: a trie over the last ``_WINDOW`` characters."""
-    seqs: set[tuple[str, ...]] = set()
-    for tail in _KEY_TAILS:
-        for q in quotes:
-            atoms = _atoms(tail[-_TAIL_LETTERS:]) + [re.escape(ch) for ch in q] + [re.escape(sep)]
-            while len(atoms) < _WINDOW:
-                atoms.insert(0, ".")
-            seqs.add(tuple(atoms[-_WINDOW:]))
-    return f"(?<={_trie_regex(seqs)})"
-
-
-class Scans:
-    """The compiled key scans: ``:`` starts a key context (JSON, headers, YAML) or a URL, ``=``
-    a key context (env files, query strings, connection strings). Each starts from its
-    literal, so the engine only stops at separators. Built on first use by :func:`scans`:
-    compiling the tries costs milliseconds, which every command's start-up would pay."""
-
-    def __init__(self) -> None:
-        self.colon = re.compile(
-            (
-                ":(?://(?:[^/\\s\"'\\\\@]{0,256}@|hooks\\.slack\\.com/)(?P<url>)|"
-                + _key_lookbehind(":", _COLON_QUOTES)
-                + "(?P<key>))"
-            ).encode("ascii"),
-            re.DOTALL,  # the padding atoms of short names match any byte, newlines included
-        )
-        self.equals = re.compile(
-            ("=" + _key_lookbehind("=", _EQUALS_QUOTES)).encode("ascii"), re.DOTALL
-        )
-
-
-_SCANS: list[Scans] = []
-
-
-def scans() -> Scans:
-    """The compiled key scans (built once, on first use)."""
-    if not _SCANS:
-        _SCANS.append(Scans())
-    return _SCANS[0]
+_RUN = 20  # every token-shaped family is a run of at least 20 of [A-Za-z0-9_-]
+_RUN_RX = lazy_compile(rb"[A-Za-z0-9_\-]*")
+_TOKEN_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
 
 # -- exact formats, matched on the original bytes at a candidate --------------------------------
@@ -196,7 +100,6 @@ _RANDOM_BODY = frozenset(
 
 # The first letters of the prefixed families (sk- rk_ whsec_ hf_ gsk_ xai- SG. npm_ pypi- ya29.
 # xox xapp- gh github_pat_ glpat- AKIA ASIA AIza eyJ).
-_TOKEN_FIRST = frozenset(b"srwhgxSnpyAe")
 _ALNUM = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 
 _PEM = lazy_compile(
@@ -401,86 +304,112 @@ def _inside_string(data: bytes, start: int, end: int) -> bool:
     )
 
 
-_PEM_HEAD = lazy_compile(rb"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----")
+def _run_end(data: bytes, i: int) -> int:
+    """Where the run of token bytes ([A-Za-z0-9_-]) starting at ``i`` ends."""
+    return int(_RUN_RX.match(data, i).end())  # type: ignore[union-attr]
 
 
-def _verify_run(data: bytes, start: int, end: int, pem: bool) -> list[tuple[int, int, str]] | None:
-    """A run of 20 or more token characters: a prefixed token, a JWT, a bare Bearer token, or a
-    line of a private key's body."""
-    if data[start - 1 : start] == b".":
-        # A prefix that ends with a dot (ya29., SG.) is cut off the run.
-        head = start - 1
-        while head > 0 and data[head - 1] in _ALNUM and start - head < 6:
-            head -= 1
-        found = _token_at(data, head)
-        if found:
-            return found
-    if data[start - 1 : start] == b"." and data.startswith(b"eyJ", start):
-        # The payload of a JWT whose header is shorter than a run.
-        head = start - 1
-        while head > 0 and (data[head - 1] in _ALNUM or data[head - 1] in (45, 95)):
-            head -= 1
-        found = _token_at(data, head) if data.startswith(b"eyJ", head) else None
-        if found:
-            return found
-    if data[max(0, start - 7) : start] == b"Bearer ":
-        token = data[start:end]
-        if not is_placeholder(token) and randomish(token):
-            return [(start, end, "bearer_token")]
-    begin = data.rfind(b"-----BEGIN ", max(0, start - 16384), start) if pem else -1
-    if begin >= 0:
-        header = _PEM_HEAD.match(data, begin)
-        if header is not None:
-            m = _PEM.match(data, begin)
-            if m is not None and m.end() >= end:
-                return [(begin, m.end(), "private_key")]
+def _prefixed(data: bytes, start: int) -> list[tuple[int, int, str]] | None:
+    """A prefixed token (or a JWT) starting at ``start``, where a run of 20 or more token
+    bytes starts: at the start of the run, or after the dot of ``SG.`` and ``ya29.``."""
+    found = _token_at(data, start) if start >= 0 else None
+    if not found:
+        return None
+    kind = found[0][2]
+    if kind in ("sendgrid_key", "google_oauth_token"):
+        dot = data.index(b".", start)
+        return found if _run_end(data, dot + 1) - dot - 1 >= _RUN else None
+    if start > 0 and data[start - 1] in _TOKEN_BYTES:
+        return None  # inside a longer run (``my_sk-...``): not where a token starts
+    if _run_end(data, start) - start >= _RUN:
+        return found
+    if kind == "jwt":  # a short header: its payload is the run
+        dot = data.index(b".", start)
+        return found if _run_end(data, dot + 1) - dot - 1 >= _RUN else None
     return None
 
 
+def _bearer(data: bytes, pos: int) -> list[tuple[int, int, str]] | None:
+    """The token after a bare ``Bearer `` (a run of 20 or more token bytes)."""
+    start = pos + 7
+    if not data.startswith(b"Bearer ", pos) or start >= len(data):
+        return None
+    end = _run_end(data, start)
+    if end - start < _RUN:
+        return None
+    found = _prefixed(data, start)
+    if found:
+        return found
+    token = data[start:end]
+    if not is_placeholder(token) and randomish(token):
+        return [(start, end, "bearer_token")]
+    return None
+
+
+_PEM_HEAD = lazy_compile(rb"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----")
+_PEM_BODY = lazy_compile(rb"[A-Za-z0-9_\-]{20}")
+
+
+def _pem(data: bytes, pos: int) -> list[tuple[int, int, str]] | None:
+    """A private key block (PEM, OpenSSH, PGP) from its ``-----BEGIN`` line, with a body."""
+    if _PEM_HEAD.match(data, pos) is None:
+        return None
+    m = _PEM.match(data, pos)
+    if m is None or _PEM_BODY.search(data, pos, m.end()) is None:
+        return None
+    return [(pos, m.end(), "private_key")]
+
+
+def _key(data: bytes, pos: int, text: bool) -> list[tuple[int, int, str]] | None:
+    """A secret-named key before the separator at ``pos`` (``:`` after no quote or a quote,
+    ``=`` after no quote or a space), and its value."""
+    sep = data[pos]
+    before = data[pos - 1] if pos else 0
+    if sep == 58:
+        if before == 32:
+            return None
+    elif sep != 61 or before in (34, 39):
+        return None
+    return verify_key(data, pos, text)
+
+
+def candidates(data: bytes) -> list[tuple[int, str]]:
+    """Where the scan stops in ``data`` and what it looks for there (for tests and benches)."""
+    rx, leaves = scan()
+    folded = data.translate(FOLD_TABLE)
+    return [(m.start(), leaves[m.lastindex or 0][0]) for m in rx.finditer(folded)]
+
+
 def find_secrets(data: bytes, text: bool = False) -> list[tuple[int, int, str]]:
-    """Every built-in family in ``data``: three scans (token runs, ``:``, ``=``), each finding
-    candidate positions in C, and a verifier per candidate."""
-    runs = data.translate(_RUN_TABLE)
-    start = runs.find(_RUN_NEEDLE)
-    sc = _SCANS[0] if _SCANS else scans()
-    low = data.lower()
-    # The keys every line opens with (ts, run, seq, kind) name no secret: the ``:`` scan starts
-    # after them (their values are still looked at by the other scans and verifiers).
-    head = -1 if text else data.find(b'"kind":', 0, 96)
-    colon = sc.colon.search(low, head + 7 if head >= 0 else 0)
-    if start < 0 and colon is None and (b"=" not in data or sc.equals.search(low) is None):
-        return []  # the common case: no candidate at all
+    """Every built-in family in ``data``: one scan of the folded bytes finds the candidates in
+    C (see :func:`scan`), then each one is verified on the original bytes."""
+    rx, leaves = scan()
+    folded = data.translate(FOLD_TABLE)
+    m = rx.search(folded)
+    if m is None:
+        return _EMPTY_SPANS  # the common case: no candidate at all
     spans: list[tuple[int, int, str]] = []
-    last_end = 0
-    pem: bool | None = None
-    while start >= 0:
-        end = runs.find(b" ", start)
-        if end < 0:
-            end = len(runs)
-        if start >= last_end:
-            # Most long runs in ordinary data (base64, hashes, long identifiers) start with no
-            # family's first letter and follow no dot or "Bearer ": one set lookup rejects them.
-            found = _token_at(data, start) if data[start] in _TOKEN_FIRST else None
-            if not found:
-                if pem is None:
-                    pem = b"-----BEGIN " in data
-                if pem or data[start - 1 : start] == b"." or data.endswith(b"Bearer ", 0, start):
-                    found = _verify_run(data, start, end, pem)
+    last_end = 0  # a token, Bearer or key block found ends here: no token starts inside it
+    while m is not None:
+        pos = m.start()
+        what, offset = leaves[m.lastindex or 0]
+        found = None
+        if what == "key":
+            found = _key(data, pos, text)
+        elif what == "url":
+            found = _verify_url(data, pos) if data[pos] == 58 else None
+        elif pos - offset >= last_end:
+            if what == "token":
+                found = _prefixed(data, pos - offset)
+            elif what == "bearer":
+                found = _bearer(data, pos)
+            else:
+                found = _pem(data, pos)
             if found:
-                spans.extend(found)
-                last_end = max(e for _, e, _ in found)
-        start = runs.find(_RUN_NEEDLE, max(end, last_end))
-    for scan in (sc.colon, sc.equals):
-        if scan is sc.equals and b"=" not in data:
-            continue
-        c = colon if scan is sc.colon else scan.search(low)
-        while c is not None:
-            pos = c.start()
-            url = c.lastgroup == "url"
-            found = _verify_url(data, pos) if url else verify_key(data, pos, text)
-            if found:
-                spans.extend(found)
-            c = scan.search(low, c.end())
+                last_end = max(last_end, max(e for _, e, _ in found))
+        if found:
+            spans.extend(found)
+        m = rx.search(folded, pos + 1)
     if not text and spans:
         spans = [sp for sp in spans if _inside_string(data, sp[0], sp[1])]
     return spans
