@@ -5,7 +5,8 @@ directory:
 - ``article``: the article's recorder (copied below, its lost ``**`` restored): ``json.dumps`` and
   a line-buffered text file;
 - ``trace``: ``otel_jsonl.Trace`` with defaults (cap, blob store and redaction on), orjson present;
-- ``trace-stdlib``: the same with the standard-library encoder (orjson switched off);
+- ``trace-stdlib``: the same in a worker process started with ``OTEL_JSONL_NO_ORJSON=1``, as a
+  user without orjson runs it (the standard-library encoder and reader, chosen at first use);
 - ``trace-noredact``: ``Trace`` with ``redact=False`` (what the secret screen costs);
 - ``raw``: ``os.write`` of a prebuilt line on an O_APPEND descriptor (the floor).
 
@@ -30,6 +31,8 @@ import os
 import random
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -155,25 +158,55 @@ def time_variant(variant: str, kind: str, all_fields: list[dict[str, Any]], tmp:
         elapsed = time.perf_counter() - t0
         a.close()
     else:
-        saved = _codec.dumps_line
-        if variant == "trace-stdlib":
-            _codec.dumps_line = lambda v: _codec._dumps_std(v) + b"\n"  # type: ignore[assignment]
-        try:
-            policy: Any = "never"
-            if variant.startswith("fsync-"):
-                tail = variant.removeprefix("fsync-")
-                policy = int(tail) if tail.isdigit() else tail
-            t = Trace(path, fsync=policy, redact=variant != "trace-noredact")
-            t0 = time.perf_counter()
-            for fields in all_fields:
-                t.step(kind, **fields)
-            elapsed = time.perf_counter() - t0
-            t.close()
-            assert t.dropped == 0, t.last_error
-        finally:
-            _codec.dumps_line = saved  # type: ignore[assignment]
+        policy: Any = "never"
+        if variant.startswith("fsync-"):
+            tail = variant.removeprefix("fsync-")
+            policy = int(tail) if tail.isdigit() else tail
+        t = Trace(path, fsync=policy, redact=variant != "trace-noredact")
+        t0 = time.perf_counter()
+        for fields in all_fields:
+            t.step(kind, **fields)
+        elapsed = time.perf_counter() - t0
+        t.close()
+        assert t.dropped == 0, t.last_error
     shutil.rmtree(run_dir)
     return elapsed / steps
+
+
+class StdlibWorker:
+    """A process without orjson (``OTEL_JSONL_NO_ORJSON=1``) timing the ``trace`` variant on
+    request, so the standard-library recorder is interleaved with the others."""
+
+    def __init__(self, tmp: Path) -> None:
+        env = {**os.environ, "OTEL_JSONL_NO_ORJSON": "1"}
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--worker", str(tmp)],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def time(self, payload: str, steps: int) -> float:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(f"{payload}\t{steps}\n")
+        self.proc.stdin.flush()
+        return float(self.proc.stdout.readline())
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+def worker(tmp: Path) -> None:
+    """The worker's loop: ``payload<TAB>steps`` in, seconds per step out."""
+    for request in sys.stdin:
+        name, steps = request.rstrip("\n").split("\t")
+        kind, fields = payloads()[name]
+        elapsed = time_variant("trace", kind, steps_of(name, fields, int(steps)), tmp)
+        assert not _codec.HAVE_ORJSON, "the stdlib worker has orjson"
+        print(elapsed, flush=True)
 
 
 def target(variant: str, payload: str) -> str:
@@ -186,34 +219,47 @@ def target(variant: str, payload: str) -> str:
 
 
 def profile(reps: int) -> None:
-    """Where a step's time goes: the article's two parts, the recorder's encode and write, and
-    each pass of the secret screen, in microseconds (medians, interleaved)."""
-    from otel_jsonl.record import secret_scan, secrets
+    """Where a step's time goes: the article's encoding, the recorder's encoding, the secret
+    screen (whole, through ``Redactor.redact_bytes`` as the writer calls it, and its two passes,
+    fold and scan), the write and, for a line over the cap, the cap, in microseconds (medians,
+    interleaved)."""
+    from otel_jsonl.record import secret_scan
+    from otel_jsonl.record.redact import Redactor
 
+    redactor = Redactor()
     print("microseconds per call, median of interleaved repetitions")
-    for name, (kind, fields) in payloads().items():
-        if name.endswith("new"):
-            continue
-        event = {"ts": time.time(), "run": "abcd1234", "seq": 3, "kind": kind, **fields}
-        line = _codec.dumps_line(event)
-        folded = line.translate(secret_scan.FOLD_TABLE)
-        parts: dict[str, Any] = {
-            "article json.dumps": lambda e=event: json.dumps(e),
-            "orjson dumps_line": lambda e=event: _codec.dumps_line(e),
-            "screen: fold": lambda b=line: b.translate(secret_scan.FOLD_TABLE),
-            "screen: scan": lambda f=folded: secret_scan.scan()[0].search(f),
-            "screen: whole": lambda b=line: secrets.find_secrets(b),
-        }
-        results: dict[str, list[float]] = {k: [] for k in parts}
-        for _ in range(reps):
-            for label, fn in parts.items():
-                n = 2000
-                t0 = time.perf_counter()
-                for _ in range(n):
-                    fn()
-                results[label].append((time.perf_counter() - t0) / n * 1e6)
-        cells = ", ".join(f"{label} {statistics.median(v):.2f}" for label, v in results.items())
-        print(f"{name} ({len(line)} B): {cells}")
+    with tempfile.TemporaryDirectory() as d:
+        fd = os.open(Path(d) / "w.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        trace = Trace(Path(d) / "t.jsonl", fsync="never", redact=False)
+        writer = trace._writer
+        for name, (kind, fields) in payloads().items():
+            if name.endswith("new"):
+                continue
+            event = {"ts": time.time(), "run": "abcd1234", "seq": 3, "kind": kind, **fields}
+            line = _codec.dumps_line(event)
+            folded = line.translate(secret_scan.FOLD_TABLE)
+            parts: dict[str, Any] = {
+                "article json.dumps": lambda e=event: json.dumps(e),
+                "dumps_line": lambda e=event: _codec.dumps_line(e),
+                "screen: fold": lambda b=line: b.translate(secret_scan.FOLD_TABLE),
+                "screen: scan": lambda f=folded: secret_scan.scan()[0].search(f),
+                "screen: whole": lambda b=line: redactor.redact_bytes(b),
+                "os.write": lambda b=line: os.write(fd, b),
+            }
+            if len(line) > writer.cap:
+                parts["cap"] = lambda e=event, b=line: writer._cap_event(e, b)
+            results: dict[str, list[float]] = {k: [] for k in parts}
+            for _ in range(reps):
+                for label, fn in parts.items():
+                    n = 2000
+                    t0 = time.perf_counter()
+                    for _ in range(n):
+                        fn()
+                    results[label].append((time.perf_counter() - t0) / n * 1e6)
+            cells = ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in results.items())
+            print(f"{name} ({len(line)} B): {cells}")
+        trace.close()
+        os.close(fd)
 
 
 def main() -> None:
@@ -225,12 +271,16 @@ def main() -> None:
         action="store_true",
         help="compare fsync policies instead: never, every 100 lines, every line",
     )
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument(
         "--profile",
         action="store_true",
         help="print what each part of a step costs (encode, write, each pass of the screen)",
     )
     args = parser.parse_args()
+    if args.worker:
+        worker(Path(args.worker))
+        return
     if args.profile:
         profile(args.reps)
         return
@@ -238,12 +288,14 @@ def main() -> None:
     if args.durability:
         variants = ["article", "trace", "fsync-100", "fsync-line"]
     print(f"orjson: {_codec.HAVE_ORJSON}; {args.reps} reps x {args.steps} steps, interleaved")
+    print("trace-stdlib runs in a worker process with OTEL_JSONL_NO_ORJSON=1")
     print(
         f"{'payload':<16} {'variant':<15} {'median µs':>10} {'ratio to article':>17} "
         f"{'target':>7} {'met':>4}"
     )
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
+        stdlib = StdlibWorker(tmp) if "trace-stdlib" in variants else None
         for name, (kind, fields) in payloads().items():
             all_fields = steps_of(name, fields, args.steps)
             times: dict[str, list[float]] = {v: [] for v in variants}
@@ -251,7 +303,11 @@ def main() -> None:
                 order = variants[:]
                 random.shuffle(order)
                 for v in order:
-                    times[v].append(time_variant(v, kind, all_fields, tmp))
+                    if v == "trace-stdlib":
+                        assert stdlib is not None
+                        times[v].append(stdlib.time(name, args.steps))
+                    else:
+                        times[v].append(time_variant(v, kind, all_fields, tmp))
             for v in variants:
                 med = statistics.median(times[v]) * 1e6
                 ratio = statistics.median(
@@ -260,6 +316,8 @@ def main() -> None:
                 goal = target(v, name) if not args.durability else ""
                 met = ("yes" if ratio <= float(goal.split()[-1]) else "NO") if goal else ""
                 print(f"{name:<16} {v:<15} {med:>10.2f} {ratio:>17.2f} {goal:>7} {met:>4}")
+        if stdlib is not None:
+            stdlib.close()
 
 
 if __name__ == "__main__":

@@ -13,8 +13,6 @@ Trace`` works without the OTel SDK.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ._lazy import lazy_names
 from ._version import __version__
 from .exceptions import (
@@ -27,6 +25,7 @@ from .exceptions import (
     TraceFormatError,
 )
 
+TYPE_CHECKING = False  # not typing's: ``import typing`` is a third of the recorder's start-up
 if TYPE_CHECKING:  # pragma: no cover
     from .analyze.diff import diff_runs
     from .analyze.html import view_html

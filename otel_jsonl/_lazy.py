@@ -3,9 +3,12 @@ importing one module of a wing does not load the whole wing."""
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Mapping
-from typing import Any
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover - typing is not imported at run time (start-up cost)
+    from collections.abc import Callable, Mapping
+    from typing import Any
 
 
 def lazy_names(
@@ -19,7 +22,11 @@ def lazy_names(
         module = names.get(name)
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(f"{package}.{module}"), name)
+        full = f"{package}.{module}"
+        # __import__ rather than importlib.import_module: importlib (and the warnings module it
+        # loads) is not needed for an absolute name, and start-up stays small.
+        __import__(full)
+        value = getattr(sys.modules[full], name)
         namespace[name] = value
         return value
 

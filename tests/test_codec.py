@@ -84,3 +84,21 @@ def test_round_trip_of_json_values(value: Any) -> None:
     line = codec.dumps_line({"v": value})
     assert line.count(b"\n") == 1 and line.endswith(b"\n")
     assert codec.loads(line) == {"v": value}
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"v": math.nan, "text": "x" * 2000},
+        {"text": "x" * 2000, "v": [1.0, -math.inf]},
+        {"text": "x" * 2000, "deep": {"a": [{"b": math.inf}]}},
+        {"text": "x" * 2000, "none": None, "v": 1.5},
+    ],
+    ids=["flat-nan", "nested-inf", "deep-inf", "flat-null"],
+)
+def test_long_lines_spell_non_finite_floats_as_strings(event: dict[str, Any]) -> None:
+    """A line over 1 KB (checked by its values, not searched for ``null``) still spells NaN
+    and the infinities as strings, and keeps a real None as null."""
+    line = codec.dumps_line(event)
+    assert json.loads(line) == json.loads(codec._dumps_std(event))
+    assert (b"null" in line) == ("none" in event)

@@ -14,13 +14,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import otel_jsonl.read.follow as follow_module
+from otel_jsonl.otel.checkpoint import load_checkpoint, save_checkpoint
 from otel_jsonl.read.follow import (
     Follower,
     Position,
     fingerprint,
     follow_events,
-    load_checkpoint,
-    save_checkpoint,
 )
 from otel_jsonl.record.rotate import compress_file, rotated_name
 
@@ -226,3 +226,138 @@ def test_a_follower_sees_every_line_once_in_order(script: list[tuple[str, int]])
                     seen.extend(drain(f))
             seen.extend(drain(f))
         assert seen == written
+
+
+def _rotate_and_gzip(path: Path, when: float) -> Path:
+    """Rotate ``path`` the way RotatingFile does (rename to a stamped name, then gzip)."""
+    target = rotated_name(path, when)
+    path.rename(target)
+    return compress_file(target)
+
+
+def test_a_rotation_between_the_listing_and_the_opening_skips_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer rotates (and gzips) the next file between the follower's look at the
+    directory and its opening of that file by name: that file is still read, in order (it
+    was skipped: the follower opened the newer file that had taken the active name)."""
+    path = tmp_path / "t.jsonl"
+    append(path, line(0))
+    f = closing(Follower(path))
+    assert drain(f) == [line(0)]
+    append(path, line(1))
+    _rotate_and_gzip(path, 1000.0)
+    append(path, line(2))  # the next file, still active when the follower lists the set
+    real = follow_module.set_members
+    rotated: list[Path] = []
+
+    def listing_then_rotation(active: str | os.PathLike[str]) -> list[Path]:
+        members = real(active)
+        if not rotated:  # once, right after the first look
+            rotated.append(_rotate_and_gzip(path, 1001.0))
+            append(path, line(3))
+        return members
+
+    monkeypatch.setattr(follow_module, "set_members", listing_then_rotation)
+    assert drain(f) == [line(1), line(2), line(3)]
+    assert rotated
+
+
+def test_a_restart_whose_file_rotates_while_it_opens_resumes_in_that_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checkpoint's file is the active one and is rotated and gzipped between the
+    follower's fingerprint of it and its opening by name: the follower resumes in the
+    rotated file, not at the same offset of the new active file."""
+    path = tmp_path / "t.jsonl"
+    append(path, line(0) + line(1) + line(2))
+    with Follower(path) as f:
+        pos = f.poll()[0].position
+    real = follow_module.fingerprint
+    rotated: list[Path] = []
+
+    def fingerprint_then_rotation(member: str | os.PathLike[str]) -> str | None:
+        found = real(member)
+        if not rotated and Path(member) == path:
+            rotated.append(_rotate_and_gzip(path, 1000.0))
+            append(path, line(3) + line(4) + line(5) + line(6))
+        return found
+
+    monkeypatch.setattr(follow_module, "fingerprint", fingerprint_then_rotation)
+    g = closing(Follower(path, start=pos))
+    assert drain(g) == [line(1), line(2), line(3), line(4), line(5), line(6)]
+    assert rotated
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        ("cut", "gzip file ended early (truncated); the lines before were read"),
+        ("corrupt", "not a valid gzip file (CRC check failed"),
+    ],
+)
+def test_a_damaged_gzip_is_a_problem_at_its_line_and_the_next_file_is_read(
+    tmp_path: Path, damage: str, reason: str
+) -> None:
+    """A rotated .gz that is cut short or corrupt: the lines before the damage are handed out,
+    the follower says `file:line: reason` (it read on silently as if the file had ended) and
+    goes on with the next file of the set."""
+    path = tmp_path / "t.jsonl"
+    written = [line(i, run=f"run-{i * 7919 % 1000}") for i in range(4000)]
+    append(path, b"".join(written))
+    gz = _rotate_and_gzip(path, 1000.0)
+    data = bytearray(gz.read_bytes())
+    if damage == "cut":
+        del data[len(data) // 2 :]
+    else:
+        data[len(data) // 2 : len(data) // 2 + 64] = b"\xff" * 64
+    gz.write_bytes(bytes(data))
+    append(path, line(9999))
+    f = closing(Follower(path))
+    got = drain(f)
+    assert got[-1] == line(9999)
+    n = len(got) - 1
+    # What comes before the damage (half way through) is read; a corrupt stream may give a
+    # few garbled lines before its check fails (they are bad lines to the reader).
+    assert 1000 < n < len(written) and got[:1000] == written[:1000]
+    assert [(p.path, p.lineno) for p in f.problems] == [(str(gz), n + 1)]
+    assert str(f.problems[0]).startswith(f"{gz}:{n + 1}: {reason}")
+
+
+def test_a_write_under_way_at_the_rotation_is_read_before_the_next_file(tmp_path: Path) -> None:
+    """A writer that checked the path before the rename writes its line after it (holding the
+    shared flock RotatingFile writes under): the follower waits for that write and reads the
+    line before it moves on to the next file."""
+    import fcntl
+
+    path = tmp_path / "t.jsonl"
+    append(path, line(0))
+    f = closing(Follower(path))
+    assert drain(f) == [line(0)]
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)  # the write is under way
+        path.rename(rotated_name(path, 1000.0))
+        append(path, line(2))
+        assert drain(f) == []
+        os.write(fd, line(1))
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+    assert drain(f) == [line(1), line(2)]
+
+
+def test_files_that_begin_alike_are_told_apart_by_their_length(tmp_path: Path) -> None:
+    """Two rotated .gz files with the same first line (exporter files of older versions): the
+    follower, its file compressed meanwhile, goes on after that file (its gzip trailer gives
+    its length), not after the older one, which would read the file a second time."""
+    path = tmp_path / "t.jsonl"
+    header = line(0, run="resource")
+    append(path, header + line(1, run="old"))
+    _rotate_and_gzip(path, 1000.0)
+    append(path, header + line(2) + line(3))
+    f = closing(Follower(path))
+    assert drain(f) == [header, line(1, run="old"), header, line(2), line(3)]
+    _rotate_and_gzip(path, 1001.0)
+    append(path, line(4))
+    assert drain(f) == [line(4)]

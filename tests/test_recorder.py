@@ -593,3 +593,25 @@ def test_fsync_policies_write_the_same_lines(tmp_path: Path, policy: Any) -> Non
             t.step("x", i=i)
         t.flush()
     assert [e["i"] for e in lines_of(path)] == list(range(7))
+
+
+_IMPORT_ONLY = textwrap.dedent(
+    """
+    import sys
+    before = set(sys.modules)
+    from otel_jsonl import Trace
+    heavy = {"typing", "logging", "dataclasses", "inspect", "pathlib", "re", "json", "orjson",
+             "uuid", "datetime", "hashlib", "threading", "contextlib", "collections"}
+    print(sorted(heavy & (set(sys.modules) - before)))
+    """
+)
+
+
+def test_importing_the_recorder_loads_none_of_the_heavy_modules() -> None:
+    """``from otel_jsonl import Trace`` imports no typing, logging, dataclasses, pathlib, re,
+    json or orjson: they come on first use (start-up, issue 16)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _IMPORT_ONLY], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"

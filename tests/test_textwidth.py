@@ -179,3 +179,38 @@ def test_ascii_fast_paths_agree_with_the_general_count(text: str, cells: int) ->
         assert _cells_one_by_one(body) <= max(0, cells - 1)
         longer = text[: len(body) + 1]
         assert _cells_one_by_one(longer) > max(0, cells - 1) or len(longer) == len(body)
+
+
+def _cut_by_the_book(text: str, cells: int, ellipsis: str = "…") -> str:
+    """cut() as specified: measure the whole text; if it does not fit, keep characters (and
+    what a joiner binds to them) while the room left for the ellipsis allows."""
+    if width(text) <= cells:
+        return text
+    room, used, end, i = max(0, cells - width(ellipsis)), 0, 0, 0
+    while i < len(text):
+        if text[i] == "\u200d":
+            i += 2
+            end = min(i, len(text))
+            continue
+        w = width(text[i])
+        if used + w > room:
+            break
+        used += w
+        i += 1
+        end = i
+    return text[:end] + ellipsis
+
+
+@given(
+    text=st.text(
+        alphabet=st.sampled_from(list("ab …\u200d\u0301\x07漢字😀👍\ufe0f\u1160\t"))
+        | st.characters(),
+        max_size=40,
+    ),
+    cells=st.integers(0, 30),
+)
+def test_cut_stops_early_but_cuts_as_measuring_the_whole_text_would(text: str, cells: int) -> None:
+    """cut() (one pass that stops once the text cannot fit, and an ASCII shortcut) gives the
+    same text as measuring the whole text first, and never more than ``cells`` cells."""
+    assert cut(text, cells) == _cut_by_the_book(text, cells)
+    assert width(cut(text, cells)) <= max(cells, width("…"))

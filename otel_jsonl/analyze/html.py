@@ -178,9 +178,12 @@ def render_html(
 
 
 def _blob_file(store: BlobStore, sha256: str) -> Path | None:
-    """The blob's path when it is a regular file (not a link) directly inside the store."""
+    """The blob's path when it is a regular file (not a link) directly inside the store; a
+    value the recorder appended to a pack is written to a file of its own first, to link to."""
     try:
-        target = store.path_for(sha256)
+        target = store.unpack(sha256)
+        if target is None:
+            return None
         st = os.lstat(target)
     except (BlobError, OSError):
         return None

@@ -42,6 +42,8 @@ def clean(text: str) -> str:
     return _CONTROLS.sub("", text.replace("\t", " "))
 
 
+_PRINTABLE_ASCII = re.compile("[ -~]*")
+
 _ZERO_WIDTH_RANGES = (
     (0x1160, 0x11FF),  # Hangul Jamo medial vowels and final consonants
     (0x200B, 0x200F),  # zero width space, joiners, marks
@@ -69,8 +71,8 @@ def width(text: str) -> int:
     """Cells ``text`` takes on a terminal. A character after a zero width joiner belongs to
     the emoji sequence before it and takes no cell of its own."""
     if text.isascii():
-        if text.isprintable():  # all of it in " " to "~": one cell each
-            return len(text)
+        if text.isprintable():
+            return len(text)  # the common case, at C speed
         return sum(1 for ch in text if " " <= ch <= "~")
     total = 0
     joined = False
@@ -85,52 +87,42 @@ def width(text: str) -> int:
     return total
 
 
-def _fits(text: str, cells: int) -> bool:
-    """``width(text) <= cells``, reading no further than it takes to know (a long value is cut
-    to a row's width: its whole width is never needed)."""
-    total = 0
-    joined = False
-    for ch in text:
-        if joined:
-            joined = False
-            continue
-        if ch == "\u200d":
-            joined = True
-            continue
-        total += _char_width(ch)
-        if total > cells:
-            return False
-    return True
-
-
 def cut(text: str, cells: int, ellipsis: str = "…") -> str:
     """``text`` cut to at most ``cells`` cells, ending in ``ellipsis`` when something was cut;
     a wide character is never split."""
-    if text.isascii() and text.isprintable():  # one cell a character (the common case)
-        if len(text) <= cells:
-            return text
-        return text[: max(0, cells - width(ellipsis))] + ellipsis
-    if _fits(text, cells):
-        return text
     room = max(0, cells - width(ellipsis))
-    used = 0
-    out: list[str] = []
-    joined = False
-    for ch in text:
-        if joined:
-            out.append(ch)
-            joined = False
-            continue
+    # The printable ASCII the text begins with is one cell a character: skipped at C speed.
+    ascii_head = _PRINTABLE_ASCII.match(text, 0, cells + 1).end()  # type: ignore[union-attr]
+    if ascii_head > cells:
+        return text[:room] + ellipsis
+    if ascii_head == len(text):
+        return text
+    used, i, n = ascii_head, ascii_head, len(text)
+    over = used > room
+    end = room if over else 0  # the cut, when there is one: before the first char past room
+    # One pass that stops as soon as the text is known not to fit (a long text is not measured
+    # to its end), runs of printable ASCII taken whole.
+    while i < n:
+        ch = text[i]
+        i += 1
         if ch == "\u200d":
-            out.append(ch)
-            joined = True
+            i += 1  # the character it joins to the one before takes no cell
             continue
         w = _char_width(ch)
-        if used + w > room:
-            break
-        out.append(ch)
+        if not over and used + w > room:
+            end, over = i - 1, True
         used += w
-    return "".join(out) + ellipsis
+        if used > cells:
+            return text[:end] + ellipsis
+        run = _PRINTABLE_ASCII.match(text, i, i + cells - used + 1).end() - i  # type: ignore[union-attr]
+        if run:
+            if not over and used + run > room:
+                end, over = i + room - used, True
+            used += run
+            i += run
+            if used > cells:
+                return text[:end] + ellipsis
+    return text
 
 
 def pad(text: str, cells: int) -> str:

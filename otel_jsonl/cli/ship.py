@@ -32,13 +32,16 @@ def register(sub: Any, only: str | None = None) -> None:
         "ship",
         help="follow trace files and send their spans to an OTLP endpoint, with a checkpoint",
         description="Send the spans of each PATH (an active trace file, with its rotated files "
-        "read first, oldest first) to an OTLP endpoint in bounded batches. With --follow, keep "
+        "read first, oldest first; or a rotated file, .gz or not, on its own) to an OTLP "
+        "endpoint in bounded batches. With --follow, keep "
         "following the files as they grow and rotate (like tail -F) until stopped (SIGTERM or "
         "Ctrl-C). With --checkpoint, record what the backend accepted and resume there after "
         "a restart or a crash: nothing is lost, and spans sent again keep their ids. A backend "
         "that is down is retried with backoff while the file waits. " + ENV_NOTE,
     )
-    p.add_argument("paths", nargs="+", metavar="PATH", help="active trace file (its set)")
+    p.add_argument(
+        "paths", nargs="+", metavar="PATH", help="active trace file (its set), or a rotated file"
+    )
     add_transport_args(p)
     add_preset_args(p)
     p.add_argument("-f", "--follow", action="store_true", help="keep following the files")
@@ -104,12 +107,16 @@ def cmd_ship(args: argparse.Namespace) -> int:
     """Ship trace files to an OTLP endpoint, following them with --follow."""
     from ..otel.checkpoint import CheckpointBusyError
     from ..otel.ship import RetryPolicy
+    from ..read.follow import followed_files
 
     for path in args.paths:
         if path == "-":
             raise CliError("ship reads files, not stdin", EXIT_USAGE)
         if os.path.isdir(path):
             raise CliError(f"{path}: is a directory (give the active trace file)", EXIT_USAGE)
+        if not args.follow and not followed_files(path):
+            # With --follow the file may come later; without, nothing would be sent.
+            raise CliError(f"{path}: no such file")
     if args.checkpoint is not None and os.path.isdir(args.checkpoint):
         raise CliError(f"{args.checkpoint}: is a directory", EXIT_USAGE)
     # Retries are the loop's own (interruptible, forever with --follow); one try per send.

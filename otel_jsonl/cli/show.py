@@ -162,6 +162,7 @@ def _follow(
             max_polls=max_polls,
             on_problem=lambda p: print(p, file=sys.stderr),
             on_note=lambda n: print(f"otel-jsonl: {n}", file=sys.stderr),
+            on_wait=sys.stdout.flush,  # not a flush (a write) per step
         )
     )
     for st in numbered:
@@ -172,7 +173,7 @@ def _follow(
             start = st.event.get("start")
             t0s[rid] = float(start) if isinstance(start, (int, float)) else float(st.event["ts"])
             print(render_header(rid, t0s[rid], color=color))
-        print(render_step(st.step, st.event, t0s[rid], color=color, width=width), flush=True)
+        print(render_step(st.step, st.event, t0s[rid], color=color, width=width))
     return EXIT_OK
 
 

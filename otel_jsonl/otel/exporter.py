@@ -270,7 +270,10 @@ class JsonlSpanExporter(_FileUser, SpanExporter):
 
     def _resource_lines(self) -> bytes:
         encode = self._sink.writer.encode
-        return b"".join([encode(dict(e)) for e in list(self._resources.values())])
+        # Stamped with the moment the file starts, so that the first line of each file of a
+        # set differs: a follower's position names its file by a hash of the first line.
+        now = round(time.time(), 6)
+        return b"".join([encode(dict(e, ts=now)) for e in list(self._resources.values())])
 
     def _duplicate_of(self, event: dict[str, Any], span: ReadableSpan) -> str | None:
         """The span id of the ``llm_call`` already written for the same model call."""

@@ -32,16 +32,14 @@ from typing import Any
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 
-from ..read.fileset import set_members
 from ..read.follow import (
     FollowedLine,
     Follower,
     Position,
-    fingerprint,
 )
 from ..read.lines import Problem, decode_line
 from ..schema import check_required
-from .checkpoint import Checkpoint, CheckpointBusyError
+from .checkpoint import Checkpoint, CheckpointBusyError, starting_point
 from .ids import root_span_id
 from .otlp_logs import line_to_record
 from .ship import Shipper
@@ -70,6 +68,7 @@ class _Set:
         self.last_seen: dict[str, float] = {}
         self.suppress_until: Position | None = None
         self.limit_seen = False
+        self.stalls = 0
         self.resume: Position | None = None
         self.acked: Position | None = None
         self.last_pos: Position | None = None
@@ -97,7 +96,8 @@ class _Pending:
 class FileShipper:
     """Follows trace files and ships their spans (see the module doc).
 
-    ``paths``: active trace files (each with its rotated set). ``shipper``: the transport (its
+    ``paths``: active trace files (each with its rotated set), or rotated files on their own
+    (``agent.20261130T044802.123456Z.jsonl.gz``: that file only). ``shipper``: the transport (its
     retry policy applies to each attempt; in ``follow`` mode a batch it gives up on is tried
     again with backoff up to ``max_backoff`` seconds, forever, until :meth:`stop`; without
     ``follow``, for ``give_up_after`` seconds, then the run ends with the spans waiting).
@@ -162,38 +162,21 @@ class FileShipper:
             key = os.path.abspath(os.fspath(raw))
             saved = self._checkpoint.entry(key)
             converter = SpanConverter(resource=resource, resource_attrs=resource_attrs)
-            start, suppress = self._starting_point(key, saved)
+            start, suppress, note = starting_point(key, saved)
+            if note is not None:
+                self._note(note)
             item = _Set(key, Follower(key, start=start), converter)
             for ev in saved.get("resources", ()) if start is not None else ():
                 if isinstance(ev, dict) and isinstance(ev.get("id"), str):
                     item.resources[ev["id"]] = ev
                     converter.feed(ev)
             item.suppress_until = suppress
+            # Resuming in the file of `acked`: a line of another file comes after it (acked may
+            # be that file's end, so no line of it is read at all).
+            item.limit_seen = bool(start and suppress and start.fingerprint == suppress.fingerprint)
             item.resume = Position.from_json(saved.get("resume"))
             item.acked = Position.from_json(saved.get("acked"))
             self._sets.append(item)
-
-    def _starting_point(
-        self, key: str, saved: Mapping[str, Any]
-    ) -> tuple[Position | None, Position | None]:
-        resume = Position.from_json(saved.get("resume"))
-        acked = Position.from_json(saved.get("acked"))
-        if resume is None and acked is None:
-            return None, None
-        present = {fingerprint(m) for m in set_members(key)}
-        if resume is not None and resume.fingerprint in present:
-            return resume, acked if acked is not None and acked.fingerprint in present else None
-        if acked is not None and acked.fingerprint in present:
-            self._note(
-                f"{key}: the checkpoint's resume point is gone; resuming after the last "
-                "position the backend accepted"
-            )
-            return acked, None
-        self._note(
-            f"{key}: the files of the checkpoint are gone (rotated away?); starting at "
-            "the oldest file left"
-        )
-        return None, None
 
     # -- control ---------------------------------------------------------------------------
 
@@ -225,7 +208,12 @@ class FileShipper:
                 for item in self._sets:
                     n = self._read(item)
                     read += n
-                    if n >= READ_CHUNK:
+                    # Without follow, the end is the end of the active file, not a pause of
+                    # the follower in a rotation under way (bounded: 50 polls in a row).
+                    item.stalls = 0 if n or item.follower.at_end else item.stalls + 1
+                    if n >= READ_CHUNK or not (
+                        self.follow or item.follower.at_end or item.stalls > 50
+                    ):
                         caught_up = False
                     if len(self._pending) >= self.batch_size and not self._flush(final=False):
                         break
@@ -288,6 +276,11 @@ class FileShipper:
         now = self._clock()
         for line in lines:
             self._feed(item, line, now)
+        for problem in item.follower.problems:  # a damaged .gz, read up to the damage
+            self.status.bad_lines += 1
+            if self._on_problem is not None:
+                self._on_problem(str(problem))
+        item.follower.problems.clear()
         return len(lines)
 
     def _feed(self, item: _Set, line: FollowedLine, now: float) -> None:

@@ -8,7 +8,10 @@ end of a file it looks at the path: the same file (same inode) grown is read on;
 than what was read, or whose first line changed, was truncated (``copytruncate``) and is read
 again from its start; a path that names another file means the one being read was rotated
 (renamed, perhaps compressed since) or replaced (an atomic ``rename`` over it): the follower
-finishes it and goes on with the next file of the set. A position names its file by a
+finishes it (to its end once more, once no write is under way in it) and goes on with the next
+file of the set, taken from two listings that agree and opened only if it is still the file
+listed (a writer may rotate again meanwhile). A damaged ``.gz`` is read up to the damage and
+said in :attr:`Follower.problems`. A position names its file by a
 fingerprint of the file's first line, not by name or inode, so it survives renames,
 compression and restarts.
 """
@@ -16,19 +19,18 @@ compression and restarts.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import gzip
 import hashlib
-import json
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
-from ..record.fileio import private_temp, write_all
 from ..schema import check_required
-from .fileset import set_members
-from .lines import Line, Problem, decode_line
+from .fileset import set_key, set_members
+from .lines import GZIP_ERRORS, Line, Problem, decode_line, gzip_error_reason
 
 __all__ = [
     "FOLLOW_INTERVAL",
@@ -37,8 +39,7 @@ __all__ = [
     "Position",
     "fingerprint",
     "follow_events",
-    "load_checkpoint",
-    "save_checkpoint",
+    "followed_files",
 ]
 
 #: Seconds between two looks at a file that did not grow.
@@ -53,6 +54,7 @@ def follow_events(
     max_polls: int | None = None,
     on_problem: Callable[[Problem], None] | None = None,
     on_note: Callable[[str], None] | None = None,
+    on_wait: Callable[[], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Iterator[Line]:
     """Yield the events of ``path`` from its first line on, then each new complete line as it
@@ -62,6 +64,8 @@ def follow_events(
     atomic replace, saying so through ``on_note``. A line still being written waits for its
     newline. A bad line is passed to ``on_problem`` (``path:line: reason``) and skipped; it never
     stops the follow. Line numbers count from the top of the file each line is in.
+    ``on_wait`` is called each time it is about to wait for more (to flush output then, not
+    after each line).
     """
     follower = Follower(path, from_active=True)
     polls = 0
@@ -73,7 +77,11 @@ def follow_events(
                 if on_note is not None:
                     on_note(follower.notes[notes])
                 notes += 1
+            while follower.problems and not batch:
+                _report(follower.problems.pop(0), on_problem)
             if not batch:
+                if on_wait is not None:
+                    on_wait()
                 polls += 1
                 # Half a line is there: its newline is a write away, look again soon.
                 sleep(min(interval, 0.01) if follower.mid_line else interval)
@@ -91,20 +99,66 @@ def follow_events(
                     continue
                 if run is None or ev["run"] == run:
                     yield Line(item.lineno, ev)
+            while follower.problems:  # a damaged .gz, after the lines read before the damage
+                _report(follower.problems.pop(0), on_problem)
     finally:
         follower.close()
+
+
+def _report(problem: Problem, on_problem: Callable[[Problem], None] | None) -> None:
+    if on_problem is not None:
+        on_problem(problem)
 
 
 #: Bytes read at a time.
 CHUNK = 1 << 16
 #: Bytes of the first line a fingerprint covers.
 FINGERPRINT_BYTES = 4096
+#: What opening or reading a file may raise (a damaged .gz raises more than OSError).
+_READ_ERRORS: tuple[type[BaseException], ...] = (OSError, *GZIP_ERRORS)
 
 
 def _open(path: Path) -> IO[bytes]:
     if path.name.endswith(".gz"):
         return gzip.open(path, "rb")  # type: ignore[return-value]
     return path.open("rb")
+
+
+def followed_files(path: str | os.PathLike[str]) -> list[Path]:
+    """The files a :class:`Follower` of ``path`` reads, oldest first: the set of an active file
+    (see :func:`~otel_jsonl.read.fileset.set_members`), or ``path`` alone when it is itself a
+    rotated file (``.gz``, a stamped or numbered name), so that an archive can be shipped."""
+    p = Path(path)
+    if set_key(p)[0] != p:
+        return [p] if p.is_file() else []
+    return set_members(p)
+
+
+def _no_write_under_way(cur: _Current) -> bool:
+    """True when no writer holds the file's shared ``flock`` (RotatingFile writes under one and
+    checks the path first, so once the path names another file and this lock was had, no write
+    comes after). A plain file only; after 100 looks, go on regardless (a stuck writer)."""
+    if cur.path.name.endswith(".gz") or cur.waits >= 100:
+        return True
+    try:
+        fcntl.flock(cur.fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        cur.waits += 1
+        return False
+    except OSError:
+        return True  # no flock on this file system: nothing to wait for
+    fcntl.flock(cur.fh.fileno(), fcntl.LOCK_UN)
+    return True
+
+
+def _gzip_size(path: Path) -> int | None:
+    """The uncompressed length (mod 2**32) a gzip file's trailer records."""
+    try:
+        with path.open("rb") as fh:
+            fh.seek(-4, os.SEEK_END)
+            return int.from_bytes(fh.read(4), "little")
+    except OSError:
+        return None
 
 
 def _digest(first_line: bytes) -> str:
@@ -117,7 +171,7 @@ def fingerprint(path: str | os.PathLike[str]) -> str | None:
     try:
         with _open(Path(path)) as fh:
             line = fh.readline(FINGERPRINT_BYTES)
-    except (OSError, EOFError):
+    except _READ_ERRORS:
         return None
     if not line.endswith(b"\n") and len(line) < FINGERPRINT_BYTES:
         return None
@@ -160,9 +214,11 @@ class FollowedLine(NamedTuple):
 
 class _Current:
     __slots__ = (
+        "broken",
         "checked",
         "dev",
         "fh",
+        "finished",
         "fp",
         "ino",
         "lineno",
@@ -170,6 +226,7 @@ class _Current:
         "offset",
         "path",
         "torn",
+        "waits",
     )
 
     def __init__(self, path: Path, fh: IO[bytes], st: os.stat_result) -> None:
@@ -183,6 +240,11 @@ class _Current:
         self.torn = b""
         self.checked = time.monotonic()
         self.mtime_ns = st.st_mtime_ns
+        # The path names another file now: this one gets no more lines.
+        self.finished = False
+        # A compressed file that is cut or corrupt: read up to where it broke.
+        self.broken = False
+        self.waits = 0
 
 
 class Follower:
@@ -202,7 +264,11 @@ class Follower:
         self.active = Path(active)
         self.from_active = from_active
         self.notes: list[str] = []
+        #: Damaged files (a cut or corrupt ``.gz``): ``file:line: reason``, read past.
+        self.problems: list[Problem] = []
         self.rotations = 0
+        #: After a poll: True when it ended at the end of the active file (or the set is empty).
+        self.at_end = False
         self._start = start
         self._cur: _Current | None = None
 
@@ -219,11 +285,6 @@ class Follower:
         """True when the file being read ends with a line still being written."""
         return self._cur is not None and bool(self._cur.torn)
 
-    @property
-    def current_path(self) -> Path | None:
-        """The file being read now."""
-        return self._cur.path if self._cur is not None else None
-
     def __enter__(self) -> Follower:
         return self
 
@@ -239,13 +300,26 @@ class Follower:
 
     # -- opening -------------------------------------------------------------------------
 
-    def _open_at(self, path: Path, offset: int, fp: str | None) -> bool:
+    def _open_at(
+        self, path: Path, offset: int, fp: str | None, ident: tuple[int, int] | None = None
+    ) -> bool:
+        """Open ``path`` at ``offset``; False when it cannot be, or is no longer the file the
+        caller listed (its name taken by a newer file): another inode or first line."""
         try:
             fh = _open(path)
         except OSError:
             return False
         try:
             st = os.fstat(fh.fileno())
+            if ident is not None and (st.st_ino, st.st_dev) != ident:
+                fh.close()
+                return False
+            if fp is not None:
+                first = fh.readline(FINGERPRINT_BYTES)
+                if _digest(first) != fp:
+                    fh.close()
+                    return False
+                fh.seek(0)
             cur = _Current(path, fh, st)
             cur.fp = fp
             remaining = offset
@@ -256,32 +330,65 @@ class Follower:
                 cur.lineno += chunk.count(b"\n")
                 remaining -= len(chunk)
             cur.offset = offset - remaining
-        except (OSError, EOFError):
+        except _READ_ERRORS:
             fh.close()
             return False
         self.close()
         self._cur = cur
         return True
 
+    def _members(self) -> list[tuple[Path, tuple[int, int]]] | None:
+        """The files of the set, oldest first, with their (inode, device), from two listings
+        that agree (a stale one may miss a file renamed meanwhile, or name a newer file by an
+        older one's name). None when the set keeps changing: look again later."""
+        last: list[tuple[Path, tuple[int, int]]] | None = None
+        for _ in range(6):
+            out: list[tuple[Path, tuple[int, int]]] = []
+            for member in followed_files(self.active):
+                try:
+                    st = os.stat(member)
+                except OSError:
+                    break
+                out.append((member, (st.st_ino, st.st_dev)))
+            else:
+                if out == last:
+                    return out
+                last = out
+                continue
+            last = None
+        return None
+
     def _first(self) -> None:
-        members = set_members(self.active)
+        # Each turn lists the set again: a file may move between the listing and its opening.
+        for _ in range(4):
+            members = self._members()
+            if members is None:
+                continue
+            start = self._start
+            if start is not None:
+                # Oldest first: should two files begin alike (exporter files written before
+                # their resource lines were stamped per file), reading more is safe, less not.
+                for member, ident in members:
+                    if fingerprint(member) == start.fingerprint and self._open_at(
+                        member, start.offset, start.fingerprint, ident
+                    ):
+                        return
+                continue
+            if self.from_active and self._open_at(self.active, 0, None):
+                return
+            if members and self._open_at(members[0][0], 0, None, members[0][1]):
+                return
+            if not members:
+                self.at_end = True
+                return
         start = self._start
         if start is not None:
-            for member in members:
-                if fingerprint(member) == start.fingerprint and self._open_at(
-                    member, start.offset, start.fingerprint
-                ):
-                    return
             self.notes.append(
                 f"{start.name or self.active}: the file of the checkpoint is gone; "
                 "starting at the oldest file left"
             )
             self._start = None
-        if self.from_active and self._open_at(self.active, 0, None):
-            return
-        for member in members:
-            if self._open_at(member, 0, None):
-                return
+            self._first()
 
     # -- reading -------------------------------------------------------------------------
 
@@ -289,6 +396,7 @@ class Follower:
         """The complete lines available now: reading stops once ``max_lines`` are had (the
         last chunk read may add a few more)."""
         out: list[FollowedLine] = []
+        self.at_end = False
         if self._cur is None:
             self._first()
         for _ in range(64):  # each turn moves to another file; bounded
@@ -301,14 +409,21 @@ class Follower:
                 return out
         return out
 
-    @staticmethod
-    def _read_chunk(cur: _Current, out: list[FollowedLine]) -> bool:
+    def _read_chunk(self, cur: _Current, out: list[FollowedLine]) -> bool:
         """Read a chunk of ``cur`` and hand out its complete lines; False at its end. A line
-        without its newline yet (still being written, or torn) is kept for the next chunk."""
+        without its newline yet (still being written, or torn) is kept for the next chunk.
+        A damaged compressed file ends where it breaks, said in :attr:`problems`."""
+        if cur.broken:
+            return False
         try:
-            chunk = cur.fh.read(CHUNK)
-        except (OSError, EOFError):
-            chunk = b""  # a compressed file cut short: treat as its end
+            # read1: what a damaged .gz gave before it broke is handed out, not dropped.
+            chunk = cur.fh.read1(CHUNK)  # type: ignore[attr-defined]
+        except GZIP_ERRORS as exc:
+            cur.broken = True
+            self.problems.append(Problem(str(cur.path), cur.lineno + 1, gzip_error_reason(exc)))
+            return False
+        except OSError:
+            return False
         if not chunk:
             return False
         pieces = (cur.torn + chunk).split(b"\n")
@@ -350,7 +465,11 @@ class Follower:
         except FileNotFoundError:
             st = None
         if st is not None and (st.st_ino, st.st_dev) == (cur.ino, cur.dev):
+            self.at_end = True
+            if cur.path.name.endswith(".gz"):
+                return False  # an archive followed on its own: never appended to
             if st.st_size < cur.offset or self._replaced_in_place(cur, st):
+                self.at_end = False
                 self.notes.append(f"{cur.path}: truncated; reading it again from its start")
                 cur.fh.seek(0)
                 cur.offset = cur.lineno = 0
@@ -359,73 +478,43 @@ class Follower:
                 return True
             return False
         # The file being read is no longer the active one: rotated, replaced or deleted.
-        members = set_members(self.active)
+        if not cur.finished:
+            # A line written just before the rotation may have come after our last read:
+            # read the file to its end once more, once no write is under way in it.
+            if not _no_write_under_way(cur):
+                return False
+            cur.finished = True
+            return True
+        members = self._members()
+        if members is None:
+            return False
         index = None
-        for i, member in enumerate(members):
-            with contextlib.suppress(OSError):
-                mst = os.stat(member)
-                if (mst.st_ino, mst.st_dev) == (cur.ino, cur.dev):
-                    index = i
-                    break
+        for i, (_, ident) in enumerate(members):
+            if ident == (cur.ino, cur.dev):
+                index = i
+                break
         if index is None and cur.fp is not None:
-            for i, member in enumerate(members):
+            # Compressed since (a new inode): found by its first line and its length (the
+            # gzip trailer's), newest first; by its first line alone, the oldest such file.
+            size = (cur.offset + len(cur.torn)) & 0xFFFFFFFF
+            for i in range(len(members) - 1, -1, -1):
+                member = members[i][0]
                 if member.name.endswith(".gz") and fingerprint(member) == cur.fp:
                     index = i
-                    break
+                    if _gzip_size(member) == size:
+                        break
         if index is not None:
             following = members[index + 1 :]
         else:
-            following = [m for m in members if m == self.active]
+            following = [m for m in members if m[0] == self.active]
         if not following:
             return False  # the next file is not there yet (between a rename and a create)
+        nxt, ident = following[0]
+        if not self._open_at(nxt, 0, None, ident):
+            return False  # renamed since the listing (rotated on, compressed): look again
         if cur.torn:
             self.notes.append(
                 f"{cur.path}:{cur.lineno + 1}: torn last line skipped (the file was rotated)"
             )
         self.rotations += 1
-        nxt = following[0]
-        return self._open_at(nxt, 0, None)
-
-
-# -- checkpoints -------------------------------------------------------------------------------
-
-
-def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The checkpoint in ``path`` (``{}`` when there is none); raises ValueError when the file
-    is not a checkpoint."""
-    try:
-        with open(path, "rb") as fh:
-            data = json.loads(fh.read() or b"{}")
-    except FileNotFoundError:
-        return {}
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not a checkpoint file ({exc.msg})") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: not a checkpoint file (not a JSON object)")
-    return data
-
-
-def save_checkpoint(path: str | os.PathLike[str], data: Mapping[str, Any]) -> None:
-    """Write ``data`` to ``path`` atomically (a ``0600`` file written aside, fsynced and renamed
-    over it), so a crash leaves the old checkpoint or the new one, never half of one."""
-    target = Path(path)
-    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    payload = json.dumps(data, sort_keys=True, separators=(",", ":")).encode("utf-8") + b"\n"
-    fd, tmp = private_temp(target)
-    try:
-        try:
-            write_all(fd, payload)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):
-        dfd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+        return True

@@ -8,17 +8,17 @@ reader that needs only the codec does not load the recorder.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .._lazy import lazy_names
 
+TYPE_CHECKING = False  # not typing's: ``import typing`` is a third of the recorder's start-up
 if TYPE_CHECKING:  # pragma: no cover
     from .blobs import BlobStore, blob_dir_for
+    from .capping import json_pointer
     from .llm_call import llm_call_fields, record_stream
     from .redact import Redactor
     from .rotate import RotatingFile, RotationPolicy
     from .trace import RESERVED_KEYS, Trace, new_run_id
-    from .writer import DEFAULT_CAP, FsyncPolicy, LineWriter, WriterOptions, json_pointer
+    from .writer import DEFAULT_CAP, FsyncPolicy, LineWriter, WriterOptions
 
 _LAZY = {
     "BlobStore": "blobs",
@@ -35,7 +35,7 @@ _LAZY = {
     "FsyncPolicy": "writer",
     "LineWriter": "writer",
     "WriterOptions": "writer",
-    "json_pointer": "writer",
+    "json_pointer": "capping",
 }
 
 

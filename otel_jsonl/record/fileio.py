@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
-from pathlib import Path
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover - pathlib is not imported at run time (start-up cost)
+    from pathlib import Path
 
 __all__ = ["private_temp", "write_all"]
 
@@ -29,7 +31,7 @@ def private_temp(target: Path, suffix: str = ".tmp") -> tuple[int, Path]:
     descriptor (open for writing) and its path."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
     while True:
-        tmp = target.with_name(f".{target.name}.{secrets.token_hex(8)}{suffix}")
+        tmp = target.with_name(f".{target.name}.{os.urandom(8).hex()}{suffix}")
         try:
             return os.open(tmp, flags, 0o600), tmp
         except FileExistsError:  # a name already taken (by chance, or planted): another one

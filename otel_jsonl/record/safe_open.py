@@ -9,22 +9,26 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from pathlib import Path
 
-from .blobs import InsecureDirs, check_directory
+from .blobs import check_directory
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover - typing is not imported at run time (start-up cost)
+    from .writer_types import InsecureDirs
 
 __all__ = ["open_for_append"]
 
 
 def open_for_append(
-    path: Path, follow_symlinks: bool, insecure_dirs: InsecureDirs
+    path: str | os.PathLike[str], follow_symlinks: bool, insecure_dirs: InsecureDirs
 ) -> tuple[int, os.stat_result, list[tuple[str, str]]]:
     """Open ``path`` for appending: (descriptor, its stat, warnings as (key, message)).
     Raises OSError (PermissionError for a refused link or directory)."""
     warnings: list[tuple[str, str]] = []
-    parent = path.parent
+    path = os.fspath(path)
+    parent = os.path.dirname(path) or "."
     if not os.path.lexists(parent):
-        parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.makedirs(parent, mode=0o700, exist_ok=True)
     else:
         warning = check_directory(parent, "trace directory", insecure_dirs)
         if warning is not None:

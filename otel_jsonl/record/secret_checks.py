@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import re
 import zlib
-from typing import Any, AnyStr, cast
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover - typing is not imported at run time (start-up cost)
+    from typing import Any, AnyStr
 
 __all__ = [
     "UUID",
@@ -43,7 +46,7 @@ class _LazyPattern:
 
 def lazy_compile(pattern: AnyStr, flags: int = 0) -> re.Pattern[AnyStr]:
     """``re.compile``, deferred to the pattern's first use."""
-    return cast("re.Pattern[AnyStr]", _LazyPattern(pattern, flags))
+    return _LazyPattern(pattern, flags)  # type: ignore[return-value]  # a stand-in, as typed
 
 
 _CAMEL = lazy_compile(r"(?<=[a-z0-9])(?=[A-Z])")

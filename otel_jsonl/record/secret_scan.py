@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover - typing is not imported at run time (start-up cost)
+    from collections.abc import Iterable
+    from typing import Any
 
 __all__ = ["FOLD_TABLE", "Leaf", "scan"]
 

@@ -11,16 +11,21 @@ from __future__ import annotations
 import itertools
 import os
 import time
-from collections.abc import AsyncIterable, Callable, Iterable
-from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any
 
-from .writer import LineWriter, WriterOptions, WriterOptionsKw
+from .writer import LineWriter
 
-if TYPE_CHECKING:  # pragma: no cover
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover - typing is not imported at run time (start-up cost)
+    from collections.abc import AsyncIterable, Callable, Iterable
+    from pathlib import Path
+    from types import TracebackType
+    from typing import IO, Any
+
     from typing_extensions import Unpack
 
     from .llm_call import RecordedStream
+    from .writer import WriterOptions
+    from .writer_types import WriterOptionsKw
 
 __all__ = ["RESERVED_KEYS", "Trace"]
 
@@ -76,7 +81,14 @@ class Trace:
         self._clock = clock
         self._seq = itertools.count()
         self._writer = LineWriter(path, stream=stream, options=options, **overrides)
-        self.path = self._writer.path
+        # The per-step fast path, bound once: ``step`` is the recorder's whole cost.
+        self._write_event = self._writer.write_event
+        self._next_seq = self._seq.__next__
+
+    @property
+    def path(self) -> Path | None:
+        """The trace file (None when writing to a stream)."""
+        return self._writer.path
 
     @property
     def options(self) -> WriterOptions:
@@ -98,18 +110,23 @@ class Trace:
                 from .llm_call import llm_call_fields  # on first use: start-up stays small
 
                 fields = {**llm_call_fields(fields.pop("response")), **fields}
-            seq = next(self._seq)
-            event: dict[str, Any] = {"ts": self._clock(), "run": self.run_id, "seq": seq}
-            event["kind"] = kind
+            seq = self._next_seq()
             if RESERVED_KEYS.isdisjoint(fields):
-                event.update(fields)
+                event = {
+                    "ts": self._clock(),
+                    "run": self.run_id,
+                    "seq": seq,
+                    "kind": kind,
+                    **fields,
+                }
             else:
+                event = {"ts": self._clock(), "run": self.run_id, "seq": seq, "kind": kind}
                 for key, value in fields.items():
                     event[key + "_" if key in RESERVED_KEYS else key] = value
         except Exception as exc:  # broad: a failing clock or response must not break the loop
             self._writer.record_failure(exc)
             return None
-        return seq if self._writer.write_event(event) else None
+        return seq if self._write_event(event) else None
 
     def stream(
         self, stream: Iterable[Any] | AsyncIterable[Any], /, **fields: Any

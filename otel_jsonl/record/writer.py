@@ -2,138 +2,65 @@
 
 An event goes through four stages: encode (one JSON line), redact (secrets in the encoded line,
 once), cap (string values over the cap keep their first bytes, the full value goes to the blob
-store and a ``blob_ref`` line), write (one ``os.write`` of all the event's lines on an ``O_APPEND``
+pack and a ``blob_ref`` line), write (one ``os.write`` of all the event's lines on an ``O_APPEND``
 descriptor, so lines from many threads and processes never interleave). Writing never raises
 unless ``strict`` is set: failures are counted in :attr:`LineWriter.dropped` and logged once.
-Standard library only.
-"""
+Standard library only, and nothing heavier than ``os`` until it is needed (start-up)."""
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import io
-import logging
 import os
 import stat
-import threading
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Literal, TypedDict
-
-if TYPE_CHECKING:  # pragma: no cover
-    from typing_extensions import Unpack
+from _thread import allocate_lock
 
 from ..exceptions import BlobError
 from . import codec as _codec
-from .blobs import BlobStore, InsecureDirs, blob_dir_for
-from .redact import Redactor
-from .rotate import RotatingFile, RotationPolicy
-from .safe_open import open_for_append
-from .secrets import find_secrets
+from .blobs import BlobStore
+from .options import DEFAULT_CAP, WriterOptions
 
-__all__ = [
-    "DEFAULT_CAP",
-    "FsyncPolicy",
-    "LineWriter",
-    "WriterOptions",
-    "WriterOptionsKw",
-    "json_pointer",
-]
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover - typing is not imported at run time (start-up cost)
+    from collections.abc import Callable, Iterable, Mapping
+    from pathlib import Path
+    from typing import IO, Any
 
-logger = logging.getLogger("otel_jsonl")
+    from typing_extensions import Unpack
 
-#: Default cap, in UTF-8 bytes, of one string value on a line.
-DEFAULT_CAP = 4096
+    from .capping import json_pointer
+    from .redact import Redactor
+    from .rotate import RotatingFile
+    from .writer_types import FsyncPolicy, WriterOptionsKw
 
-FsyncPolicy = Literal["never", "close", "line"] | int
+__all__ = ["DEFAULT_CAP", "FsyncPolicy", "LineWriter", "WriterOptions", "WriterOptionsKw"]
+__all__ += ["json_pointer"]
 
 
-#: Top-level keys that identify a line; they are never capped.
-_NEVER_CAPPED = frozenset({"run", "kind", "trace_id", "span_id", "parent_id", "capped"})
+def __getattr__(name: str) -> object:
+    if name in ("FsyncPolicy", "WriterOptionsKw"):  # typing forms: built on first use
+        from . import writer_types
+
+        return getattr(writer_types, name)
+    if name == "json_pointer":  # with the capping, on first use
+        from .capping import json_pointer
+
+        return json_pointer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def json_pointer(parts: Iterable[str | int]) -> str:
-    """RFC 6901 pointer for a path of keys and indexes (``/output``, ``/input/0/parts/1``)."""
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+#: Bounds of the memo of the value capped last at each field: at most 2 MB held.
+_LAST_MAX_FIELDS = 32
+_LAST_MAX_BYTES = 64 * 1024
 
 
-def _truncate_utf8(text: str, limit: int) -> str:
-    raw = text.encode("utf-8", "replace")
-    return raw[:limit].decode("utf-8", "ignore")
+def _warn(message: str) -> None:
+    """Log a warning; never raises (a broken logging setup must not break recording)."""
+    try:
+        import logging  # on the first warning only: start-up stays small
 
-
-class WriterOptionsKw(TypedDict, total=False):
-    """The keyword form of :class:`WriterOptions` (``Trace(path, cap=0, redact=False)``)."""
-
-    cap: int
-    blob_dir: str | os.PathLike[str] | None
-    redact: bool | Redactor
-    redact_patterns: Mapping[str, str] | Iterable[str]
-    fsync: FsyncPolicy
-    strict: bool
-    follow_symlinks: bool
-    insecure_dirs: InsecureDirs
-    rotate: RotationPolicy | None
-
-
-@dataclass(frozen=True)
-class WriterOptions:
-    """How lines are written: the one options object of every entry point that writes a trace
-    file (``Trace``, ``LineWriter``, the exporters, ``configure()``).
-
-    ``cap`` is the cap per string value in UTF-8 bytes (0 turns capping off); ``blob_dir`` where
-    full values go (default ``blobs/`` beside the trace; with a stream and no ``blob_dir`` a
-    capped value is truncated with no blob). ``redact`` turns the built-in secret families on
-    or off, or is a :class:`~otel_jsonl.record.redact.Redactor` of your own (allow-list, PII
-    hook, fingerprint key); ``redact_patterns`` adds patterns (a mapping name -> regex, or
-    regexes). ``fsync``
-    is ``"never"``, ``"close"`` (default), ``"line"`` or a number N (every N writes).
-    ``strict`` raises write failures instead of counting them (for tests). ``rotate`` rotates
-    the file by a :class:`~otel_jsonl.record.rotate.RotationPolicy` (size and/or daily, keep N
-    files and/or D days, gzip; safe with several processes on one path).
-    ``follow_symlinks`` (default False) lets the trace path be a symbolic link to a file (a
-    link to a device or pipe, such as ``/dev/stdout``, is always followed).
-    ``insecure_dirs`` is what happens to an existing trace or blob directory that others may
-    write to: ``"refuse"`` (default: nothing is written there, each step is dropped and the
-    reason logged) or ``"warn"`` (logged once, written). Bad values raise ValueError here, at
-    construction.
-    """
-
-    cap: int = DEFAULT_CAP
-    blob_dir: str | os.PathLike[str] | None = None
-    redact: bool | Redactor = True
-    redact_patterns: Mapping[str, str] | Iterable[str] = field(default=())
-    fsync: FsyncPolicy = "close"
-    strict: bool = False
-    rotate: RotationPolicy | None = None
-    follow_symlinks: bool = False
-    insecure_dirs: InsecureDirs = "refuse"
-
-    def __post_init__(self) -> None:
-        if self.insecure_dirs not in ("refuse", "warn"):
-            raise ValueError(
-                f"insecure_dirs must be 'refuse' or 'warn', got {self.insecure_dirs!r}"
-            )
-        cap = self.cap
-        if not isinstance(cap, int) or isinstance(cap, bool) or cap < 0:
-            raise ValueError(f"cap must be a whole number of bytes >= 0 (0 = off), got {cap!r}")
-        fsync = self.fsync
-        if not (
-            fsync in ("never", "close", "line")
-            or (isinstance(fsync, int) and not isinstance(fsync, bool) and fsync > 0)
-        ):
-            raise ValueError(f"fsync must be 'never', 'close', 'line' or N > 0, got {fsync!r}")
-
-    @classmethod
-    def build(cls, options: WriterOptions | None = None, **overrides: Any) -> WriterOptions:
-        """``options`` (default: the defaults) with the keyword ``overrides`` applied."""
-        base = options if options is not None else cls()
-        unknown = set(overrides) - set(WriterOptionsKw.__annotations__)
-        if unknown:
-            raise TypeError(f"unknown writer option(s): {', '.join(sorted(unknown))}")
-        return replace(base, **overrides) if overrides else base
+        logging.getLogger("otel_jsonl").warning("otel-jsonl: %s", message)
+    except Exception:  # broad on purpose: logging must not break recording
+        pass
 
 
 class LineWriter:
@@ -156,55 +83,48 @@ class LineWriter:
             raise ValueError("give exactly one of path and stream")
         opts = WriterOptions.build(options, **overrides)
         self.options = opts
-        cap, fsync, strict = opts.cap, opts.fsync, opts.strict
-        redact, redact_patterns, blob_dir = opts.redact, opts.redact_patterns, opts.blob_dir
-        self.path = Path(path) if path is not None else None
-        self.cap = cap
-        self.strict = strict
-        self.fsync = fsync
-        patterns = redact_patterns
-        self.redactor: Redactor | None
-        if isinstance(redact, Redactor):
-            if patterns:
-                raise ValueError("give redact_patterns to your Redactor, not beside it")
-            self.redactor = redact
-        else:
-            self.redactor = (
-                Redactor(patterns)
-                if redact
-                else (Redactor(patterns, defaults=False) if patterns else None)
+        self._path = os.fspath(path) if path is not None else None
+        self.cap = opts.cap
+        self.strict = opts.strict
+        self.fsync = opts.fsync
+        self.redactor = _redactor_for(opts.redact, opts.redact_patterns)
+        if opts.blob_dir is not None:
+            self.blobs: BlobStore | None = BlobStore(
+                opts.blob_dir, insecure_dirs=opts.insecure_dirs
             )
-        if self.redactor is not None and not self.redactor.names:
-            self.redactor = None
-        if blob_dir is not None:
-            self.blobs: BlobStore | None = BlobStore(blob_dir, insecure_dirs=opts.insecure_dirs)
-        elif self.path is not None:
-            self.blobs = BlobStore(blob_dir_for(self.path), insecure_dirs=opts.insecure_dirs)
+        elif self._path is not None:
+            blob_dir = os.path.join(os.path.dirname(self._path), "blobs")
+            self.blobs = BlobStore(blob_dir, insecure_dirs=opts.insecure_dirs)
         else:
             self.blobs = None
         #: Capped values cut with no blob kept (no blob store: a stream or a device; or the
         #: blob store failed); each such value's ``capped`` entry has a size and no sha256.
         self.cut = 0
-        self._regular = True
+        self._regular = True  # a regular file (not a device or a pipe): fsync works
         self._warned_about: set[str] = set()
         self.dropped = 0
         self.written = 0
         self.last_error: BaseException | None = None
         self._warned = False
-        self._lock = threading.Lock()
+        self._lock = allocate_lock()
         self._closed = False
         self._fd: int | None = None
         self._stream = stream
         self._stream_binary = stream is not None and not isinstance(stream, io.TextIOBase)
         self._since_sync = 0
-        self._plain_fsync = fsync in ("never", "close")
         self._stored: set[str] = set()
+        #: The value capped last at each field (pointer -> (bytes, sha256)), bounded.
+        self._last: dict[str, tuple[bytes, str]] = {}
         #: Called when a rotation starts a new file; returns lines to write at its top.
         self.on_new_file: Callable[[], bytes] | None = None
         self._rotating: RotatingFile | None = None
-        if self.path is not None and opts.rotate is not None and opts.rotate.rotates:
-            self._rotating = RotatingFile(self.path, opts.rotate, on_new_file=self._header)
-        if self.path is not None:
+        if self._path is not None and opts.rotate is not None and opts.rotate.rotates:
+            from .rotate import RotatingFile  # only when asked for: start-up stays small
+
+            self._rotating = RotatingFile(self._path, opts.rotate, on_new_file=self._header)
+        #: True when a line goes straight to the descriptor: no rotation, no per-line fsync.
+        self._direct = self._rotating is None and self.fsync in ("never", "close")
+        if self._path is not None:
             try:
                 self._open()
             except OSError as exc:
@@ -212,18 +132,29 @@ class LineWriter:
                 # counted as dropped, and each one tries to open the file again.
                 self.record_failure(exc)
 
+    @property
+    def path(self) -> Path | None:
+        """The trace file (None when writing to a stream)."""
+        if self._path is None:
+            return None
+        from pathlib import Path  # on first use: the recorder itself works on the string
+
+        return Path(self._path)
+
     # -- file handling -------------------------------------------------------------------
 
     def _header(self) -> bytes:
         return self.on_new_file() if self.on_new_file is not None else b""
 
     def _open(self) -> None:
-        assert self.path is not None
+        assert self._path is not None
         if self._rotating is not None:
             self._fd = self._rotating.open()
             return
+        from .safe_open import open_for_append
+
         opts = self.options
-        fd, st, warnings = open_for_append(self.path, opts.follow_symlinks, opts.insecure_dirs)
+        fd, st, warnings = open_for_append(self._path, opts.follow_symlinks, opts.insecure_dirs)
         for key, warning in warnings:
             self._warn_once(key, warning)
         self._regular = stat.S_ISREG(st.st_mode)
@@ -234,6 +165,9 @@ class LineWriter:
         self._fd = fd
 
     def _fsync(self, fd: int) -> None:
+        # The pack first: a line on disk never refers to a value that is not.
+        if self.blobs is not None:
+            self.blobs.sync()
         # fsync on a device or a pipe fails with EINVAL: there is nothing to make durable.
         if self._regular:
             os.fsync(fd)
@@ -243,16 +177,16 @@ class LineWriter:
             if key in self._warned_about:
                 return
             self._warned_about.add(key)
-        with contextlib.suppress(Exception):
-            logger.warning("otel-jsonl: %s", message)
+        _warn(message)
 
-    def _put_blob(self, raw: bytes) -> str | None:
-        """Store a capped value's full text; None (counted in ``cut``) when there is no blob
-        store or it failed: the step is still written, with the value cut."""
+    def _put_blob(self, raw: bytes, pointer: str) -> str | None:
+        """Store the full text of the value capped at ``pointer``; None (counted in ``cut``)
+        when there is no blob store or it failed: the step is still written, with the value
+        cut."""
         reason = "no blob directory (a stream or a device)"
         if self.blobs is not None:
             try:
-                return self._store(raw)
+                return self._store(raw, pointer)
             except (OSError, BlobError) as exc:
                 reason = f"the blob store failed: {exc}"
         with self._lock:
@@ -282,9 +216,17 @@ class LineWriter:
                     self._fsync(fd)
                 os.close(fd)
             elif self._stream is not None:
+                if self.blobs is not None and self.fsync != "never":
+                    self.blobs.sync()
                 self._stream.flush()
         except (OSError, ValueError) as exc:
             self.record_failure(exc)
+        finally:
+            if self.blobs is not None:
+                try:
+                    self.blobs.close()
+                except OSError as exc:
+                    self.record_failure(exc)
 
     def flush(self) -> None:
         """Make written lines durable: fsync the file (the OS already has every line)."""
@@ -293,6 +235,8 @@ class LineWriter:
             if fd is not None:
                 self._fsync(fd)
             elif self._stream is not None and not self._closed:
+                if self.blobs is not None:
+                    self.blobs.sync()
                 self._stream.flush()
         except (OSError, ValueError) as exc:
             self.record_failure(exc)
@@ -303,19 +247,21 @@ class LineWriter:
         """The bytes written for ``event``: its ``blob_ref`` lines, if any value was capped,
         then its own line. Stores capped values in the blob store as a side effect."""
         line = _codec.dumps_line(event)
+        n = 0
         if self.redactor is not None:
             # Once, on the whole line: the values capped below (and their blobs) come from the
             # redacted line, so a secret cut in two by the cap is already gone.
-            line = self._redact(line)
+            red, n = self.redactor.redact_bytes(line)
+            if n:
+                line = self._redacted(line, red)
         if self.cap and len(line) > self.cap:
-            line, prefix = self._cap_line(line)
-            return prefix + line
+            return self._cap_line(line) if n else self._cap_event(event, line)
         return line
 
-    def _redact(self, line: bytes) -> bytes:
+    def _redacted(self, line: bytes, red: bytes) -> bytes:
+        """``red`` (``line`` redacted), unless a user's pattern broke its JSON."""
         assert self.redactor is not None
-        red, n = self.redactor.redact_bytes(line)
-        if n and self.redactor.custom:
+        if self.redactor.custom:
             # A user pattern may match across JSON syntax; if the line no longer parses,
             # redact value by value instead.
             try:
@@ -324,71 +270,41 @@ class LineWriter:
                 return _codec.dumps_line(self.redactor.redact_value(_codec.loads(line)))
         return red
 
-    def _cap_line(self, line: bytes) -> tuple[bytes, bytes]:
-        # Work on the JSON-native form, so values inside models and dataclasses are capped too.
-        native = _codec.loads(line)
-        capped: dict[str, dict[str, Any]] = {}
-        native = self._cap_value(native, [], capped)
-        if not capped:
-            return line, b""
-        native["capped"] = capped
-        refs = []
-        for pointer, info in capped.items():
-            if "sha256" not in info:
-                continue  # no blob store (a stream with no blob_dir): nothing to refer to
-            ref: dict[str, Any] = {"ts": native.get("ts"), "run": native.get("run")}
-            ref["kind"] = "blob_ref"
-            if "seq" in native:
-                ref["of"] = native["seq"]
-            for key in ("trace_id", "span_id"):
-                if key in native:
-                    ref[key] = native[key]
-            ref["field"] = pointer
-            ref.update(info)
-            refs.append(_codec.dumps_line(ref))
-        return _codec.dumps_line(native), b"".join(refs)
+    def _cap_line(self, line: bytes) -> bytes:
+        """The ``blob_ref`` lines of ``line``'s capped values, then the line with them cut."""
+        from .capping import cap_line  # on the first line over the cap
 
-    def _cap_value(self, value: Any, path: list[str | int], capped: dict[str, Any]) -> Any:
-        if isinstance(value, str):
-            if len(value) <= self.cap // 4 or len(value.encode("utf-8", "replace")) <= self.cap:
-                return value
-            full = value
-            raw = full.encode("utf-8", "replace")
-            info: dict[str, Any] = {"size": len(raw)}
-            digest = self._put_blob(raw)
-            if digest is not None:
-                info["sha256"] = digest
-            capped[json_pointer(path)] = info
-            return _truncate_utf8(full, self.cap)
-        if isinstance(value, dict):
-            if not path and "capped" in value:
-                # An event that already carries capped values (re-recorded): keep them.
-                capped.update(value["capped"])
-            for key, item in value.items():
-                if not path and key in _NEVER_CAPPED:
-                    continue
-                new = self._cap_value(item, [*path, key], capped)
-                if new is not item:
-                    value[key] = new
-            return value
-        if isinstance(value, list):
-            for i, item in enumerate(value):
-                new = self._cap_value(item, [*path, i], capped)
-                if new is not item:
-                    value[i] = new
-            return value
-        return value
+        return cap_line(line, self.cap, self._put_blob)
 
-    def _store(self, raw: bytes) -> str:
-        """Put ``raw`` in the blob store once per writer: a value this writer already stored
-        (the same tool output capped again) costs a hash, not a trip to the file system."""
+    def _cap_event(self, event: dict[str, Any], line: bytes) -> bytes:
+        """:meth:`_cap_line` for a line redaction left as it was: the values are taken from
+        ``event`` rather than parsed back (the same bytes, without the parse)."""
+        from .capping import cap_event
+
+        return cap_event(event, line, self.cap, self._put_blob)
+
+    def _store(self, raw: bytes, pointer: str) -> str:
+        """Put ``raw`` in the blob store's pack once per writer: a value this writer already
+        stored costs a hash, not a write; the value capped last at the same field (a system
+        prompt or a file re-sent every turn) costs a comparison, not a hash."""
         assert self.blobs is not None
+        last = self._last.get(pointer)
+        if last is not None and last[0] == raw:
+            return last[1]
+        import hashlib  # on the first capped value: start-up stays small
+
         digest = hashlib.sha256(raw).hexdigest()
         if digest not in self._stored:
-            self.blobs.put(raw)
+            self.blobs.append(raw, digest)
+            if self.fsync == "line":
+                self.blobs.sync()  # before the line that refers to it is written
             if len(self._stored) >= 4096:
                 self._stored.clear()
             self._stored.add(digest)
+        if len(raw) <= _LAST_MAX_BYTES:
+            if len(self._last) >= _LAST_MAX_FIELDS:
+                self._last.clear()
+            self._last[pointer] = (raw, digest)
         return digest
 
     # -- writing -------------------------------------------------------------------------
@@ -397,19 +313,19 @@ class LineWriter:
         """Encode and append ``event``; True when it is in the file. Never raises unless the
         writer is strict."""
         try:
-            if self._closed:
-                raise ValueError("write to a closed trace")
             # encode() and write_bytes() inlined for the common case (an open file, no cap hit,
             # no per-line fsync): a step is a few microseconds, and calls are a good part of it.
             line = _codec.dumps_line(event)
             redactor = self.redactor
-            if redactor is not None and (not redactor.plain or find_secrets(line)):
-                line = self._redact(line)
+            n = 0
+            if redactor is not None:
+                red, n = redactor.redact_bytes(line)
+                if n:
+                    line = self._redacted(line, red)
             if self.cap and len(line) > self.cap:
-                line, prefix = self._cap_line(line)
-                line = prefix + line
+                line = self._cap_line(line) if n else self._cap_event(event, line)
             fd = self._fd
-            if fd is not None and self._plain_fsync and self._rotating is None:
+            if fd is not None and self._direct:
                 n = os.write(fd, line)
                 if n != len(line):
                     self._finish_partial(fd, line, n)
@@ -423,6 +339,8 @@ class LineWriter:
 
     def write_bytes(self, data: bytes) -> None:
         """Append ``data`` (whole lines) with one write; raises OSError on failure."""
+        if self._closed:
+            raise ValueError("write to a closed trace")
         if self._stream is not None:
             if self._stream_binary:
                 self._stream.write(data)
@@ -432,8 +350,6 @@ class LineWriter:
             self.written += 1
             return
         if self._fd is None:
-            if self._closed:
-                raise ValueError("write to a closed trace")
             self._open()
         if self._rotating is not None:
             # The rotating file picks the descriptor (rotating or reopening first if due).
@@ -470,8 +386,10 @@ class LineWriter:
                     raise OSError("short write")
                 view = view[m:]
         except OSError:
-            with contextlib.suppress(OSError):
+            try:  # noqa: SIM105 - contextlib is not imported at start-up
                 os.write(fd, b"\n")
+            except OSError:  # the disk is full: the error raised says so
+                pass
             raise
 
     def record_failure(self, exc: BaseException) -> None:
@@ -484,11 +402,30 @@ class LineWriter:
         if self.strict:
             raise exc
         if first:
-            with contextlib.suppress(Exception):
-                logger.warning(
-                    "otel-jsonl: could not write to %s (%s: %s); the step was dropped, and "
-                    "later drops are only counted",
-                    self.path if self.path is not None else "the stream",
-                    type(exc).__name__,
-                    exc,
-                )
+            where = self._path if self._path is not None else "the stream"
+            _warn(
+                f"could not write to {where} ({type(exc).__name__}: {exc}); the step was "
+                "dropped, and later drops are only counted"
+            )
+
+
+def _redactor_for(
+    redact: bool | Redactor, patterns: Mapping[str, str] | Iterable[str]
+) -> Redactor | None:
+    """The redactor the options ask for (None: nothing to redact). ``redact`` modules are
+    imported here, when a writer is made, not with the recorder."""
+    if redact is False and not patterns:
+        return None
+    from .redact import Redactor
+
+    if isinstance(redact, Redactor):
+        if patterns:
+            raise ValueError("give redact_patterns to your Redactor, not beside it")
+        return redact
+    if redact:
+        redactor: Redactor | None = Redactor(patterns)
+    else:
+        redactor = Redactor(patterns, defaults=False) if patterns else None
+    if redactor is not None and not redactor.names:
+        return None
+    return redactor
