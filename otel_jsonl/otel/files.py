@@ -5,10 +5,9 @@ file, an endpoint, or both) and OTLP JSON lines back to trace lines.
 converter completes them, so memory stays bounded by what is open (see
 :mod:`otel_jsonl.otel.to_spans`). ``log`` lines become OTLP log records (a ``LogsData`` JSON
 lines file of their own, and/or the logs endpoint); for trace-only backends their content can
-also be folded onto the model-call spans (:mod:`otel_jsonl.otel.fold`). ``import_files``
-writes through :class:`JsonlSpanExporter` and :class:`JsonlLogExporter`, so an imported span
-or log record becomes exactly the lines the exporters would have written; it reads
-``TracesData`` and ``LogsData`` lines, and Phoenix's span export, in any order.
+also be folded onto the model-call spans (:mod:`otel_jsonl.otel.fold`). ``import_files`` writes
+through the exporters, so a span or log record becomes exactly the lines they would write; it
+reads ``TracesData`` and ``LogsData`` lines, and Phoenix's span export, in any order.
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ from ..record.writer import WriterOptions
 from .exporter import JsonlLogExporter, JsonlSpanExporter
 from .fold import LogFolder, LogRecords, content_line
 from .ids import default_resource
-from .otlp_json import DEFAULT_BATCH_SIZE, AnySpan, write_otlp_json
+from .otlp_json import DEFAULT_BATCH_SIZE, AnySpan, sdk_spans, write_otlp_json
 from .otlp_logs import read_otlp_signals
 from .otlp_read import ImportReport
 from .ship import (
@@ -254,21 +253,22 @@ class _SpanOutput:
         self.batch_size = batch_size
         self.folder = folder
         self.transform = transform
-        self.batch: list[ReadableSpan] = []
+        self.batch: list[AnySpan] = []
         self.written = 0
         self.oversize: list[AnySpan] = []
         # Nothing to do to a span but write it (the common `convert -o`).
         self.only_written = out is not None and not (shipper or folder or transform)
 
-    def emit(self, spans: list[ReadableSpan], *, held: bool = False) -> None:
+    def emit(self, spans: Sequence[AnySpan], *, held: bool = False) -> None:
         if self.only_written:
             self.batch += spans
             if len(self.batch) >= self.batch_size:
                 self._write()
             return
+        sdk = sdk_spans(spans)  # to ship, fold or transform: never encoded
         if self.folder is not None and not held:
-            spans = [ready for span in spans for ready in self.folder.add_span(span)]
-        for span in spans:
+            sdk = [ready for s in sdk for ready in self.folder.add_span(s)]
+        for span in sdk:
             if self.transform is not None:
                 span = self.transform(span)
             if self.shipper is not None:
@@ -304,7 +304,7 @@ def _spans_of(
     result: ConvertResult,
     source_name: Callable[[], str] | None,
     on_problem: Callable[[str], None] | None,
-) -> Iterator[tuple[Line | Mapping[str, Any], list[ReadableSpan]]]:
+) -> Iterator[tuple[Line | Mapping[str, Any], list[AnySpan]]]:
     """Each line with the spans it completes (the end of input's come with an empty line); a
     line that cannot make a span is reported (``name:line: cannot convert (...)``), skipped."""
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any
 
 import orjson
@@ -34,6 +34,7 @@ __all__ = [
     "encode_span",
     "encode_span_fields",
     "encode_traces_data",
+    "sdk_spans",
     "spans_to_otlp_json_lines",
     "write_otlp_json",
 ]
@@ -183,6 +184,14 @@ class EncodedSpan:
 
 #: What the writers take: SDK spans, and spans the converter encoded itself.
 AnySpan = ReadableSpan | EncodedSpan
+
+
+def sdk_spans(spans: Sequence[AnySpan]) -> list[ReadableSpan]:
+    """``spans`` as SDK spans (a converter without ``encoded`` makes no other kind)."""
+    if not all(isinstance(span, ReadableSpan) for span in spans):
+        raise TypeError("an encoded span where SDK spans are needed (SpanConverter(encoded=True))")
+    return [span for span in spans if isinstance(span, ReadableSpan)]
+
 
 _SAMPLED_FLAGS = 0x01 | _HAS_IS_REMOTE
 

@@ -41,6 +41,7 @@ from ..read.lines import Problem, decode_line
 from ..schema import check_required
 from .checkpoint import Checkpoint, CheckpointBusyError, starting_point
 from .ids import root_span_id
+from .otlp_json import sdk_spans
 from .otlp_logs import line_to_record
 from .ship import Shipper
 from .ship_status import ShipStatus
@@ -304,7 +305,7 @@ class FileShipper:
         rid = ev.get("id") if ev.get("kind") == "resource" else None
         if isinstance(rid, str) and (len(item.resources) < MAX_RESOURCES or rid in item.resources):
             item.resources[rid] = ev
-        spans = converter.feed(ev)
+        spans = sdk_spans(converter.feed(ev))
         run = ev.get("run")
         ts = ev.get("ts")
         ts = float(ts) if isinstance(ts, (int, float)) and not isinstance(ts, bool) else 0.0

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, KeysView, Mapping
-from typing import Any, cast
+from typing import Any
 
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
@@ -63,7 +63,7 @@ from .ids import (
     step_ids,
     trace_id_for_run,
 )
-from .otlp_json import EncodedSpan
+from .otlp_json import AnySpan, EncodedSpan, sdk_spans
 
 __all__ = [
     "ConvertStats",
@@ -132,11 +132,11 @@ class SpanConverter:
 
     # -- public ---------------------------------------------------------------------------
 
-    def feed(self, event: Mapping[str, Any] | Line) -> list[ReadableSpan]:
+    def feed(self, event: Mapping[str, Any] | Line) -> list[AnySpan]:
         """Take one event; return the spans it completed (possibly none)."""
         ev: Mapping[str, Any] = event.event if isinstance(event, Line) else event
         self.stats.lines += 1
-        out: list[ReadableSpan] = []
+        out: list[AnySpan] = []
         kind = ev.get("kind")
         if kind == "resource":
             self._add_resource(ev)
@@ -169,9 +169,9 @@ class SpanConverter:
         """How many runs are open (their root span not emitted yet)."""
         return len(self._runs)
 
-    def finish(self) -> list[ReadableSpan]:
+    def finish(self) -> list[AnySpan]:
         """End of input: emit everything still open (runs without ``final``, unpaired tools)."""
-        out: list[ReadableSpan] = []
+        out: list[AnySpan] = []
         while self._waiting:
             _, lines = self._waiting.popitem(last=False)
             for ev in lines:
@@ -190,10 +190,10 @@ class SpanConverter:
         """Span ids of exporter first halves waiting for their ``otel`` line (a live view)."""
         return self._waiting.keys()
 
-    def close_run(self, run: str) -> list[ReadableSpan]:
+    def close_run(self, run: str) -> list[AnySpan]:
         """Close one open run now, as the end of input would (its held span, unpaired tools,
         and its root span unless it was already emitted); for runs idle too long."""
-        out: list[ReadableSpan] = []
+        out: list[AnySpan] = []
         state = self._runs.pop(run, None)
         if state is not None:
             self._close_run(state, out)
@@ -206,7 +206,7 @@ class SpanConverter:
         if isinstance(rid, str):
             self._resources[rid] = mapping.resource_from_event(dict(ev))
 
-    def _wait(self, span_id: str, ev: dict[str, Any], out: list[ReadableSpan]) -> None:
+    def _wait(self, span_id: str, ev: dict[str, Any], out: list[AnySpan]) -> None:
         self._waiting.setdefault(span_id, []).append(ev)
         while len(self._waiting) > self.max_pending_spans:
             _, lines = self._waiting.popitem(last=False)
@@ -214,7 +214,7 @@ class SpanConverter:
             for line in lines:
                 self._recorder_line(line, out)
 
-    def _exporter_line(self, ev: Mapping[str, Any], out: list[ReadableSpan]) -> None:
+    def _exporter_line(self, ev: Mapping[str, Any], out: list[AnySpan]) -> None:
         span_id = ev.get("span_id")
         lines = self._waiting.pop(span_id, []) if isinstance(span_id, str) else []
         lines.append(dict(ev))
@@ -239,7 +239,7 @@ class SpanConverter:
 
     # -- recorder lines --------------------------------------------------------------------
 
-    def _state(self, run: str, ev: Mapping[str, Any], out: list[ReadableSpan]) -> RunState:
+    def _state(self, run: str, ev: Mapping[str, Any], out: list[AnySpan]) -> RunState:
         state = self._runs.get(run)
         if state is not None:
             self._runs.move_to_end(run)
@@ -260,7 +260,7 @@ class SpanConverter:
             self._close_run(oldest, out)
         return state
 
-    def _recorder_line(self, ev: Mapping[str, Any], out: list[ReadableSpan]) -> None:
+    def _recorder_line(self, ev: Mapping[str, Any], out: list[AnySpan]) -> None:
         run = str(ev["run"])
         kind = str(ev["kind"])
         ts = _ns(ev["ts"])
@@ -309,7 +309,7 @@ class SpanConverter:
         draft = self._step_span(kind, ev, span_id, parent_id, start, ts, seq)
         state.held = draft
 
-    def _release(self, state: RunState, out: list[ReadableSpan]) -> None:
+    def _release(self, state: RunState, out: list[AnySpan]) -> None:
         if state.held is not None:
             out.append(self._build(state, state.held))
             state.held = None
@@ -323,7 +323,7 @@ class SpanConverter:
         ga.final_attributes(state.root.attrs, ev)
         state.last_ns = max(state.last_ns, ts)
 
-    def _close_run(self, state: RunState, out: list[ReadableSpan]) -> None:
+    def _close_run(self, state: RunState, out: list[AnySpan]) -> None:
         self._release(state, out)
         for draft in list(state.tools.values()) + list(state.untagged_tools):
             self.stats.unpaired_tool_calls += 1
@@ -350,7 +350,7 @@ class SpanConverter:
         span_id: int,
         parent_id: int,
         ts: int,
-        out: list[ReadableSpan],
+        out: list[AnySpan],
     ) -> None:
         name = ev.get("name")
         name = name if isinstance(name, str) and name else "tool"
@@ -387,7 +387,7 @@ class SpanConverter:
         ids: Callable[[], tuple[int, int]],
         start: int,
         ts: int,
-        out: list[ReadableSpan],
+        out: list[AnySpan],
     ) -> None:
         call_id = ev.get("id")
         draft: Draft | None = None
@@ -437,9 +437,7 @@ class SpanConverter:
         span_kind = SpanKind.CLIENT if client else SpanKind.INTERNAL
         return Draft(name, span_id, parent_id, span_kind, start, ts, attrs, seq)
 
-    def _error(
-        self, state: RunState, ev: Mapping[str, Any], ts: int, out: list[ReadableSpan]
-    ) -> None:
+    def _error(self, state: RunState, ev: Mapping[str, Any], ts: int, out: list[AnySpan]) -> None:
         step = ev.get("step")
         sid = ev.get("span_id")
         tool = ev.get("tool")
@@ -472,12 +470,12 @@ class SpanConverter:
         draft.events.append(Event(EXCEPTION_EVENT, attrs, when))
         draft.status = Status(StatusCode.ERROR, status)
 
-    def _build(self, state: RunState, draft: Draft, *, root: bool = False) -> ReadableSpan:
+    def _build(self, state: RunState, draft: Draft, *, root: bool = False) -> AnySpan:
         self.stats.spans += 1
         if self.encoded:
             otlp = draft.encode(state.trace_hex, root=root)
-            # Only the writers see it (see the class doc).
-            return cast(ReadableSpan, EncodedSpan(self.resource, SCOPE, otlp))
+            # Only the OTLP JSON writers take it (see the class doc).
+            return EncodedSpan(self.resource, SCOPE, otlp)
         context = SpanContext(state.trace_id, draft.span_id, False, _SAMPLED)
         parent = None if root else SpanContext(state.trace_id, draft.parent_id, False, _SAMPLED)
         return ReadableSpan(
@@ -513,5 +511,5 @@ def events_to_spans(
     if stats is not None:
         converter.stats = stats
     for line in lines:
-        yield from converter.feed(line)
-    yield from converter.finish()
+        yield from sdk_spans(converter.feed(line))
+    yield from sdk_spans(converter.finish())
