@@ -490,6 +490,26 @@ def test_spans_encoded_for_a_file_are_the_sdk_spans_bytes(tmp_path: Path) -> Non
         assert b'"code":2' in encoded.getvalue()
 
 
+def test_encoded_spans_are_refused_where_sdk_spans_are_needed() -> None:
+    """An encoded converter's spans pass to the OTLP JSON writer, and sdk_spans refuses them
+    (they cannot be shipped, folded or transformed); an SDK converter's spans pass through."""
+    from otel_jsonl.otel.otlp_json import EncodedSpan, sdk_spans
+
+    events: list[dict[str, Any]] = [
+        {"ts": 1.0, "run": "e", "seq": 0, "kind": "llm_call", "model": "m", "start": 0.5},
+        {"ts": 1.1, "run": "e", "seq": 1, "kind": "final", "output": "ok"},
+    ]
+    encoded = SpanConverter(encoded=True)
+    made = [span for ev in events for span in encoded.feed(ev)] + encoded.finish()
+    assert made and all(isinstance(span, EncodedSpan) for span in made)
+    with pytest.raises(TypeError, match="encoded span"):
+        sdk_spans(made)
+    plain = SpanConverter()
+    spans = [span for ev in events for span in plain.feed(ev)] + plain.finish()
+    assert sdk_spans(spans) == spans
+    assert len(spans) == len(made)
+
+
 def test_step_span_ids_are_the_documented_sha256() -> None:
     """A step's span id is the first 8 bytes of sha256 of the namespaced run and seq/position."""
     import hashlib

@@ -188,9 +188,10 @@ AnySpan = ReadableSpan | EncodedSpan
 
 def sdk_spans(spans: Sequence[AnySpan]) -> list[ReadableSpan]:
     """``spans`` as SDK spans (a converter without ``encoded`` makes no other kind)."""
-    if not all(isinstance(span, ReadableSpan) for span in spans):
+    sdk = [span for span in spans if isinstance(span, ReadableSpan)]
+    if len(sdk) != len(spans):
         raise TypeError("an encoded span where SDK spans are needed (SpanConverter(encoded=True))")
-    return [span for span in spans if isinstance(span, ReadableSpan)]
+    return sdk
 
 
 _SAMPLED_FLAGS = 0x01 | _HAS_IS_REMOTE

@@ -86,9 +86,11 @@ class Redactor:
     def find(self, data: bytes, text: bool = False) -> list[tuple[int, int, str]]:
         """The secrets in ``data`` as sorted, non-overlapping (start, end, kind) byte spans.
         ``data`` is an encoded JSON line, or plain text when ``text`` is true."""
-        spans: list[tuple[int, int, str]] = []
-        if self.defaults:
-            spans = find_secrets(data, text)
+        return self._merged(data, find_secrets(data, text) if self.defaults else [])
+
+    def _merged(self, data: bytes, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+        """The built-in families' ``spans`` with the custom patterns' added, sorted, overlaps
+        and allowed strings dropped."""
         for name, rx in self._custom:
             for cm in rx.finditer(data):
                 if cm.end() > cm.start():
@@ -112,10 +114,11 @@ class Redactor:
     def redact_bytes(self, data: bytes, text: bool = False) -> tuple[bytes, int]:
         """Return ``data`` (an encoded JSON line, or plain text when ``text`` is true) with
         secrets replaced, and how many were replaced."""
-        if self.plain and not find_secrets(data, text):
+        found = find_secrets(data, text) if self.defaults else []
+        if self.plain and not found:
             # The default redactor and no secret: the scans and nothing else.
             return data, 0
-        spans = self.find(data, text)
+        spans = self._merged(data, found)  # (the line is scanned once, secret or not)
         if spans:
             data = self._replace(data, spans)
         if self._pii is not None:
