@@ -619,21 +619,22 @@ def test_command_serves_until_a_signal_then_writes_everything(tmp_path: Path, si
 
 @pytest.mark.slow
 def test_two_senders_ten_thousand_spans_nothing_lost_memory_bounded(tmp_path: Path) -> None:
-    """Two senders, 10,000 spans: each written once; the second half leaves peak RSS flat."""
+    """Two senders, 10,000 spans in four rounds: each written once; once the queue has had
+    two rounds to fill, the last two rounds leave peak RSS flat."""
     out = tmp_path / "served.jsonl"
     server = ServeProcess(
         "-o", str(out), "--http", "127.0.0.1:0", "--grpc", "none", "--queue", "2000", "--cap", "0"
     )
     payload = 3000  # 10,000 spans carry 30 MB: far more than the queue may hold
     peaks = [server.peak_rss_kib()]
-    for half in ("1", "2"):
+    for round_ in ("1", "2", "3", "4"):
         senders = [
             threading.Thread(
                 target=send_spans,
                 args=(
                     batch_provider(HttpSpanExporter(endpoint=server.http + "/v1/traces")),
-                    2500,
-                    tag + half,
+                    1250,
+                    tag + round_,
                     payload,
                 ),
             )
@@ -649,9 +650,11 @@ def test_two_senders_ten_thousand_spans_nothing_lost_memory_bounded(tmp_path: Pa
     ids = span_ids(out)
     assert len(ids) == 10_000
     assert len(set(ids)) == 10_000
-    # Holding the second half (15 MB of payload, more as objects) would raise the peak by
-    # well over 15 MB; a bounded queue leaves it near the first half's.
-    assert peaks[2] - peaks[1] < 12 * 1024, peaks
+    # Holding the last two rounds (15 MB of payload, more as objects) would raise the peak by
+    # well over 15 MB; a bounded queue leaves it near the one the first rounds reached. (How
+    # full the queue gets in one round depends on how fast the writer drains it, so the
+    # comparison starts after two.)
+    assert peaks[4] - peaks[2] < 12 * 1024, peaks
 
 
 def test_full_queue_answers_429_and_the_sdk_retries_bring_everything_in(tmp_path: Path) -> None:
