@@ -107,13 +107,15 @@ def iter_lines(
     report = report if report is not None else ReadReport()
     shown = 0
     bar = Progress(path) if progress else None
+    live = bar if bar is not None and bar.active else None
+    problems = report.problems
     try:
         for line in read_events(path, run=run, kind=kind, strict=strict, report=report, name=name):
-            while shown < len(report.problems):
-                say(str(report.problems[shown]))
+            while shown < len(problems):
+                say(str(problems[shown]))
                 shown += 1
-            if bar is not None:
-                bar.update(line.lineno, report.bytes_read)
+            if live is not None:
+                live.update(line.lineno, report.bytes_read)
             yield line
     except OtelJsonlError as exc:
         raise CliError(str(exc)) from None

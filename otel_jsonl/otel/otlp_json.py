@@ -85,22 +85,23 @@ def _any_value(value: Any) -> dict[str, Any]:
     return {"stringValue": str(value)}
 
 
-def _key_values(attrs: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+def _key_values(attrs: Mapping[str, Any] | None) -> list[Any]:
     if not attrs:
         return []
-    out: list[dict[str, Any]] = []
-    append = out.append
-    for k, v in attrs.items():
-        # Exact-type dispatch for the common cases (bool is not int here); the rest via
-        # _any_value. This loop is most of the encoder's time.
-        t = type(v)
-        if t is str:
-            append({"key": k, "value": {"stringValue": v}})
-        elif t is int and -(1 << 63) <= v < 1 << 63:
-            append({"key": k, "value": {"intValue": str(v)}})
-        else:
-            append({"key": k, "value": _any_value(v)})
-    return out
+    # Exact-type dispatch for strings (bool is not int here, so ints go to _value); this is
+    # most of the encoder's time.
+    return [
+        {"key": k, "value": {"stringValue": v}}
+        if type(v) is str
+        else {"key": k, "value": _value(v)}
+        for k, v in attrs.items()
+    ]
+
+
+def _value(value: Any) -> dict[str, Any]:
+    if type(value) is int and -(1 << 63) <= value < 1 << 63:
+        return {"intValue": str(value)}
+    return _any_value(value)
 
 
 def _flags(context: SpanContext | None, trace_flags: int) -> int:
@@ -168,14 +169,15 @@ def encode_span(span: ReadableSpan) -> dict[str, Any]:
 
 
 class EncodedSpan:
-    """A span already in OTLP JSON form (:func:`encode_span_fields`), with the resource and
-    scope it is grouped under: what the converter makes when its spans only go to a file, so
-    no SDK span objects are built on the way. The writers take it beside ``ReadableSpan``."""
+    """A span already in OTLP JSON form (the orjson bytes of :func:`encode_span_fields`, as a
+    ``Fragment`` the writers splice into the line), with the resource and scope it is grouped
+    under: what the converter makes when its spans only go to a file, so no SDK span objects
+    are built on the way. The writers take it beside ``ReadableSpan``."""
 
     __slots__ = ("_instrumentation_scope", "_resource", "otlp")
 
     def __init__(
-        self, resource: Resource, scope: InstrumentationScope, otlp: dict[str, Any]
+        self, resource: Resource, scope: InstrumentationScope, otlp: orjson.Fragment
     ) -> None:
         self._resource = resource
         self._instrumentation_scope = scope
@@ -210,14 +212,29 @@ def encode_span_fields(
     name, kind, start and end): exactly what :func:`encode_span` makes of the ``ReadableSpan``
     with these fields, without building one."""
     name, kind, start, end = head
-    out: dict[str, Any] = {"traceId": trace_hex, "spanId": f"{span_id:016x}"}
-    if parent_id is not None:
-        out["parentSpanId"] = f"{parent_id:016x}"
-    out["flags"] = _SAMPLED_FLAGS
-    out["name"] = name
-    out["kind"] = _KIND_BY_ID.get(id(kind)) or _KIND_NUMBERS[kind]
-    out["startTimeUnixNano"] = str(start or 0)
-    out["endTimeUnixNano"] = str(end or 0)
+    number = _KIND_BY_ID.get(id(kind)) or _KIND_NUMBERS[kind]
+    # Dict literals in the order encode_span writes the keys (the bytes depend on it).
+    if parent_id is None:
+        out: dict[str, Any] = {
+            "traceId": trace_hex,
+            "spanId": f"{span_id:016x}",
+            "flags": _SAMPLED_FLAGS,
+            "name": name,
+            "kind": number,
+            "startTimeUnixNano": str(start or 0),
+            "endTimeUnixNano": str(end or 0),
+        }
+    else:
+        out = {
+            "traceId": trace_hex,
+            "spanId": f"{span_id:016x}",
+            "parentSpanId": f"{parent_id:016x}",
+            "flags": _SAMPLED_FLAGS,
+            "name": name,
+            "kind": number,
+            "startTimeUnixNano": str(start or 0),
+            "endTimeUnixNano": str(end or 0),
+        }
     if attrs:
         out["attributes"] = _key_values(attrs)
     if events:
@@ -292,7 +309,7 @@ def encode_traces_data(spans: Iterable[AnySpan]) -> dict[str, Any]:
     last_resource: Resource | None = None
     last_scope: Any = _NO_SCOPE
     scope_list: list[dict[str, Any]] = []
-    encoded: list[dict[str, Any]] = []
+    encoded: list[Any] = []  # span dicts, and encoded spans as Fragments
     for span in spans:
         resource = span._resource
         scope = span._instrumentation_scope

@@ -46,6 +46,7 @@ from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, TraceFlags
 from opentelemetry.trace.status import Status, StatusCode
+from orjson import Fragment, dumps
 
 from .._version import __version__
 from ..genai import attributes as ga
@@ -239,11 +240,7 @@ class SpanConverter:
 
     # -- recorder lines --------------------------------------------------------------------
 
-    def _state(self, run: str, ev: Mapping[str, Any], out: list[AnySpan]) -> RunState:
-        state = self._runs.get(run)
-        if state is not None:
-            self._runs.move_to_end(run)
-            return state
+    def _new_state(self, run: str, ev: Mapping[str, Any], out: list[AnySpan]) -> RunState:
         tid = ev.get("trace_id")
         trace_id = int(tid, 16) if isinstance(tid, str) and is_hex_id(tid, 32) else None
         done = self._finished.pop(run, None)
@@ -261,17 +258,30 @@ class SpanConverter:
         return state
 
     def _recorder_line(self, ev: Mapping[str, Any], out: list[AnySpan]) -> None:
-        run = str(ev["run"])
-        kind = str(ev["kind"])
-        ts = _ns(ev["ts"])
-        state = self._state(run, ev, out)
+        # The hot path of a conversion: the usual types are taken as they are, anything
+        # else goes through the general conversions (str(), _ns), with the same result.
+        run = ev["run"]
+        if type(run) is not str:
+            run = str(run)
+        kind = ev["kind"]
+        if type(kind) is not str:
+            kind = str(kind)
+        t = ev["ts"]
+        ts = round(t * 1e9) if type(t) is float and 0.0 <= t < 1.8e10 else _ns(t)
+        state = self._runs.get(run)
+        if state is None:
+            state = self._new_state(run, ev, out)
+        else:
+            self._runs.move_to_end(run)
         position = state.position
         state.position += 1
         raw_start = ev.get("start")
-        has_start = isinstance(raw_start, (int, float)) and not isinstance(raw_start, bool)
-        start = (
-            _ns(raw_start) if has_start else (state.prev_ns if state.prev_ns is not None else ts)
-        )
+        if raw_start is None or isinstance(raw_start, bool):
+            start = state.prev_ns if state.prev_ns is not None else ts
+        elif isinstance(raw_start, (int, float)):
+            start = _ns(raw_start)
+        else:
+            start = state.prev_ns if state.prev_ns is not None else ts
         if start > ts:
             start = ts
         state.prev_ns = ts
@@ -288,7 +298,14 @@ class SpanConverter:
             self._error(state, ev, ts, out)
             return
         # Any other line releases the held span: no error line followed it.
-        self._release(state, out)
+        if state.held is not None:
+            out.append(self._build(state, state.held))
+            state.held = None
+        if kind == "tool_result":
+            # Its ids only matter when no tool_call waits for it (a sha256 saved per result).
+            ids = lambda: step_ids(ev, run, seq, position, state.root.span_id)  # noqa: E731
+            self._tool_result(state, ev, ids, start, ts, out)
+            return
         if kind == "input":
             self._input(state, ev)
             return
@@ -297,17 +314,14 @@ class SpanConverter:
             self._close_run(state, out)
             self._runs.pop(run, None)
             return
-        if kind == "tool_result":
-            # Its ids only matter when no tool_call waits for it (a sha256 saved per result).
-            ids = lambda: step_ids(ev, run, seq, position, state.root.span_id)  # noqa: E731
-            self._tool_result(state, ev, ids, start, ts, out)
-            return
-        span_id, parent_id = step_ids(ev, run, seq, position, state.root.span_id)
+        if "span_id" in ev or "parent_id" in ev:
+            span_id, parent_id = step_ids(ev, run, seq, position, state.root.span_id)
+        else:
+            span_id, parent_id = span_id_for_step(run, seq, position), state.root.span_id
         if kind == "tool_call":
             self._tool_call(state, ev, span_id, parent_id, ts, out)
             return
-        draft = self._step_span(kind, ev, span_id, parent_id, start, ts, seq)
-        state.held = draft
+        state.held = self._step_span(kind, ev, span_id, parent_id, start, ts, seq)
 
     def _release(self, state: RunState, out: list[AnySpan]) -> None:
         if state.held is not None:
@@ -473,7 +487,9 @@ class SpanConverter:
     def _build(self, state: RunState, draft: Draft, *, root: bool = False) -> AnySpan:
         self.stats.spans += 1
         if self.encoded:
-            otlp = draft.encode(state.trace_hex, root=root)
+            # Encoded to bytes now: the span's dicts die young (cheap to free, never walked by
+            # the cyclic collector), and the batch's line only splices the bytes in.
+            otlp = Fragment(dumps(draft.encode(state.trace_hex, root=root)))
             # Only the OTLP JSON writers take it (see the class doc).
             return EncodedSpan(self.resource, SCOPE, otlp)
         context = SpanContext(state.trace_id, draft.span_id, False, _SAMPLED)
