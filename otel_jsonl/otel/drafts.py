@@ -16,7 +16,16 @@ from ..genai import attributes as ga
 from .ids import root_span_id
 from .otlp_json import encode_span_fields
 
-__all__ = ["ConvertStats", "Draft", "RunState"]
+__all__ = ["ConvertStats", "Draft", "RunState", "ns"]
+
+
+def ns(seconds: Any) -> int:
+    """Seconds as OTLP integer nanoseconds (1970 to 2554), or ValueError / OverflowError."""
+    value = round(float(seconds) * 1e9)  # NaN and infinities raise ValueError / OverflowError
+    if not 0 <= value < 1 << 64:
+        # OTLP times are fixed64 nanoseconds: such a span would make invalid OTLP.
+        raise ValueError(f"time {seconds!r} s is outside what OTLP can hold (1970 to 2554)")
+    return value
 
 
 @dataclass

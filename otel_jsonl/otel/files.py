@@ -18,7 +18,7 @@ import gc
 import os
 import stat
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -32,9 +32,9 @@ from ..exceptions import OtelJsonlError
 from ..read.lines import Line, ReadReport, open_source, read_events
 from ..record.writer import WriterOptions
 from .exporter import JsonlLogExporter, JsonlSpanExporter
-from .fold import LogFolder, LogRecords, content_line
+from .fold import LogFolder, LogRecords
 from .ids import default_resource
-from .otlp_json import DEFAULT_BATCH_SIZE, AnySpan, sdk_spans, write_otlp_json
+from .otlp_json import DEFAULT_BATCH_SIZE
 from .otlp_logs import read_otlp_signals
 from .otlp_read import ImportReport
 from .ship import (
@@ -47,6 +47,7 @@ from .ship import (
     resolve_endpoint,
     resolve_protocol,
 )
+from .span_output import Problems, SpanOutput, convert_stream
 from .to_spans import ConvertStats, SpanConverter
 
 __all__ = [
@@ -216,123 +217,16 @@ def convert_lines(
         if log_shipper is not None:
             stack.callback(_close_log_shipper, log_shipper, result)
         out = _open_output(output, stack) if output is not None else None
-        spans = _SpanOutput(out, shipper, batch_size, LogFolder() if fold else None, transform)
+        spans = SpanOutput(out, shipper, batch_size, LogFolder() if fold else None, transform)
         opener = (lambda: _open_output(logs_output, stack)) if logs_output is not None else None
         logs = LogRecords(log_resource, opener, log_shipper, batch_size)
-        for line, completed in _spans_of(converter, lines, result, source_name, on_problem):
-            event = line[1] if isinstance(line, tuple) else line
-            kind = event.get("kind")
-            content = event if kind == "log" else None
-            if kind == "llm_call" and "otel" in event:
-                content = content_line(event)
-            if content is not None:
-                if spans.folder is not None:
-                    spans.folder.add_log(content)
-                logs.add(content)
-            spans.emit(completed)
+        name = source_name if source_name is not None else (lambda: "<events>")
+        problems = Problems(result.unconvertible, name, on_problem)
+        convert_stream(converter, lines, spans, logs, problems)
         result.written, result.folded = spans.finish()
         result.oversize = len(spans.oversize)
         result.log_records, result.logs_written = logs.finish()
     return result
-
-
-class _SpanOutput:
-    """Where converted spans go: folded (held until their log content is known), rewritten by
-    a backend's ``transform``, then shipped and/or written as OTLP JSON lines."""
-
-    def __init__(
-        self,
-        out: IO[bytes] | None,
-        shipper: Shipper | None,
-        batch_size: int,
-        folder: LogFolder | None,
-        transform: Callable[[ReadableSpan], ReadableSpan] | None,
-    ) -> None:
-        self.out = out
-        self.shipper = shipper
-        self.batch_size = batch_size
-        self.folder = folder
-        self.transform = transform
-        self.batch: list[AnySpan] = []
-        self.written = 0
-        self.oversize: list[AnySpan] = []
-        # Nothing to do to a span but write it (the common `convert -o`).
-        self.only_written = out is not None and not (shipper or folder or transform)
-
-    def emit(self, spans: Sequence[AnySpan], *, held: bool = False) -> None:
-        if self.only_written:
-            self.batch += spans
-            if len(self.batch) >= self.batch_size:
-                self._write()
-            return
-        sdk = sdk_spans(spans)  # to ship, fold or transform: never encoded
-        if self.folder is not None and not held:
-            sdk = [ready for s in sdk for ready in self.folder.add_span(s)]
-        for span in sdk:
-            if self.transform is not None:
-                span = self.transform(span)
-            if self.shipper is not None:
-                self.shipper.add(span)
-            if self.out is not None:
-                self.batch.append(span)
-        if self.out is not None and len(self.batch) >= self.batch_size:
-            self._write()
-
-    def _write(self) -> None:
-        assert self.out is not None
-        self.written += write_otlp_json(
-            self.batch, self.out, batch_size=self.batch_size, oversize=self.oversize
-        )
-        self.batch.clear()
-
-    def finish(self) -> tuple[int, int]:
-        """Emit the held spans, write the rest; (spans written, spans folded)."""
-        folded = 0
-        if self.folder is not None:
-            self.emit(self.folder.finish(), held=True)
-            folded = self.folder.folded
-        if self.out is not None:
-            if self.batch:
-                self._write()
-            self.out.flush()
-        return self.written, folded
-
-
-def _spans_of(
-    converter: SpanConverter,
-    lines: Iterable[Line | Mapping[str, Any]],
-    result: ConvertResult,
-    source_name: Callable[[], str] | None,
-    on_problem: Callable[[str], None] | None,
-) -> Iterator[tuple[Line | Mapping[str, Any], list[AnySpan]]]:
-    """Each line with the spans it completes (the end of input's come with an empty line); a
-    line that cannot make a span is reported (``name:line: cannot convert (...)``), skipped."""
-
-    def problem(where: str, exc: Exception) -> None:
-        message = f"{where}: cannot convert ({type(exc).__name__}: {exc})"
-        result.unconvertible.append(message)
-        if on_problem is not None:
-            on_problem(message)
-
-    def name() -> str:
-        return source_name() if source_name is not None else "<events>"
-
-    for line in lines:
-        try:
-            spans = converter.feed(line)
-        except _CONVERT_ERRORS as exc:
-            problem(f"{name()}:{line.lineno if isinstance(line, Line) else '?'}", exc)
-            continue
-        yield line, spans
-    try:
-        yield {}, converter.finish()
-    except _CONVERT_ERRORS as exc:
-        problem(name(), exc)
-
-
-#: What a line with values of unexpected types can make the converter raise; anything else
-#: is a bug and is left to surface.
-_CONVERT_ERRORS = (KeyError, TypeError, ValueError, AttributeError, OverflowError, IndexError)
 
 
 def _close_shipper(shipper: Shipper, result: ConvertResult) -> None:

@@ -57,6 +57,9 @@ class OtlpFormatError(OtelJsonlError, ValueError):
 
 
 def _any_value(value: Any) -> dict[str, Any]:
+    t = type(value)
+    if t is list or t is tuple:  # (exact types first: the Mapping check below is slow)
+        return {"arrayValue": {"values": [_any_value(v) for v in value]}}
     # bool before int: bool is an int subclass.
     if isinstance(value, str):
         return {"stringValue": value}
@@ -310,9 +313,15 @@ def encode_traces_data(spans: Iterable[AnySpan]) -> dict[str, Any]:
     last_scope: Any = _NO_SCOPE
     scope_list: list[dict[str, Any]] = []
     encoded: list[Any] = []  # span dicts, and encoded spans as Fragments
+    group_scope: Any = _NO_SCOPE  # the scope object of the open group
     for span in spans:
         resource = span._resource
         scope = span._instrumentation_scope
+        if type(span) is EncodedSpan and resource is last_resource and scope is group_scope:
+            # The converter's usual run: same resource and scope objects as the span before.
+            encoded.append(span.otlp)
+            continue
+        group_scope = scope
         if scope is None:
             key = None
         else:

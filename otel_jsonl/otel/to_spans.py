@@ -56,6 +56,7 @@ from ..read.lines import Line
 from ..schema import META_KINDS
 from . import mapping
 from .drafts import ConvertStats, Draft, RunState
+from .drafts import ns as _ns
 from .ids import (
     default_resource,
     is_hex_id,
@@ -82,14 +83,6 @@ _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 
 #: Kinds folded into other spans rather than becoming spans of their own.
 _NOT_SPANS = META_KINDS | {"log"}
-
-
-def _ns(seconds: Any) -> int:
-    ns = round(float(seconds) * 1e9)  # NaN and infinities raise ValueError / OverflowError
-    if not 0 <= ns < 1 << 64:
-        # OTLP times are fixed64 nanoseconds: such a span would make invalid OTLP.
-        raise ValueError(f"time {seconds!r} s is outside what OTLP can hold (1970 to 2554)")
-    return ns
 
 
 class SpanConverter:
@@ -276,9 +269,7 @@ class SpanConverter:
         position = state.position
         state.position += 1
         raw_start = ev.get("start")
-        if raw_start is None or isinstance(raw_start, bool):
-            start = state.prev_ns if state.prev_ns is not None else ts
-        elif isinstance(raw_start, (int, float)):
+        if isinstance(raw_start, (int, float)) and type(raw_start) is not bool:
             start = _ns(raw_start)
         else:
             start = state.prev_ns if state.prev_ns is not None else ts
@@ -323,11 +314,6 @@ class SpanConverter:
             return
         state.held = self._step_span(kind, ev, span_id, parent_id, start, ts, seq)
 
-    def _release(self, state: RunState, out: list[AnySpan]) -> None:
-        if state.held is not None:
-            out.append(self._build(state, state.held))
-            state.held = None
-
     def _input(self, state: RunState, ev: Mapping[str, Any]) -> None:
         name = ga.input_attributes(state.root.attrs, ev)
         if name is not None:
@@ -338,7 +324,9 @@ class SpanConverter:
         state.last_ns = max(state.last_ns, ts)
 
     def _close_run(self, state: RunState, out: list[AnySpan]) -> None:
-        self._release(state, out)
+        if state.held is not None:
+            out.append(self._build(state, state.held))
+            state.held = None
         for draft in list(state.tools.values()) + list(state.untagged_tools):
             self.stats.unpaired_tool_calls += 1
             out.append(self._build(state, draft))

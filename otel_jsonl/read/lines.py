@@ -349,20 +349,12 @@ def _iter(
             else:
                 quick = False
             if not quick:
-                complete = raw.endswith(b"\n")
-                body = raw.rstrip(b"\r\n") if complete else raw
-                if not body.strip():
-                    if complete:
-                        _bad(name, lineno, "empty line", strict, report)
-                    continue
-                obj, reason_or_none = decode_line(body)
-                if reason_or_none is None:
-                    reason_or_none = check_required(obj)
-                if reason_or_none is not None:
-                    if not complete:
-                        pending = (lineno, reason_or_none)
-                        continue
-                    _bad(name, lineno, reason_or_none, strict, report)
+                obj, reason = _long_way(raw)
+                if reason is not None:
+                    if raw.endswith(b"\n"):
+                        _bad(name, lineno, reason, strict, report)
+                    elif reason is not _EMPTY:
+                        pending = (lineno, reason)
                     continue
             if report is not None:
                 report.events += 1
@@ -381,6 +373,21 @@ def _iter(
             report.skipped += 1
         else:
             warnings.warn(str(problem), TornLineWarning, stacklevel=3)
+
+
+_EMPTY = "empty line"
+
+
+def _long_way(raw: bytes) -> tuple[Any, str | None]:
+    """A line that is not the usual event: its event, or None and why it is not one (an
+    empty line as ``_EMPTY``: only a complete one is reported)."""
+    body = raw.rstrip(b"\r\n") if raw.endswith(b"\n") else raw
+    if not body.strip():
+        return None, _EMPTY
+    obj, reason = decode_line(body)
+    if reason is None:
+        reason = check_required(obj)
+    return obj, reason
 
 
 def _bad(name: str, lineno: int, reason: str, strict: bool, report: ReadReport | None) -> None:
