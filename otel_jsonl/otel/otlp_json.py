@@ -172,16 +172,14 @@ def encode_span(span: ReadableSpan) -> dict[str, Any]:
 
 
 class EncodedSpan:
-    """A span already in OTLP JSON form (the orjson bytes of :func:`encode_span_fields`, as a
-    ``Fragment`` the writers splice into the line), with the resource and scope it is grouped
-    under: what the converter makes when its spans only go to a file, so no SDK span objects
-    are built on the way. The writers take it beside ``ReadableSpan``."""
+    """A span already in OTLP JSON form (the orjson bytes of :func:`encode_span_fields`, which
+    the writers splice into the line), with the resource and scope it is grouped under: what
+    the converter makes when its spans only go to a file, so no SDK span objects are built on
+    the way. The writers take it beside ``ReadableSpan``."""
 
     __slots__ = ("_instrumentation_scope", "_resource", "otlp")
 
-    def __init__(
-        self, resource: Resource, scope: InstrumentationScope, otlp: orjson.Fragment
-    ) -> None:
+    def __init__(self, resource: Resource, scope: InstrumentationScope, otlp: bytes) -> None:
         self._resource = resource
         self._instrumentation_scope = scope
         self.otlp = otlp
@@ -319,7 +317,7 @@ def encode_traces_data(spans: Iterable[AnySpan]) -> dict[str, Any]:
         scope = span._instrumentation_scope
         if type(span) is EncodedSpan and resource is last_resource and scope is group_scope:
             # The converter's usual run: same resource and scope objects as the span before.
-            encoded.append(span.otlp)
+            encoded.append(orjson.Fragment(span.otlp))
             continue
         group_scope = scope
         if scope is None:
@@ -342,7 +340,10 @@ def encode_traces_data(spans: Iterable[AnySpan]) -> dict[str, Any]:
                 ss["schemaUrl"] = scope.schema_url
             scope_list.append(ss)
             last_scope = key
-        encoded.append(span.otlp if isinstance(span, EncodedSpan) else encode_span(span))
+        if isinstance(span, EncodedSpan):
+            encoded.append(orjson.Fragment(span.otlp))
+        else:
+            encoded.append(encode_span(span))
     return {"resourceSpans": resource_spans}
 
 

@@ -46,7 +46,7 @@ from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, TraceFlags
 from opentelemetry.trace.status import Status, StatusCode
-from orjson import Fragment, dumps
+from orjson import dumps
 
 from .._version import __version__
 from ..genai import attributes as ga
@@ -477,7 +477,7 @@ class SpanConverter:
         if self.encoded:
             # Encoded to bytes now: the span's dicts die young (cheap to free, never walked by
             # the cyclic collector), and the batch's line only splices the bytes in.
-            otlp = Fragment(dumps(draft.encode(state.trace_hex, root=root)))
+            otlp = dumps(draft.encode(state.trace_hex, root=root))
             # Only the OTLP JSON writers take it (see the class doc).
             return EncodedSpan(self.resource, SCOPE, otlp)
         context = SpanContext(state.trace_id, draft.span_id, False, _SAMPLED)
