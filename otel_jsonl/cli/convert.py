@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 from collections.abc import Iterator
@@ -240,11 +241,14 @@ def cmd_convert(args: argparse.Namespace) -> int:
         shipper, log_shipper = make_shippers(args, preset) if send else (None, None)
         reports: list[ReadReport] = []
 
-        def lines() -> Iterator[Line]:
+        def readers() -> Iterator[Iterator[Line]]:
             for path in paths:
                 report = ReadReport()
                 reports.append(report)
-                yield from iter_lines(path, strict=args.strict, report=report)
+                yield iter_lines(path, strict=args.strict, report=report)
+
+        # (chained in C: no generator of ours between each line and the converter)
+        lines = itertools.chain.from_iterable(readers())
 
         output: Any = args.output
         if output == "-":
@@ -253,7 +257,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
             output = whole_line_stdout()
         try:
             result = convert_lines(
-                lines(),
+                lines,
                 output,
                 shipper=shipper,
                 resource=default_resource(base),

@@ -282,7 +282,7 @@ def llm_attributes(ev: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         if _nonempty(value):
             attrs[attr] = value
     request = ev.get("request")
-    if isinstance(request, Mapping):
+    if request is not None and isinstance(request, Mapping):  # (None: no slow ABC check)
         for key, value in request.items():
             if isinstance(value, (str, bool, int, float)):
                 attrs[n.GEN_AI_REQUEST_PREFIX + key] = value
@@ -313,7 +313,7 @@ def llm_attributes(ev: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         attrs[n.GEN_AI_OUTPUT_MESSAGES] = json_text(
             _output_messages(out_parts, finish, fresh=fresh)
         )
-    elif isinstance(content, Mapping):
+    elif content is not None and isinstance(content, Mapping):
         # The article's llm_call: an OpenAI assistant message (``msg.model_dump()``).
         attrs[n.GEN_AI_OUTPUT_MESSAGES] = json_text(_output_messages([content], finish))
     elif isinstance(content, str):

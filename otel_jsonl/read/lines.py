@@ -362,7 +362,7 @@ def _iter(
                 continue
             if kinds is not None and obj["kind"] not in kinds:
                 continue
-            yield Line(lineno, obj)
+            yield _new_line(Line, (lineno, obj))  # Line(lineno, obj), less its Python __new__
     except GZIP_ERRORS as exc:
         raise TraceFormatError(name, lineno + 1, gzip_error_reason(exc)) from None
     if pending is not None:
@@ -376,6 +376,7 @@ def _iter(
 
 
 _EMPTY = "empty line"
+_new_line = tuple.__new__
 
 
 def _long_way(raw: bytes) -> tuple[Any, str | None]:
