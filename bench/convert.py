@@ -15,7 +15,8 @@ Then ``otel-jsonl convert FILE -o OUT`` (the command, run in this process) again
 the performance issue sets it (target: convert >= 0.6x the floor's MB/s): :func:`orjson_floor`,
 each line parsed with orjson and written as a minimal, valid OTLP JSON span (every field of the
 line kept as an attribute, ids from a counter, 512 spans per ``TracesData`` line), without the
-niceties (no GenAI attributes, no tool pairing, no root spans, no run state).
+niceties (no GenAI attributes, no tool pairing, no root spans, no run state); and where
+convert's time goes per line: reading, building the spans, writing and the rest.
 
 Then peak RSS: a ~``--big-mb`` MB file (default 1024) of interleaved runs is generated under
 ``--big-dir`` (default ``.cache/bench``; never commit it) and ``otel-jsonl convert BIG -o
@@ -49,7 +50,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 
 from otel_jsonl.cli import main as cli_main
 from otel_jsonl.otel import otlp_json as otlp
-from otel_jsonl.otel.to_spans import events_to_spans
+from otel_jsonl.otel.to_spans import SpanConverter, events_to_spans
 from otel_jsonl.read.lines import read_events
 
 BATCH = 512
@@ -216,12 +217,30 @@ def orjson_floor(src: Path, dst: Path, batch: int = BATCH) -> int:
     return n
 
 
+def read_and_build(src: Path) -> int:
+    """What ``convert -o`` does short of writing: read the lines and build the spans (as
+    OTLP JSON bytes, as the command does for a file), dropping them."""
+    converter = SpanConverter(encoded=True)
+    n = 0
+    for line in read_events(src, strict=False):
+        n += len(converter.feed(line))
+    return n + len(converter.finish())
+
+
 def convert_vs_floor(data: bytes, reps: int) -> None:
     """``otel-jsonl convert FILE -o OUT`` and :func:`orjson_floor` on the same file, interleaved;
-    prints the median MB/s of each and the median of the per-round ratios, and how long reading
-    the lines alone takes (``read_events``: the part of convert's time that is the reader's)."""
+    prints the median MB/s and time per line of each, and the median of the
+    per-round ratios; then where convert's time goes: reading the lines alone
+    (``read_events``), reading and building the spans (:func:`read_and_build`), the rest
+    (the command's own work and writing) by difference."""
     mb = len(data) / 1e6
-    times: dict[str, list[float]] = {"orjson floor": [], "convert -o": [], "read only": []}
+    nlines = data.count(b"\n")
+    times: dict[str, list[float]] = {
+        "orjson floor": [],
+        "convert -o": [],
+        "read only": [],
+        "read + build spans": [],
+    }
     ratios: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "in.jsonl"
@@ -234,16 +253,26 @@ def convert_vs_floor(data: bytes, reps: int) -> None:
             conv_t, code = timed(lambda: cli_main(argv))
             out.unlink()
             assert code == 0, code
-            # What convert spends reading the lines (parse, checks), out of its time.
+            # Where convert's time goes: reading the lines (parse, checks), then building.
             read_t, _ = timed(lambda: sum(1 for _ in read_events(src, strict=False)))
+            build_t, _ = timed(lambda: read_and_build(src))
             times["orjson floor"].append(floor_t)
             times["convert -o"].append(conv_t)
             times["read only"].append(read_t)
+            times["read + build spans"].append(build_t)
             ratios.append(floor_t / conv_t)
-    print(f"{'file -> OTLP JSON file':24} {'median s':>9} {'MB/s (in)':>10}")
+    print(f"{'file -> OTLP JSON file':24} {'median s':>9} {'MB/s (in)':>10} {'us/line':>8}")
     for name, ts in times.items():
         med = statistics.median(ts)
-        print(f"{name:24} {med:9.3f} {mb / med:10.1f}")
+        print(f"{name:24} {med:9.3f} {mb / med:10.1f} {med / nlines * 1e6:8.2f}")
+    conv, read, build = (
+        statistics.median(times[k]) for k in ("convert -o", "read only", "read + build spans")
+    )
+    per = {"read": read, "build spans": build - read, "write and the rest": conv - build}
+    print(
+        "convert -o per line: "
+        + ", ".join(f"{k} {v / nlines * 1e6:.2f} us" for k, v in per.items())
+    )
     print(
         f"convert -o / orjson floor (median of rounds): {statistics.median(ratios):.2f}x "
         "(target >= 0.6x)"
