@@ -98,12 +98,13 @@ class MinimalTrace:
         line = self._line(event)
         if len(line) > self.CAP:
             for key, value in fields.items():
-                if isinstance(value, str) and len(value) > self.CAP // 2:
+                if isinstance(value, str) and len(value) > self.CAP // 4:
                     raw = value.encode()
-                    digest = self._sha256(raw).hexdigest()
-                    os.write(self.pack, raw)
-                    event[key] = value[: self.CAP // 2]
-                    event["blob_ref"] = digest
+                    if len(raw) > self.CAP:  # the first CAP bytes stay, as the recorder does
+                        digest = self._sha256(raw).hexdigest()
+                        os.write(self.pack, raw)
+                        event[key] = raw[: self.CAP].decode("utf-8", "ignore")
+                        event["blob_ref"] = digest
             line = self._line(event)
         os.write(self.fd, line)
 
