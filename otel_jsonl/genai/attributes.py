@@ -269,17 +269,18 @@ _LLM_USAGE = (
 
 def llm_attributes(ev: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     """The name and attributes of the ``chat`` span of an ``llm_call`` line."""
+    # (_nonempty inlined: this runs for every model call of a conversion)
     operation = ev.get("operation")
-    operation = operation if _nonempty(operation) else "chat"
+    operation = operation if isinstance(operation, str) and operation else "chat"
     attrs: dict[str, Any] = {n.GEN_AI_OPERATION_NAME: operation}
     model = ev.get("model")
     name = operation
-    if _nonempty(model):
+    if isinstance(model, str) and model:
         attrs[n.GEN_AI_REQUEST_MODEL] = model
         name = f"{operation} {model}"
     for key, attr in _LLM_STRINGS:
         value = ev.get(key)
-        if _nonempty(value):
+        if isinstance(value, str) and value:
             attrs[attr] = value
     request = ev.get("request")
     if request is not None and isinstance(request, Mapping):  # (None: no slow ABC check)
@@ -303,13 +304,13 @@ def llm_attributes(ev: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     messages = ev.get("input")
     if isinstance(messages, list):
         # A Responses assistant turn (one item each) is one message, as in the output.
-        turns = messages if all(_plain_parts(m) for m in messages) else vendor_turns(messages)
+        turns = messages if all(map(_plain_parts, messages)) else vendor_turns(messages)
         attrs[n.GEN_AI_INPUT_MESSAGES] = json_text([_as_parts(m) for m in turns])
     system = ev.get("system")
     if system:
         attrs[n.GEN_AI_SYSTEM_INSTRUCTIONS] = json_text(_system_parts(system))
     if out_parts is not None:
-        fresh = isinstance(output, list) and all(_plain_parts(m) for m in output)
+        fresh = isinstance(output, list) and all(map(_plain_parts, output))
         attrs[n.GEN_AI_OUTPUT_MESSAGES] = json_text(
             _output_messages(out_parts, finish, fresh=fresh)
         )

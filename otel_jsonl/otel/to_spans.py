@@ -38,7 +38,7 @@ follow its ``otel`` line and are skipped (the span already holds them).
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, KeysView, Mapping
+from collections.abc import Iterable, Iterator, KeysView, Mapping
 from typing import Any
 
 from opentelemetry.sdk.resources import Resource
@@ -293,9 +293,10 @@ class SpanConverter:
             out.append(self._build(state, state.held))
             state.held = None
         if kind == "tool_result":
-            # Its ids only matter when no tool_call waits for it (a sha256 saved per result).
-            ids = lambda: step_ids(ev, run, seq, position, state.root.span_id)  # noqa: E731
-            self._tool_result(state, ev, ids, start, ts, out)
+            # Its ids only matter when no tool_call waits for it (a sha256 saved per result);
+            # (run, seq, position) are passed, not a closure: that would make them cells on
+            # every line's path.
+            self._tool_result(state, ev, (run, seq, position), start, ts, out)
             return
         if kind == "input":
             self._input(state, ev)
@@ -386,7 +387,7 @@ class SpanConverter:
         self,
         state: RunState,
         ev: Mapping[str, Any],
-        ids: Callable[[], tuple[int, int]],
+        step: tuple[str, int | None, int],
         start: int,
         ts: int,
         out: list[AnySpan],
@@ -402,7 +403,7 @@ class SpanConverter:
             self.stats.unpaired_tool_results += 1
             name = ev.get("name")
             name = name if isinstance(name, str) and name else "tool"
-            span_id, parent_id = ids()
+            span_id, parent_id = step_ids(ev, *step, state.root.span_id)
             draft = Draft(
                 f"execute_tool {name}",
                 span_id,
