@@ -315,6 +315,7 @@ def _iter(
 ) -> Iterator[Line]:
     lineno = 0
     pending: tuple[int, str] | None = None
+    direct: Callable[[bytes], Any] | None = None
     try:
         # (raw_lines, inlined: one generator less on every line of every command)
         for raw in stream:
@@ -331,23 +332,23 @@ def _iter(
             # which gives every verdict and message.
             obj: Any
             try:
-                obj = loads(raw)
+                if direct is None:
+                    obj = loads(raw)
+                    if _plain_left <= 0:
+                        # Past the first MiB: the codec's loads, without the calls around it.
+                        direct = _codec()
+                else:
+                    obj = direct(raw)
             except ValueError:
                 obj = None
-            if type(obj) is dict:
+            quick = type(obj) is dict
+            if quick:
                 ts: Any = obj.get("ts")
                 tt = type(ts)
-                run = obj.get("run")
-                kind = obj.get("kind")
-                quick = (
-                    ((tt is float and ts - ts == 0.0) or tt is int)
-                    and type(run) is str
-                    and run != ""
-                    and type(kind) is str
-                    and kind != ""
+                run, kind = obj.get("run"), obj.get("kind")
+                quick = ((tt is float and ts - ts == 0.0) or tt is int) and (
+                    type(run) is str and run != "" and type(kind) is str and kind != ""
                 )
-            else:
-                quick = False
             if not quick:
                 obj, reason = _long_way(raw)
                 if reason is not None:
@@ -366,13 +367,16 @@ def _iter(
     except GZIP_ERRORS as exc:
         raise TraceFormatError(name, lineno + 1, gzip_error_reason(exc)) from None
     if pending is not None:
-        # A last line with no newline that does not parse: the writer died mid-write.
-        problem = Problem(name, pending[0], f"torn last line skipped ({pending[1]})")
-        if report is not None:
-            report.torn = problem
-            report.skipped += 1
-        else:
-            warnings.warn(str(problem), TornLineWarning, stacklevel=3)
+        _torn(Problem(name, pending[0], f"torn last line skipped ({pending[1]})"), report)
+
+
+def _torn(problem: Problem, report: ReadReport | None) -> None:
+    """A last line with no newline that does not parse: the writer died mid-write."""
+    if report is not None:
+        report.torn = problem
+        report.skipped += 1
+    else:
+        warnings.warn(str(problem), TornLineWarning, stacklevel=4)
 
 
 _EMPTY = "empty line"
