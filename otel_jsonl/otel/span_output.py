@@ -120,12 +120,11 @@ class SpanOutput:
             if self.batch:
                 self.batch += spans
             else:
-                take = self.lines.take
-                for i, span in enumerate(spans):
-                    if not take(span):
-                        # Not the converter's usual span: from here, the general writer.
-                        self.batch = [*self.lines.release(), *spans[i:]]
-                        break
+                before = self.lines.count
+                if not all(map(self.lines.take, spans)):
+                    # Not the converter's usual span: from it on, the general writer.
+                    taken = self.lines.count - before
+                    self.batch = [*self.lines.release(), *spans[taken:]]
             if self.lines.count + len(self.batch) >= self.batch_size:
                 self._write()
             return
