@@ -8,6 +8,7 @@ import collections
 import dataclasses
 import datetime
 import enum
+import hashlib
 import io
 import json
 import math
@@ -337,3 +338,23 @@ def test_reader_gives_line_objects(tmp_path: Path) -> None:
         Line(1, {"ts": 1.0, "run": "r", "kind": "k"}),
         Line(3, {"ts": 2, "run": "r", "kind": "k"}),
     ]
+
+
+@given(
+    st.text(st.characters(), max_size=8),
+    st.one_of(st.none(), st.integers(-5, 1 << 40), st.booleans()),
+    st.integers(0, 100),
+)
+def test_step_span_ids_from_a_runs_key_are_span_id_for_step(
+    run: str, seq: int | None, position: int
+) -> None:
+    """The converter's per-run key gives the documented span ids (surrogates, bools included)."""
+    from otel_jsonl.otel.ids import span_id_for_step, step_key, step_span_id
+
+    step = f"s{seq}" if seq is not None else f"n{position}"
+    data = f"otel-jsonl/v1\0span\0{run}\0{step}".encode("utf-8", "surrogatepass")
+    documented = hashlib.sha256(data).digest()
+    want = int.from_bytes(documented[:8], "big") or 1
+    assert (
+        step_span_id(step_key(run), seq, position) == span_id_for_step(run, seq, position) == want
+    )

@@ -13,7 +13,7 @@ from opentelemetry.trace import SpanKind
 from opentelemetry.trace.status import Status
 
 from ..genai import attributes as ga
-from .ids import root_span_id
+from .ids import root_span_id, step_key
 from .otlp_json import encode_span_fields
 
 __all__ = ["ConvertStats", "Draft", "RunState", "ns"]
@@ -105,6 +105,7 @@ class RunState:
         "prev_ns",
         "root",
         "run",
+        "step_key",
         "tools",
         "trace_hex",
         "trace_id",
@@ -113,6 +114,7 @@ class RunState:
 
     def __init__(self, run: str, trace_id: int, position: int = 0, prev_ns: int | None = None):
         self.run = run
+        self.step_key = step_key(run)
         self.trace_id = trace_id
         self.trace_hex = f"{trace_id:032x}"
         self.position = position

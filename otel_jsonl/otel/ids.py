@@ -21,6 +21,8 @@ __all__ = [
     "root_span_id",
     "span_id_for_step",
     "step_ids",
+    "step_key",
+    "step_span_id",
     "trace_id_for_run",
 ]
 
@@ -52,9 +54,20 @@ def trace_id_for_run(run: str) -> int:
 
 def span_id_for_step(run: str, seq: int | None = None, position: int = 0) -> int:
     """The span id of a step: from run and ``seq``, or run and ``position`` when no ``seq``."""
-    # _digest("span", run, key), inlined: this runs for most lines of a conversion.
-    key = f"{run}\0s{seq}" if seq is not None else f"{run}\0n{position}"
-    digest = hashlib.sha256(_SPAN + key.encode("utf-8", "surrogatepass")).digest()
+    return step_span_id(step_key(run), seq, position)
+
+
+def step_key(run: str) -> bytes:
+    """What the span ids of a run's steps are hashed from, before the step's own part (a
+    converter keeps it per run: :func:`step_span_id`)."""
+    return _SPAN + run.encode("utf-8", "surrogatepass") + b"\0"
+
+
+def step_span_id(key: bytes, seq: int | None, position: int) -> int:
+    """:func:`span_id_for_step` of the run whose :func:`step_key` is ``key``."""
+    # _digest("span", run, "s" + seq), inlined: this runs for most lines of a conversion.
+    tail = f"s{seq}" if seq is not None else f"n{position}"
+    digest = hashlib.sha256(key + tail.encode("utf-8", "surrogatepass")).digest()
     return int.from_bytes(digest[:8], "big") or 1
 
 

@@ -63,6 +63,7 @@ from .ids import (
     root_span_id,
     span_id_for_step,
     step_ids,
+    step_span_id,
     trace_id_for_run,
 )
 from .otlp_json import AnySpan, EncodedSpan, sdk_spans
@@ -294,8 +295,7 @@ class SpanConverter:
             state.held = None
         if kind == "tool_result":
             # Its ids only matter when no tool_call waits for it (a sha256 saved per result);
-            # (run, seq, position) are passed, not a closure: that would make them cells on
-            # every line's path.
+            # passed as values: a closure would make them cells on every line's path.
             self._tool_result(state, ev, (run, seq, position), start, ts, out)
             return
         if kind == "input":
@@ -309,7 +309,7 @@ class SpanConverter:
         if "span_id" in ev or "parent_id" in ev:
             span_id, parent_id = step_ids(ev, run, seq, position, state.root.span_id)
         else:
-            span_id, parent_id = span_id_for_step(run, seq, position), state.root.span_id
+            span_id, parent_id = step_span_id(state.step_key, seq, position), state.root.span_id
         if kind == "tool_call":
             self._tool_call(state, ev, span_id, parent_id, ts, out)
             return
