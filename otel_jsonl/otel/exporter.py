@@ -34,8 +34,10 @@ from ..genai import names as n
 from ..genai.content import merge_logs, messages_from_record
 from ..genai.run_steps import RunSteps
 from ..genai.spans import llm_call_id
+from ..record import codec as _codec
 from ..record.rotate import RotationPolicy
 from ..record.writer import LineWriter, WriterOptions, WriterOptionsKw
+from .exporter_screen import LineScreen
 from .joiner import LogJoiner, joiner_for
 from .mapping import encode_attrs, number_events, resource_event, resource_id, span_to_events
 
@@ -248,6 +250,11 @@ class JsonlSpanExporter(_FileUser, SpanExporter):
         self._by_response: OrderedDict[str, str] = OrderedDict()
         self._llm_child_of: OrderedDict[str, str] = OrderedDict()
         self._run_steps = RunSteps()
+        redactor = self._sink.writer.redactor
+        #: Screens step lines on the span's own strings (see exporter_screen); None when the
+        #: writer's redactor is not the default one (the whole line is screened then).
+        plain = redactor is not None and redactor.plain and _codec.HAVE_ORJSON
+        self._screen = LineScreen() if plain else None
 
     def _resource_ref(self, resource: Resource) -> str:
         """The id of ``resource`` (made once per resource object)."""
@@ -312,13 +319,14 @@ class JsonlSpanExporter(_FileUser, SpanExporter):
             # Each span's lines are encoded as soon as they are mapped: the dicts die young
             # (a batch of them alive at once costs more in garbage collection than mapping).
             encode = self._sink.writer.encode
+            screen = self._screen
             chunks: list[bytes] = []
             events: list[dict[str, Any]] = []
             with self._lock:
                 for span in spans:
                     self._map(span, events)
-                    if len(events) == 1:
-                        chunks.append(encode(events[0]))
+                    if len(events) == 1 and screen is not None:
+                        chunks.append(encode(events[0], screen.clean(events[0])))
                     else:
                         chunks.extend([encode(e) for e in events])
                     events.clear()

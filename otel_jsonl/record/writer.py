@@ -243,12 +243,15 @@ class LineWriter:
 
     # -- encoding ------------------------------------------------------------------------
 
-    def encode(self, event: dict[str, Any]) -> bytes:
+    def encode(self, event: dict[str, Any], screened: bool = False) -> bytes:
         """The bytes written for ``event``: its ``blob_ref`` lines, if any value was capped,
-        then its own line. Stores capped values in the blob store as a side effect."""
+        then its own line. Stores capped values in the blob store as a side effect.
+        ``screened``: the caller found no candidate of the built-in secret families in the
+        line (the span exporter does, on the strings the span brought): with the default
+        redactor, there is nothing to redact."""
         line = _codec.dumps_line(event)
         n = 0
-        if self.redactor is not None:
+        if self.redactor is not None and not (screened and self.redactor.plain):
             # Once, on the whole line: the values capped below (and their blobs) come from the
             # redacted line, so a secret cut in two by the cap is already gone.
             red, n = self.redactor.redact_bytes(line)
