@@ -340,15 +340,17 @@ class LineWriter:
             self.record_failure(exc)
             return False
 
-    def write_bytes(self, data: bytes) -> None:
-        """Append ``data`` (whole lines) with one write; raises OSError on failure."""
+    def write_bytes(self, data: bytes | memoryview) -> None:
+        """Append ``data`` (whole lines) with one write; raises OSError on failure. A
+        memoryview is written as it is to the file, copied to bytes for a stream (a stream
+        may keep what it is given)."""
         if self._closed:
             raise ValueError("write to a closed trace")
         if self._stream is not None:
             if self._stream_binary:
-                self._stream.write(data)
+                self._stream.write(bytes(data))
             else:
-                self._stream.write(data.decode("utf-8"))
+                self._stream.write(bytes(data).decode("utf-8"))
             self._stream.flush()
             self.written += 1
             return
@@ -363,7 +365,7 @@ class LineWriter:
         assert fd is not None
         self._write_fd(fd, data)
 
-    def _write_fd(self, fd: int, data: bytes) -> None:
+    def _write_fd(self, fd: int, data: bytes | memoryview) -> None:
         n = os.write(fd, data)
         if n != len(data):
             self._finish_partial(fd, data, n)
@@ -377,7 +379,7 @@ class LineWriter:
                 self._fsync(fd)
 
     @staticmethod
-    def _finish_partial(fd: int, data: bytes, n: int) -> None:
+    def _finish_partial(fd: int, data: bytes | memoryview, n: int) -> None:
         # A short write on a regular file means the disk filled or a size limit was hit
         # mid-line. Try to finish the line; if that fails too, end the torn fragment with a
         # newline so the lines written after it still parse.
