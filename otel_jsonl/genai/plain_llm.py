@@ -161,32 +161,24 @@ def _plain_messages(messages: Any, output: bool) -> bool:
     return True
 
 
-#: orjson's loads and dumps when the codec uses orjson (found on first use), else False.
-_ORJSON: list[Any] = []
-
-
-def _orjson() -> Any:
-    if not _ORJSON:
-        if _codec.HAVE_ORJSON:
-            import orjson
-
-            _ORJSON.append(orjson)
-        else:
-            _ORJSON.append(False)
-    return _ORJSON[0]
-
-
 def _parse(raw: str) -> tuple[Any, bool]:
     """``raw`` parsed as :func:`.jsontext.loads` does, and whether orjson parsed it (then its
-    values are JSON-native, no NaN, no integer over 64 bits: orjson re-encodes them as the
-    codec does). ValueError when it is not JSON."""
-    fast = _ORJSON[0] if _ORJSON else _orjson()
-    if fast:
+    values are JSON-native, no NaN, no integer over 64 bits: the codec re-encodes them with
+    orjson alone). ValueError when it is not JSON."""
+    if _codec.HAVE_ORJSON:
         try:
-            return fast.loads(raw), True
+            return _codec.loads(raw), True
         except ValueError:
             pass
     return loads(raw), False
+
+
+def _compact(raw: str, parsed: Any) -> bool:
+    """``raw`` is ``parsed`` as orjson writes it (``parsed`` from orjson): the first test of
+    :func:`.jsontext.exact_json_style`, without its wrappers."""
+    encoded = raw.encode("utf-8")
+    line = _codec.dumps_decoded_line(parsed)
+    return len(line) == len(encoded) + 1 and line.startswith(encoded)
 
 
 def _content(b: FieldBuilder, key: str, field: str, raw: Any) -> bool:
@@ -214,7 +206,7 @@ def _content(b: FieldBuilder, key: str, field: str, raw: Any) -> bool:
     if value is parsed or value == parsed:
         # exact_json_style's first test, without its wrapper: the compact form as orjson
         # writes it (what openai-v2 and most instrumentations write).
-        if fast and _ORJSON[0].dumps(parsed) == raw.encode("utf-8"):
+        if fast and _compact(raw, parsed):
             codec: str | None = "json/o"
         else:
             codec = exact_json_style(raw, parsed)
