@@ -32,9 +32,12 @@ __all__ = ["LineScreen"]
 #: (``span_to_events`` formats them), times and step numbers.
 _OURS = frozenset(["ts", "run", "seq", "trace_id", "span_id", "parent_id", "start", "step"])
 _OURS |= {"duplicate_of"}
-#: Keys whose values are the same on many lines (the scope, attribute names, request
-#: parameters): scanned once, remembered.
-_ALIKE = frozenset(["request"])
+#: Keys whose values are the same on many lines (the model, the provider, request
+#: parameters, the scope, attribute names): scanned once, remembered. The response id, the
+#: token counts and the messages differ from call to call: scanned on every line.
+_ALIKE = frozenset(
+    ["kind", "operation", "model", "response_model", "provider", "finish_reason", "request"]
+)
 #: The same in ``otel``; and its keys with numbers as values.
 _OTEL_OURS = frozenset(["ns", "flags", "parent_remote", "dropped"])
 _OTEL_ALIKE = frozenset(["name", "kind", "attrs", "moved", "scope", "resource"])
@@ -112,7 +115,8 @@ class LineScreen:
             return False  # orjson refuses it: the line took the careful path
         # Each value as the line has it, after a byte that is no letter (``[`` or ``,`` here,
         # ``:`` there); nothing the scan looks for crosses a string's quotes.
-        if self.rx.search((each + b"\n" + alike).translate(FOLD_TABLE)) is not None:
+        data = each + b"\n" + alike if alike else each
+        if self.rx.search(data.translate(FOLD_TABLE)) is not None:
             return False
         if alike and len(alike) <= _MEMO_LEN:
             if len(self.memo) >= _MEMO_MAX:
