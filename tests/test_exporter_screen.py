@@ -178,3 +178,13 @@ def test_unknown_line_shape_is_screened_whole() -> None:
     event = {"ts": 1.0, "run": "ab", "seq": 0, "kind": "span", "otel": {"name": "x"}}
     assert screen.clean(event)
     assert not screen.clean(dict(event, name="Bearer abcdefghijklmnopqrstuvwxyz012345"))
+
+
+def test_values_orjson_refuses_leave_the_line_to_the_writer() -> None:
+    """An integer over 64 bits or a lone surrogate (the line takes the codec's careful path)
+    makes the line screened whole; clean values of the same shape do not."""
+    screen = LineScreen()
+    event: dict[str, Any] = {"ts": 1.0, "run": "ab", "seq": 0, "kind": "span", "otel": {}}
+    assert screen.clean(dict(event, request={"n": 1}))
+    assert not screen.clean(dict(event, request={"n": 2**70}))
+    assert not screen.clean(dict(event, response_id="\ud800"))

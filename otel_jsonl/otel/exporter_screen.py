@@ -9,13 +9,14 @@ private key block, and what the scan reads around a stop never crosses a string'
 such bytes (``tests/test_exporter_screen.py`` checks the exporter's keys, hex ids and numbers
 have no candidate, and that lines come out the same bytes either way).
 
-:class:`LineScreen` gathers the rest (every string the span brought: attribute names and
-values, the span's name, messages, scope) encoded as they are in the line, and runs the one
-scan (:func:`~otel_jsonl.record.secret_scan.scan`) over it. No candidate there means none in
-the line: the writer skips its screen. A candidate, or a line of a shape not known here, and the
-writer screens the whole line as always, so redaction gives the same bytes. Strings seen clean
-recently (model and attribute names, the same on every span) are remembered and not scanned
-again.
+:class:`LineScreen` gathers the rest (every value the span brought, encoded as it is in the
+line; the line's keys once per shape of line) and runs the one scan
+(:func:`~otel_jsonl.record.secret_scan.scan`) over it. No candidate there means none in the
+line: the writer skips its screen. A candidate, or a value orjson will not encode, and the
+writer screens the whole line as always, so redaction gives the same bytes. The messages, the
+response id and the token counts are scanned on every line; the values that are the same on
+most calls (model, provider, request parameters, attribute names and what moved where, the
+scope) are scanned together once and remembered while they stay the same.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ __all__ = ["LineScreen"]
 
 #: Keys of a step line whose values the exporter makes from the span's numbers: hex ids
 #: (``span_to_events`` formats them), times and step numbers.
-_OURS = frozenset(["ts", "run", "seq", "trace_id", "span_id", "parent_id", "start", "step"])
-_OURS |= {"duplicate_of"}
+_OURS = frozenset(
+    ["ts", "run", "seq", "trace_id", "span_id", "parent_id", "start", "step", "duplicate_of"]
+)
 #: Keys whose values are the same on many lines (the model, the provider, request
 #: parameters, the scope, attribute names): scanned once, remembered. The response id, the
 #: token counts and the messages differ from call to call: scanned on every line.
@@ -79,7 +81,7 @@ class LineScreen:
         #: where a secret is, the whole line is screened).
         self.shapes: dict[tuple[tuple[str, ...], tuple[str, ...]], _Shape | None] = {}
         self.rx = scan()[0]
-        import orjson
+        import orjson  # the exporter makes a LineScreen only when the codec uses orjson
 
         self._dumps = orjson.dumps
 
@@ -127,7 +129,7 @@ class LineScreen:
     def _shape(self, key: tuple[tuple[str, ...], tuple[str, ...]]) -> _Shape | None:
         keys, otel_keys = key
         # The keys themselves (the exporter's field names), each quoted and followed by ``:``.
-        names = _orjson_dumps([dict.fromkeys(keys, 0), dict.fromkeys(otel_keys, 0)])
+        names: bytes = self._dumps([dict.fromkeys(keys, 0), dict.fromkeys(otel_keys, 0)])
         shape = None
         if self.rx.search(names.translate(FOLD_TABLE)) is None:
             shape = _Shape(
@@ -140,10 +142,3 @@ class LineScreen:
             self.shapes.clear()
         self.shapes[key] = shape
         return shape
-
-
-def _orjson_dumps(value: Any) -> bytes:
-    import orjson  # a dependency of the package; LineScreen is made only when it is used
-
-    out: bytes = orjson.dumps(value)
-    return out
