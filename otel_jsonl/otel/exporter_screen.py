@@ -48,6 +48,9 @@ _MEMO_LEN = 2048
 _MEMO_MAX = 1024
 _MAX_SHAPES = 256
 
+#: A shape not seen yet (None is a shape seen, whose lines are screened whole).
+_UNKNOWN: Any = object()
+
 _Getter = Callable[[dict[str, Any]], tuple[Any, ...]]
 
 
@@ -92,7 +95,9 @@ class LineScreen:
         if type(otel) is not dict:
             return False  # not a span's step line as span_to_events makes them
         key = (tuple(event), tuple(otel))
-        shape = self.shapes[key] if key in self.shapes else self._shape(key)
+        shape = self.shapes.get(key, _UNKNOWN)
+        if shape is _UNKNOWN:
+            shape = self._shape(key)
         if shape is None:
             return False
         dumps = self._dumps
