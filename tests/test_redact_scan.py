@@ -83,6 +83,8 @@ def test_dense_lines_of_the_corpus_are_scanned_reversed_with_the_same_result() -
         "AKIAKIAIOSFODNN7EXAMPLE AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q",
         "x-----BEGIN RSA PRIVATE KEY-----\\nMIIEowIBAAKCAQEAxq7RbV2mK9pLw4TzN8cY3h\\n",
         "p;ssword=Tr0ub4dor3x AUTHORI;ATION: Basic dXNlcjpodW50ZXIy",
+        "passwd\\\\=Tr0ub4dor3x passwd\\\\\\\\:Tr0ub4dor3x",  # no quote form: no key
+        "password''=Tr0ub4dor3x token \"=Tr0ub4dor3x secret\\' :Tr0ub4dor3x",
     ],
 )
 def test_both_scans_agree_where_a_format_starts_at_a_stop(line: str) -> None:

@@ -151,7 +151,15 @@ def scan() -> tuple[re.Pattern[bytes], list[Leaf]]:
 _KEY_STOPS = b":="
 _TOKEN_STOPS = b"-_ABGJ9Zz"  # z: AIza reads backwards from it (z is rare in text)
 DENSE_FOLD = bytes(
-    58 if c in _KEY_STOPS else 59 if c in _TOKEN_STOPS else c + 32 if 65 <= c <= 90 else c
+    58
+    if c in _KEY_STOPS
+    else 59
+    if c in _TOKEN_STOPS
+    else 34
+    if c == 92  # a backslash as a quote: ``\\"`` is two quotes before a key's stop
+    else c + 32
+    if 65 <= c <= 90
+    else c
     for c in range(256)
 )
 
@@ -159,7 +167,7 @@ DENSE_FOLD = bytes(
 #: The scans of a dense line: the key scan, the token scan, what each token leaf is.
 Scans = tuple[re.Pattern[bytes], re.Pattern[bytes], list[Leaf]]
 DENSE_MIN = 1024  # a shorter line: one pass is cheaper, whatever its stops
-_DENSE_STOPS = 8  # stops in the middle 256 bytes
+DENSE_STOPS = 8  # stops in the middle 256 bytes
 
 
 def _emit_forward(node: dict[str, Any]) -> str:
@@ -194,11 +202,10 @@ def _trie(seqs: list[tuple[str, str, bool]]) -> str:
 
 
 def _build_dense() -> Scans:
-    # Keys: the quote between name and separator (none, ``"``, ``\\"``, ``'`` or a space), then
-    # the name's last letters. One try at the quote (atomic, possessive), so that a stop after
-    # a JSON key meets only the key names' last letters.
+    # Keys: up to two quotes between name and separator (one op, possessive: none, ``"``,
+    # ``\\"``, ``'`` or a space, checked exactly in Python), then the name's last letters.
     tails = sorted({v for name in _KEY_TAILS for v in _dense_variants(name[-_TAIL_LETTERS:])})
-    quote = "(?>\"\\\\?+|['\\x20]?+)"
+    quote = "[\"'\\x20]{0,2}+"
     keys = re.compile((":" + quote + _trie([(t, "", False) for t in tails])).encode("ascii"))
     named: list[Leaf] = []
 
@@ -243,6 +250,8 @@ _AHEAD = re.compile(
     rb"|[:=\-_ABGJ9]{5}[Ee][:=\-_ABGJ9][Ii][Nn] "
 )
 _START = {"akia": "token", "aiza": "token", "pem": "pem"}
+# The quotes a key name may end with before its stop (as the forward scan reads them).
+_QUOTES = re.compile(rb"(?:[^\"'\\ ]|^)(?:|\"|'|\\\"| )\Z")
 
 
 def dense_scan() -> Scans:
@@ -273,7 +282,7 @@ def dense_candidates(data: bytes) -> list[tuple[int, str, int]]:
         pos = last - j
         if folded.startswith(b"//", pos + 1) and _URL.match(folded, pos + 1):
             _put(found, pos, 0, "url", 0)
-        elif not _AHEAD.match(data, pos + 1):
+        elif _QUOTES.search(data, max(0, pos - 3), pos) and not _AHEAD.match(data, pos + 1):
             _put(found, pos, 2, "key", 0)
         km = keys.search(rev, j + 1)
     while tm is not None:
@@ -340,4 +349,4 @@ def is_dense(folded: bytes) -> bool:
     """True for a folded line of 1 KB or more with a stop in 32 bytes or more in its middle
     256 bytes (a count there costs a twentieth of a scan of 4 KB)."""
     n = len(folded)
-    return n >= DENSE_MIN and folded.count(58, n // 2 - 128, n // 2 + 128) >= _DENSE_STOPS
+    return n >= DENSE_MIN and folded.count(58, n // 2 - 128, n // 2 + 128) >= DENSE_STOPS
