@@ -50,7 +50,7 @@ def test_both_scans_find_the_same_secrets_in_the_corpus(text: bool) -> None:
 
 
 def test_dense_lines_of_the_corpus_are_scanned_reversed_with_the_same_result() -> None:
-    """Corpus values joined into lines of 2 KB or more: dense ones take the reversed scan, and
+    """Corpus values joined into long lines: dense ones take the reversed scan, and
     find_secrets gives there what the forward scan gives."""
     values = _corpus_values()
     rng = random.Random(20261130)
@@ -97,7 +97,7 @@ def test_both_scans_agree_where_a_format_starts_at_a_stop(line: str) -> None:
 
 
 def test_the_scan_taken_follows_the_density_of_stops() -> None:
-    """JSON arguments and a listing of 4 KB are dense; prose and lines under 1 KB are not."""
+    """JSON arguments and a listing of 4 KB are dense; prose and lines under 512 bytes are not."""
     args = json.dumps({"path": "src/app/module_1/handlers.py", "max_results": 25, "q": "x"})
     listing = "-rw-r--r--  1 agent staff 1037 Nov 30 07:01 report-2025-02-summary_v1.csv\n"
     prose = "The recorder writes one line per step, and the reader streams them back again. "

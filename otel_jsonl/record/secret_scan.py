@@ -166,7 +166,7 @@ DENSE_FOLD = bytes(
 
 #: The scans of a dense line: the key scan, the token scan, what each token leaf is.
 Scans = tuple[re.Pattern[bytes], re.Pattern[bytes], list[Leaf]]
-DENSE_MIN = 1024  # a shorter line: one pass is cheaper, whatever its stops
+DENSE_MIN = 512  # a shorter line: one pass is cheaper, whatever its stops
 DENSE_STOPS = 8  # stops in the middle 256 bytes
 
 
@@ -324,9 +324,10 @@ def find_candidates(data: bytes) -> list[tuple[int, str, int]]:
 
     One scan forwards costs the least in a line with few stops (most lines): a stop costs tens
     of nanoseconds there (``re`` reads a name backwards through nested lookbehinds), the line
-    one translate and one pass. A line of 1 KB or more dense with stops (JSON arguments, code,
-    listings: one in 32 bytes or more in its middle 256 bytes) is scanned reversed instead
-    (:func:`dense_candidates`), where a stop costs a third of that, for two passes more."""
+    one translate and one pass. A line of 512 bytes or more dense with stops (JSON arguments,
+    code, listings: one in 32 bytes or more in its middle 256 bytes) is scanned reversed
+    instead (:func:`dense_candidates`), where a stop costs a third of that, for two passes
+    more."""
     folded = data.translate(FOLD_TABLE)
     if is_dense(folded):
         return dense_candidates(data)
@@ -346,7 +347,7 @@ def forward_candidates(folded: bytes) -> list[tuple[int, str, int]]:
 
 
 def is_dense(folded: bytes) -> bool:
-    """True for a folded line of 1 KB or more with a stop in 32 bytes or more in its middle
-    256 bytes (a count there costs a twentieth of a scan of 4 KB)."""
+    """True for a folded line of 512 bytes or more with a stop in 32 bytes or more in its
+    middle 256 bytes (a count there costs a twentieth of a scan of 4 KB)."""
     n = len(folded)
     return n >= DENSE_MIN and folded.count(58, n // 2 - 128, n // 2 + 128) >= DENSE_STOPS
