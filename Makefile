@@ -71,6 +71,7 @@ bench: venv
 	$(BIN)/python bench/exporter.py
 	$(BIN)/python bench/convert.py
 	$(BIN)/python bench/replay.py
+	$(BIN)/python bench/redact.py
 	$(BIN)/python bench/hardening.py
 	$(BIN)/python bench/frameworks.py
 	$(BIN)/python bench/responses.py

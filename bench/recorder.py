@@ -8,6 +8,12 @@ directory:
 - ``trace-stdlib``: the same in a worker process started with ``OTEL_JSONL_NO_ORJSON=1``, as a
   user without orjson runs it (the standard-library encoder and reader, chosen at first use);
 - ``trace-noredact``: ``Trace`` with ``redact=False`` (what the secret screen costs);
+- ``minimal``: the least a recorder keeping the file's contract does in Python, with orjson and
+  nothing else: build the event (ts, run, seq, kind, fields), ``orjson.dumps``, one ``os.write``;
+  a value over the cap is hashed (sha256), appended to a pack and cut (no screen, no checks, no
+  error handling). It shows how much room a target leaves for the screen and the rest;
+- ``minimal-stdlib``: the same in the worker without orjson (encoding with the standard
+  library's C encoder, as the recorder does);
 - ``raw``: ``os.write`` of a prebuilt line on an O_APPEND descriptor (the floor).
 
 With ``--durability`` the variants are the fsync policies instead (``never`` = ``trace``,
@@ -26,6 +32,7 @@ step, the median of per-repetition ratios to the article, and for ``trace`` and
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import random
@@ -36,6 +43,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +67,50 @@ class ArticleTrace:
 
     def close(self) -> None:
         self.f.close()
+
+
+class MinimalTrace:
+    """The least a recorder keeping the contract does per step (see the module's docstring)."""
+
+    CAP = 4096
+
+    def __init__(self, path: Path) -> None:
+        import hashlib
+
+        self._sha256 = hashlib.sha256
+        if _codec.HAVE_ORJSON:
+            import orjson
+
+            self._line: Callable[[Any], bytes] = functools.partial(
+                orjson.dumps, option=orjson.OPT_APPEND_NEWLINE
+            )
+        else:  # the worker without orjson: the fastest standard-library encoding we know
+            self._line = _codec.dumps_line
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+        self.fd = os.open(path, flags, 0o600)
+        self.pack = os.open(path.with_suffix(".pack"), flags, 0o600)
+        self.run_id = os.urandom(4).hex()
+        self.seq = 0
+
+    def step(self, kind: str, /, **fields: Any) -> None:
+        event = {"ts": time.time(), "run": self.run_id, "seq": self.seq, "kind": kind, **fields}
+        self.seq += 1
+        line = self._line(event)
+        if len(line) > self.CAP:
+            for key, value in fields.items():
+                if isinstance(value, str) and len(value) > self.CAP // 4:
+                    raw = value.encode()
+                    if len(raw) > self.CAP:  # the first CAP bytes stay, as the recorder does
+                        digest = self._sha256(raw).hexdigest()
+                        os.write(self.pack, raw)
+                        event[key] = raw[: self.CAP].decode("utf-8", "ignore")
+                        event["blob_ref"] = digest
+            line = self._line(event)
+        os.write(self.fd, line)
+
+    def close(self) -> None:
+        os.close(self.fd)
+        os.close(self.pack)
 
 
 def payloads() -> dict[str, tuple[str, dict[str, Any]]]:
@@ -150,8 +202,10 @@ def time_variant(variant: str, kind: str, all_fields: list[dict[str, Any]], tmp:
             os.write(fd, line)
         elapsed = time.perf_counter() - t0
         os.close(fd)
-    elif variant == "article":
-        a = ArticleTrace(path)
+    elif variant in ("article", "minimal"):
+        a: ArticleTrace | MinimalTrace = (
+            ArticleTrace(path) if variant == "article" else MinimalTrace(path)
+        )
         t0 = time.perf_counter()
         for fields in all_fields:
             a.step(kind, **fields)
@@ -187,9 +241,9 @@ class StdlibWorker:
             text=True,
         )
 
-    def time(self, payload: str, steps: int) -> float:
+    def time(self, payload: str, steps: int, variant: str = "trace") -> float:
         assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(f"{payload}\t{steps}\n")
+        self.proc.stdin.write(f"{payload}\t{steps}\t{variant}\n")
         self.proc.stdin.flush()
         return float(self.proc.stdout.readline())
 
@@ -200,11 +254,11 @@ class StdlibWorker:
 
 
 def worker(tmp: Path) -> None:
-    """The worker's loop: ``payload<TAB>steps`` in, seconds per step out."""
+    """The worker's loop: ``payload<TAB>steps<TAB>variant`` in, seconds per step out."""
     for request in sys.stdin:
-        name, steps = request.rstrip("\n").split("\t")
+        name, steps, variant = request.rstrip("\n").split("\t")
         kind, fields = payloads()[name]
-        elapsed = time_variant("trace", kind, steps_of(name, fields, int(steps)), tmp)
+        elapsed = time_variant(variant, kind, steps_of(name, fields, int(steps)), tmp)
         assert not _codec.HAVE_ORJSON, "the stdlib worker has orjson"
         print(elapsed, flush=True)
 
@@ -284,7 +338,8 @@ def main() -> None:
     if args.profile:
         profile(args.reps)
         return
-    variants = ["article", "trace", "trace-stdlib", "trace-noredact", "raw"]
+    variants = ["article", "trace", "trace-stdlib", "trace-noredact", "minimal"]
+    variants += ["minimal-stdlib", "raw"]
     if args.durability:
         variants = ["article", "trace", "fsync-100", "fsync-line"]
     print(f"orjson: {_codec.HAVE_ORJSON}; {args.reps} reps x {args.steps} steps, interleaved")
@@ -303,9 +358,10 @@ def main() -> None:
                 order = variants[:]
                 random.shuffle(order)
                 for v in order:
-                    if v == "trace-stdlib":
+                    if v in ("trace-stdlib", "minimal-stdlib"):
                         assert stdlib is not None
-                        times[v].append(stdlib.time(name, args.steps))
+                        inner = "trace" if v == "trace-stdlib" else "minimal"
+                        times[v].append(stdlib.time(name, args.steps, inner))
                     else:
                         times[v].append(time_variant(v, kind, all_fields, tmp))
             for v in variants:

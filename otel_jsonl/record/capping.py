@@ -32,28 +32,50 @@ def cap_event(
     (a model, a NaN, a lone surrogate, a re-recorded ``capped``) takes :func:`cap_line`."""
     if "capped" in event:
         return cap_line(line, cap, put_blob)
-    cut = _Cut(cap)
+    quarter = cap // 4  # a string this short cannot be over the cap in UTF-8
+    found: list[tuple[tuple[str | int, ...], bytes]] = []
     native = dict(event)
-    quarter, path = cut.quarter, cut.path
-    try:
-        for key, item in event.items():
-            t = type(item)
-            if t is str and len(item) <= quarter:
-                continue  # short: never cut, and written as it is
-            if key in _NEVER_CAPPED or t is int or t is float:
-                cut.check(item)
+    cut: _Cut | None = None
+    # The top level inline (a step's fields are mostly strings and numbers): the _Cut walk, with
+    # its calls, only for the values that hold others.
+    for key, item in event.items():
+        t = type(item)
+        if t is str:
+            if len(item) <= quarter or key in _NEVER_CAPPED:
                 continue
-            path.append(key)
-            new = cut.value(item)
-            path.pop()
+            try:
+                raw = item.encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate: the line holds "?" for it
+                return cap_line(line, cap, put_blob)
+            if len(raw) > cap:
+                found.append(((key,), raw))
+                native[key] = raw[:cap].decode("utf-8", "ignore")
+        elif t is int:
+            if not _INT_MIN <= item < _INT_END:  # parsed back as a float by orjson
+                return cap_line(line, cap, put_blob)
+        elif t is float:
+            if item - item != 0.0:  # NaN and infinities are written as strings
+                return cap_line(line, cap, put_blob)
+        elif t is bool or item is None:
+            continue
+        else:
+            if cut is None:
+                cut = _Cut(cap, found)
+            try:
+                if key in _NEVER_CAPPED:
+                    cut.check(item)
+                    continue
+                cut.path.append(key)
+                new = cut.value(item)
+                cut.path.pop()
+            except _NotNative:
+                return cap_line(line, cap, put_blob)
             if new is not item:
                 native[key] = new
-    except _NotNative:
-        return cap_line(line, cap, put_blob)
-    if not cut.found:
+    if not found:
         return line
     capped: dict[str, dict[str, Any]] = {}
-    for keys, raw in cut.found:
+    for keys, raw in found:
         info: dict[str, Any] = {"size": len(raw)}
         first = keys[0]
         if len(keys) == 1 and type(first) is str and "~" not in first and "/" not in first:
@@ -108,8 +130,8 @@ def _with_refs(native: dict[str, Any], capped: dict[str, dict[str, Any]]) -> byt
                 ref[key] = native[key]
         ref["field"] = pointer
         ref.update(info)
-        refs.append(_codec.dumps_line(ref))
-    # JSON-native (decoded from a line, or checked by _Cut): no NaN to look for.
+        refs.append(_codec.dumps_decoded_line(ref))
+    # JSON-native (decoded from a line, or checked by cap_event): no NaN to look for.
     refs.append(_codec.dumps_decoded_line(native))
     return b"".join(refs)
 
@@ -177,10 +199,10 @@ class _Cut:
 
     __slots__ = ("cap", "found", "path", "quarter")
 
-    def __init__(self, cap: int) -> None:
+    def __init__(self, cap: int, found: list[tuple[tuple[str | int, ...], bytes]]) -> None:
         self.cap = cap
         self.quarter = cap // 4
-        self.found: list[tuple[tuple[str | int, ...], bytes]] = []
+        self.found = found
         self.path: list[str | int] = []
 
     @staticmethod

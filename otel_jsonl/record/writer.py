@@ -53,6 +53,21 @@ _LAST_MAX_FIELDS = 32
 _LAST_MAX_BYTES = 64 * 1024
 
 
+#: The capping module and hashlib's sha256, imported on the first line over the cap (start-up
+#: stays small) and kept: a ``from ... import`` in the step's path costs half a microsecond.
+_CAPPING: list[Any] = []
+
+
+def _capping() -> list[Any]:
+    if not _CAPPING:
+        import hashlib
+
+        from . import capping
+
+        _CAPPING.extend((capping, hashlib.sha256))
+    return _CAPPING
+
+
 def _warn(message: str) -> None:
     """Log a warning; never raises (a broken logging setup must not break recording)."""
     try:
@@ -272,16 +287,14 @@ class LineWriter:
 
     def _cap_line(self, line: bytes) -> bytes:
         """The ``blob_ref`` lines of ``line``'s capped values, then the line with them cut."""
-        from .capping import cap_line  # on the first line over the cap
-
-        return cap_line(line, self.cap, self._put_blob)
+        out: bytes = (_CAPPING or _capping())[0].cap_line(line, self.cap, self._put_blob)
+        return out
 
     def _cap_event(self, event: dict[str, Any], line: bytes) -> bytes:
         """:meth:`_cap_line` for a line redaction left as it was: the values are taken from
         ``event`` rather than parsed back (the same bytes, without the parse)."""
-        from .capping import cap_event
-
-        return cap_event(event, line, self.cap, self._put_blob)
+        out: bytes = (_CAPPING or _capping())[0].cap_event(event, line, self.cap, self._put_blob)
+        return out
 
     def _store(self, raw: bytes, pointer: str) -> str:
         """Put ``raw`` in the blob store's pack once per writer: a value this writer already
@@ -291,9 +304,7 @@ class LineWriter:
         last = self._last.get(pointer)
         if last is not None and last[0] == raw:
             return last[1]
-        import hashlib  # on the first capped value: start-up stays small
-
-        digest = hashlib.sha256(raw).hexdigest()
+        digest: str = (_CAPPING or _capping())[1](raw).hexdigest()
         if digest not in self._stored:
             self.blobs.append(raw, digest)
             if self.fsync == "line":

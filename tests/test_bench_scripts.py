@@ -1,0 +1,94 @@
+"""The benchmark scripts run and print every figure the docs quote, beside its baseline and
+target (tiny sizes: these tests check the scripts work, never how fast anything is)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NUMBER = r"[0-9][0-9,]*(?:\.[0-9]+)?"
+
+
+def run_bench(*args: str, timeout: float = 240) -> str:
+    """Run ``bench/<args>`` with this interpreter; its standard output (exit status 0)."""
+    done = subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def test_recorder_bench_prints_every_variant_beside_the_article() -> None:
+    """bench/recorder.py prints, for every payload, the article, the recorder (with orjson and
+    without), the recorder without redaction, the minimal recorders and the raw write, each with
+    a time and a ratio, and a target with its verdict for the recorder."""
+    out = run_bench("bench/recorder.py", "--reps", "1", "--steps", "30")
+    payloads = ["200B step", "2KB llm_call", "4KB tool_result", "5KB capped", "5KB capped, new"]
+    variants = ["article", "trace", "trace-stdlib", "trace-noredact", "minimal"]
+    variants += ["minimal-stdlib", "raw"]
+    for payload in payloads:
+        for variant in variants:
+            row = re.compile(
+                rf"^{re.escape(payload)} +{re.escape(variant)} +{NUMBER} +{NUMBER}(?P<rest>.*)$",
+                re.M,
+            )
+            found = row.search(out)
+            assert found, f"no row for {payload} / {variant} in:\n{out}"
+            if variant in ("trace", "trace-stdlib"):
+                assert re.search(r"<= [0-9.]+ +(yes|NO)$", found["rest"]), found[0]
+
+
+def test_recorder_bench_profile_prints_each_part() -> None:
+    """bench/recorder.py --profile prints the cost of each part of a step, the screen's two
+    passes and the cap included."""
+    out = run_bench("bench/recorder.py", "--profile", "--reps", "1")
+    for part in ("dumps_line", "screen: fold", "screen: scan", "screen: whole", "os.write"):
+        assert re.search(rf"{re.escape(part)} {NUMBER}", out), (part, out)
+    assert re.search(rf"5KB capped \([0-9]+ B\):.* cap {NUMBER}", out), out
+
+
+def test_startup_bench_prints_each_command_against_python() -> None:
+    """bench/startup.py prints the start-up of the import and of each command beside
+    ``python -c pass``, with the issue's target."""
+    out = run_bench("bench/startup.py", "--reps", "1")
+    assert re.search(rf"^python -c pass +{NUMBER} +1\.00", out, re.M), out
+    for command, target in [
+        ("from otel_jsonl import Trace", "<= 25 ms"),
+        ("otel-jsonl --version", "<= 2.5x"),
+        ("otel-jsonl show FILE", "<= 4.0x"),
+        ("otel-jsonl stats FILE", "<= 4.0x"),
+        ("otel-jsonl replay FILE --step 6", "<= 4.0x"),
+    ]:
+        row = rf"^{re.escape(command)} +{NUMBER} +{NUMBER} +{re.escape(target)}$"
+        assert re.search(row, out, re.M), (command, out)
+
+
+def test_follow_bench_prints_lines_per_second_beside_the_static_draw() -> None:
+    """bench/follow.py prints how many lines a second ``show -f`` drew, beside the target and
+    the static ``show FILE`` baseline."""
+    out = run_bench("bench/follow.py", "--lines", "500", "--reps", "1")
+    assert re.search(
+        rf"{NUMBER} lines/s \(target >= 10,000\); baseline show FILE {NUMBER} lines/s", out
+    ), out
+
+
+@pytest.mark.slow
+def test_bigfile_bench_prints_every_command_at_every_size() -> None:
+    """bench/bigfile.py prints time, throughput and peak RSS of every data command at every
+    size, and the targets it is read against."""
+    out = run_bench("bench/bigfile.py", "--sizes", "1", "2", "--reps", "1")
+    for command in ("convert -o", "diff", "replay --step", "runs", "show", "stats", "validate"):
+        for size in (1, 2):
+            row = rf"^{re.escape(command)} +{size} +{NUMBER} +{NUMBER} +{NUMBER} +{NUMBER}$"
+            assert re.search(row, out, re.M), (command, size, out)
+    assert "peak RSS <= 100 MB" in out
