@@ -9,9 +9,13 @@ the OTLP exporters' pinned common package, so it runs in a venv this script crea
 ``.cache/bench-otlp-json-file``.
 
 Each span has 10 ``gen_ai.*`` attributes and captured input and output messages (JSON strings,
-as openai-v2 writes them). Prints medians of ``--repeat`` runs and ratios.
+as openai-v2 writes them). Prints medians of ``--repeat`` runs and ratios. ``--against DIR``
+adds this exporter as the package in DIR has it (a copy of another branch's ``otel_jsonl``,
+put first on ``PYTHONPATH``) to the interleaved direct rounds: an A/B in one run. ``--parts``
+prints where the time of one span goes (measured in this process).
 
     .venv/bin/python bench/exporter.py [--spans 5000] [--repeat 7] [--direct-only]
+        [--against DIR] [--parts]
 """
 
 from __future__ import annotations
@@ -181,18 +185,7 @@ class _Floor:
 def run_direct(name: str, spans: int) -> float:
     """CPU seconds per span of ``export()`` alone, on spans made beforehand, in batches of
     512."""
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
-    memory = InMemorySpanExporter()
-    provider = TracerProvider(shutdown_on_exit=False)
-    provider.add_span_processor(SimpleSpanProcessor(memory))
-    tracer = provider.get_tracer("bench")
-    for i in range(spans):
-        with tracer.start_as_current_span("chat gpt-4o-mini", attributes=attributes(i)):
-            pass
-    made = list(memory.get_finished_spans())
+    made = _made_spans(spans)
     with tempfile.TemporaryDirectory() as tmp:
         exporter = _Floor(Path(tmp) / "floor.jsonl") if name == "floor" else None
         exporter = exporter or make_exporter(name, Path(tmp))
@@ -204,6 +197,83 @@ def run_direct(name: str, spans: int) -> float:
         elapsed = time.process_time() - start
         exporter.shutdown()
     return elapsed / spans
+
+
+def _made_spans(spans: int) -> list[Any]:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(shutdown_on_exit=False)
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("bench")
+    for i in range(spans):
+        with tracer.start_as_current_span("chat gpt-4o-mini", attributes=attributes(i)):
+            pass
+    return list(memory.get_finished_spans())
+
+
+def print_parts(spans: int) -> None:
+    """Where one span's export time goes: each part run over the same spans in this process
+    (best of 5, CPU time), the mapping's parts nested in it."""
+    from otel_jsonl.genai.plain_llm import fill_plain_llm
+    from otel_jsonl.genai.spans import FieldBuilder
+    from otel_jsonl.otel.exporter import JsonlSpanExporter
+    from otel_jsonl.otel.exporter_screen import LineScreen
+    from otel_jsonl.otel.mapping import _span_attrs, span_to_events
+    from otel_jsonl.record import codec
+    from otel_jsonl.record.redact import Redactor
+
+    made = _made_spans(min(spans, 2000))
+    with tempfile.TemporaryDirectory() as tmp:
+        exporter = JsonlSpanExporter(Path(tmp) / "t.jsonl", redact=False)
+        lines: list[dict[str, Any]] = []
+        for span in made:
+            exporter._map(span, lines)
+        events = [e for e in lines if "otel" in e]
+        encoded = [codec.dumps_line(e) for e in events]
+        attrs = [_span_attrs(span) for span in made]
+        screen, redactor = LineScreen(), Redactor()
+
+        def mapped() -> None:
+            fresh = JsonlSpanExporter(Path(tmp) / "m.jsonl", redact=False)
+            out: list[dict[str, Any]] = []
+            for span in made:
+                fresh._map(span, out)
+                out.clear()
+            fresh.shutdown()
+
+        def each(work: Any, items: list[Any]) -> Any:
+            # Results dropped at once, as in export(): a list of them kept alive costs fresh
+            # memory (page faults), more than the work measured.
+            def run() -> None:
+                for item in items:
+                    work(item)
+
+            return run
+
+        parts = {
+            "mapping (exporter._map)": mapped,
+            "  span_to_events": each(lambda s: span_to_events(s, resource_ref="r-1"), made),
+            "    genai attributes (fill_plain_llm)": each(
+                lambda a: fill_plain_llm(FieldBuilder(a, {}), "chat", a, False), attrs
+            ),
+            "encode (codec.dumps_line)": each(codec.dumps_line, events),
+            "screen: span strings (LineScreen)": each(screen.clean, events),
+            "screen: whole line (redact_bytes)": each(redactor.redact_bytes, encoded),
+        }
+        print(f"where a span's time goes ({len(made)} spans, best of 5, us/span)")
+        for name, run in parts.items():
+            best = min(_cpu(run) for _ in range(5)) / len(made)
+            print(f"{name:<40} {best * 1e6:7.1f}")
+        exporter.shutdown()
+
+
+def _cpu(run: Any) -> float:
+    start = time.process_time()
+    run()
+    return time.process_time() - start
 
 
 def ensure_baseline_venv() -> Path:
@@ -228,12 +298,20 @@ def worker(name: str, spans: int, repeat: int, direct: bool) -> None:
 
 def _worker_cmd(name: str, args: argparse.Namespace, baseline: Path, direct: bool) -> list[str]:
     python = str(baseline) if name == "file" else sys.executable
-    cmd = [python, __file__, "--worker", name, "--spans", str(args.spans)]
+    worker = "jsonl" if name == AGAINST else name
+    cmd = [python, __file__, "--worker", worker, "--spans", str(args.spans)]
     return cmd + ["--repeat", str(args.repeat)] + (["--direct"] if direct else [])
 
 
-def _run_worker(cmd: list[str], name: str) -> list[float] | None:
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=False)
+#: The name of this exporter from the package given with ``--against``.
+AGAINST = "jsonl-against"
+
+
+def _run_worker(cmd: list[str], name: str, against: str | None = None) -> list[float] | None:
+    env = None
+    if name == AGAINST and against:
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([against, str(ROOT)]))
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=False, env=env)
     if proc.returncode != 0:
         print(f"{name}: failed\n{proc.stderr}", file=sys.stderr)
         return None
@@ -259,7 +337,7 @@ def _measure(
     one = argparse.Namespace(spans=args.spans, repeat=1)
     for _ in range(args.repeat):
         for name in names:
-            found = _run_worker(_worker_cmd(name, one, baseline, direct), name)
+            found = _run_worker(_worker_cmd(name, one, baseline, direct), name, args.against)
             if found is None:
                 return None
             runs[name].extend(found)
@@ -284,6 +362,13 @@ def _print_direct(medians: dict[str, float], spans: int, repeat: int) -> None:
         f"of which the secret screen {screen * 1e6:.1f} us/span; without it "
         f"{medians['file'] / medians['jsonl-noredact']:.2f}x the file exporter's throughput"
     )
+    if AGAINST in medians:
+        base = medians[AGAINST]
+        print(
+            f"against the other package: {base * 1e6:.1f} us/span there, {jsonl * 1e6:.1f} here "
+            f"({base / jsonl:.2f}x its throughput; there {medians['file'] / base:.2f}x the file "
+            f"exporter's, {medians['console'] / base:.2f}x Console's)"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -295,12 +380,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--direct-only", action="store_true", help="measure direct export() only (no batching)"
     )
+    parser.add_argument(
+        "--against", metavar="DIR", help="A/B: also measure the otel_jsonl package found in DIR"
+    )
+    parser.add_argument("--parts", action="store_true", help="print where a span's time goes")
     args = parser.parse_args(argv)
     if args.worker:
         worker(args.worker, args.spans, args.repeat, args.direct)
         return 0
     baseline_python = ensure_baseline_venv()
-    direct = _measure(DIRECT, args, baseline_python, True)
+    if args.parts:
+        print_parts(args.spans)
+        print()
+    names = (*DIRECT, AGAINST) if args.against else DIRECT
+    direct = _measure(names, args, baseline_python, True)
     if direct is None:
         return 1
     _print_direct(direct, args.spans, args.repeat)

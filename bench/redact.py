@@ -4,8 +4,10 @@ For lines of typical agent text (prose, JSON tool arguments, code, a shell listi
 200 B, 2 KB, 4 KB and 64 KB, with no secret in them (the common case), medians of interleaved
 repetitions of:
 
-- ``screen``: ``find_secrets`` (what the recorder calls first: one ``translate``, one ``re``
-  scan), and ``redact_bytes`` of the default ``Redactor`` (what the exporter calls);
+- ``screen``: ``find_secrets`` (what the recorder calls first: one ``translate`` and one ``re``
+  scan forwards, or, for a line of 512 bytes or more dense with stops, the line reversed and
+  two scans, key stops and token stops apart; the ``scan`` column says which), and
+  ``redact_bytes`` of the default ``Redactor`` (what the exporter calls);
 - ``old screen``: the redactor of the 8 families the first version knew (OpenAI, Anthropic,
   GitHub, AWS, Google, Bearer, Basic/Authorization, Slack), reimplemented here as it was: its
   screen (``lower``, two ``in`` tests, ``translate``, a ``find`` per token run, a regex per
@@ -33,7 +35,7 @@ from pathlib import Path
 
 from otel_jsonl.record import codec, secrets
 from otel_jsonl.record.redact import Redactor
-from otel_jsonl.record.secret_scan import FOLD_TABLE
+from otel_jsonl.record.secret_scan import FOLD_TABLE, is_dense
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -186,7 +188,7 @@ def main() -> int:
     print(
         f"{'text':<14} {'size':>6} {'screen µs':>10} {'ns/B':>5} {'old µs':>8} {'ns/B':>5} "
         f"{'x old':>6} {'redact_bytes µs':>15} {'floor µs':>9} {'x floor':>8} {'stops':>5} "
-        f"{'verified':>8}"
+        f"{'verified':>8} {'scan':>4}"
     )
     cases = [
         (name, *line_of(text, size))
@@ -201,6 +203,7 @@ def main() -> int:
         for name, event, line in cases:
             assert not secrets.find_secrets(line), (name, len(line), secrets.find_secrets(line))
             stops = line.translate(FOLD_TABLE).count(b":")
+            scan = "rev" if is_dense(line.translate(FOLD_TABLE)) else "fwd"
             verified = len(secrets.candidates(line))
             variants: dict[str, Callable[[], object]] = {
                 "screen": lambda b=line: secrets.find_secrets(b),
@@ -220,13 +223,14 @@ def main() -> int:
                 f"{med['old']:>8.2f} {med['old'] * 1e3 / n:>5.2f} "
                 f"{med['screen'] / med['old']:>6.2f} {med['redact_bytes']:>15.2f} "
                 f"{med['floor']:>9.2f} {med['screen'] / med['floor']:>8.2f} "
-                f"{stops:>5} {verified:>8}"
+                f"{stops:>5} {verified:>8} {scan:>4}"
             )
     finally:
         os.close(out)
         os.unlink(tmp)
     print(
-        "passes over the line: screen 2 (translate, one re scan from its literal ':'); "
+        "passes over the line: screen fwd 2 (translate, one re scan from its literal ':'), "
+        "rev 5 (a count of 256 bytes, translate twice, reverse, two re scans); "
         "old screen 4 or more (lower, two in tests, translate, a find per long run)"
     )
     print(

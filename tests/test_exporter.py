@@ -79,6 +79,96 @@ def test_export_writes_lines_with_ids_and_seq(tmp_path: Path, spans: list[Readab
     assert (tmp_path / "t.jsonl").stat().st_mode & 0o777 == 0o600
 
 
+def _chat_spans(count: int) -> list[ReadableSpan]:
+    """Model-call spans of growing size (captured messages, a tool call, request parameters)."""
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(shutdown_on_exit=False)
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("t", "1")
+    for i in range(count):
+        messages = [{"role": "user", "parts": [{"type": "text", "content": "q" * (i * 97)}]}]
+        attrs = {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.request.model": "m",
+            "gen_ai.request.temperature": 0.5,
+            "gen_ai.response.id": f"r{i}",
+            "gen_ai.usage.input_tokens": i,
+            "gen_ai.input.messages": json.dumps(messages, separators=(",", ":")),
+        }
+        with tracer.start_as_current_span(f"chat {i}", attributes=attrs):
+            pass
+    provider.shutdown()
+    return list(memory.get_finished_spans())
+
+
+def test_batches_of_any_size_give_the_same_bytes(tmp_path: Path) -> None:
+    """A large batch, then smaller ones, write the very bytes of one span per export (the
+    batch buffer kept between batches never leaks an earlier batch's bytes)."""
+    spans = _chat_spans(30)
+    batched = JsonlSpanExporter(tmp_path / "a.jsonl")
+    for batch in (spans[5:25], spans[:1], spans[1:5], spans[25:]):
+        assert batched.export(batch) is SpanExportResult.SUCCESS
+    batched.shutdown()
+    single = JsonlSpanExporter(tmp_path / "b.jsonl")
+    for span in spans[5:25] + spans[:5] + spans[25:]:
+        assert single.export([span]) is SpanExportResult.SUCCESS
+    single.shutdown()
+    data = (tmp_path / "a.jsonl").read_bytes()
+    assert data == (tmp_path / "b.jsonl").read_bytes()
+    assert [line["kind"] for line in _read(tmp_path / "a.jsonl")] == ["resource"] + 30 * [
+        "llm_call"
+    ]
+
+
+def test_a_stream_is_given_bytes_it_may_keep() -> None:
+    """A stream that keeps what it is given keeps each batch's bytes, not a view of a buffer
+    the next batch overwrites."""
+
+    class Keeping(io.RawIOBase):
+        def __init__(self) -> None:
+            self.kept: list[Any] = []
+
+        def writable(self) -> bool:
+            return True
+
+        def write(self, data: Any) -> int:
+            self.kept.append(data)
+            return len(data)
+
+    spans = _chat_spans(6)
+    stream = Keeping()
+    exporter = JsonlSpanExporter(stream=stream)
+    for span in reversed(spans):
+        assert exporter.export([span]) is SpanExportResult.SUCCESS
+    exporter.shutdown()
+    assert all(type(chunk) is bytes for chunk in stream.kept)
+    lines = [json.loads(line) for chunk in stream.kept for line in chunk.splitlines()]
+    assert [line.get("response_id") for line in lines] == [None] + [
+        f"r{i}" for i in range(5, -1, -1)
+    ]
+
+
+def test_export_works_again_after_a_failed_write(tmp_path: Path) -> None:
+    """A write that failed (the file closed behind the exporter) fails that batch only; the
+    next batch, on a working file, is written whole."""
+    spans = _chat_spans(4)
+    exporter = JsonlSpanExporter(tmp_path / "t.jsonl")
+    assert exporter.export(spans[:2]) is SpanExportResult.SUCCESS
+    fd = exporter.writer._fd
+    assert fd is not None
+    os.close(fd)
+    assert exporter.export(spans[2:3]) is SpanExportResult.FAILURE
+    exporter.writer._fd = os.open(tmp_path / "t.jsonl", os.O_WRONLY | os.O_APPEND)
+    assert exporter.export(spans[3:]) is SpanExportResult.SUCCESS
+    exporter.shutdown()
+    assert [line.get("response_id") for line in _read(tmp_path / "t.jsonl")] == [
+        None,
+        "r0",
+        "r1",
+        "r3",
+    ]
+
+
 def test_empty_batch(tmp_path: Path) -> None:
     """An empty batch succeeds and writes nothing."""
     exporter = JsonlSpanExporter(tmp_path / "t.jsonl")

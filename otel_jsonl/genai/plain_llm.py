@@ -18,6 +18,7 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from ..record import codec as _codec
 from . import names as n
 from .content import normalise_system
 from .jsontext import exact_json_style, loads
@@ -114,8 +115,8 @@ def _plain_messages(messages: Any, output: bool) -> bool:
     per part: this runs on every model call."""
     if type(messages) is not list:
         return False
-    calls: list[Any] = []
-    answers: list[Any] = []
+    calls: list[Any] | None = None
+    answers: list[Any] | None = None
     for message in messages:
         if type(message) is not dict:
             return False
@@ -130,16 +131,24 @@ def _plain_messages(messages: Any, output: bool) -> bool:
                 content = part.get("content")
                 if type(content) is str and content.startswith("ResponseFunctionToolCall("):
                     return False
-            elif kind == "tool_call" or kind == "tool_call_response":
-                if kind == "tool_call":
-                    if type(part.get("arguments")) is str:
-                        return False
-                elif "result" in part and "response" not in part:
+            elif kind == "tool_call":
+                if type(part.get("arguments")) is str:
                     return False
                 call_id = part.get("id")
                 if call_id is not None and type(call_id) is not str:
                     return False  # the pairing hashes ids: any other type is its business
-                (calls if kind == "tool_call" else answers).append(call_id)
+                if calls is None:
+                    calls = []
+                calls.append(call_id)
+            elif kind == "tool_call_response":
+                if "result" in part and "response" not in part:
+                    return False
+                call_id = part.get("id")
+                if call_id is not None and type(call_id) is not str:
+                    return False
+                if answers is None:
+                    answers = []
+                answers.append(call_id)
             elif kind == "reasoning":
                 content = part.get("content")
                 if isinstance(content, str) and content.startswith("["):
@@ -152,13 +161,33 @@ def _plain_messages(messages: Any, output: bool) -> bool:
     return True
 
 
+def _parse(raw: str) -> tuple[Any, bool]:
+    """``raw`` parsed as :func:`.jsontext.loads` does, and whether orjson parsed it (then its
+    values are JSON-native, no NaN, no integer over 64 bits: the codec re-encodes them with
+    orjson alone). ValueError when it is not JSON."""
+    if _codec.HAVE_ORJSON:
+        try:
+            return _codec.loads(raw), True
+        except ValueError:
+            pass
+    return loads(raw), False
+
+
+def _compact(raw: str, parsed: Any) -> bool:
+    """``raw`` is ``parsed`` as orjson writes it (``parsed`` from orjson): the first test of
+    :func:`.jsontext.exact_json_style`, without its wrappers."""
+    encoded = raw.encode("utf-8")
+    line = _codec.dumps_decoded_line(parsed)
+    return len(line) == len(encoded) + 1 and line.startswith(encoded)
+
+
 def _content(b: FieldBuilder, key: str, field: str, raw: Any) -> bool:
     """Set the field of a JSON-text message attribute as ``FieldBuilder.move_json`` does;
     False when the general path must (it normalises, repairs or reads elsewhere)."""
     if type(raw) is not str:
         return False
     try:
-        parsed = loads(raw)
+        parsed, fast = _parse(raw)
     except ValueError:
         return False
     if key == n.GEN_AI_SYSTEM_INSTRUCTIONS:
@@ -175,7 +204,12 @@ def _content(b: FieldBuilder, key: str, field: str, raw: Any) -> bool:
         return False
     b.main[field] = value
     if value is parsed or value == parsed:
-        codec = exact_json_style(raw, parsed)
+        # exact_json_style's first test, without its wrapper: the compact form as orjson
+        # writes it (what openai-v2 and most instrumentations write).
+        if fast and _compact(raw, parsed):
+            codec: str | None = "json/o"
+        else:
+            codec = exact_json_style(raw, parsed)
         if codec is not None:
             del b.attrs[key]
             b.moved[key] = ["/" + field, codec]

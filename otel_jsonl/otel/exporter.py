@@ -34,8 +34,10 @@ from ..genai import names as n
 from ..genai.content import merge_logs, messages_from_record
 from ..genai.run_steps import RunSteps
 from ..genai.spans import llm_call_id
+from ..record import codec as _codec
 from ..record.rotate import RotationPolicy
 from ..record.writer import LineWriter, WriterOptions, WriterOptionsKw
+from .exporter_screen import LineScreen
 from .joiner import LogJoiner, joiner_for
 from .mapping import encode_attrs, number_events, resource_event, resource_id, span_to_events
 
@@ -65,6 +67,8 @@ ENV_INSECURE_DIRS = "OTEL_JSONL_INSECURE_DIRS"
 MAX_RUNS = 4096
 #: How many recent LLM calls are remembered to recognise the same call traced twice.
 MAX_RECENT_CALLS = 4096
+#: The batch buffer is kept for the next batch up to this size (bytes).
+MAX_BUFFER = 8 * 1024 * 1024
 
 
 def _env_cap() -> int | None:
@@ -137,7 +141,7 @@ class _Sink:
         writer = self.writer
         self.write_bytes(b"".join([writer.encode(e) for e in events]))
 
-    def write_bytes(self, data: bytes) -> None:
+    def write_bytes(self, data: bytes | memoryview) -> None:
         """Append encoded lines with one write (raises on failure)."""
         if data:
             writer = self.writer
@@ -248,6 +252,12 @@ class JsonlSpanExporter(_FileUser, SpanExporter):
         self._by_response: OrderedDict[str, str] = OrderedDict()
         self._llm_child_of: OrderedDict[str, str] = OrderedDict()
         self._run_steps = RunSteps()
+        redactor = self._sink.writer.redactor
+        #: Screens step lines on the span's own strings (see exporter_screen); None when the
+        #: writer's redactor is not the default one (the whole line is screened then).
+        plain = redactor is not None and redactor.plain and _codec.HAVE_ORJSON
+        self._screen = LineScreen() if plain else None
+        self._buffer = bytearray()
 
     def _resource_ref(self, resource: Resource) -> str:
         """The id of ``resource`` (made once per resource object)."""
@@ -309,26 +319,38 @@ class JsonlSpanExporter(_FileUser, SpanExporter):
         if self._shutdown:
             return SpanExportResult.FAILURE
         try:
-            # Each span's lines are encoded as soon as they are mapped: the dicts die young
-            # (a batch of them alive at once costs more in garbage collection than mapping).
-            encode = self._sink.writer.encode
-            chunks: list[bytes] = []
-            events: list[dict[str, Any]] = []
             with self._lock:
-                for span in spans:
-                    self._map(span, events)
-                    if len(events) == 1:
-                        chunks.append(encode(events[0]))
-                    else:
-                        chunks.extend([encode(e) for e in events])
-                    events.clear()
-            self._sink.write_bytes(b"".join(chunks))
+                self._export(spans)
             if self.joiner is not None:
                 self.joiner.expire()
             return SpanExportResult.SUCCESS
         except Exception as exc:
+            self._buffer = bytearray()  # a view of the old one may still be held
             self._sink.writer.record_failure(exc)
             return SpanExportResult.FAILURE
+
+    def _export(self, spans: Sequence[ReadableSpan]) -> None:
+        # Each span's lines are encoded as soon as they are mapped and copied into a buffer
+        # kept from batch to batch: the dicts and bytes die young, and the batch's memory is
+        # not new memory each time (fresh pages cost more than encoding).
+        encode = self._sink.writer.encode
+        screen = self._screen
+        buffer = self._buffer
+        at = 0
+        events: list[dict[str, Any]] = []
+        for span in spans:
+            self._map(span, events)
+            for event in events:
+                line = encode(event, screen.clean(event)) if screen is not None else encode(event)
+                end = at + len(line)
+                buffer[at:end] = line
+                at = end
+            events.clear()
+        if at:
+            with memoryview(buffer) as view, view[:at] as data:
+                self._sink.write_bytes(data)
+        if len(buffer) > MAX_BUFFER:
+            self._buffer = bytearray()
 
     def _map(self, span: ReadableSpan, out: list[dict[str, Any]]) -> None:
         resource = span.resource

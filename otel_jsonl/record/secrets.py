@@ -25,9 +25,16 @@ from .secret_checks import (
     plausible,
     randomish,
 )
-from .secret_scan import FOLD_TABLE, scan
+from .secret_scan import (
+    DENSE_MIN,
+    DENSE_STOPS,
+    FOLD_TABLE,
+    dense_candidates,
+    find_candidates,
+    scan,
+)
 
-__all__ = ["FAMILIES", "candidates", "find_secrets", "verify_key"]
+__all__ = ["FAMILIES", "candidates", "find_secrets", "verify_candidates", "verify_key"]
 
 Span = tuple[int, int, str]
 
@@ -375,24 +382,38 @@ def _key(data: bytes, pos: int, text: bool) -> list[tuple[int, int, str]] | None
 
 def candidates(data: bytes) -> list[tuple[int, str]]:
     """Where the scan stops in ``data`` and what it looks for there (for tests and benches)."""
-    rx, leaves = scan()
-    folded = data.translate(FOLD_TABLE)
-    return [(m.start(), leaves[m.lastindex or 0][0]) for m in rx.finditer(folded)]
+    return [(pos, what) for pos, what, _ in find_candidates(data)]
 
 
 def find_secrets(data: bytes, text: bool = False) -> list[tuple[int, int, str]]:
     """Every built-in family in ``data``: one scan of the folded bytes finds the candidates in
-    C (see :func:`scan`), then each one is verified on the original bytes."""
-    rx, leaves = scan()
+    C (see :func:`.secret_scan.find_candidates`), then each one is verified on the original
+    bytes."""
     folded = data.translate(FOLD_TABLE)
+    n = len(data)  # is_dense(folded), inline (a call costs as much as the count)
+    if n >= DENSE_MIN and folded.count(58, n // 2 - 128, n // 2 + 128) >= DENSE_STOPS:
+        return verify_candidates(data, dense_candidates(data), text)
+    rx, leaves = scan()
     m = rx.search(folded)
     if m is None:
         return _EMPTY_SPANS  # the common case: no candidate at all
-    spans: list[tuple[int, int, str]] = []
-    last_end = 0  # a token, Bearer or key block found ends here: no token starts inside it
+    found_at = []
     while m is not None:
         pos = m.start()
-        what, offset = leaves[m.lastindex or 0]
+        found_at.append((pos, *leaves[m.lastindex or 0]))
+        m = rx.search(folded, pos + 1)
+    return verify_candidates(data, found_at, text)
+
+
+def verify_candidates(
+    data: bytes, found_at: list[tuple[int, str, int]], text: bool = False
+) -> list[tuple[int, int, str]]:
+    """The secrets at the candidates of a scan of ``data`` (ascending (stop, what, offset))."""
+    if not found_at:
+        return _EMPTY_SPANS
+    spans: list[tuple[int, int, str]] = []
+    last_end = 0  # a token, Bearer or key block found ends here: no token starts inside it
+    for pos, what, offset in found_at:
         found = None
         if what == "key":
             found = _key(data, pos, text)
@@ -409,7 +430,6 @@ def find_secrets(data: bytes, text: bool = False) -> list[tuple[int, int, str]]:
                 last_end = max(last_end, max(e for _, e, _ in found))
         if found:
             spans.extend(found)
-        m = rx.search(folded, pos + 1)
     if not text and spans:
         spans = [sp for sp in spans if _inside_string(data, sp[0], sp[1])]
     return spans

@@ -258,12 +258,15 @@ class LineWriter:
 
     # -- encoding ------------------------------------------------------------------------
 
-    def encode(self, event: dict[str, Any]) -> bytes:
+    def encode(self, event: dict[str, Any], screened: bool = False) -> bytes:
         """The bytes written for ``event``: its ``blob_ref`` lines, if any value was capped,
-        then its own line. Stores capped values in the blob store as a side effect."""
+        then its own line. Stores capped values in the blob store as a side effect.
+        ``screened``: the caller found no candidate of the built-in secret families in the
+        line (the span exporter does, on the strings the span brought): with the default
+        redactor, there is nothing to redact."""
         line = _codec.dumps_line(event)
         n = 0
-        if self.redactor is not None:
+        if self.redactor is not None and not (screened and self.redactor.plain):
             # Once, on the whole line: the values capped below (and their blobs) come from the
             # redacted line, so a secret cut in two by the cap is already gone.
             red, n = self.redactor.redact_bytes(line)
@@ -348,15 +351,17 @@ class LineWriter:
             self.record_failure(exc)
             return False
 
-    def write_bytes(self, data: bytes) -> None:
-        """Append ``data`` (whole lines) with one write; raises OSError on failure."""
+    def write_bytes(self, data: bytes | memoryview) -> None:
+        """Append ``data`` (whole lines) with one write; raises OSError on failure. A
+        memoryview is written as it is to the file, copied to bytes for a stream (a stream
+        may keep what it is given)."""
         if self._closed:
             raise ValueError("write to a closed trace")
         if self._stream is not None:
             if self._stream_binary:
-                self._stream.write(data)
+                self._stream.write(bytes(data))
             else:
-                self._stream.write(data.decode("utf-8"))
+                self._stream.write(bytes(data).decode("utf-8"))
             self._stream.flush()
             self.written += 1
             return
@@ -371,7 +376,7 @@ class LineWriter:
         assert fd is not None
         self._write_fd(fd, data)
 
-    def _write_fd(self, fd: int, data: bytes) -> None:
+    def _write_fd(self, fd: int, data: bytes | memoryview) -> None:
         n = os.write(fd, data)
         if n != len(data):
             self._finish_partial(fd, data, n)
@@ -385,7 +390,7 @@ class LineWriter:
                 self._fsync(fd)
 
     @staticmethod
-    def _finish_partial(fd: int, data: bytes, n: int) -> None:
+    def _finish_partial(fd: int, data: bytes | memoryview, n: int) -> None:
         # A short write on a regular file means the disk filled or a size limit was hit
         # mid-line. Try to finish the line; if that fails too, end the torn fragment with a
         # newline so the lines written after it still parse.
