@@ -66,7 +66,7 @@ def _orjson_text(value: Any) -> str | None:
     type (a dict's order may differ), a dataclass or date (json gives their str()); an enum
     or UUID orjson writes natively does not read back equal (nor NaN, written as null)."""
     global _plain_only
-    orjson = _codec._orjson  # the codec's orjson (None until the codec is loaded, or without it)
+    orjson = _codec.orjson_module()  # the codec's orjson (None without it)
     if orjson is None:
         return None
     if not _plain_only:

@@ -44,6 +44,15 @@ else:
 
 
 __all__ = ["HAVE_ORJSON", "dumps", "dumps_decoded_line", "dumps_line", "jsonable", "loads"]
+__all__ += ["orjson_module"]
+
+
+def orjson_module() -> Any:
+    """The orjson module this codec encodes with, or None (not installed, or switched off with
+    ``OTEL_JSONL_NO_ORJSON``): for the modules that may not import orjson themselves but can
+    use it where its bytes are known to be the same."""
+    _load()
+    return _orjson
 
 
 def jsonable(value: Any) -> Any:
