@@ -251,3 +251,29 @@ def test_generated_spans_give_the_general_path_lines(
     with _general_path_only():
         general = _lines(span)
     assert fast == general
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(attrs=_attributes())
+def test_native_step_lines_hold_no_nonfinite_float(attrs: dict[str, Any]) -> None:
+    """A step line the one-pass path calls native holds no NaN or infinity, so the writer's
+    encoding without looking for them gives the bytes of the careful one."""
+    events, native = mapping.span_lines(_span(attrs))
+    main = next(e for e in events if "otel" in e)
+    if native:
+        assert not codec._has_nonfinite(main)
+        assert codec.dumps_decoded_line(main) == codec.dumps_line(main)
+
+
+def test_native_tells_the_common_span_from_one_with_nan() -> None:
+    """The common span's step line is native; one whose messages hold a NaN is not."""
+    assert mapping.span_lines(_span(OPENAI_V2))[1]
+    with_nan = dict(OPENAI_V2, **{"gen_ai.request.temperature": math.nan})
+    events, native = mapping.span_lines(_span(with_nan))
+    assert native and events[0]["otel"]["attrs"]["gen_ai.request.temperature"] == {"float": "NaN"}
+    nan_text = '[{"role":"user","parts":[{"type":"text","content":NaN}]}]'
+    events, native = mapping.span_lines(
+        _span(dict(OPENAI_V2, **{"gen_ai.input.messages": nan_text}))
+    )
+    assert not native
+    assert b"NaN" in codec.dumps_line(events[0])

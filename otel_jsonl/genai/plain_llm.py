@@ -203,6 +203,10 @@ def _content(b: FieldBuilder, key: str, field: str, raw: Any) -> bool:
     else:
         return False
     b.main[field] = value
+    if not fast or type(parsed) is str:
+        # Parsed by the standard library (NaN, Infinity), or text normalise_system parses.
+        # orjson reads neither NaN nor a number out of a double's range.
+        b.native = False
     if value is parsed or value == parsed:
         # exact_json_style's first test, without its wrapper: the compact form as orjson
         # writes it (what openai-v2 and most instrumentations write).
@@ -233,6 +237,10 @@ def fill_plain_llm(b: FieldBuilder, op: str, attrs: Mapping[str, Any], has_event
         return False
     main = b.main
     main_len = len(main)
+    # The line holds no NaN or infinite float (the writer need not look for them) unless a
+    # message field says otherwise (_content): the scalars moved are finite (_move), the
+    # otel block writes the others as objects.
+    b.native = True
     if not _move(b, attrs, plan.models, None):
         return _undo(b, main_len, attrs)
     if "model" not in main and "response_model" in main:
@@ -304,4 +312,5 @@ def _undo(b: FieldBuilder, main_len: int, attrs: Mapping[str, Any]) -> bool:
     b.attrs.clear()
     b.attrs.update(attrs)
     b.moved.clear()
+    b.native = False
     return False

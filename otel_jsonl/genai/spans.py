@@ -82,13 +82,15 @@ def _pointer(path: tuple[str, ...]) -> str:
 class FieldBuilder:
     """Moves attributes into line fields, keeping track of what moved where."""
 
-    __slots__ = ("attrs", "lines", "main", "moved")
+    __slots__ = ("attrs", "lines", "main", "moved", "native")
 
     def __init__(self, attrs: Mapping[str, Any], main: dict[str, Any]) -> None:
         self.attrs = dict(attrs)
         self.moved: dict[str, Any] = {}
         self.main = main
         self.lines: dict[str, dict[str, Any]] = {}
+        #: Set by a filler that knows every field it made holds no NaN or infinite float.
+        self.native = False
 
     def _slot(self, line: str | None, path: tuple[str, ...]) -> tuple[dict[str, Any], str] | None:
         target = self.main if line is None else self.lines[line]

@@ -39,7 +39,7 @@ from ..record.rotate import RotationPolicy
 from ..record.writer import LineWriter, WriterOptions, WriterOptionsKw
 from .exporter_screen import LineScreen
 from .joiner import LogJoiner, joiner_for
-from .mapping import encode_attrs, number_events, resource_event, resource_id, span_to_events
+from .mapping import encode_attrs, number_events, resource_event, resource_id, span_lines
 
 if TYPE_CHECKING:  # pragma: no cover
     from typing_extensions import Unpack
@@ -339,9 +339,12 @@ class JsonlSpanExporter(_FileUser, SpanExporter):
         at = 0
         events: list[dict[str, Any]] = []
         for span in spans:
-            self._map(span, events)
+            native = self._map(span, events)
             for event in events:
-                line = encode(event, screen.clean(event)) if screen is not None else encode(event)
+                if screen is None:
+                    line = encode(event, False, native is event)
+                else:
+                    line = encode(event, screen.clean(event), native is event)
                 end = at + len(line)
                 buffer[at:end] = line
                 at = end
@@ -352,10 +355,12 @@ class JsonlSpanExporter(_FileUser, SpanExporter):
         if len(buffer) > MAX_BUFFER:
             self._buffer = bytearray()
 
-    def _map(self, span: ReadableSpan, out: list[dict[str, Any]]) -> None:
+    def _map(self, span: ReadableSpan, out: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """Append the lines of ``span`` to ``out``; return its step line when it is known to
+        hold no NaN or infinite float (:func:`.mapping.span_lines`)."""
         resource = span.resource
         rid = self._resource_ref(resource)
-        events = span_to_events(span, resource_ref=rid, run_steps=self._run_steps)
+        events, native = span_lines(span, resource_ref=rid, run_steps=self._run_steps)
         main = events[0] if "otel" in events[0] else events[1]
         run = main["run"]
         if rid not in self._resources:
@@ -372,6 +377,7 @@ class JsonlSpanExporter(_FileUser, SpanExporter):
             elif logs:
                 merge_logs(main, logs)
                 logs = []
+                native = False  # the records' content
         parent = main.get("parent_id")
         if main["kind"] != "span":
             self._run_steps.settle(run, events, root=parent is None)
@@ -379,6 +385,7 @@ class JsonlSpanExporter(_FileUser, SpanExporter):
         number_events(events, self._seq.for_run(run))
         out.extend(events)
         out.extend(logs)
+        return main if native else None
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         """Make written lines durable (the OS already has every line)."""

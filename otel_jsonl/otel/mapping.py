@@ -52,6 +52,7 @@ __all__ = [
     "resource_event",
     "resource_from_event",
     "resource_id",
+    "span_lines",
     "span_to_events",
 ]
 
@@ -248,13 +249,22 @@ def _errors(
 def span_to_events(
     span: ReadableSpan, *, resource_ref: str | None = None, run_steps: RunSteps | None = None
 ) -> list[dict[str, Any]]:
+    """The events of one span (see :func:`span_lines`)."""
+    return span_lines(span, resource_ref=resource_ref, run_steps=run_steps)[0]
+
+
+def span_lines(
+    span: ReadableSpan, *, resource_ref: str | None = None, run_steps: RunSteps | None = None
+) -> tuple[list[dict[str, Any]], bool]:
     """The events of one span, in file order, their ``seq`` None until :func:`number_events`
     numbers them (the exporter does, per run). ``run_steps`` (the exporter's) decides the
     operation of agent spans from the other spans of the run (nested agents, LangChain's root).
 
     The line that carries ``otel`` is the span's step; ``error`` lines (derived from the
     status or ``exception`` events) come last, carry the same ``span_id`` and no ``otel``, and
-    their ``step`` is filled by :func:`number_events`.
+    their ``step`` is filled by :func:`number_events`. Besides the events, whether the line
+    that carries ``otel`` is known to hold no NaN or infinite float (the writer then encodes it
+    without looking for them).
     """
     ctx = span.context
     if ctx is not None:
@@ -296,7 +306,8 @@ def span_to_events(
     lines.append(main)
     if events or error:
         lines.extend(_errors(span, base, events))
-    return lines
+    # The otel block's values are finite: encode_attrs writes the others as objects.
+    return lines, b.native
 
 
 def number_events(events: list[dict[str, Any]], next_seq: Any) -> None:

@@ -258,13 +258,14 @@ class LineWriter:
 
     # -- encoding ------------------------------------------------------------------------
 
-    def encode(self, event: dict[str, Any], screened: bool = False) -> bytes:
+    def encode(self, event: dict[str, Any], screened: bool = False, native: bool = False) -> bytes:
         """The bytes written for ``event``: its ``blob_ref`` lines, if any value was capped,
         then its own line. Stores capped values in the blob store as a side effect.
         ``screened``: the caller found no candidate of the built-in secret families in the
         line (the span exporter does, on the strings the span brought): with the default
-        redactor, there is nothing to redact."""
-        line = _codec.dumps_line(event)
+        redactor, there is nothing to redact. ``native``: the caller knows ``event`` holds no
+        NaN or infinite float (the same bytes, without looking for them)."""
+        line = _codec.dumps_decoded_line(event) if native else _codec.dumps_line(event)
         n = 0
         if self.redactor is not None and not (screened and self.redactor.plain):
             # Once, on the whole line: the values capped below (and their blobs) come from the
