@@ -173,12 +173,23 @@ def _parse(raw: str) -> tuple[Any, bool]:
     return loads(raw), False
 
 
+#: orjson's ``dumps`` (the codec's), once known.
+_DUMPS: list[Any] = []
+
+
 def _compact(raw: str, parsed: Any) -> bool:
     """``raw`` is ``parsed`` as orjson writes it (``parsed`` from orjson): the first test of
-    :func:`.jsontext.exact_json_style`, without its wrappers."""
-    encoded = raw.encode("utf-8")
-    line = _codec.dumps_decoded_line(parsed)
-    return len(line) == len(encoded) + 1 and line.startswith(encoded)
+    :func:`.jsontext.exact_json_style`, without its wrappers. orjson's own ``dumps`` (a parsed
+    value is JSON-native: the codec's options and checks change nothing in its bytes)."""
+    if not _DUMPS:
+        _DUMPS.append(_codec.orjson_module().dumps)
+    try:
+        same: bool = _DUMPS[0](parsed) == raw.encode("utf-8")
+    except TypeError:  # orjson's JSONEncodeError (nested too deep): the codec's careful path
+        encoded = raw.encode("utf-8")
+        line = _codec.dumps_decoded_line(parsed)
+        return len(line) == len(encoded) + 1 and line.startswith(encoded)
+    return same
 
 
 def _content(b: FieldBuilder, key: str, field: str, raw: Any) -> bool:

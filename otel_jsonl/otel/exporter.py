@@ -382,9 +382,14 @@ class JsonlSpanExporter(_FileUser, SpanExporter):
         if main["kind"] != "span":
             self._run_steps.settle(run, events, root=parent is None)
         self._run_steps.end(run, parent)
-        number_events(events, self._seq.for_run(run))
-        out.extend(events)
-        out.extend(logs)
+        if len(events) == 1:  # most spans: their step alone, numbered at once
+            main["seq"] = self._seq.for_run(run)()
+            out.append(main)
+        else:
+            number_events(events, self._seq.for_run(run))
+            out.extend(events)
+        if logs:
+            out.extend(logs)
         return main if native else None
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:

@@ -103,7 +103,7 @@ def _span_attrs(span: ReadableSpan) -> dict[str, Any]:
     ``copy()`` is the underlying dict's copy, made in C. Anything else is copied key by key.
     """
     raw = span.attributes
-    if not raw:
+    if raw is None:
         return {}
     copy = getattr(raw, "copy", None)
     if copy is not None:

@@ -22,7 +22,10 @@ def _encode_value(value: Any) -> Any:
     if t is str or t is int or t is bool:
         return value
     if t is tuple:
-        return [_encode_value(v) for v in value]
+        for v in value:
+            if type(v) is not str:
+                return [_encode_value(v) for v in value]
+        return list(value)  # strings (finish reasons, most arrays): as they are
     if isinstance(value, float) and not math.isfinite(value):
         return {"float": "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")}
     if isinstance(value, (str, bool, int, float)) or value is None:
