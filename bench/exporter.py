@@ -259,7 +259,8 @@ def print_parts(spans: int) -> None:
             "    genai attributes (fill_plain_llm)": each(
                 lambda a: fill_plain_llm(FieldBuilder(a, {}), "chat", a, False), attrs
             ),
-            "encode (codec.dumps_line)": each(codec.dumps_line, events),
+            # The step lines of these spans are native (span_lines): no search for NaN.
+            "encode (codec.dumps_decoded_line)": each(codec.dumps_decoded_line, events),
             "screen: span strings (LineScreen)": each(screen.clean, events),
             "screen: whole line (redact_bytes)": each(redactor.redact_bytes, encoded),
         }

@@ -120,6 +120,41 @@ def test_batches_of_any_size_give_the_same_bytes(tmp_path: Path) -> None:
     ]
 
 
+def test_nan_in_a_model_call_is_written_as_before(tmp_path: Path) -> None:
+    """A model call whose message text holds NaN, or whose parameter is NaN, is written as the
+    codec's careful encoding writes it (never orjson's ``null``), and a plain one (the quick
+    encoding) too."""
+    from otel_jsonl.otel.mapping import span_to_events
+    from otel_jsonl.record import codec
+
+    plain = {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.request.model": "m",
+        "gen_ai.input.messages": '[{"role":"user","parts":[{"type":"text","content":"hi"}]}]',
+    }
+    nan_text = '[{"role":"user","parts":[{"type":"text","content":NaN}]}]'
+    cases = [plain, dict(plain, **{"gen_ai.input.messages": nan_text})]
+    cases.append(dict(plain, **{"gen_ai.request.temperature": float("nan")}))
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(shutdown_on_exit=False)
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    for attrs in cases:
+        with provider.get_tracer("t").start_as_current_span("chat m", attributes=attrs):
+            pass
+    made = list(memory.get_finished_spans())
+    exporter = JsonlSpanExporter(tmp_path / "t.jsonl")
+    assert exporter.export(made) is SpanExportResult.SUCCESS
+    exporter.shutdown()
+    lines = (tmp_path / "t.jsonl").read_bytes().splitlines(keepends=True)[1:]
+    for span, line in zip(made, lines, strict=True):  # each its own run: seq 0
+        (event,) = span_to_events(span, resource_ref=json.loads(line)["otel"]["resource"])
+        event["seq"] = 0
+        assert line == codec.dumps_line(event)
+    assert b'"content":"NaN"' in lines[1]
+    assert b'"gen_ai.request.temperature":{"float":"NaN"}' in lines[2]
+    provider.shutdown()
+
+
 def test_a_stream_is_given_bytes_it_may_keep() -> None:
     """A stream that keeps what it is given keeps each batch's bytes, not a view of a buffer
     the next batch overwrites."""
