@@ -21,7 +21,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar
 
 from opentelemetry.sdk._logs import ReadableLogRecord
@@ -174,17 +174,21 @@ class _SeqCounter:
 
     def __init__(self, max_runs: int = MAX_RUNS) -> None:
         self.max_runs = max_runs
-        self._runs: OrderedDict[str, Iterator[int]] = OrderedDict()
+        #: The next step number of each run, the most recently used last.
+        self._runs: OrderedDict[str, int] = OrderedDict()
 
-    def for_run(self, run: str) -> Callable[[], int]:
-        counter = self._runs.get(run)
-        if counter is None:
-            counter = self._runs[run] = itertools.count()
-            if len(self._runs) > self.max_runs:
-                self._runs.popitem(last=False)
-        else:
-            self._runs.move_to_end(run)
-        return counter.__next__
+    def take(self, run: str, count: int = 1) -> int:
+        """The first of ``count`` step numbers of ``run``, taken in a row."""
+        runs = self._runs
+        seq = runs.pop(run, 0)  # popped and put back: the run moves to the end
+        runs[run] = seq + count
+        if not seq and len(runs) > self.max_runs:
+            runs.popitem(last=False)
+        return seq
+
+    def for_run(self, run: str, count: int) -> Callable[[], int]:
+        """``count`` step numbers of ``run``, one per call."""
+        return itertools.count(self.take(run, count)).__next__
 
 
 _U = TypeVar("_U", bound="_FileUser")
@@ -383,10 +387,10 @@ class JsonlSpanExporter(_FileUser, SpanExporter):
             self._run_steps.settle(run, events, root=parent is None)
         self._run_steps.end(run, parent)
         if len(events) == 1:  # most spans: their step alone, numbered at once
-            main["seq"] = self._seq.for_run(run)()
+            main["seq"] = self._seq.take(run)
             out.append(main)
         else:
-            number_events(events, self._seq.for_run(run))
+            number_events(events, self._seq.for_run(run, len(events)))
             out.extend(events)
         if logs:
             out.extend(logs)

@@ -64,10 +64,11 @@ class LogJoiner:
     def take(self, key: tuple[str, str]) -> list[dict[str, Any]]:
         """Remove and return the lines waiting for span ``key``; remember it was written."""
         with self._lock:
-            self._written[key] = None
-            if len(self._written) > MAX_WRITTEN:
-                self._written.popitem(last=False)
-            lines = self._pending.pop(key, None)
+            written = self._written
+            written[key] = None
+            if len(written) > MAX_WRITTEN:
+                written.popitem(last=False)
+            lines = self._pending.pop(key, None) if self._pending else None
             if not lines:
                 return []
             self._count -= len(lines)
