@@ -499,3 +499,55 @@ def test_batch_processor_delivers(tmp_path: Path, spans: list[ReadableSpan]) -> 
     assert provider.force_flush(10_000)
     assert [line["kind"] for line in _read(path)] == ["resource", "span"]
     provider.shutdown()
+
+
+def test_step_numbers_per_run_are_consecutive_and_bounded(tmp_path: Path) -> None:
+    """Each run numbers its lines 0, 1, 2... across spans and batches (a tool span's two lines
+    and an error line included, the error pointing at its step); past the bound, the least
+    recently used run is forgotten and starts again at 0."""
+    from opentelemetry.trace import Status, StatusCode
+
+    from otel_jsonl.otel.exporter import _SeqCounter
+
+    counter = _SeqCounter(max_runs=2)
+    assert [counter.take("a"), counter.take("b"), counter.take("a", 3), counter.take("a")] == [
+        0,
+        0,
+        1,
+        4,
+    ]
+    assert counter.take("c") == 0  # "b" was the least recently used: forgotten
+    assert [counter.take("a"), counter.take("b")] == [5, 0]
+
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(shutdown_on_exit=False)
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("t")
+    with tracer.start_as_current_span(
+        "invoke_agent a", attributes={"gen_ai.operation.name": "invoke_agent"}
+    ):
+        with tracer.start_as_current_span(
+            "execute_tool t", attributes={"gen_ai.operation.name": "execute_tool"}
+        ):
+            pass
+        with tracer.start_as_current_span(
+            "chat m", attributes={"gen_ai.operation.name": "chat"}
+        ) as s:
+            s.set_status(Status(StatusCode.ERROR, "boom"))
+    made = list(memory.get_finished_spans())
+    exporter = JsonlSpanExporter(tmp_path / "t.jsonl")
+    for span in made:
+        assert exporter.export([span]) is SpanExportResult.SUCCESS
+    exporter.shutdown()
+    lines = [line for line in _read(tmp_path / "t.jsonl") if line["kind"] != "resource"]
+    assert [line["kind"] for line in lines] == [
+        "tool_call",
+        "tool_result",
+        "llm_call",
+        "error",
+        "input",
+        "final",
+    ]
+    assert [line["seq"] for line in lines] == list(range(6))
+    assert lines[3]["step"] == 2
+    provider.shutdown()
