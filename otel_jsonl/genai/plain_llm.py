@@ -77,6 +77,7 @@ class _Plan(NamedTuple):
 
 #: Plans by the span's attribute names in order (spans of one instrumentation share a few).
 _PLANS: dict[tuple[str, ...], _Plan | None] = {}
+_UNPLANNED: Any = object()
 MAX_PLANS = 256
 
 
@@ -237,9 +238,8 @@ def fill_plain_llm(b: FieldBuilder, op: str, attrs: Mapping[str, Any], has_event
     if attrs.get(n.GEN_AI_OPERATION_NAME) != op or op not in n.LLM_OPERATIONS:
         return False
     keys = tuple(attrs)
-    if keys in _PLANS:
-        plan = _PLANS[keys]
-    else:
+    plan = _PLANS.get(keys, _UNPLANNED)
+    if plan is _UNPLANNED:
         plan = _plan(keys)
         if len(_PLANS) >= MAX_PLANS:
             _PLANS.clear()

@@ -272,7 +272,7 @@ def span_lines(
     else:
         trace_id, span_id = "0" * 32, "0" * 16
     # "seq" holds its place (after "run", as on the recorder's lines) until number_events.
-    base: dict[str, Any] = {
+    main: dict[str, Any] = {
         "ts": (span.end_time or 0) / 1e9,
         "run": trace_id,
         "seq": None,
@@ -281,21 +281,24 @@ def span_lines(
         "span_id": span_id,
     }
     parent = span.parent
+    parent_id = None
     if parent is not None:
-        base["parent_id"] = f"{parent.span_id:016x}"
+        main["parent_id"] = parent_id = f"{parent.span_id:016x}"
     start = (span.start_time or 0) / 1e9
     attrs = _span_attrs(span)
     op = operation_of(attrs)
     if run_steps is not None:
-        op = run_steps.operation(trace_id, span_id, base.get("parent_id"), op, attrs)
+        op = run_steps.operation(trace_id, span_id, parent_id, op, attrs)
     status = span.status
     error = status.status_code is _ERROR
-    main = base.copy()
+    events = _items(span, "_events")
+    # What every line of the span has (the start and error lines), when there are others.
+    llm = op in n.LLM_OPERATIONS
+    base = main.copy() if events or error or not llm else main
     main["start"] = start
     b = FieldBuilder(attrs, main)
     # Only tool and agent spans have a line at their start.
-    first = {} if op in n.LLM_OPERATIONS else dict(base, ts=start)
-    events = _items(span, "_events")
+    first = {} if llm else dict(base, ts=start)
     pairs = [(e.name, e.attributes) for e in events] if events else ()
     lines: list[dict[str, Any]] = []
     if fill_step(b, op, attrs, pairs, first, error=error):
