@@ -4,10 +4,11 @@ For lines of typical agent text (prose, JSON tool arguments, code, a shell listi
 200 B, 2 KB, 4 KB and 64 KB, with no secret in them (the common case), medians of interleaved
 repetitions of:
 
-- ``screen``: ``find_secrets`` (what the recorder calls first: one ``translate`` and one ``re``
-  scan forwards, or, for a line of 512 bytes or more dense with stops, the line reversed and
-  two scans, key stops and token stops apart; the ``scan`` column says which), and
-  ``redact_bytes`` of the default ``Redactor`` (what the exporter calls);
+- ``screen``: ``find_secrets`` as the recorder calls it (one ``translate`` and one ``re``
+  scan forwards from after the line's own ``ts``, generated ``run`` and ``seq``, or, for a line
+  of 512 bytes or more dense with stops, the whole line reversed and two scans, key stops and
+  token stops apart; the ``scan`` column says which), and ``redact_bytes`` of the default
+  ``Redactor`` on the whole line (what the exporter's writer calls);
 - ``old screen``: the redactor of the 8 families the first version knew (OpenAI, Anthropic,
   GitHub, AWS, Google, Bearer, Basic/Authorization, Slack), reimplemented here as it was: its
   screen (``lower``, two ``in`` tests, ``translate``, a ``find`` per token run, a regex per
@@ -202,11 +203,13 @@ def main() -> int:
     try:
         for name, event, line in cases:
             assert not secrets.find_secrets(line), (name, len(line), secrets.find_secrets(line))
-            stops = line.translate(FOLD_TABLE).count(b":")
-            scan = "rev" if is_dense(line.translate(FOLD_TABLE)) else "fwd"
+            start = line.find(b',"kind":', 0, 160) + 1  # as LineWriter.write_event skips
+            dense = is_dense(line.translate(FOLD_TABLE))
+            stops = line.translate(FOLD_TABLE).count(b":", 0 if dense else start)
+            scan = "rev" if dense else "fwd"
             verified = len(secrets.candidates(line))
             variants: dict[str, Callable[[], object]] = {
-                "screen": lambda b=line: secrets.find_secrets(b),
+                "screen": lambda b=line, at=start: secrets.find_secrets(b, False, at),
                 "old": lambda b=line: old_redact(b),
                 "redact_bytes": lambda b=line: redactor.redact_bytes(b),
                 "floor": lambda e=event: os.write(out, codec.dumps_line(e)),

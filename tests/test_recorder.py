@@ -54,7 +54,9 @@ def lines_of(path: Path) -> list[dict[str, Any]]:
     return [ev for _, ev in read_events(path)]
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(fields=st.dictionaries(field_names, json_values, max_size=5), kind=st.text(min_size=1))
 def test_any_json_fields_survive_step_and_read(
     tmp_path: Path, fields: dict[str, Any], kind: str

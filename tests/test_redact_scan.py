@@ -167,3 +167,64 @@ def test_both_scans_agree_on_any_mixture(text: str, as_text: bool) -> None:
     forward, dense = _both(data, as_text)
     assert forward == dense
     assert secrets.find_secrets(data, as_text) == forward
+
+
+def _step_line(value: object, run_id: str = "0a1b2c3d") -> tuple[bytes, int]:
+    """A recorder line holding ``value`` and where the screen may start in it (after the
+    line's own ``ts``, ``run`` and ``seq``), as ``LineWriter.write_event`` finds it."""
+    event = {"ts": 1796036654.8872588, "run": run_id, "seq": 7, "kind": "tool_result"}
+    line = codec.dumps_line({**event, "output": value})
+    return line, line.find(b',"kind":', 0, 160) + 1
+
+
+def test_skipping_the_recorders_own_header_finds_every_secret_of_the_corpus() -> None:
+    """A scan that starts after a line's ts, generated run id and seq finds the same secrets
+    as the scan of the whole line, for every value of the corpus."""
+    from otel_jsonl.record.redact import Redactor
+
+    redactor = Redactor()
+    lines = 0
+    for name in ("positives.jsonl", "lookalikes.jsonl"):
+        with (DATA / name).open(encoding="utf-8") as f:
+            for row in f:
+                line, start = _step_line(json.loads(row)["value"])
+                assert start > 40  # the header was found, so the skip is really taken
+                assert secrets.find_secrets(line, False, start) == secrets.find_secrets(line)
+                assert redactor.redact_bytes(line, False, start) == redactor.redact_bytes(line)
+                lines += 1
+    assert lines > 1000
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=_TEXTS, run_id=st.text(alphabet="0123456789abcdefABCDEF-", min_size=1, max_size=64))
+def test_skipping_the_header_agrees_with_the_whole_line_on_any_mixture(
+    text: str, run_id: str
+) -> None:
+    """For any text and any run id of hex digits and dashes, skipping the header changes
+    nothing found."""
+    line, start = _step_line(text, run_id)
+    assert secrets.find_secrets(line, False, start) == secrets.find_secrets(line)
+
+
+def test_the_recorder_skips_only_a_header_that_cannot_hold_a_secret(tmp_path: Path) -> None:
+    """Trace skips the header for its generated run ids and hex/UUID ones, not for another
+    run id or a clock of the caller's; a secret given as the run id is still redacted."""
+    from otel_jsonl import Trace
+
+    aws_key_id = "AKIA" + "Z7Q2X4M6W8E3R5T9"  # the form of an access key id, made up here
+    cases = [
+        ({}, True),
+        ({"run_id": "123e4567-e89b-42d3-a456-426614174000"}, True),
+        ({"run_id": aws_key_id}, False),
+        ({"run_id": "nightly"}, False),
+        ({"clock": lambda: 1.0}, False),
+    ]
+    for i, (kwargs, skips) in enumerate(cases):
+        with Trace(tmp_path / f"t{i}.jsonl", **kwargs) as t:
+            assert t._header is skips, kwargs
+            t.step("tool_result", output="plain text")
+    with Trace(tmp_path / "secret.jsonl", run_id=aws_key_id, strict=True) as t:
+        t.step("tool_result", output="plain text")
+    written = (tmp_path / "secret.jsonl").read_text(encoding="utf-8")
+    assert aws_key_id not in written
+    assert '"run":"[REDACTED:aws_access_key_id:' in written

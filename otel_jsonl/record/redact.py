@@ -111,10 +111,12 @@ class Redactor:
 
     # -- replacing -------------------------------------------------------------------------
 
-    def redact_bytes(self, data: bytes, text: bool = False) -> tuple[bytes, int]:
+    def redact_bytes(self, data: bytes, text: bool = False, start: int = 0) -> tuple[bytes, int]:
         """Return ``data`` (an encoded JSON line, or plain text when ``text`` is true) with
-        secrets replaced, and how many were replaced."""
-        found = find_secrets(data, text) if self.defaults else []
+        secrets replaced, and how many were replaced. ``start``: the built-in families may skip
+        the bytes before it, known to hold no secret (added patterns and the PII hook see the
+        whole line)."""
+        found = find_secrets(data, text, start) if self.defaults else []
         if self.plain and not found:
             # The default redactor and no secret: the scans and nothing else.
             return data, 0

@@ -385,16 +385,17 @@ def candidates(data: bytes) -> list[tuple[int, str]]:
     return [(pos, what) for pos, what, _ in find_candidates(data)]
 
 
-def find_secrets(data: bytes, text: bool = False) -> list[tuple[int, int, str]]:
+def find_secrets(data: bytes, text: bool = False, start: int = 0) -> list[tuple[int, int, str]]:
     """Every built-in family in ``data``: one scan of the folded bytes finds the candidates in
     C (see :func:`.secret_scan.find_candidates`), then each one is verified on the original
-    bytes."""
+    bytes. ``start``: the bytes before it are known to hold no secret and no part of one (the
+    recorder's own ``ts``, generated ``run`` and ``seq``); a forward scan begins there."""
     folded = data.translate(FOLD_TABLE)
     n = len(data)  # is_dense(folded), inline (a call costs as much as the count)
     if n >= DENSE_MIN and folded.count(58, n // 2 - 128, n // 2 + 128) >= DENSE_STOPS:
         return verify_candidates(data, dense_candidates(data), text)
     rx, leaves = scan()
-    m = rx.search(folded)
+    m = rx.search(folded, start)
     if m is None:
         return _EMPTY_SPANS  # the common case: no candidate at all
     found_at = []

@@ -40,6 +40,15 @@ def new_run_id() -> str:
     return os.urandom(4).hex()
 
 
+_HEX_AND_DASH = frozenset("0123456789abcdefABCDEF-")
+
+
+def _plain_run_id(run_id: str) -> bool:
+    """True for a run id of hex digits and dashes (generated ones, UUIDs): no secret family
+    has a form made of those alone."""
+    return len(run_id) <= 64 and _HEX_AND_DASH.issuperset(run_id)
+
+
 class Trace:
     """Records the steps of one run as JSON lines appended to ``path``.
 
@@ -84,6 +93,9 @@ class Trace:
         # The per-step fast path, bound once: ``step`` is the recorder's whole cost.
         self._write_event = self._writer.write_event
         self._next_seq = self._seq.__next__
+        #: Whether a line's ``ts``, ``run`` and ``seq`` can hold no secret (the clock is
+        #: ``time.time``, the run id hex digits and dashes), so the screen may skip them.
+        self._header = clock is time.time and _plain_run_id(self.run_id)
 
     @property
     def path(self) -> Path | None:
@@ -126,7 +138,7 @@ class Trace:
         except Exception as exc:  # broad: a failing clock or response must not break the loop
             self._writer.record_failure(exc)
             return None
-        return seq if self._write_event(event) else None
+        return seq if self._write_event(event, self._header) else None
 
     def stream(
         self, stream: Iterable[Any] | AsyncIterable[Any], /, **fields: Any

@@ -103,6 +103,8 @@ class LineWriter:
         self.strict = opts.strict
         self.fsync = opts.fsync
         self.redactor = _redactor_for(opts.redact, opts.redact_patterns)
+        #: Whether the redactor's ``redact_bytes`` is the built-in one (which takes ``start``).
+        self._header_skip = _takes_start(self.redactor)
         if opts.blob_dir is not None:
             self.blobs: BlobStore | None = BlobStore(
                 opts.blob_dir, insecure_dirs=opts.insecure_dirs
@@ -324,9 +326,11 @@ class LineWriter:
 
     # -- writing -------------------------------------------------------------------------
 
-    def write_event(self, event: dict[str, Any]) -> bool:
+    def write_event(self, event: dict[str, Any], header: bool = False) -> bool:
         """Encode and append ``event``; True when it is in the file. Never raises unless the
-        writer is strict."""
+        writer is strict. ``header``: the event begins with ``ts``, ``run`` and ``seq`` values
+        that hold no secret (a float, a run id of hex digits and dashes, an int), which the
+        secret screen may skip."""
         try:
             # encode() and write_bytes() inlined for the common case (an open file, no cap hit,
             # no per-line fsync): a step is a few microseconds, and calls are a good part of it.
@@ -334,7 +338,11 @@ class LineWriter:
             redactor = self.redactor
             n = 0
             if redactor is not None:
-                red, n = redactor.redact_bytes(line)
+                if header and self._header_skip:
+                    # From the ``,`` before ``"kind"`` (0 when it is not there).
+                    red, n = redactor.redact_bytes(line, False, line.find(b',"kind":', 0, 160) + 1)
+                else:
+                    red, n = redactor.redact_bytes(line)
                 if n:
                     line = self._redacted(line, red)
             if self.cap and len(line) > self.cap:
@@ -424,6 +432,16 @@ class LineWriter:
                 f"could not write to {where} ({type(exc).__name__}: {exc}); the step was "
                 "dropped, and later drops are only counted"
             )
+
+
+def _takes_start(redactor: Redactor | None) -> bool:
+    """True when ``redactor`` redacts bytes the built-in way (a subclass may not take
+    ``start``)."""
+    if redactor is None:
+        return False
+    from .redact import Redactor
+
+    return type(redactor).redact_bytes is Redactor.redact_bytes
 
 
 def _redactor_for(
