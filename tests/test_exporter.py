@@ -33,12 +33,18 @@ from otel_jsonl.otel.exporter import JsonlLogExporter, JsonlSpanExporter
 from otel_jsonl.otel.joiner import LogJoiner
 
 
-@pytest.fixture
-def spans() -> Iterator[list[ReadableSpan]]:
-    """Ten finished GenAI spans of one trace, made by the real SDK."""
+def _memory_provider() -> tuple[InMemorySpanExporter, TracerProvider]:
+    """A real SDK provider whose finished spans are kept in memory (shut it down when done)."""
     memory = InMemorySpanExporter()
     provider = TracerProvider(shutdown_on_exit=False)
     provider.add_span_processor(SimpleSpanProcessor(memory))
+    return memory, provider
+
+
+@pytest.fixture
+def spans() -> Iterator[list[ReadableSpan]]:
+    """Ten finished GenAI spans of one trace, made by the real SDK."""
+    memory, provider = _memory_provider()
     tracer = provider.get_tracer("t")
     with tracer.start_as_current_span(
         "invoke_agent a", attributes={"gen_ai.operation.name": "invoke_agent"}
@@ -81,9 +87,7 @@ def test_export_writes_lines_with_ids_and_seq(tmp_path: Path, spans: list[Readab
 
 def _chat_spans(count: int) -> list[ReadableSpan]:
     """Model-call spans of growing size (captured messages, a tool call, request parameters)."""
-    memory = InMemorySpanExporter()
-    provider = TracerProvider(shutdown_on_exit=False)
-    provider.add_span_processor(SimpleSpanProcessor(memory))
+    memory, provider = _memory_provider()
     tracer = provider.get_tracer("t", "1")
     for i in range(count):
         messages = [{"role": "user", "parts": [{"type": "text", "content": "q" * (i * 97)}]}]
@@ -135,9 +139,7 @@ def test_nan_in_a_model_call_is_written_as_before(tmp_path: Path) -> None:
     nan_text = '[{"role":"user","parts":[{"type":"text","content":NaN}]}]'
     cases = [plain, dict(plain, **{"gen_ai.input.messages": nan_text})]
     cases.append(dict(plain, **{"gen_ai.request.temperature": float("nan")}))
-    memory = InMemorySpanExporter()
-    provider = TracerProvider(shutdown_on_exit=False)
-    provider.add_span_processor(SimpleSpanProcessor(memory))
+    memory, provider = _memory_provider()
     for attrs in cases:
         with provider.get_tracer("t").start_as_current_span("chat m", attributes=attrs):
             pass
@@ -295,9 +297,7 @@ def test_zero_argument_construction_uses_env(
 
 def test_cap_and_redaction_apply(tmp_path: Path) -> None:
     """Long attribute values go to the blob store and secrets are redacted, as in the recorder."""
-    memory = InMemorySpanExporter()
-    provider = TracerProvider(shutdown_on_exit=False)
-    provider.add_span_processor(SimpleSpanProcessor(memory))
+    memory, provider = _memory_provider()
     with provider.get_tracer("t").start_as_current_span(
         "s", attributes={"big": "x" * 10_000, "key": "sk-proj-Xq7RbV2mK9pLw4TzN8cY3hJ6dF1sG5aQ0eU"}
     ):
@@ -519,9 +519,7 @@ def test_step_numbers_per_run_are_consecutive_and_bounded(tmp_path: Path) -> Non
     assert counter.take("c") == 0  # "b" was the least recently used: forgotten
     assert [counter.take("a"), counter.take("b")] == [5, 0]
 
-    memory = InMemorySpanExporter()
-    provider = TracerProvider(shutdown_on_exit=False)
-    provider.add_span_processor(SimpleSpanProcessor(memory))
+    memory, provider = _memory_provider()
     tracer = provider.get_tracer("t")
     with tracer.start_as_current_span(
         "invoke_agent a", attributes={"gen_ai.operation.name": "invoke_agent"}
