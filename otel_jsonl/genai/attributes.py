@@ -8,6 +8,7 @@ show a run's input and answer. Pure functions."""
 from __future__ import annotations
 
 import json
+import marshal
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeGuard
 
@@ -55,7 +56,8 @@ def json_text(value: Any) -> str:
 
 _make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
 _encode_string = json.encoder.encode_basestring
-_DIGITS_AS_0 = bytes.maketrans(b"123456789", b"000000000")
+#: Digits as "0", "." as "e": a float's text in orjson's output has "0e" after this.
+_FLOAT_MARKS = bytes.maketrans(b"123456789.", b"000000000e")
 
 
 def _orjson_text(value: Any) -> str | None:
@@ -63,8 +65,9 @@ def _orjson_text(value: Any) -> str | None:
     be the same, else None. Strings are escaped alike (every code point checked); what
     differs is refused: a float (orjson spells exponents its own way; a float always has a
     digit before its "." or "e", so no such pair means no float), a subclass of a built-in
-    type (a dict's order may differ), a dataclass or date (json gives their str()); an enum
-    or UUID orjson writes natively does not read back equal (nor NaN, written as null)."""
+    type (a dict's order may differ), a dataclass or date (json gives their str()), an enum
+    or UUID orjson writes natively (marshal takes only the exact built-in types), NaN or an
+    infinity (written as null: text with a null is read back and compared)."""
     global _plain_only
     orjson = _codec.orjson_module()  # the codec's orjson (None without it)
     if orjson is None:
@@ -78,12 +81,15 @@ def _orjson_text(value: Any) -> str | None:
         )
     try:
         raw: bytes = orjson.dumps(value, option=_plain_only)
-        digits = raw.translate(_DIGITS_AS_0)
-        if b"0." in digits or b"0e" in digits:
+        if b"0e" in raw.translate(_FLOAT_MARKS):  # a digit, then "." or "e": a float
             return None
-        if orjson.loads(raw) == value:
-            return raw.decode()
-    except (TypeError, ValueError):  # a type orjson would not take as it is; numpy's ==
+        if b"null" in raw:  # None, or NaN / an infinity written as null: read it back
+            return raw.decode() if orjson.loads(raw) == value else None
+        # Only the exact built-in types (no enum, UUID or other type orjson writes natively):
+        # marshal refuses anything else, in C, quicker than reading the text back.
+        marshal.dumps(value)
+        return raw.decode()
+    except (TypeError, ValueError):  # a type orjson or marshal would not take; numpy's ==
         pass
     return None
 
