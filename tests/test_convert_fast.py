@@ -358,3 +358,121 @@ def test_step_span_ids_from_a_runs_key_are_span_id_for_step(
     assert (
         step_span_id(step_key(run), seq, position) == span_id_for_step(run, seq, position) == want
     )
+
+
+# -- the recorder's usual model call in one pass, against llm_attributes ----------------------
+
+_PLAIN_PART = st.fixed_dictionaries(
+    {"type": st.sampled_from(["text", "tool_call", "reasoning"])},
+    optional={
+        "content": st.text(max_size=8),
+        "id": st.sampled_from(["c1", ""]),
+        "name": st.text(max_size=4),
+        "arguments": json_values,
+    },
+)
+_PLAIN_MESSAGE = st.fixed_dictionaries(
+    {
+        "role": st.sampled_from(["assistant", "user", "model"]),
+        "parts": st.lists(_PLAIN_PART, max_size=3) | st.lists(json_values, max_size=2),
+        "finish_reason": st.sampled_from(["stop", "STOP", "tool_call", "MAX_TOKENS", "", None]),
+    },
+    optional={"content": st.just("x"), "type": st.just("message")},
+)
+# Mostly the recorder's usual model call, with every key the general path reads sometimes
+# another kind of value (then the one-pass path must either decline or agree).
+_USAGE = st.dictionaries(
+    st.sampled_from(["input_tokens", "output_tokens", "total_tokens", "prompt_tokens"]),
+    st.integers(-5, 1 << 70) | st.booleans() | st.just(1.5),
+    max_size=3,
+)
+model_calls = st.fixed_dictionaries(
+    {
+        "ts": st.just(1.0),
+        "run": st.just("r"),
+        "kind": st.just("llm_call"),
+        "output": st.lists(_PLAIN_MESSAGE, min_size=1, max_size=2),
+    },
+    optional={
+        "model": st.sampled_from(["gpt-4o", ""]) | json_values,
+        "operation": st.sampled_from(["chat", "text_completion", ""]) | st.integers(),
+        "provider": st.sampled_from(["openai", "Gemini", "google", ""]) | st.integers(),
+        "response_model": st.sampled_from(["m-1", ""]) | st.integers(),
+        "response_id": st.sampled_from(["r-1", ""]) | st.integers(),
+        "usage": _USAGE | st.none() | json_values,
+        "finish_reason": st.sampled_from(["stop", "STOP", "tool_calls", "length", "", None])
+        | json_values,
+        "content": json_values,
+        "input": st.none() | st.lists(_PLAIN_MESSAGE, max_size=1) | st.text(max_size=3),
+        "system": st.sampled_from(["", "be brief", None]) | st.lists(st.just("s"), max_size=1),
+        "request": st.none() | st.just({"temperature": 0.5}) | st.just("x"),
+    },
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(model_calls)
+def test_plain_model_call_attributes_are_llm_attributes(ev: dict[str, Any]) -> None:
+    """Where the one-pass path takes a model call, its name and attributes (keys in order,
+    values and their types) are llm_attributes's; it takes the recorder's usual line."""
+    from otel_jsonl.genai.attributes import llm_attributes
+    from otel_jsonl.genai.plain_steps import plain_llm_attributes
+
+    quick = plain_llm_attributes(ev)
+    if quick is None:
+        return
+    name, attrs = llm_attributes(ev)
+    assert quick[0] == name
+    assert [(k, type(v), v) for k, v in quick[1].items()] == [
+        (k, type(v), v) for k, v in attrs.items()
+    ]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {},
+        {"usage": {"input_tokens": True, "output_tokens": 2}},
+        {"usage": {"prompt_tokens": 5, "completion_tokens": 1}},
+        {"usage": {"input_tokens": 1 << 70, "total_tokens": 9}},
+        {"usage": None},
+        {"provider": "Gemini", "finish_reason": "MAX_TOKENS"},
+        {"operation": "", "model": 3, "response_id": ""},
+        {"system": "be brief"},
+        {"input": [{"role": "user", "parts": []}]},
+        {"request": {"temperature": 0.5}},
+    ],
+)
+def test_plain_model_call_path_on_the_recorders_line(change: dict[str, Any]) -> None:
+    """The recorder's usual model call (one output message in the parts form, usage) takes
+    the one-pass path, and it or a variation of it gives what llm_attributes gives."""
+    from otel_jsonl.genai.attributes import llm_attributes
+    from otel_jsonl.genai.plain_steps import plain_llm_attributes
+
+    ev = {
+        "ts": 1.0,
+        "run": "r",
+        "kind": "llm_call",
+        "model": "gpt-4o-mini",
+        "provider": "openai",
+        "output": [
+            {
+                "role": "assistant",
+                "parts": [{"type": "tool_call", "id": "c", "name": "f", "arguments": {}}],
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"input_tokens": 3, "output_tokens": 4},
+        "finish_reason": "STOP",
+        **change,
+    }
+    quick = plain_llm_attributes(ev)
+    if not change:
+        assert quick is not None
+        assert quick[1]["gen_ai.response.finish_reasons"] == ["tool_call"]
+    if quick is not None:
+        name, attrs = llm_attributes(ev)
+        assert quick[0] == name
+        assert [(k, type(v), v) for k, v in quick[1].items()] == [
+            (k, type(v), v) for k, v in attrs.items()
+        ]

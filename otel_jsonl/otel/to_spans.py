@@ -50,8 +50,8 @@ from orjson import dumps
 
 from .._version import __version__
 from ..genai import attributes as ga
-from ..genai.attributes import json_text
 from ..genai.names import EXCEPTION_EVENT
+from ..genai.plain_steps import plain_llm_attributes
 from ..read.lines import Line
 from ..schema import META_KINDS
 from . import mapping
@@ -434,7 +434,7 @@ class SpanConverter:
         seq: Any,
     ) -> Draft:
         if kind == "llm_call":
-            name, attrs = ga.llm_attributes(ev)
+            name, attrs = plain_llm_attributes(ev) or ga.llm_attributes(ev)
             return Draft(name, span_id, parent_id, SpanKind.CLIENT, start, ts, attrs, seq)
         name, attrs, client = ga.step_attributes(kind, ev)
         span_kind = SpanKind.CLIENT if client else SpanKind.INTERNAL
@@ -499,7 +499,7 @@ class SpanConverter:
 
 
 def _short(value: Any) -> str:
-    text = value if isinstance(value, str) else json_text(value)
+    text = value if isinstance(value, str) else ga.json_text(value)
     return text if len(text) <= 200 else text[:197] + "..."
 
 
