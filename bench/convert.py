@@ -22,7 +22,8 @@ Then peak RSS: a ~``--big-mb`` MB file (default 1024) of interleaved runs is gen
 ``--big-dir`` (default ``.cache/bench``; never commit it) and ``otel-jsonl convert BIG -o
 /dev/null`` runs in a child process; its ``ru_maxrss`` is the number. Usage:
 ``python bench/convert.py [--reps 5] [--runs 2000] [--big-mb 1024] [--skip-big]
-[--floor-only]``.
+[--floor-only] [--baseline DIR]`` (``--baseline``: the same rounds also time ``convert -o`` of
+another tree's package, e.g. main's, against this one's, each in a child process).
 """
 
 from __future__ import annotations
@@ -227,12 +228,15 @@ def read_and_build(src: Path) -> int:
     return n + len(converter.finish())
 
 
-def convert_vs_floor(data: bytes, reps: int) -> None:
+def convert_vs_floor(data: bytes, reps: int, baseline: str | None = None) -> None:
     """``otel-jsonl convert FILE -o OUT`` and :func:`orjson_floor` on the same file, interleaved;
     prints the median MB/s and time per line of each, and the median of the
     per-round ratios; then where convert's time goes: reading the lines alone
     (``read_events``), reading and building the spans (:func:`read_and_build`), the rest
-    (the command's own work and writing) by difference."""
+    (the command's own work and writing) by difference. With ``baseline`` (a directory
+    holding another ``otel_jsonl`` package, e.g. ``git archive main otel_jsonl | tar -x -C
+    DIR``), each round also times ``convert -o`` of this tree and of the baseline, each in a
+    child process of its own (:data:`_CHILD_TIMER`, CPU time), and prints both."""
     mb = len(data) / 1e6
     nlines = data.count(b"\n")
     times: dict[str, list[float]] = {
@@ -242,6 +246,7 @@ def convert_vs_floor(data: bytes, reps: int) -> None:
         "read + build spans": [],
     }
     ratios: list[float] = []
+    ab_times: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "in.jsonl"
         src.write_bytes(data)
@@ -261,6 +266,11 @@ def convert_vs_floor(data: bytes, reps: int) -> None:
             times["read only"].append(read_t)
             times["read + build spans"].append(build_t)
             ratios.append(floor_t / conv_t)
+            if baseline is not None:
+                for tree, label in ((HERE.parent, "this tree"), (Path(baseline), "baseline")):
+                    child_t = child_convert(tree, argv)
+                    out.unlink()
+                    ab_times.setdefault(label, []).append(child_t)
     print(f"{'file -> OTLP JSON file':24} {'median s':>9} {'MB/s (in)':>10} {'us/line':>8}")
     for name, ts in times.items():
         med = statistics.median(ts)
@@ -277,6 +287,47 @@ def convert_vs_floor(data: bytes, reps: int) -> None:
         f"convert -o / orjson floor (median of rounds): {statistics.median(ratios):.2f}x "
         "(target >= 0.6x)"
     )
+    if ab_times:
+        print(f"A/B, each in a child process, CPU time ({baseline}):")
+        for label, ts in ab_times.items():
+            med = statistics.median(ts)
+            print(
+                f"  {label:10} {med:9.3f} s {mb / med:8.1f} MB/s {med / nlines * 1e6:8.2f} us/line"
+            )
+        gain = [b / a for a, b in zip(ab_times["this tree"], ab_times["baseline"], strict=True)]
+        print(f"  this tree / baseline speed (median of rounds): {statistics.median(gain):.2f}x")
+
+
+HERE = Path(__file__).resolve().parent
+#: Run in a child process whose working directory holds the tree's ``otel_jsonl`` (first on
+#: ``sys.path`` for ``-c``): times ``otel-jsonl ARGV`` after the imports, prints the CPU
+#: seconds (less disturbed than wall time by other work on the machine).
+_CHILD_TIMER = (
+    "import sys, time\n"
+    "import otel_jsonl.otel.files\n"
+    "from otel_jsonl.cli import main\n"
+    "assert otel_jsonl.__file__.startswith(sys.argv[1]), otel_jsonl.__file__\n"
+    "start = time.process_time()\n"
+    "code = main(sys.argv[2:])\n"
+    "print(time.process_time() - start)\n"
+    "sys.exit(code)\n"
+)
+
+
+def child_convert(tree: Path, argv: list[str]) -> float:
+    """CPU seconds of ``otel-jsonl ARGV`` run by the ``otel_jsonl`` package in ``tree``, in a
+    child process (timed inside it, imports excluded)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _CHILD_TIMER, str(tree.resolve()), *argv],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"{tree}: convert failed: {proc.stderr.strip()}")
+    return float(proc.stdout.strip().splitlines()[-1])
 
 
 def timed(fn: Callable[[], int]) -> tuple[float, int]:
@@ -297,9 +348,17 @@ def main() -> int:
     parser.add_argument(
         "--floor-only", action="store_true", help="only convert -o against the orjson floor"
     )
+    parser.add_argument(
+        "--baseline",
+        metavar="DIR",
+        help="also time convert -o of the otel_jsonl package in DIR against this tree's, "
+        "interleaved (git archive main otel_jsonl | tar -x -C DIR)",
+    )
     args = parser.parse_args()
+    if args.baseline is not None and not (Path(args.baseline) / "otel_jsonl").is_dir():
+        parser.error(f"--baseline {args.baseline}: no otel_jsonl package in it")
     if args.floor_only:
-        convert_vs_floor(generate(args.runs), args.reps)
+        convert_vs_floor(generate(args.runs), args.reps, args.baseline)
         return 0
 
     data = generate(args.runs)
@@ -383,7 +442,7 @@ def main() -> int:
         print(f"{name:24} {med:9.3f} {n / med:10.0f} {mb / med:10.1f}")
     print(f"encode ratio json_format / ours (median): {statistics.median(ratios):.1f}x")
     print(f"file ratio json_format route / ours (median): {statistics.median(file_ratios):.1f}x")
-    convert_vs_floor(data, args.reps)
+    convert_vs_floor(data, args.reps, args.baseline)
 
     if not args.skip_big:
         big = Path(args.big_dir) / "convert-big.jsonl"
