@@ -15,8 +15,10 @@ Then ``otel-jsonl convert FILE -o OUT`` (the command, run in this process) again
 the performance issue sets it (target: convert >= 0.6x the floor's MB/s): :func:`orjson_floor`,
 each line parsed with orjson and written as a minimal, valid OTLP JSON span (every field of the
 line kept as an attribute, ids from a counter, 512 spans per ``TracesData`` line), without the
-niceties (no GenAI attributes, no tool pairing, no root spans, no run state); and where
-convert's time goes per line: reading, building the spans, writing and the rest.
+niceties (no GenAI attributes, no tool pairing, no root spans, no run state); where
+convert's time goes per line: reading, building the spans, writing and the rest; and
+:func:`lean_convert`, convert's own pieces with none of its checks, which writes the same bytes
+on this file: what is left for convert's generality.
 
 Then peak RSS: a ~``--big-mb`` MB file (default 1024) of interleaved runs is generated under
 ``--big-dir`` (default ``.cache/bench``; never commit it) and ``otel-jsonl convert BIG -o
@@ -48,13 +50,25 @@ import orjson
 from google.protobuf import json_format
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.trace import SpanKind
 
 from otel_jsonl.cli import main as cli_main
+from otel_jsonl.genai import attributes as ga
+from otel_jsonl.genai.plain_steps import plain_llm_attributes
 from otel_jsonl.otel import otlp_json as otlp
-from otel_jsonl.otel.to_spans import SpanConverter, events_to_spans
+from otel_jsonl.otel.ids import (
+    default_resource,
+    root_span_id,
+    step_key,
+    step_span_id,
+    trace_id_for_run,
+)
+from otel_jsonl.otel.span_output import EncodedLines
+from otel_jsonl.otel.to_spans import SCOPE, SpanConverter, events_to_spans
 from otel_jsonl.read.lines import read_events
 
 BATCH = 512
+CLIENT, INTERNAL = SpanKind.CLIENT, SpanKind.INTERNAL
 
 
 def run_lines(run: str, t0: float, rng: random.Random) -> list[dict[str, Any]]:
@@ -218,6 +232,65 @@ def orjson_floor(src: Path, dst: Path, batch: int = BATCH) -> int:
     return n
 
 
+def lean_convert(src: Path, dst: Path, batch: int = BATCH) -> int:
+    """What a converter with no checks reaches: this benchmark's runs only (their kinds, keys
+    and types taken for granted: every run input, model calls, paired tools, final, in
+    order), through the package's own reader, attribute functions, ids, span encoder and
+    line buffer (``EncodedLines``, a line over 1 MiB halved), one function and plain tuples
+    and lists for its state. It writes convert's bytes (checked by the caller), so the gap
+    between the two is what convert's generality costs. Returns the spans written."""
+    resource = default_resource()
+    dumps, fields = orjson.dumps, otlp.encode_span_fields
+    encoded = otlp.EncodedSpan
+    runs: dict[str, list[Any]] = {}
+    lines = EncodedLines(batch)
+    take = lines.take
+    oversize: list[Any] = []
+    n = 0
+    with dst.open("wb") as out:
+        for line in read_events(src, strict=False):
+            if lines.count >= batch:  # as convert writes once a line's spans reach a batch
+                n += lines.write(out, oversize)
+            ev = line.event
+            run, kind, ts = ev["run"], ev["kind"], round(ev["ts"] * 1e9)
+            st = runs.get(run)
+            if st is None:  # trace hex, step key, root id, held, tools, root attrs, first, prev
+                trace = f"{trace_id_for_run(run):032x}"
+                st = [trace, step_key(run), root_span_id(run), None, {}, {}, ts, ts, ""]
+                st[5] = ga.agent_attributes()
+                runs[run] = st
+            trace, key, root, held, tools = st[0], st[1], st[2], st[3], st[4]
+            start, st[7] = st[7], ts
+            if held is not None:
+                span = dumps(fields(trace, held[0], root, held[1], held[2], [], None))
+                take(encoded(resource, SCOPE, span))
+                st[3] = None
+            if kind == "tool_result":
+                span_id, (name, span_kind, begin, _), attrs = tools.pop(ev["id"])
+                ga.tool_result_attributes(attrs, ev)
+                st[3] = (span_id, (name, span_kind, begin, ts), attrs)
+            elif kind == "input":
+                st[8] = ga.input_attributes(st[5], ev) or "invoke_agent"
+            elif kind == "final":
+                ga.final_attributes(st[5], ev)
+                span = dumps(
+                    fields(trace, root, None, (st[8], INTERNAL, st[6], ts), st[5], [], None)
+                )
+                take(encoded(resource, SCOPE, span))
+                del runs[run]
+            else:
+                span_id = step_span_id(key, ev.get("seq"), 0)
+                if kind == "tool_call":
+                    name = ev["name"]
+                    attrs = ga.tool_attributes(name, ev["id"], ev)
+                    tools[ev["id"]] = (span_id, (f"execute_tool {name}", INTERNAL, ts, ts), attrs)
+                else:
+                    name, attrs = plain_llm_attributes(ev) or ga.llm_attributes(ev)
+                    st[3] = (span_id, (name, CLIENT, start, ts), attrs)
+        n += lines.write(out, oversize)
+    return n
+
+
 def read_and_build(src: Path) -> int:
     """What ``convert -o`` does short of writing: read the lines and build the spans (as
     OTLP JSON bytes, as the command does for a file), dropping them."""
@@ -244,20 +317,24 @@ def convert_vs_floor(data: bytes, reps: int, baseline: str | None = None) -> Non
         "convert -o": [],
         "read only": [],
         "read + build spans": [],
+        "lean converter": [],
     }
     ratios: list[float] = []
     ab_times: dict[str, list[float]] = {}
+    same_checked = False
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "in.jsonl"
         src.write_bytes(data)
         out = Path(tmp) / "out.otlp.jsonl"
+        lean_out = Path(tmp) / "lean.otlp.jsonl"
         argv = ["convert", str(src), "-o", str(out), "-q", "--no-logs"]
         for _ in range(reps):
             floor_t, _ = timed(lambda: orjson_floor(src, out))
             out.unlink()
             conv_t, code = timed(lambda: cli_main(argv))
-            out.unlink()
             assert code == 0, code
+            converted = out.read_bytes() if not same_checked else b""
+            out.unlink()
             # Where convert's time goes: reading the lines (parse, checks), then building.
             read_t, _ = timed(lambda: sum(1 for _ in read_events(src, strict=False)))
             build_t, _ = timed(lambda: read_and_build(src))
@@ -265,6 +342,11 @@ def convert_vs_floor(data: bytes, reps: int, baseline: str | None = None) -> Non
             times["convert -o"].append(conv_t)
             times["read only"].append(read_t)
             times["read + build spans"].append(build_t)
+            lean_t, _ = timed(lambda: lean_convert(src, lean_out))
+            times["lean converter"].append(lean_t)
+            if not same_checked:
+                assert lean_out.read_bytes() == converted, "the lean converter's bytes differ"
+                same_checked = True
             ratios.append(floor_t / conv_t)
             if baseline is not None:
                 for tree, label in ((HERE.parent, "this tree"), (Path(baseline), "baseline")):
@@ -286,6 +368,11 @@ def convert_vs_floor(data: bytes, reps: int, baseline: str | None = None) -> Non
     print(
         f"convert -o / orjson floor (median of rounds): {statistics.median(ratios):.2f}x "
         "(target >= 0.6x)"
+    )
+    lean = statistics.median(times["lean converter"])
+    print(
+        f"lean converter (no checks, this file's shapes only, convert's bytes) / orjson floor: "
+        f"{statistics.median(times['orjson floor']) / lean:.2f}x"
     )
     if ab_times:
         print(f"A/B, each in a child process, CPU time ({baseline}):")
