@@ -24,19 +24,22 @@ Then peak RSS: a ~``--big-mb`` MB file (default 1024) of interleaved runs is gen
 ``--big-dir`` (default ``.cache/bench``; never commit it) and ``otel-jsonl convert BIG -o
 /dev/null`` runs in a child process; its ``ru_maxrss`` is the number. Usage:
 ``python bench/convert.py [--reps 5] [--runs 2000] [--big-mb 1024] [--skip-big]
-[--floor-only] [--baseline DIR]`` (``--baseline``: the same rounds also time ``convert -o`` of
-another tree's package, e.g. main's, against this one's, each in a child process).
+[--floor-only] [--baseline DIR] [--profile ROUNDS]`` (``--baseline``: the same rounds also
+time ``convert -o`` of another tree's package, e.g. main's, against this one's, each in a
+child process; ``--profile``: only where convert's time goes, sampled).
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import gc
 import hashlib
 import io
 import json
 import os
 import random
+import signal
 import statistics
 import subprocess
 import sys
@@ -417,6 +420,51 @@ def child_convert(tree: Path, argv: list[str]) -> float:
     return float(proc.stdout.strip().splitlines()[-1])
 
 
+def sampled_profile(data: bytes, rounds: int) -> None:
+    """Where ``convert -o`` spends its time: ``rounds`` conversions of the file under a
+    ``SIGPROF`` sampler (every 0.1 ms of CPU time, the Python stack at each sample; no tracing
+    of calls, so small functions are not made dearer), printed as the share of samples in
+    each function of the package and below it (inclusive) and in it alone (self)."""
+    inclusive: collections.Counter[str] = collections.Counter()
+    alone: collections.Counter[str] = collections.Counter()
+
+    package = str(Path(otlp.__file__).parent.parent)
+
+    def sample(_signum: int, frame: Any) -> None:
+        seen = set()
+        top = frame
+        while frame is not None:
+            code = frame.f_code
+            name = "(elsewhere)"
+            if code.co_filename.startswith(package):
+                name = f"{code.co_filename[len(package) + 1 :]}:{code.co_name}"
+            if frame is top:
+                alone[name] += 1
+            if name not in seen:
+                seen.add(name)
+                inclusive[name] += 1
+            frame = frame.f_back
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "in.jsonl"
+        src.write_bytes(data)
+        argv = ["convert", str(src), "-o", str(Path(tmp) / "out.otlp.jsonl"), "-q", "--no-logs"]
+        assert cli_main(argv) == 0  # imports and first-use work outside the samples
+        previous = signal.signal(signal.SIGPROF, sample)
+        signal.setitimer(signal.ITIMER_PROF, 0.0001, 0.0001)
+        try:
+            for _ in range(rounds):
+                cli_main(argv)
+        finally:
+            signal.setitimer(signal.ITIMER_PROF, 0, 0)
+            signal.signal(signal.SIGPROF, previous)
+    total = sum(alone.values()) or 1
+    print(f"convert -o, {total} samples over {rounds} conversions: inclusive / self share")
+    for name, count in inclusive.most_common():
+        if count / total >= 0.005 and name != "(elsewhere)":
+            print(f"  {count / total:6.1%} {alone[name] / total:6.1%}  {name}")
+
+
 def timed(fn: Callable[[], int]) -> tuple[float, int]:
     """(seconds, result) of one call."""
     start = time.perf_counter()
@@ -441,7 +489,16 @@ def main() -> int:
         help="also time convert -o of the otel_jsonl package in DIR against this tree's, "
         "interleaved (git archive main otel_jsonl | tar -x -C DIR)",
     )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        metavar="ROUNDS",
+        help="only sample where convert -o spends its time over ROUNDS conversions",
+    )
     args = parser.parse_args()
+    if args.profile:
+        sampled_profile(generate(args.runs), args.profile)
+        return 0
     if args.baseline is not None and not (Path(args.baseline) / "otel_jsonl").is_dir():
         parser.error(f"--baseline {args.baseline}: no otel_jsonl package in it")
     if args.floor_only:

@@ -68,10 +68,12 @@ def _orjson_text(value: Any) -> str | None:
     type (a dict's order may differ), a dataclass or date (json gives their str()), an enum
     or UUID orjson writes natively (marshal takes only the exact built-in types), NaN or an
     infinity (written as null: text with a null is read back and compared)."""
-    global _plain_only
-    orjson = _codec.orjson_module()  # the codec's orjson (None without it)
+    global _plain_only, _orjson
+    orjson = _orjson
     if orjson is None:
-        return None
+        orjson = _orjson = _codec.orjson_module()  # the codec's orjson (None without it)
+        if orjson is None:
+            return None
     if not _plain_only:
         # With no ``default``, values of these kinds raise instead of being written.
         _plain_only = (
@@ -95,6 +97,7 @@ def _orjson_text(value: Any) -> str | None:
 
 
 _plain_only = 0
+_orjson: Any = None
 
 
 def _scalar(value: Any) -> Any:
