@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from otel_jsonl.record import codec, secrets
+from otel_jsonl.record import codec, secret_accel, secrets
 from otel_jsonl.record.redact import Redactor
 from otel_jsonl.record.secret_scan import FOLD_TABLE, is_dense
 
@@ -185,10 +185,13 @@ def main() -> int:
     args = parser.parse_args()
     redactor = Redactor()
     secrets.find_secrets(b"warm up: compile the scan")
+    accel = "Hyperscan prefilter, then re at its stops" if secret_accel.stops_finder() else "re"
     print(f"median of {args.reps} interleaved repetitions; no secret in any line")
+    print(f"screen: find_secrets as installed ({accel}); stdlib: re alone")
     print(
         f"{'text':<14} {'size':>6} {'screen µs':>10} {'ns/B':>5} {'old µs':>8} {'ns/B':>5} "
-        f"{'x old':>6} {'redact_bytes µs':>15} {'floor µs':>9} {'x floor':>8} {'stops':>5} "
+        f"{'x old':>6} {'stdlib µs':>9} {'x old':>6} "
+        f"{'redact_bytes µs':>15} {'floor µs':>9} {'x floor':>8} {'stops':>5} "
         f"{'verified':>8} {'scan':>4}"
     )
     cases = [
@@ -210,6 +213,7 @@ def main() -> int:
             verified = len(secrets.candidates(line))
             variants: dict[str, Callable[[], object]] = {
                 "screen": lambda b=line, at=start: secrets.find_secrets(b, False, at),
+                "stdlib": lambda b=line, at=start: secrets.find_secrets_stdlib(b, False, at),
                 "old": lambda b=line: old_redact(b),
                 "redact_bytes": lambda b=line: redactor.redact_bytes(b),
                 "floor": lambda e=event: os.write(out, codec.dumps_line(e)),
@@ -224,7 +228,8 @@ def main() -> int:
             print(
                 f"{name:<14} {n:>6} {med['screen']:>10.2f} {med['screen'] * 1e3 / n:>5.2f} "
                 f"{med['old']:>8.2f} {med['old'] * 1e3 / n:>5.2f} "
-                f"{med['screen'] / med['old']:>6.2f} {med['redact_bytes']:>15.2f} "
+                f"{med['screen'] / med['old']:>6.2f} {med['stdlib']:>9.2f} "
+                f"{med['stdlib'] / med['old']:>6.2f} {med['redact_bytes']:>15.2f} "
                 f"{med['floor']:>9.2f} {med['screen'] / med['floor']:>8.2f} "
                 f"{stops:>5} {verified:>8} {scan:>4}"
             )
