@@ -64,39 +64,42 @@ def _patterns() -> list[tuple[bytes, int, bool]]:
     ]
 
 
-class _Prefilter:
-    """A compiled Hyperscan database of the patterns, with a scratch space per thread."""
+def _prefilter(hs: Any) -> Stops:
+    """The prefilter's function: the patterns compiled into one Hyperscan database, scanned
+    with a scratch space per thread (a scratch serves one scan at a time)."""
+    patterns = _patterns()
+    backs = [back for _, back, _ in patterns]
+    db = hs.Database()
+    db.compile(
+        expressions=[rx for rx, _, _ in patterns],
+        ids=list(range(len(patterns))),
+        elements=len(patterns),
+        flags=[hs.HS_FLAG_CASELESS if caseless else 0 for _, _, caseless in patterns],
+    )
+    scan = db.scan
+    new_scratch = hs.Scratch
+    local = threading.local()
 
-    def __init__(self, hs: Any) -> None:
-        patterns = _patterns()
-        self.back = [back for _, back, _ in patterns]
-        self.db = hs.Database()
-        self.db.compile(
-            expressions=[rx for rx, _, _ in patterns],
-            ids=list(range(len(patterns))),
-            elements=len(patterns),
-            flags=[hs.HS_FLAG_CASELESS if caseless else 0 for _, _, caseless in patterns],
-        )
-        self.scratch_type = hs.Scratch
-        self.local = threading.local()
-        self.stops(b"sk-")  # fail here, at load, rather than on a user's line
-
-    def _hit(self, i: int, start: int, end: int, flags: int, found: list[int]) -> None:
-        back = self.back[i]
+    def hit(i: int, start: int, end: int, flags: int, found: list[int]) -> None:
+        back = backs[i]
         found.append(end - back if back else ~end)  # a URL's end, marked: its stop is found after
 
-    def stops(self, data: bytes) -> list[int]:
-        scratch = getattr(self.local, "scratch", None)
-        if scratch is None:
-            scratch = self.local.scratch = self.scratch_type(self.db)
+    def stops(data: bytes) -> list[int]:
+        try:
+            scratch = local.scratch
+        except AttributeError:
+            scratch = local.scratch = new_scratch(db)
         found: list[int] = []
         # Positional arguments: parsing keywords costs the binding as much as a 200 B scan.
-        self.db.scan(data, self._hit, 0, found, scratch)
+        scan(data, hit, 0, found, scratch)
         if not found:
             return found
         # A URL's user info holds no ``/``: its ``://`` is the last one before the ``@``.
         found = [pos if pos >= 0 else data.rfind(b"://", 0, ~pos) for pos in found]
         return sorted(set(found)) if len(found) > 1 else found
+
+    stops(b"sk-")  # fail here, at load, rather than on a user's line
+    return stops
 
 
 _LOADED: list[Stops | None] = []
@@ -120,7 +123,7 @@ def _load() -> Stops | None:
     try:
         import hyperscan
 
-        return _Prefilter(hyperscan).stops
+        return _prefilter(hyperscan)
     except Exception:  # broad: no accelerator (not installed, no CPU support) means re
         return None
 
