@@ -115,6 +115,38 @@ def test_the_recorders_header_skip_agrees_with_the_prefilter(text: str) -> None:
     )
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.lists(
+        st.one_of(_TEXTS, st.sampled_from(["https://" + "u" * 250 + ":p@h", " " * 40, "x" * 90])),
+        max_size=8,
+    ).map("".join),
+    as_text=st.booleans(),
+)
+def test_a_window_around_each_stop_matches_as_the_whole_line(text: str, as_text: bool) -> None:
+    """The scan's pattern tried at every position in its own window of the line gives every
+    candidate of the forward scan over the whole folded line, and nothing else."""
+    data = text.encode("utf-8") if as_text else codec.dumps_line({"t": text})
+    whole = secret_scan.forward_candidates(data.translate(secret_scan.FOLD_TABLE))
+    assert secret_accel.windowed_candidates(data, list(range(len(data)))) == whole
+
+
+def test_long_lines_with_few_stops_are_matched_in_windows() -> None:
+    """Corpus values in 8 KB of prose take the windowed matching, with the same secrets as
+    the scan in ``re`` alone."""
+    values = _corpus_values()
+    filler = b"The recorder writes one line per step; the reader streams them back again. " * 110
+    rng = random.Random(16)
+    windowed = 0
+    for value in values[::7]:
+        at = rng.randrange(len(filler))
+        data = filler[:at] + b" " + value.rstrip(b"\n") + b" " + filler[at:]
+        stops = _stops(data)
+        windowed += len(stops) * secret_accel._WINDOW < len(data)
+        assert secrets.find_secrets(data, True) == secrets.find_secrets_stdlib(data, True)
+    assert windowed > len(values[::7]) // 2
+
+
 def test_threads_scan_with_their_own_scratch() -> None:
     """Four threads scanning the corpus at once find what one thread finds."""
     values = _corpus_values()

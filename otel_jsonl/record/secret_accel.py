@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing is not imported at run time (star
     #: Where in a line the scan may stop, ascending and distinct (empty: no candidate at all).
     Stops = Callable[[bytes], list[int]]
 
-__all__ = ["accelerated_candidates", "stops_finder"]
+__all__ = ["accelerated_candidates", "stops_finder", "windowed_candidates"]
 
 # What a candidate must start with to be verified, exactly as the verifiers read it (their
 # patterns are case-sensitive): a token's prefix up to the byte the scan stops at, with how many
@@ -128,11 +128,23 @@ def _load() -> Stops | None:
         return None
 
 
+# How far the scan's pattern reads around a stop: back, a key name's last letters, its quotes
+# and the byte before a prefix (at most about 10 bytes); ahead, a URL's user info (``://``, up
+# to 256 bytes, ``@``). A window of the line that wide, folded alone, gives the same match.
+_BEHIND = 32
+_AHEAD = 300
+_WINDOW = _BEHIND + _AHEAD
+
+
 def accelerated_candidates(
     data: bytes, stops: list[int], start: int = 0
 ) -> list[tuple[int, str, int]]:
     """The candidates of :func:`.secret_scan.forward_candidates` at the prefilter's stops: the
-    scan's own pattern tried at each stop from ``start`` on (its lookbehinds read before it)."""
+    scan's own pattern tried at each stop from ``start`` on (its lookbehinds read before it),
+    in the line folded whole, or for a long line with few stops in a window around each one
+    (folding 64 KB costs about 70 µs, a window a third of a microsecond)."""
+    if len(stops) * _WINDOW < len(data):
+        return windowed_candidates(data, stops, start)
     rx, leaves = scan()
     folded = data.translate(FOLD_TABLE)
     match = rx.match
@@ -140,6 +152,22 @@ def accelerated_candidates(
     for pos in stops:
         if pos >= start:
             m = match(folded, pos)
+            if m is not None:
+                found.append((pos, *leaves[m.lastindex or 0]))
+    return found
+
+
+def windowed_candidates(
+    data: bytes, stops: list[int], start: int = 0
+) -> list[tuple[int, str, int]]:
+    """:func:`accelerated_candidates` with each stop matched in its own window of the line."""
+    rx, leaves = scan()
+    match = rx.match
+    found = []
+    for pos in stops:
+        if pos >= start:
+            lo = pos - _BEHIND if pos > _BEHIND else 0
+            m = match(data[lo : pos + _AHEAD].translate(FOLD_TABLE), pos - lo)
             if m is not None:
                 found.append((pos, *leaves[m.lastindex or 0]))
     return found
