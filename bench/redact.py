@@ -20,8 +20,9 @@ repetitions of:
 
 Prints microseconds and nanoseconds per byte, the ratio of the screen (and of ``re`` alone) to
 the old screen and to the floor, the number of passes over the line, the prefilter's stops, the
-bytes the ``re`` scan stops at and how many of those reach a verifier. Issue 16's budget for the screen: about 1 ns per byte, near nothing on 200 B
-lines. Times are CPU time of the thread (``time.thread_time``), which a busy machine disturbs less.
+bytes the ``re`` scan stops at and how many of those reach a verifier. Issue 16's budget for
+the screen: about 1 ns per byte, near nothing on 200 B lines. Times are CPU time of the thread
+(``time.thread_time``), which a busy machine disturbs less.
 Usage: ``python bench/redact.py [--reps 9]``.
 """
 
