@@ -116,8 +116,9 @@ def _plain_messages(messages: Any, output: bool) -> bool:
     per part: this runs on every model call."""
     if type(messages) is not list:
         return False
-    calls: list[Any] | None = None
-    answers: list[Any] | None = None
+    # The ids of tool calls and of answers, when there are any (str or None: checked).
+    calls: set[Any] | None = None
+    answers: set[Any] | None = None
     for message in messages:
         if type(message) is not dict:
             return False
@@ -139,8 +140,8 @@ def _plain_messages(messages: Any, output: bool) -> bool:
                 if call_id is not None and type(call_id) is not str:
                     return False  # the pairing hashes ids: any other type is its business
                 if calls is None:
-                    calls = []
-                calls.append(call_id)
+                    calls = set()
+                calls.add(call_id)
             elif kind == "tool_call_response":
                 if "result" in part and "response" not in part:
                     return False
@@ -148,16 +149,18 @@ def _plain_messages(messages: Any, output: bool) -> bool:
                 if call_id is not None and type(call_id) is not str:
                     return False
                 if answers is None:
-                    answers = []
-                answers.append(call_id)
+                    answers = set()
+                answers.add(call_id)
             elif kind == "reasoning":
                 content = part.get("content")
                 if isinstance(content, str) and content.startswith("["):
                     return False
-    if calls and answers and not output:
-        asked, answered = set(calls), set(answers)
-        lonely_call = any(c not in answered for c in calls)
-        if lonely_call and any(a is not None for a in answered - asked):
+    # The Responses pairing renumbers when a call has no answer and an answer (with an id)
+    # has no call: set operations, no generator (every call answered is the common case).
+    if calls and answers and not output and not calls <= answers:
+        unasked = answers - calls
+        unasked.discard(None)
+        if unasked:
             return False
     return True
 
