@@ -221,7 +221,8 @@ def print_parts(spans: int) -> None:
     from otel_jsonl.genai.spans import FieldBuilder
     from otel_jsonl.otel.exporter import JsonlSpanExporter
     from otel_jsonl.otel.exporter_screen import LineScreen
-    from otel_jsonl.otel.mapping import _span_attrs, span_to_events
+    from otel_jsonl.otel.mapping import span_to_events
+    from otel_jsonl.otel.span_fields import fields_of, span_attrs
     from otel_jsonl.record import codec
     from otel_jsonl.record.redact import Redactor
 
@@ -233,7 +234,7 @@ def print_parts(spans: int) -> None:
             exporter._map(span, lines)
         events = [e for e in lines if "otel" in e]
         encoded = [codec.dumps_line(e) for e in events]
-        attrs = [_span_attrs(span) for span in made]
+        attrs = [span_attrs(fields_of(span)) for span in made]
         screen, redactor = LineScreen(), Redactor()
 
         def mapped() -> None:
