@@ -201,3 +201,33 @@ def test_hand_built_span_reads_the_same_both_ways(properties_only: None) -> None
     span_fields._direct = None  # restored by the fixture
     assert span_fields.fields_of(span) is vars(span)
     assert _encoded(span) == careful
+
+
+_ids = st.one_of(
+    st.integers(0, 2**64 - 1),
+    st.integers(2**64, 2**128 - 1),
+    st.integers(2**128, 2**140),
+    st.integers(-(2**70), -1),
+    st.sampled_from([0, 1, 2**64 - 1, 2**64, 2**128 - 1, 2**128]),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(trace_id=_ids, span_id=_ids, parent_id=_ids)
+def test_ids_are_written_as_the_format_spec_writes_them(
+    trace_id: int, span_id: int, parent_id: int
+) -> None:
+    """Trace, span and parent ids on the lines are what f"{id:032x}" and f"{id:016x}" write,
+    also for ids out of their range (negative, too large)."""
+    span = ReadableSpan(
+        "s",
+        context=trace.SpanContext(trace_id, span_id, False),
+        parent=trace.SpanContext(trace_id, parent_id, False),
+    )
+    main = mapping.span_to_events(span)[0]
+    assert (main["trace_id"], main["span_id"], main["parent_id"]) == (
+        f"{trace_id:032x}",
+        f"{span_id:016x}",
+        f"{parent_id:016x}",
+    )
+    assert main["run"] == main["trace_id"]

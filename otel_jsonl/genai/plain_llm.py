@@ -165,35 +165,22 @@ def _plain_messages(messages: Any, output: bool) -> bool:
     return True
 
 
-def _parse(raw: str) -> tuple[Any, bool]:
-    """``raw`` parsed as :func:`.jsontext.loads` does, and whether orjson parsed it (then its
-    values are JSON-native, no NaN, no integer over 64 bits: the codec re-encodes them with
-    orjson alone). ValueError when it is not JSON."""
-    if _codec.HAVE_ORJSON:
-        try:
-            return _codec.loads(raw), True
-        except ValueError:
-            pass
-    return loads(raw), False
+#: orjson (the codec's), or None when the codec does without it: known on first use.
+_ORJSON: list[Any] = []
 
 
-#: orjson's ``dumps`` (the codec's), once known.
-_DUMPS: list[Any] = []
+def _orjson() -> Any:
+    if not _ORJSON:
+        _ORJSON.append(_codec.orjson_module())
+    return _ORJSON[0]
 
 
-def _compact(raw: str, parsed: Any) -> bool:
-    """``raw`` is ``parsed`` as orjson writes it (``parsed`` from orjson): the first test of
-    :func:`.jsontext.exact_json_style`, without its wrappers. orjson's own ``dumps`` (a parsed
-    value is JSON-native: the codec's options and checks change nothing in its bytes)."""
-    if not _DUMPS:
-        _DUMPS.append(_codec.orjson_module().dumps)
-    try:
-        same: bool = _DUMPS[0](parsed) == raw.encode("utf-8")
-    except TypeError:  # orjson's JSONEncodeError (nested too deep): the codec's careful path
-        encoded = raw.encode("utf-8")
-        line = _codec.dumps_decoded_line(parsed)
-        return len(line) == len(encoded) + 1 and line.startswith(encoded)
-    return same
+def _compact_careful(raw: str, parsed: Any) -> bool:
+    """Whether ``raw`` is ``parsed`` as the codec writes it, for a value orjson's ``dumps``
+    refuses (nested too deep)."""
+    encoded = raw.encode("utf-8")
+    line = _codec.dumps_decoded_line(parsed)
+    return len(line) == len(encoded) + 1 and line.startswith(encoded)
 
 
 def _content(b: FieldBuilder, key: str, field: str, raw: Any) -> bool:
@@ -201,10 +188,20 @@ def _content(b: FieldBuilder, key: str, field: str, raw: Any) -> bool:
     False when the general path must (it normalises, repairs or reads elsewhere)."""
     if type(raw) is not str:
         return False
+    # Parsed as jsontext.loads does; ``fast`` when orjson parsed it (then its values are
+    # JSON-native, no NaN, no integer over 64 bits: the codec re-encodes them with orjson).
+    orjson = _ORJSON[0] if _ORJSON else _orjson()
+    fast = orjson is not None
     try:
-        parsed, fast = _parse(raw)
+        parsed = orjson.loads(raw) if fast else loads(raw)
     except ValueError:
-        return False
+        if not fast:
+            return False
+        fast = False
+        try:
+            parsed = loads(raw)
+        except ValueError:
+            return False
     if key == n.GEN_AI_SYSTEM_INSTRUCTIONS:
         if type(parsed) is list and any(
             type(m) is dict and type(m.get("parts")) is list for m in parsed
@@ -224,10 +221,17 @@ def _content(b: FieldBuilder, key: str, field: str, raw: Any) -> bool:
         b.native = False
     if value is parsed or value == parsed:
         # exact_json_style's first test, without its wrapper: the compact form as orjson
-        # writes it (what openai-v2 and most instrumentations write).
-        if fast and _compact(raw, parsed):
-            codec: str | None = "json/o"
-        else:
+        # writes it (what openai-v2 and most instrumentations write), with orjson's own
+        # dumps (a parsed value is JSON-native: the codec's options change none of its bytes).
+        codec: str | None = None
+        if fast:
+            try:
+                if orjson.dumps(parsed) == raw.encode("utf-8"):
+                    codec = "json/o"
+            except TypeError:  # orjson's JSONEncodeError (nested too deep)
+                if _compact_careful(raw, parsed):
+                    codec = "json/o"
+        if codec is None:
             codec = exact_json_style(raw, parsed)
         if codec is not None:
             del b.attrs[key]

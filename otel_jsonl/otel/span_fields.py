@@ -24,7 +24,7 @@ from opentelemetry.util.types import Attributes
 
 from .typed_values import encode_attrs
 
-__all__ = ["dropped_counts", "fields_of", "otel_block", "span_attrs"]
+__all__ = ["dropped_counts", "events_of", "fields_of", "hex_id", "otel_block", "span_attrs"]
 
 #: The properties the mapping reads and the private attribute each one returns.
 _PROPERTIES = {
@@ -120,6 +120,13 @@ def fields_of(span: ReadableSpan) -> Mapping[str, Any]:
         if _direct:
             return vars(span)
     return _by_properties(span)
+
+
+def hex_id(value: int, digits: int) -> str:
+    """A trace or span id as ``digits`` lowercase hex digits, as ``f"{value:0{digits}x}"``
+    writes it. The mapping tries ``value.to_bytes(digits // 2, "big").hex()`` first (three times
+    faster) and calls this for what that cannot write (a negative or too large number)."""
+    return f"{value:0{digits}x}"
 
 
 def span_attrs(fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -224,7 +231,7 @@ def otel_block(
     parent = fields["_parent"]
     if parent is not None and parent.is_remote:
         otel["parent_remote"] = True
-    d_attrs, d_events, d_links = dropped_counts(fields)
+    d_attrs, d_events, d_links = fields.get(DROPPED) or _direct_counts(fields)
     if d_attrs or d_events or d_links:
         dropped = {"attrs": d_attrs, "events": d_events, "links": d_links}
         otel["dropped"] = {k: v for k, v in dropped.items() if v}
