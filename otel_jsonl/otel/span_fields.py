@@ -19,6 +19,7 @@ from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.util import BoundedList
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind
+from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 from opentelemetry.trace.status import Status, StatusCode
 from opentelemetry.util.types import Attributes
 
@@ -118,7 +119,7 @@ def fields_of(span: ReadableSpan) -> Mapping[str, Any]:
         if _direct is None:
             _direct = _direct_read_holds()
         if _direct:
-            return vars(span)
+            return span.__dict__
     return _by_properties(span)
 
 
@@ -226,8 +227,10 @@ def otel_block(
         flags = ctx.trace_flags
         if flags != 1:
             otel["flags"] = int(flags)
-        if ctx.trace_state:
-            otel["trace_state"] = ctx.trace_state.to_header()
+        state = ctx.trace_state
+        # Most spans hold the API's shared empty state (its length is a Python call).
+        if state is not DEFAULT_TRACE_STATE and state:
+            otel["trace_state"] = state.to_header()
     parent = fields["_parent"]
     if parent is not None and parent.is_remote:
         otel["parent_remote"] = True
