@@ -277,3 +277,24 @@ def test_native_tells_the_common_span_from_one_with_nan() -> None:
     )
     assert not native
     assert b"NaN" in codec.dumps_line(events[0])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(attrs=_attributes())
+def test_distinct_plans_move_as_the_checked_moves_do(attrs: dict[str, Any]) -> None:
+    """A plan whose attributes fill distinct fields moves them without looking for a field
+    already set, and gives the lines of the moves that look."""
+    span = _span(attrs)
+    fast = _lines(span)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(plain_llm, "_move_distinct", plain_llm._move)
+        assert _lines(span) == fast
+
+
+def test_distinct_is_told_from_the_attribute_names() -> None:
+    """Two attributes for one field (provider, a deprecated usage name) make a plan that
+    looks for set fields; the openai-v2 span's plan does not."""
+    assert plain_llm._plan(tuple(OPENAI_V2)).distinct  # type: ignore[union-attr]
+    for extra in ("gen_ai.system", "gen_ai.usage.prompt_tokens"):
+        plan = plain_llm._plan((*OPENAI_V2, extra))
+        assert plan is not None and not plan.distinct, extra

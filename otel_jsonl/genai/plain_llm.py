@@ -73,6 +73,9 @@ class _Plan(NamedTuple):
     finish: bool
     request: _Steps
     messages: _Steps
+    #: No two attributes fill one field (provider; usage's deprecated names): the moves need
+    #: not look for a field already set (:func:`_move_distinct`).
+    distinct: bool
 
 
 #: Plans by the span's attribute names in order (spans of one instrumentation share a few).
@@ -99,13 +102,17 @@ def _plan(keys: tuple[str, ...]) -> _Plan | None:
             name = key[len(n.GEN_AI_REQUEST_PREFIX) :]
             requests.append((key, name, _pointer("request", name)))
     fields = ("system", "input", "output")
+    ids = tuple((k, f, _pointer(f)) for k, f in _TOP[3:] if k in present)
+    usage = tuple((k, f, _pointer("usage", f)) for k, f in _USAGE if k in present)
+    filled = [f for _, f, _ in ids], [f for _, f, _ in usage]
     return _Plan(
         models=tuple((k, f, _pointer(f)) for k, f in _TOP[:3] if k in present),
-        ids=tuple((k, f, _pointer(f)) for k, f in _TOP[3:] if k in present),
-        usage=tuple((k, f, _pointer("usage", f)) for k, f in _USAGE if k in present),
+        ids=ids,
+        usage=usage,
         finish=n.GEN_AI_RESPONSE_FINISH_REASONS in present,
         request=tuple(requests),
         messages=tuple((k, f, "") for k, f in zip(_CONTENT, fields, strict=True) if k in present),
+        distinct=all(len(set(group)) == len(group) for group in filled),
     )
 
 
@@ -259,11 +266,12 @@ def fill_plain_llm(b: FieldBuilder, op: str, attrs: Mapping[str, Any], has_event
     # message field says otherwise (_content): the scalars moved are finite (_move), the
     # otel block writes the others as objects.
     b.native = True
-    if not _move(b, attrs, plan.models, None):
+    move = _move_distinct if plan.distinct else _move
+    if not move(b, attrs, plan.models, None):
         return _undo(b, main_len, attrs)
     if "model" not in main and "response_model" in main:
         main["model"] = main["response_model"]
-    if not (_move(b, attrs, plan.ids, None) and _move(b, attrs, plan.usage, "usage")):
+    if not (move(b, attrs, plan.ids, None) and move(b, attrs, plan.usage, "usage")):
         return _undo(b, main_len, attrs)
     if plan.finish:
         reasons = attrs[n.GEN_AI_RESPONSE_FINISH_REASONS]
@@ -274,7 +282,7 @@ def fill_plain_llm(b: FieldBuilder, op: str, attrs: Mapping[str, Any], has_event
                 return _undo(b, main_len, attrs)  # a str subclass: the general path's
         elif isinstance(reasons, (tuple, list)):
             return _undo(b, main_len, attrs)
-    if not _move(b, attrs, plan.request, "request"):
+    if not move(b, attrs, plan.request, "request"):
         return _undo(b, main_len, attrs)
     for key, field, _ in plan.messages:
         if not _content(b, key, field, attrs[key]):
@@ -317,6 +325,35 @@ def _move(b: FieldBuilder, attrs: Mapping[str, Any], steps: _Steps, into: str | 
                 continue
         else:
             target[field] = value
+        del left[key]
+        moved[key] = pointer
+    return True
+
+
+def _move_distinct(
+    b: FieldBuilder, attrs: Mapping[str, Any], steps: _Steps, into: str | None
+) -> bool:
+    """:func:`_move` for a plan whose fields are all distinct (``_Plan.distinct``), on a fresh
+    line: no field can be set already, so none is looked for, and the ``usage`` / ``request``
+    object is made at its first value."""
+    main, left, moved = b.main, b.attrs, b.moved
+    target = main if into is None else None
+    counts = into == "usage"
+    for key, field, pointer in steps:
+        value = attrs[key]
+        t = type(value)
+        if counts:
+            if t is not int:
+                if t is not bool and isinstance(value, int):
+                    return False
+                continue
+        elif not (t is str or t is int or t is bool or (t is float and math.isfinite(value))):
+            if t is tuple or t is float or value is None:
+                continue  # stays an attribute
+            return False
+        if target is None:
+            target = main[into] = {}  # type: ignore[index]  # into is a name here
+        target[field] = value
         del left[key]
         moved[key] = pointer
     return True
