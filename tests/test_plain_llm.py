@@ -298,3 +298,64 @@ def test_distinct_is_told_from_the_attribute_names() -> None:
     for extra in ("gen_ai.system", "gen_ai.usage.prompt_tokens"):
         plan = plain_llm._plan((*OPENAI_V2, extra))
         assert plan is not None and not plan.distinct, extra
+
+
+def _with_input(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    return dict(OPENAI_V2, **{"gen_ai.input.messages": json.dumps(messages)})
+
+
+def _call(call_id: str | None) -> dict[str, Any]:
+    part = {"type": "tool_call", "id": call_id, "name": "f", "arguments": {}}
+    return {"role": "assistant", "parts": [part]}
+
+
+def _answer(call_id: str | None) -> dict[str, Any]:
+    return {"role": "tool", "parts": [{"type": "tool_call_response", "id": call_id, "response": 1}]}
+
+
+@pytest.mark.parametrize(
+    ("messages", "plain"),
+    [
+        ([_call("c1"), _answer("c1")], True),
+        ([_call("c1"), _call("c2"), _answer("c1"), _answer("c2")], True),
+        ([_call("c1")], True),  # a call not answered yet: no answer to pair
+        ([_answer("c9")], True),  # an answer alone: no call to pair
+        ([_call("c1"), _answer("c1"), _answer("c9")], True),  # every call answered
+        ([_call("c1"), _answer(None)], True),  # the answer without an id pairs with none
+        ([_call("c1"), _answer("c9")], False),  # the Responses pairing renumbers these
+        ([_call("c1"), _call("c2"), _answer("c2"), _answer("c9")], False),
+        ([_call(None), _answer("c9")], False),
+    ],
+)
+def test_tool_call_pairing_decides_the_path(messages: list[dict[str, Any]], plain: bool) -> None:
+    """A model input whose tool calls the Responses pairing would renumber (a call without an
+    answer beside an answer with an id of no call) is left to the general path; any other
+    takes the one-pass path; both give the same lines."""
+    attrs = _with_input(messages)
+    builder = genai_spans.FieldBuilder(attrs, {"kind": "llm_call"})
+    assert plain_llm.fill_plain_llm(builder, "chat", attrs, False) is plain
+    fast = _lines(_span(attrs))
+    with _general_path_only():
+        assert _lines(_span(attrs)) == fast
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '[{"role":"user","parts":[{"type":"tool_call","arguments":{"n":9e0}}]}]',
+        '[{"role":"user","parts":[{"type":"text","content":"\\u00e9t\\u00e9"}]}]',
+        '[{"role":"user","parts":[{"type":"text","content":"a\\/b"}]}] ',
+    ],
+)
+def test_message_text_is_moved_only_when_orjson_writes_it_byte_for_byte(raw: str) -> None:
+    """A message attribute that orjson would write differently (another number form, escapes
+    it does not use), even in as many bytes, is not recorded as orjson's form (it stays in
+    otel.attrs, or moves with the standard library's style that writes it) and comes back as
+    the very string."""
+    attrs = dict(OPENAI_V2, **{"gen_ai.input.messages": raw})
+    events = mapping.span_to_events(_span(attrs))
+    main = next(e for e in events if "otel" in e)
+    where = main["otel"].get("moved", {}).get("gen_ai.input.messages")
+    assert where is None or where[1] != "json/o", where
+    back = mapping.events_to_span([codec.loads(codec.dumps_line(e)) for e in events])
+    assert (back.attributes or {})["gen_ai.input.messages"] == raw
