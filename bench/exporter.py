@@ -221,7 +221,8 @@ def print_parts(spans: int) -> None:
     from otel_jsonl.genai.spans import FieldBuilder
     from otel_jsonl.otel.exporter import JsonlSpanExporter
     from otel_jsonl.otel.exporter_screen import LineScreen
-    from otel_jsonl.otel.mapping import _span_attrs, span_to_events
+    from otel_jsonl.otel.mapping import span_to_events
+    from otel_jsonl.otel.span_fields import events_of, fields_of, otel_block, span_attrs
     from otel_jsonl.record import codec
     from otel_jsonl.record.redact import Redactor
 
@@ -233,7 +234,12 @@ def print_parts(spans: int) -> None:
             exporter._map(span, lines)
         events = [e for e in lines if "otel" in e]
         encoded = [codec.dumps_line(e) for e in events]
-        attrs = [_span_attrs(span) for span in made]
+        attrs = [span_attrs(fields_of(span)) for span in made]
+        # What the otel block of these spans is made of: the attribute no field holds, and
+        # where the others went.
+        probe = FieldBuilder(attrs[0], {})
+        fill_plain_llm(probe, "chat", attrs[0], False)
+        left, moved = probe.attrs, probe.moved
         screen, redactor = LineScreen(), Redactor()
 
         def mapped() -> None:
@@ -256,8 +262,17 @@ def print_parts(spans: int) -> None:
         parts = {
             "mapping (exporter._map)": mapped,
             "  span_to_events": each(lambda s: span_to_events(s, resource_ref="r-1"), made),
+            "    span fields (fields_of, span_attrs)": each(
+                lambda s: span_attrs(fields_of(s)), made
+            ),
             "    genai attributes (fill_plain_llm)": each(
                 lambda a: fill_plain_llm(FieldBuilder(a, {}), "chat", a, False), attrs
+            ),
+            "    otel block (span_fields.otel_block)": each(
+                lambda s: otel_block(
+                    fields_of(s), left, dict(moved), "r-1", events_of(fields_of(s))
+                ),
+                made,
             ),
             # The step lines of these spans are native (span_lines): no search for NaN.
             "encode (codec.dumps_decoded_line)": each(codec.dumps_decoded_line, events),

@@ -4,9 +4,13 @@ Variants, interleaved in every repetition (order shuffled), each writing N steps
 directory:
 - ``article``: the article's recorder (copied below, its lost ``**`` restored): ``json.dumps`` and
   a line-buffered text file;
-- ``trace``: ``otel_jsonl.Trace`` with defaults (cap, blob store and redaction on), orjson present;
-- ``trace-stdlib``: the same in a worker process started with ``OTEL_JSONL_NO_ORJSON=1``, as a
-  user without orjson runs it (the standard-library encoder and reader, chosen at first use);
+- ``trace``: ``otel_jsonl.Trace`` with defaults (cap, blob store and redaction on), orjson
+  present, and the secret scan's Hyperscan prefilter when the ``fast`` extra is installed (the
+  header says which);
+- ``trace-re``: the same with the secret scan in ``re`` alone (no prefilter);
+- ``trace-stdlib``: the same in a worker process started with ``OTEL_JSONL_NO_ORJSON=1`` and
+  ``OTEL_JSONL_NO_ACCEL=1``, as a user with the standard library alone runs it (the
+  standard-library encoder, reader and secret scan, chosen at first use);
 - ``trace-noredact``: ``Trace`` with ``redact=False`` (what the secret screen costs);
 - ``minimal``: the least a recorder keeping the file's contract does in Python, with orjson and
   nothing else: build the event (ts, run, seq, kind, fields), ``orjson.dumps``, one ``os.write``;
@@ -49,6 +53,7 @@ from typing import Any
 
 from otel_jsonl import Trace
 from otel_jsonl.record import codec as _codec
+from otel_jsonl.record import secrets
 
 
 class ArticleTrace:
@@ -217,22 +222,25 @@ def time_variant(variant: str, kind: str, all_fields: list[dict[str, Any]], tmp:
             tail = variant.removeprefix("fsync-")
             policy = int(tail) if tail.isdigit() else tail
         t = Trace(path, fsync=policy, redact=variant != "trace-noredact")
+        secrets.use_accelerator(variant != "trace-re")
         t0 = time.perf_counter()
         for fields in all_fields:
             t.step(kind, **fields)
         elapsed = time.perf_counter() - t0
         t.close()
+        secrets.use_accelerator(True)
         assert t.dropped == 0, t.last_error
     shutil.rmtree(run_dir)
     return elapsed / steps
 
 
 class StdlibWorker:
-    """A process without orjson (``OTEL_JSONL_NO_ORJSON=1``) timing the ``trace`` variant on
-    request, so the standard-library recorder is interleaved with the others."""
+    """A process without orjson and Hyperscan (``OTEL_JSONL_NO_ORJSON=1``,
+    ``OTEL_JSONL_NO_ACCEL=1``) timing the ``trace`` variant on request, so the standard-library
+    recorder is interleaved with the others."""
 
     def __init__(self, tmp: Path) -> None:
-        env = {**os.environ, "OTEL_JSONL_NO_ORJSON": "1"}
+        env = {**os.environ, "OTEL_JSONL_NO_ORJSON": "1", "OTEL_JSONL_NO_ACCEL": "1"}
         self.proc = subprocess.Popen(
             [sys.executable, __file__, "--worker", str(tmp)],
             env=env,
@@ -260,12 +268,13 @@ def worker(tmp: Path) -> None:
         kind, fields = payloads()[name]
         elapsed = time_variant(variant, kind, steps_of(name, fields, int(steps)), tmp)
         assert not _codec.HAVE_ORJSON, "the stdlib worker has orjson"
+        assert not secrets.accelerated(), "the stdlib worker has the Hyperscan prefilter"
         print(elapsed, flush=True)
 
 
 def target(variant: str, payload: str) -> str:
     """Issue 16's target for this variant and payload, as printed beside the ratio."""
-    if variant == "trace":
+    if variant in ("trace", "trace-re"):
         return "<= 1.0" if "capped" in payload else "<= 0.4"
     if variant == "trace-stdlib":
         return "<= 1.0"
@@ -274,11 +283,14 @@ def target(variant: str, payload: str) -> str:
 
 def profile(reps: int) -> None:
     """Where a step's time goes: the article's encoding, the recorder's encoding, the secret
-    screen (whole, through ``Redactor.redact_bytes`` as the writer calls it, and its two passes,
-    fold and scan), the write and, for a line over the cap, the cap, in microseconds (medians,
-    interleaved)."""
-    from otel_jsonl.record import secret_scan
+    screen (whole, through ``Redactor.redact_bytes`` as the writer calls it; the two passes of
+    the scan in ``re``, fold and scan; the Hyperscan prefilter that replaces them), the write
+    and, for a line over the cap, the cap, in microseconds (medians, interleaved)."""
+    from otel_jsonl.record import secret_accel, secret_scan
     from otel_jsonl.record.redact import Redactor
+
+    prefilter = secret_accel.stops_finder()
+    assert prefilter is not None, "the profile shows the prefilter: install the fast extra"
 
     redactor = Redactor()
     print("microseconds per call, median of interleaved repetitions")
@@ -297,6 +309,7 @@ def profile(reps: int) -> None:
                 "dumps_line": lambda e=event: _codec.dumps_line(e),
                 "screen: fold": lambda b=line: b.translate(secret_scan.FOLD_TABLE),
                 "screen: scan": lambda f=folded: secret_scan.scan()[0].search(f),
+                "screen: prefilter": lambda b=line: prefilter(b),
                 "screen: whole": lambda b=line: redactor.redact_bytes(b),
                 "os.write": lambda b=line: os.write(fd, b),
             }
@@ -338,12 +351,14 @@ def main() -> None:
     if args.profile:
         profile(args.reps)
         return
-    variants = ["article", "trace", "trace-stdlib", "trace-noredact", "minimal"]
+    variants = ["article", "trace", "trace-re", "trace-stdlib", "trace-noredact", "minimal"]
     variants += ["minimal-stdlib", "raw"]
     if args.durability:
         variants = ["article", "trace", "fsync-100", "fsync-line"]
     print(f"orjson: {_codec.HAVE_ORJSON}; {args.reps} reps x {args.steps} steps, interleaved")
-    print("trace-stdlib runs in a worker process with OTEL_JSONL_NO_ORJSON=1")
+    accel = "Hyperscan prefilter" if secrets.accelerated() else "re alone (no fast extra)"
+    print(f"trace: the secret scan with the {accel}; trace-re: in re alone")
+    print("trace-stdlib: a worker process with OTEL_JSONL_NO_ORJSON=1 and OTEL_JSONL_NO_ACCEL=1")
     print(
         f"{'payload':<16} {'variant':<15} {'median µs':>10} {'ratio to article':>17} "
         f"{'target':>7} {'met':>4}"

@@ -4,21 +4,25 @@ For lines of typical agent text (prose, JSON tool arguments, code, a shell listi
 200 B, 2 KB, 4 KB and 64 KB, with no secret in them (the common case), medians of interleaved
 repetitions of:
 
-- ``screen``: ``find_secrets`` as the recorder calls it (one ``translate`` and one ``re``
-  scan forwards from after the line's own ``ts``, generated ``run`` and ``seq``, or, for a line
-  of 512 bytes or more dense with stops, the whole line reversed and two scans, key stops and
-  token stops apart; the ``scan`` column says which), and ``redact_bytes`` of the default
-  ``Redactor`` on the whole line (what the exporter's writer calls);
+- ``screen``: ``find_secrets`` as installed, as the recorder calls it (from after the line's
+  own ``ts``, generated ``run`` and ``seq``): with the ``fast`` extra, one Hyperscan pass
+  that finds the stops where a verifier can accept something, then the ``re`` pattern at those
+  stops alone; and ``redact_bytes`` of the default ``Redactor`` on the whole line (what the
+  exporter's writer calls);
+- ``stdlib``: ``find_secrets`` in ``re`` alone (one ``translate`` and one ``re`` scan
+  forwards, or, for a line of 512 bytes or more dense with stops, the whole line reversed and
+  two scans, key stops and token stops apart; the ``scan`` column says which);
 - ``old screen``: the redactor of the 8 families the first version knew (OpenAI, Anthropic,
   GitHub, AWS, Google, Bearer, Basic/Authorization, Slack), reimplemented here as it was: its
   screen (``lower``, two ``in`` tests, ``translate``, a ``find`` per token run, a regex per
   long run) and, when the screen says maybe, each pattern whose literal is in the line;
 - ``floor``: ``dumps_line`` of the step (orjson) and one ``os.write`` of it, which every step pays.
 
-Prints microseconds and nanoseconds per byte, the ratio of the screen to the old screen and to
-the floor, the number of passes over the line, the bytes the scan stops at and how many of those
-reach a verifier. Issue 16's budget for the screen: about 1 ns per byte, near nothing on 200 B
-lines. Times are CPU time of the thread (``time.thread_time``), which a busy machine disturbs less.
+Prints microseconds and nanoseconds per byte, the ratio of the screen (and of ``re`` alone) to
+the old screen and to the floor, the number of passes over the line, the prefilter's stops, the
+bytes the ``re`` scan stops at and how many of those reach a verifier. Issue 16's budget for
+the screen: about 1 ns per byte, near nothing on 200 B lines. Times are CPU time of the thread
+(``time.thread_time``), which a busy machine disturbs less.
 Usage: ``python bench/redact.py [--reps 9]``.
 """
 
@@ -34,7 +38,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from otel_jsonl.record import codec, secrets
+from otel_jsonl.record import codec, secret_accel, secrets
 from otel_jsonl.record.redact import Redactor
 from otel_jsonl.record.secret_scan import FOLD_TABLE, is_dense
 
@@ -185,10 +189,13 @@ def main() -> int:
     args = parser.parse_args()
     redactor = Redactor()
     secrets.find_secrets(b"warm up: compile the scan")
+    accel = "Hyperscan prefilter, then re at its stops" if secret_accel.stops_finder() else "re"
     print(f"median of {args.reps} interleaved repetitions; no secret in any line")
+    print(f"screen: find_secrets as installed ({accel}); stdlib: re alone")
     print(
         f"{'text':<14} {'size':>6} {'screen µs':>10} {'ns/B':>5} {'old µs':>8} {'ns/B':>5} "
-        f"{'x old':>6} {'redact_bytes µs':>15} {'floor µs':>9} {'x floor':>8} {'stops':>5} "
+        f"{'x old':>6} {'stdlib µs':>9} {'x old':>6} "
+        f"{'redact_bytes µs':>15} {'floor µs':>9} {'x floor':>8} {'pre':>3} {'stops':>5} "
         f"{'verified':>8} {'scan':>4}"
     )
     cases = [
@@ -208,8 +215,11 @@ def main() -> int:
             stops = line.translate(FOLD_TABLE).count(b":", 0 if dense else start)
             scan = "rev" if dense else "fwd"
             verified = len(secrets.candidates(line))
+            prefilter = secret_accel.stops_finder()
+            pre = len(prefilter(line)) if prefilter is not None else 0
             variants: dict[str, Callable[[], object]] = {
                 "screen": lambda b=line, at=start: secrets.find_secrets(b, False, at),
+                "stdlib": lambda b=line, at=start: secrets.find_secrets_stdlib(b, False, at),
                 "old": lambda b=line: old_redact(b),
                 "redact_bytes": lambda b=line: redactor.redact_bytes(b),
                 "floor": lambda e=event: os.write(out, codec.dumps_line(e)),
@@ -224,21 +234,24 @@ def main() -> int:
             print(
                 f"{name:<14} {n:>6} {med['screen']:>10.2f} {med['screen'] * 1e3 / n:>5.2f} "
                 f"{med['old']:>8.2f} {med['old'] * 1e3 / n:>5.2f} "
-                f"{med['screen'] / med['old']:>6.2f} {med['redact_bytes']:>15.2f} "
+                f"{med['screen'] / med['old']:>6.2f} {med['stdlib']:>9.2f} "
+                f"{med['stdlib'] / med['old']:>6.2f} {med['redact_bytes']:>15.2f} "
                 f"{med['floor']:>9.2f} {med['screen'] / med['floor']:>8.2f} "
-                f"{stops:>5} {verified:>8} {scan:>4}"
+                f"{pre:>3} {stops:>5} {verified:>8} {scan:>4}"
             )
     finally:
         os.close(out)
         os.unlink(tmp)
     print(
-        "passes over the line: screen fwd 2 (translate, one re scan from its literal ':'), "
-        "rev 5 (a count of 256 bytes, translate twice, reverse, two re scans); "
-        "old screen 4 or more (lower, two in tests, translate, a find per long run)"
+        "passes over the line: with the prefilter 1 (Hyperscan), then the re pattern in a "
+        "window at each of its stops (pre); in re alone fwd 2 (translate, one re scan from "
+        "its literal ':'), rev 5 (a count of 256 bytes, translate twice, reverse, two re "
+        "scans); old screen 4 or more (lower, two in tests, translate, a find per long run)"
     )
     print(
-        "stops: the bytes the scan stops at (':' after folding); verified: the stops where a "
-        "key name or prefix matched and a verifier ran (and found nothing)"
+        "pre: the prefilter's stops; stops: the bytes the re scan stops at (':' after "
+        "folding); verified: the stops where a key name or prefix matched and a verifier ran "
+        "(and found nothing); scan: which re scan the line takes"
     )
     return 0
 

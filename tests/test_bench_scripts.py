@@ -30,11 +30,13 @@ def run_bench(*args: str, timeout: float = 240) -> str:
 
 def test_recorder_bench_prints_every_variant_beside_the_article() -> None:
     """bench/recorder.py prints, for every payload, the article, the recorder (with orjson and
-    without), the recorder without redaction, the minimal recorders and the raw write, each with
-    a time and a ratio, and a target with its verdict for the recorder."""
+    the prefilter, with the scan in re, with the standard library alone), the recorder without
+    redaction, the minimal recorders and the raw write, each with a time and a ratio, and a
+    target with its verdict for the recorder."""
     out = run_bench("bench/recorder.py", "--reps", "1", "--steps", "30")
+    assert "trace: the secret scan with the Hyperscan prefilter" in out
     payloads = ["200B step", "2KB llm_call", "4KB tool_result", "5KB capped", "5KB capped, new"]
-    variants = ["article", "trace", "trace-stdlib", "trace-noredact", "minimal"]
+    variants = ["article", "trace", "trace-re", "trace-stdlib", "trace-noredact", "minimal"]
     variants += ["minimal-stdlib", "raw"]
     for payload in payloads:
         for variant in variants:
@@ -44,7 +46,7 @@ def test_recorder_bench_prints_every_variant_beside_the_article() -> None:
             )
             found = row.search(out)
             assert found, f"no row for {payload} / {variant} in:\n{out}"
-            if variant in ("trace", "trace-stdlib"):
+            if variant in ("trace", "trace-re", "trace-stdlib"):
                 assert re.search(r"<= [0-9.]+ +(yes|NO)$", found["rest"]), found[0]
 
 
@@ -52,7 +54,8 @@ def test_recorder_bench_profile_prints_each_part() -> None:
     """bench/recorder.py --profile prints the cost of each part of a step, the screen's two
     passes and the cap included."""
     out = run_bench("bench/recorder.py", "--profile", "--reps", "1")
-    for part in ("dumps_line", "screen: fold", "screen: scan", "screen: whole", "os.write"):
+    parts = ["dumps_line", "screen: fold", "screen: scan", "screen: prefilter", "screen: whole"]
+    for part in [*parts, "os.write"]:
         assert re.search(rf"{re.escape(part)} {NUMBER}", out), (part, out)
     assert re.search(rf"5KB capped \([0-9]+ B\):.* cap {NUMBER}", out), out
 
@@ -92,3 +95,18 @@ def test_bigfile_bench_prints_every_command_at_every_size() -> None:
             row = rf"^{re.escape(command)} +{size} +{NUMBER} +{NUMBER} +{NUMBER} +{NUMBER}$"
             assert re.search(row, out, re.M), (command, size, out)
     assert "peak RSS <= 100 MB" in out
+
+
+def test_redact_bench_prints_the_screen_beside_the_old_one_and_re_alone() -> None:
+    """bench/redact.py prints, for every text and size and the recorder's steps, the screen as
+    installed (with the Hyperscan prefilter here), the old 8-pattern screen, the ratio, the
+    scan in ``re`` alone and its ratio."""
+    out = run_bench("bench/redact.py", "--reps", "1")
+    assert "screen: find_secrets as installed (Hyperscan prefilter, then re at its stops)" in out
+    names = ["prose", "tool args", "code", "listing"]
+    rows = [(n, s) for n in names for s in ("200", "20[0-9][0-9]", "40[0-9][0-9]", "65[0-9]+")]
+    rows += [("recorder 200B", "1[0-9][0-9]"), ("recorder 2KB", "20[0-9][0-9]")]
+    rows += [("recorder 4KB", "40[0-9][0-9]")]
+    cells = " +".join([NUMBER] * 7)
+    for name, size in rows:
+        assert re.search(rf"^{name} +{size} +{cells} ", out, re.M), (name, size, out)

@@ -1,5 +1,6 @@
 """The span exporter's secret screen on the span's own strings: same bytes as the whole-line
-screen, on the redaction corpus and on generated spans."""
+screen (in ``re`` alone and with the compiled prefilter), on the redaction corpus and on
+generated spans."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from opentelemetry.trace import SpanKind
 
 from otel_jsonl.otel.exporter import JsonlSpanExporter
 from otel_jsonl.otel.exporter_screen import LineScreen
+from otel_jsonl.record import secrets
 from otel_jsonl.record.secrets import candidates
 
 DATA = Path(__file__).parent / "data" / "redaction"
@@ -104,14 +106,26 @@ def _spans(tracer: Any, values: list[str], key: str) -> list[ReadableSpan]:
     return list(memory.get_finished_spans())
 
 
-def _export(spans: list[ReadableSpan], screen: bool) -> tuple[bytes, bool]:
+@pytest.fixture(autouse=True)
+def _accelerator_back_on() -> Iterator[None]:
+    """The tests switch the secret scan's prefilter off and on: it is left on."""
+    yield
+    secrets.use_accelerator(True)
+
+
+def _export(spans: list[ReadableSpan], screen: bool, accel: bool = False) -> tuple[bytes, bool]:
+    """The bytes of ``spans`` exported, with the LineScreen (``screen``, the scan in ``re``)
+    or the whole-line screen (with the scan's compiled prefilter when ``accel``); and whether
+    any line skipped the whole-line screen."""
     import io
 
+    secrets.use_accelerator(accel)
     buf = io.BytesIO()
     exporter = JsonlSpanExporter(stream=buf, cap=0)
-    assert exporter._screen is not None
+    assert (exporter._screen is None) is accel  # with the prefilter, the whole line is cheaper
     skipped = [0]
     if screen:
+        assert exporter._screen is not None
         clean = exporter._screen.clean
 
         def counting(event: dict[str, Any]) -> bool:
@@ -147,6 +161,7 @@ def test_corpus_lines_are_the_same_bytes(tracer: Any, key: str) -> None:
     fast, skipped = _export(spans, screen=True)
     slow, _ = _export(spans, screen=False)
     assert fast == slow
+    assert _export(spans, screen=False, accel=True)[0] == slow
     assert b"[REDACTED:" in fast
     assert skipped or key in SECRET_KEYS  # a secret-named attribute is a candidate on each line
 
@@ -166,7 +181,9 @@ def test_generated_spans_are_the_same_bytes(tracer: Any, values: list[str], key:
     """Generated strings (secrets, look-alikes, scan bytes, escapes) give the same lines with
     the screen on the span's strings as with the whole-line screen."""
     spans = _spans(tracer, values, key)
-    assert _export(spans, screen=True)[0] == _export(spans, screen=False)[0]
+    slow = _export(spans, screen=False)[0]
+    assert _export(spans, screen=True)[0] == slow
+    assert _export(spans, screen=False, accel=True)[0] == slow
 
 
 def test_unknown_line_shape_is_screened_whole() -> None:

@@ -277,3 +277,85 @@ def test_native_tells_the_common_span_from_one_with_nan() -> None:
     )
     assert not native
     assert b"NaN" in codec.dumps_line(events[0])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(attrs=_attributes())
+def test_distinct_plans_move_as_the_checked_moves_do(attrs: dict[str, Any]) -> None:
+    """A plan whose attributes fill distinct fields moves them without looking for a field
+    already set, and gives the lines of the moves that look."""
+    span = _span(attrs)
+    fast = _lines(span)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(plain_llm, "_move_distinct", plain_llm._move)
+        assert _lines(span) == fast
+
+
+def test_distinct_is_told_from_the_attribute_names() -> None:
+    """Two attributes for one field (provider, a deprecated usage name) make a plan that
+    looks for set fields; the openai-v2 span's plan does not."""
+    assert plain_llm._plan(tuple(OPENAI_V2)).distinct  # type: ignore[union-attr]
+    for extra in ("gen_ai.system", "gen_ai.usage.prompt_tokens"):
+        plan = plain_llm._plan((*OPENAI_V2, extra))
+        assert plan is not None and not plan.distinct, extra
+
+
+def _with_input(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    return dict(OPENAI_V2, **{"gen_ai.input.messages": json.dumps(messages)})
+
+
+def _call(call_id: str | None) -> dict[str, Any]:
+    part = {"type": "tool_call", "id": call_id, "name": "f", "arguments": {}}
+    return {"role": "assistant", "parts": [part]}
+
+
+def _answer(call_id: str | None) -> dict[str, Any]:
+    return {"role": "tool", "parts": [{"type": "tool_call_response", "id": call_id, "response": 1}]}
+
+
+@pytest.mark.parametrize(
+    ("messages", "plain"),
+    [
+        ([_call("c1"), _answer("c1")], True),
+        ([_call("c1"), _call("c2"), _answer("c1"), _answer("c2")], True),
+        ([_call("c1")], True),  # a call not answered yet: no answer to pair
+        ([_answer("c9")], True),  # an answer alone: no call to pair
+        ([_call("c1"), _answer("c1"), _answer("c9")], True),  # every call answered
+        ([_call("c1"), _answer(None)], True),  # the answer without an id pairs with none
+        ([_call("c1"), _answer("c9")], False),  # the Responses pairing renumbers these
+        ([_call("c1"), _call("c2"), _answer("c2"), _answer("c9")], False),
+        ([_call(None), _answer("c9")], False),
+    ],
+)
+def test_tool_call_pairing_decides_the_path(messages: list[dict[str, Any]], plain: bool) -> None:
+    """A model input whose tool calls the Responses pairing would renumber (a call without an
+    answer beside an answer with an id of no call) is left to the general path; any other
+    takes the one-pass path; both give the same lines."""
+    attrs = _with_input(messages)
+    builder = genai_spans.FieldBuilder(attrs, {"kind": "llm_call"})
+    assert plain_llm.fill_plain_llm(builder, "chat", attrs, False) is plain
+    fast = _lines(_span(attrs))
+    with _general_path_only():
+        assert _lines(_span(attrs)) == fast
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '[{"role":"user","parts":[{"type":"tool_call","arguments":{"n":9e0}}]}]',
+        '[{"role":"user","parts":[{"type":"text","content":"\\u00e9t\\u00e9"}]}]',
+        '[{"role":"user","parts":[{"type":"text","content":"a\\/b"}]}] ',
+    ],
+)
+def test_message_text_is_moved_only_when_orjson_writes_it_byte_for_byte(raw: str) -> None:
+    """A message attribute that orjson would write differently (another number form, escapes
+    it does not use), even in as many bytes, is not recorded as orjson's form (it stays in
+    otel.attrs, or moves with the standard library's style that writes it) and comes back as
+    the very string."""
+    attrs = dict(OPENAI_V2, **{"gen_ai.input.messages": raw})
+    events = mapping.span_to_events(_span(attrs))
+    main = next(e for e in events if "otel" in e)
+    where = main["otel"].get("moved", {}).get("gen_ai.input.messages")
+    assert where is None or where[1] != "json/o", where
+    back = mapping.events_to_span([codec.loads(codec.dumps_line(e)) for e in events])
+    assert (back.attributes or {})["gen_ai.input.messages"] == raw

@@ -87,10 +87,15 @@ def events(path: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def test_readme_shows_the_two_install_lines() -> None:
-    """The README shows the plain install and the no-code-change one, with the extra that
-    brings what the openai-v2 instrumentation needs; each is tested below."""
-    assert install_lines() == ["pip install ./otel-jsonl", "pip install './otel-jsonl[openai-v2]'"]
+def test_readme_shows_the_three_install_lines() -> None:
+    """The README shows the plain install, the one with the secret screen's compiled
+    prefilter, and the no-code-change one, with the extra that brings what the openai-v2
+    instrumentation needs; each is tested below."""
+    assert install_lines() == [
+        "pip install ./otel-jsonl",
+        "pip install './otel-jsonl[fast]'",
+        "pip install './otel-jsonl[openai-v2]'",
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +109,7 @@ def plain_venv(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def openai_v2_venv(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A venv from the README's no-code-change install line."""
     where = tmp_path_factory.mktemp("openai-v2")
-    return where, make_venv(where, install_lines()[1])
+    return where, make_venv(where, install_lines()[2])
 
 
 def test_plain_install_records_shows_and_ships(plain_venv: tuple[Path, Path]) -> None:
@@ -141,6 +146,37 @@ def test_plain_install_records_shows_and_ships(plain_venv: tuple[Path, Path]) ->
             env,
         )
         assert len(receiver.spans) >= 3
+
+
+def test_fast_install_screens_with_the_prefilter(tmp_path: Path) -> None:
+    """``pip install './otel-jsonl[fast]'``: Hyperscan comes with it, the secret screen uses
+    it, and a key recorded by ``Trace`` is redacted; the plain install has no prefilter."""
+    bindir = make_venv(tmp_path, install_lines()[1])
+    script = tmp_path / "fast.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            from otel_jsonl import Trace
+            from otel_jsonl.record import secrets
+
+            with Trace("traces/run.jsonl") as trace:
+                trace.step("tool_result", output="key sk-proj-Xq7RbV2mK9pLw4TzN8cY3hJ6dF1sG5aQ0eU")
+            print(secrets.accelerated())
+            """
+        )
+    )
+    env = clean_env()
+    assert run([str(bindir / "python"), str(script)], tmp_path, env).stdout.strip() == "True"
+    (line,) = events(tmp_path / "traces" / "run.jsonl")
+    assert str(line["output"]).startswith("key [REDACTED:openai_key:")
+
+
+def test_plain_install_has_no_prefilter(plain_venv: tuple[Path, Path]) -> None:
+    """The plain install brings no Hyperscan: the screen runs in the standard library."""
+    where, bindir = plain_venv
+    code = "from otel_jsonl.record import secrets; print(secrets.accelerated())"
+    out = run([str(bindir / "python"), "-c", code], where, clean_env()).stdout
+    assert out.strip() == "False"
 
 
 def _env_of(block: str) -> tuple[dict[str, str], list[str]]:

@@ -73,6 +73,9 @@ class _Plan(NamedTuple):
     finish: bool
     request: _Steps
     messages: _Steps
+    #: No two attributes fill one field (provider; usage's deprecated names): the moves need
+    #: not look for a field already set (:func:`_move_distinct`).
+    distinct: bool
 
 
 #: Plans by the span's attribute names in order (spans of one instrumentation share a few).
@@ -99,13 +102,17 @@ def _plan(keys: tuple[str, ...]) -> _Plan | None:
             name = key[len(n.GEN_AI_REQUEST_PREFIX) :]
             requests.append((key, name, _pointer("request", name)))
     fields = ("system", "input", "output")
+    ids = tuple((k, f, _pointer(f)) for k, f in _TOP[3:] if k in present)
+    usage = tuple((k, f, _pointer("usage", f)) for k, f in _USAGE if k in present)
+    filled = [f for _, f, _ in ids], [f for _, f, _ in usage]
     return _Plan(
         models=tuple((k, f, _pointer(f)) for k, f in _TOP[:3] if k in present),
-        ids=tuple((k, f, _pointer(f)) for k, f in _TOP[3:] if k in present),
-        usage=tuple((k, f, _pointer("usage", f)) for k, f in _USAGE if k in present),
+        ids=ids,
+        usage=usage,
         finish=n.GEN_AI_RESPONSE_FINISH_REASONS in present,
         request=tuple(requests),
         messages=tuple((k, f, "") for k, f in zip(_CONTENT, fields, strict=True) if k in present),
+        distinct=all(len(set(group)) == len(group) for group in filled),
     )
 
 
@@ -116,8 +123,9 @@ def _plain_messages(messages: Any, output: bool) -> bool:
     per part: this runs on every model call."""
     if type(messages) is not list:
         return False
-    calls: list[Any] | None = None
-    answers: list[Any] | None = None
+    # The ids of tool calls and of answers, when there are any (str or None: checked).
+    calls: set[Any] | None = None
+    answers: set[Any] | None = None
     for message in messages:
         if type(message) is not dict:
             return False
@@ -139,8 +147,8 @@ def _plain_messages(messages: Any, output: bool) -> bool:
                 if call_id is not None and type(call_id) is not str:
                     return False  # the pairing hashes ids: any other type is its business
                 if calls is None:
-                    calls = []
-                calls.append(call_id)
+                    calls = set()
+                calls.add(call_id)
             elif kind == "tool_call_response":
                 if "result" in part and "response" not in part:
                     return False
@@ -148,49 +156,38 @@ def _plain_messages(messages: Any, output: bool) -> bool:
                 if call_id is not None and type(call_id) is not str:
                     return False
                 if answers is None:
-                    answers = []
-                answers.append(call_id)
+                    answers = set()
+                answers.add(call_id)
             elif kind == "reasoning":
                 content = part.get("content")
                 if isinstance(content, str) and content.startswith("["):
                     return False
-    if calls and answers and not output:
-        asked, answered = set(calls), set(answers)
-        lonely_call = any(c not in answered for c in calls)
-        if lonely_call and any(a is not None for a in answered - asked):
+    # The Responses pairing renumbers when a call has no answer and an answer (with an id)
+    # has no call: set operations, no generator (every call answered is the common case).
+    if calls and answers and not output and not calls <= answers:
+        unasked = answers - calls
+        unasked.discard(None)
+        if unasked:
             return False
     return True
 
 
-def _parse(raw: str) -> tuple[Any, bool]:
-    """``raw`` parsed as :func:`.jsontext.loads` does, and whether orjson parsed it (then its
-    values are JSON-native, no NaN, no integer over 64 bits: the codec re-encodes them with
-    orjson alone). ValueError when it is not JSON."""
-    if _codec.HAVE_ORJSON:
-        try:
-            return _codec.loads(raw), True
-        except ValueError:
-            pass
-    return loads(raw), False
+#: orjson (the codec's), or None when the codec does without it: known on first use.
+_ORJSON: list[Any] = []
 
 
-#: orjson's ``dumps`` (the codec's), once known.
-_DUMPS: list[Any] = []
+def _orjson() -> Any:
+    if not _ORJSON:
+        _ORJSON.append(_codec.orjson_module())
+    return _ORJSON[0]
 
 
-def _compact(raw: str, parsed: Any) -> bool:
-    """``raw`` is ``parsed`` as orjson writes it (``parsed`` from orjson): the first test of
-    :func:`.jsontext.exact_json_style`, without its wrappers. orjson's own ``dumps`` (a parsed
-    value is JSON-native: the codec's options and checks change nothing in its bytes)."""
-    if not _DUMPS:
-        _DUMPS.append(_codec.orjson_module().dumps)
-    try:
-        same: bool = _DUMPS[0](parsed) == raw.encode("utf-8")
-    except TypeError:  # orjson's JSONEncodeError (nested too deep): the codec's careful path
-        encoded = raw.encode("utf-8")
-        line = _codec.dumps_decoded_line(parsed)
-        return len(line) == len(encoded) + 1 and line.startswith(encoded)
-    return same
+def _compact_careful(raw: str, parsed: Any) -> bool:
+    """Whether ``raw`` is ``parsed`` as the codec writes it, for a value orjson's ``dumps``
+    refuses (nested too deep)."""
+    encoded = raw.encode("utf-8")
+    line = _codec.dumps_decoded_line(parsed)
+    return len(line) == len(encoded) + 1 and line.startswith(encoded)
 
 
 def _content(b: FieldBuilder, key: str, field: str, raw: Any) -> bool:
@@ -198,10 +195,20 @@ def _content(b: FieldBuilder, key: str, field: str, raw: Any) -> bool:
     False when the general path must (it normalises, repairs or reads elsewhere)."""
     if type(raw) is not str:
         return False
+    # Parsed as jsontext.loads does; ``fast`` when orjson parsed it (then its values are
+    # JSON-native, no NaN, no integer over 64 bits: the codec re-encodes them with orjson).
+    orjson = _ORJSON[0] if _ORJSON else _orjson()
+    fast = orjson is not None
     try:
-        parsed, fast = _parse(raw)
+        parsed = orjson.loads(raw) if fast else loads(raw)
     except ValueError:
-        return False
+        if not fast:
+            return False
+        fast = False
+        try:
+            parsed = loads(raw)
+        except ValueError:
+            return False
     if key == n.GEN_AI_SYSTEM_INSTRUCTIONS:
         if type(parsed) is list and any(
             type(m) is dict and type(m.get("parts")) is list for m in parsed
@@ -221,10 +228,17 @@ def _content(b: FieldBuilder, key: str, field: str, raw: Any) -> bool:
         b.native = False
     if value is parsed or value == parsed:
         # exact_json_style's first test, without its wrapper: the compact form as orjson
-        # writes it (what openai-v2 and most instrumentations write).
-        if fast and _compact(raw, parsed):
-            codec: str | None = "json/o"
-        else:
+        # writes it (what openai-v2 and most instrumentations write), with orjson's own
+        # dumps (a parsed value is JSON-native: the codec's options change none of its bytes).
+        codec: str | None = None
+        if fast:
+            try:
+                if orjson.dumps(parsed) == raw.encode("utf-8"):
+                    codec = "json/o"
+            except TypeError:  # orjson's JSONEncodeError (nested too deep)
+                if _compact_careful(raw, parsed):
+                    codec = "json/o"
+        if codec is None:
             codec = exact_json_style(raw, parsed)
         if codec is not None:
             del b.attrs[key]
@@ -252,11 +266,12 @@ def fill_plain_llm(b: FieldBuilder, op: str, attrs: Mapping[str, Any], has_event
     # message field says otherwise (_content): the scalars moved are finite (_move), the
     # otel block writes the others as objects.
     b.native = True
-    if not _move(b, attrs, plan.models, None):
+    move = _move_distinct if plan.distinct else _move
+    if not move(b, attrs, plan.models, None):
         return _undo(b, main_len, attrs)
     if "model" not in main and "response_model" in main:
         main["model"] = main["response_model"]
-    if not (_move(b, attrs, plan.ids, None) and _move(b, attrs, plan.usage, "usage")):
+    if not (move(b, attrs, plan.ids, None) and move(b, attrs, plan.usage, "usage")):
         return _undo(b, main_len, attrs)
     if plan.finish:
         reasons = attrs[n.GEN_AI_RESPONSE_FINISH_REASONS]
@@ -267,7 +282,7 @@ def fill_plain_llm(b: FieldBuilder, op: str, attrs: Mapping[str, Any], has_event
                 return _undo(b, main_len, attrs)  # a str subclass: the general path's
         elif isinstance(reasons, (tuple, list)):
             return _undo(b, main_len, attrs)
-    if not _move(b, attrs, plan.request, "request"):
+    if not move(b, attrs, plan.request, "request"):
         return _undo(b, main_len, attrs)
     for key, field, _ in plan.messages:
         if not _content(b, key, field, attrs[key]):
@@ -310,6 +325,35 @@ def _move(b: FieldBuilder, attrs: Mapping[str, Any], steps: _Steps, into: str | 
                 continue
         else:
             target[field] = value
+        del left[key]
+        moved[key] = pointer
+    return True
+
+
+def _move_distinct(
+    b: FieldBuilder, attrs: Mapping[str, Any], steps: _Steps, into: str | None
+) -> bool:
+    """:func:`_move` for a plan whose fields are all distinct (``_Plan.distinct``), on a fresh
+    line: no field can be set already, so none is looked for, and the ``usage`` / ``request``
+    object is made at its first value."""
+    main, left, moved = b.main, b.attrs, b.moved
+    target = main if into is None else None
+    counts = into == "usage"
+    for key, field, pointer in steps:
+        value = attrs[key]
+        t = type(value)
+        if counts:
+            if t is not int:
+                if t is not bool and isinstance(value, int):
+                    return False
+                continue
+        elif not (t is str or t is int or t is bool or (t is float and math.isfinite(value))):
+            if t is tuple or t is float or value is None:
+                continue  # stays an attribute
+            return False
+        if target is None:
+            target = main[into] = {}  # type: ignore[index]  # into is a name here
+        target[field] = value
         del left[key]
         moved[key] = pointer
     return True

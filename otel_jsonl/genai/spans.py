@@ -218,9 +218,8 @@ _USAGE_KEYS = (
 def _fill_llm(
     b: FieldBuilder, events: Sequence[tuple[str, Any]], op: str, attrs: Mapping[str, Any]
 ) -> None:
-    """Fields of an ``llm_call`` (also used, in part, by ``embeddings``)."""
-    if fill_plain_llm(b, op, attrs, bool(events)):
-        return  # the common span, in one pass (the same fields as below)
+    """Fields of an ``llm_call`` (also used, in part, by ``embeddings``); the common model
+    call is filled by :func:`.plain_llm.fill_plain_llm` first (the same fields)."""
     ev = b.main
     if b.move(n.GEN_AI_OPERATION_NAME, ("operation",)) is None:
         ev["operation"] = op
@@ -375,7 +374,8 @@ def fill_step(
     main = b.main
     if op in n.LLM_OPERATIONS:
         main["kind"] = "llm_call"
-        _fill_llm(b, events, op, attrs)
+        if not fill_plain_llm(b, op, attrs, bool(events)):  # the common span, in one pass
+            _fill_llm(b, events, op, attrs)
     elif op == "execute_tool":
         first["kind"] = "tool_call"
         b.lines["tool_call"] = first

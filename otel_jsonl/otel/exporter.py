@@ -37,7 +37,7 @@ from ..genai.spans import llm_call_id
 from ..record import codec as _codec
 from ..record.rotate import RotationPolicy
 from ..record.writer import LineWriter, WriterOptions, WriterOptionsKw
-from .exporter_screen import LineScreen
+from .exporter_screen import line_screen
 from .joiner import LogJoiner, joiner_for
 from .mapping import encode_attrs, number_events, resource_event, resource_id, span_lines
 
@@ -258,9 +258,10 @@ class JsonlSpanExporter(_FileUser, SpanExporter):
         self._run_steps = RunSteps()
         redactor = self._sink.writer.redactor
         #: Screens step lines on the span's own strings (see exporter_screen); None when the
-        #: writer's redactor is not the default one (the whole line is screened then).
+        #: writer's redactor is not the default one, or the scan has its compiled prefilter
+        #: (the whole line is screened then).
         plain = redactor is not None and redactor.plain and _codec.HAVE_ORJSON
-        self._screen = LineScreen() if plain else None
+        self._screen = line_screen() if plain else None
         self._buffer = bytearray()
 
     def _resource_ref(self, resource: Resource) -> str:

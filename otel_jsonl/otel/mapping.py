@@ -34,13 +34,13 @@ from opentelemetry.sdk.util import BoundedList
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, TraceFlags, TraceState
 from opentelemetry.trace.status import Status, StatusCode
-from opentelemetry.util.types import Attributes
 
 from ..genai import names as n
 from ..genai.jsontext import JSON_STYLES
 from ..genai.run_steps import RunSteps
 from ..genai.spans import FieldBuilder, fill_step, operation_of
 from ..record import codec as _codec
+from .span_fields import events_of, fields_of, hex_id, otel_block, span_attrs
 from .typed_values import decode_attrs, encode_attrs
 
 __all__ = [
@@ -56,9 +56,7 @@ __all__ = [
     "span_to_events",
 ]
 
-#: Span kind names by the member's identity (hashing an enum member runs Python code).
-_KIND_NAMES = {id(k): k.name for k in SpanKind}
-_UNSET, _ERROR = StatusCode.UNSET, StatusCode.ERROR
+_ERROR = StatusCode.ERROR
 
 
 # --- resources -------------------------------------------------------------------------------
@@ -94,129 +92,6 @@ def resource_event(
 def resource_from_event(event: Mapping[str, Any]) -> Resource:
     """The resource a ``resource`` line describes."""
     return Resource(decode_attrs(event.get("attrs")), event.get("schema_url") or None)
-
-
-def _span_attrs(span: ReadableSpan) -> dict[str, Any]:
-    """The span's attributes as a plain dict (a copy).
-
-    The SDK gives a proxy of its ``BoundedAttributes``, slow to read key by key; the proxy's
-    ``copy()`` is the underlying dict's copy, made in C. Anything else is copied key by key.
-    """
-    raw = span.attributes
-    if raw is None:
-        return {}
-    copy = getattr(raw, "copy", None)
-    if copy is not None:
-        try:
-            out = copy()
-        except Exception:  # a mapping without a working copy(): copy it key by key below
-            out = None
-        if type(out) is dict:
-            return out
-    return dict(raw)
-
-
-#: The ``otel.scope`` object of recent scopes, by identity (spans of a tracer share one).
-_SCOPES: dict[int, tuple[InstrumentationScope, dict[str, Any]]] = {}
-
-
-def _items(span: ReadableSpan, private: str) -> Sequence[Any]:
-    """``span.events`` or ``span.links``: the SDK copies its bounded list under a lock for
-    each read, so an empty one (most spans) is told by its length first."""
-    raw = getattr(span, private, None)
-    if raw is not None and not len(raw):
-        return ()
-    return span.events if private == "_events" else span.links
-
-
-def _scope_json(scope: InstrumentationScope) -> dict[str, Any]:
-    """``otel.scope``: a copy of the one made for this scope object."""
-    cached = _SCOPES.get(id(scope))
-    if cached is not None and cached[0] is scope:
-        s = cached[1]
-    else:
-        s = {"name": scope.name}
-        if scope.version is not None:
-            s["version"] = scope.version
-        if scope.schema_url is not None:
-            s["schema_url"] = scope.schema_url
-        if scope.attributes:
-            s["attrs"] = encode_attrs(scope.attributes)
-        if len(_SCOPES) >= 64:
-            _SCOPES.clear()
-        _SCOPES[id(scope)] = (scope, s)
-    out = s.copy()
-    if "attrs" in out:
-        out["attrs"] = dict(out["attrs"])
-    return out
-
-
-def _otel_block(
-    span: ReadableSpan,
-    b: FieldBuilder,
-    resource_ref: str | None,
-    events: Sequence[Event],
-    status: Status,
-) -> dict[str, Any]:
-    otel: dict[str, Any] = {
-        "name": span.name,
-        "kind": _KIND_NAMES.get(id(span.kind)) or span.kind.name,
-        "ns": [span.start_time, span.end_time],
-    }
-    if status.status_code is not _UNSET:
-        otel["status"] = {"code": status.status_code.name}
-        if status.description is not None:
-            otel["status"]["description"] = status.description
-    if b.attrs:
-        otel["attrs"] = encode_attrs(b.attrs)
-    if b.moved:
-        otel["moved"] = b.moved
-    if events:
-        otel["events"] = [_event_json(e.name, e.timestamp, e.attributes) for e in events]
-    links = _items(span, "_links")
-    if links:
-        otel["links"] = [_link_json(link) for link in links]
-    scope = span.instrumentation_scope
-    if scope is not None:
-        otel["scope"] = _scope_json(scope)
-    if resource_ref is not None:
-        otel["resource"] = resource_ref
-    ctx = span.context
-    if ctx is not None:
-        flags = ctx.trace_flags
-        if flags != 1:
-            otel["flags"] = int(flags)
-        if ctx.trace_state:
-            otel["trace_state"] = ctx.trace_state.to_header()
-    parent = span.parent
-    if parent is not None and parent.is_remote:
-        otel["parent_remote"] = True
-    d_attrs, d_events, d_links = span.dropped_attributes, span.dropped_events, span.dropped_links
-    if d_attrs or d_events or d_links:
-        dropped = {"attrs": d_attrs, "events": d_events, "links": d_links}
-        otel["dropped"] = {k: v for k, v in dropped.items() if v}
-    return otel
-
-
-def _event_json(name: str, ns: int | None, attrs: Attributes) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": name, "ns": ns}
-    if attrs:
-        out["attrs"] = encode_attrs(attrs)
-    return out
-
-
-def _link_json(link: Link) -> dict[str, Any]:
-    ctx = link.context
-    out: dict[str, Any] = {"trace_id": f"{ctx.trace_id:032x}", "span_id": f"{ctx.span_id:016x}"}
-    if link.attributes:
-        out["attrs"] = encode_attrs(link.attributes)
-    if ctx.trace_state:
-        out["trace_state"] = ctx.trace_state.to_header()
-    if int(ctx.trace_flags) != 0:
-        out["flags"] = int(ctx.trace_flags)
-    if ctx.is_remote:
-        out["remote"] = True
-    return out
 
 
 def _errors(
@@ -266,32 +141,43 @@ def span_lines(
     that carries ``otel`` is known to hold no NaN or infinite float (the writer then encodes it
     without looking for them).
     """
-    ctx = span.context
+    fields = fields_of(span)
+    ctx = fields["_context"]
     if ctx is not None:
-        trace_id, span_id = f"{ctx.trace_id:032x}", f"{ctx.span_id:016x}"
+        # As f"{id:032x}" writes them, three times faster (span_fields.hex_id: the others).
+        try:
+            trace_id, span_id = (
+                ctx.trace_id.to_bytes(16, "big").hex(),
+                ctx.span_id.to_bytes(8, "big").hex(),
+            )
+        except (OverflowError, AttributeError, TypeError):
+            trace_id, span_id = hex_id(ctx.trace_id, 32), hex_id(ctx.span_id, 16)
     else:
         trace_id, span_id = "0" * 32, "0" * 16
     # "seq" holds its place (after "run", as on the recorder's lines) until number_events.
     main: dict[str, Any] = {
-        "ts": (span.end_time or 0) / 1e9,
+        "ts": (fields["_end_time"] or 0) / 1e9,
         "run": trace_id,
         "seq": None,
         "kind": "span",
         "trace_id": trace_id,
         "span_id": span_id,
     }
-    parent = span.parent
+    parent = fields["_parent"]
     parent_id = None
     if parent is not None:
-        main["parent_id"] = parent_id = f"{parent.span_id:016x}"
-    start = (span.start_time or 0) / 1e9
-    attrs = _span_attrs(span)
+        try:
+            parent_id = parent.span_id.to_bytes(8, "big").hex()
+        except (OverflowError, AttributeError, TypeError):
+            parent_id = hex_id(parent.span_id, 16)
+        main["parent_id"] = parent_id
+    start = (fields["_start_time"] or 0) / 1e9
+    attrs = span_attrs(fields)
     op = operation_of(attrs)
     if run_steps is not None:
         op = run_steps.operation(trace_id, span_id, parent_id, op, attrs)
-    status = span.status
-    error = status.status_code is _ERROR
-    events = _items(span, "_events")
+    error = fields["_status"].status_code is _ERROR
+    events = events_of(fields)
     # What every line of the span has (the start and error lines), when there are others.
     llm = op in n.LLM_OPERATIONS
     base = main.copy() if events or error or not llm else main
@@ -304,8 +190,8 @@ def span_lines(
     if fill_step(b, op, attrs, pairs, first, error=error):
         lines.append(first)
     if main["kind"] == "span":
-        main["name"] = span.name
-    main["otel"] = _otel_block(span, b, resource_ref, events, status)
+        main["name"] = fields["_name"]
+    main["otel"] = otel_block(fields, b.attrs, b.moved, resource_ref, events)
     lines.append(main)
     if events or error:
         lines.extend(_errors(span, base, events))

@@ -56,7 +56,13 @@ def encode_attrs(attrs: Attributes | Mapping[str, Any] | None) -> dict[str, Any]
     """OTel attributes as JSON values, types kept (see the module docstring)."""
     if not attrs:
         return {}
-    return {k: _encode_value(v) for k, v in attrs.items()}
+    # A loop, not a comprehension calling _encode_value for each: most values are strings,
+    # integers or booleans, kept as they are without a call.
+    out: dict[str, Any] = {}
+    for k, v in attrs.items():
+        t = type(v)
+        out[k] = v if t is str or t is int or t is bool else _encode_value(v)
+    return out
 
 
 def decode_attrs(attrs: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from .secret_accel import accelerated_candidates, stops_finder
 from .secret_checks import (
     UUID,
     bare_end,
@@ -34,7 +35,13 @@ from .secret_scan import (
     scan,
 )
 
-__all__ = ["FAMILIES", "candidates", "find_secrets", "verify_candidates", "verify_key"]
+__all__ = ["FAMILIES", "accelerated", "candidates", "find_secrets", "use_accelerator"]
+__all__ += ["verify_candidates"]
+__all__ += ["find_secrets_stdlib", "verify_key"]
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover - typing is not imported at run time (start-up cost)
+    from .secret_accel import Stops
 
 Span = tuple[int, int, str]
 
@@ -389,7 +396,23 @@ def find_secrets(data: bytes, text: bool = False, start: int = 0) -> list[tuple[
     """Every built-in family in ``data``: one scan of the folded bytes finds the candidates in
     C (see :func:`.secret_scan.find_candidates`), then each one is verified on the original
     bytes. ``start``: the bytes before it are known to hold no secret and no part of one (the
-    recorder's own ``ts``, generated ``run`` and ``seq``); a forward scan begins there."""
+    recorder's own ``ts``, generated ``run`` and ``seq``); a forward scan begins there.
+
+    With Hyperscan installed, its prefilter finds the stops instead (one vectorised pass, see
+    :mod:`.secret_accel`) and the scan's pattern is tried there alone: the same candidates."""
+    accel = _ACCEL[0] if _ACCEL else _load_accel()
+    if accel is not None:
+        stops = accel(data)
+        if not stops:
+            return _EMPTY_SPANS  # the common case: no candidate at all
+        return verify_candidates(data, accelerated_candidates(data, stops, start), text)
+    return find_secrets_stdlib(data, text, start)
+
+
+def find_secrets_stdlib(
+    data: bytes, text: bool = False, start: int = 0
+) -> list[tuple[int, int, str]]:
+    """:func:`find_secrets` by the standard library's ``re`` alone (no accelerator)."""
     folded = data.translate(FOLD_TABLE)
     n = len(data)  # is_dense(folded), inline (a call costs as much as the count)
     if n >= DENSE_MIN and folded.count(58, n // 2 - 128, n // 2 + 128) >= DENSE_STOPS:
@@ -404,6 +427,28 @@ def find_secrets(data: bytes, text: bool = False, start: int = 0) -> list[tuple[
         found_at.append((pos, *leaves[m.lastindex or 0]))
         m = rx.search(folded, pos + 1)
     return verify_candidates(data, found_at, text)
+
+
+#: The accelerator's function (bytes -> stops), or None: looked up on the first scan.
+_ACCEL: list[Stops | None] = []
+
+
+def _load_accel() -> Stops | None:
+    _ACCEL.append(stops_finder())
+    return _ACCEL[0]
+
+
+def accelerated() -> bool:
+    """True when the scan runs with the Hyperscan prefilter (loading it on the first call)."""
+    return (_ACCEL[0] if _ACCEL else _load_accel()) is not None
+
+
+def use_accelerator(enabled: bool) -> None:
+    """Scan with the optional Hyperscan prefilter (when installed) or with ``re`` alone: for
+    tests and benchmarks that compare the two. The verdicts are the same either way."""
+    _ACCEL.clear()
+    if not enabled:
+        _ACCEL.append(None)
 
 
 def verify_candidates(
