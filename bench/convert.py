@@ -422,9 +422,11 @@ def child_convert(tree: Path, argv: list[str]) -> float:
 
 def sampled_profile(data: bytes, rounds: int) -> None:
     """Where ``convert -o`` spends its time: ``rounds`` conversions of the file under a
-    ``SIGPROF`` sampler (every 0.1 ms of CPU time, the Python stack at each sample; no tracing
-    of calls, so small functions are not made dearer), printed as the share of samples in
-    each function of the package and below it (inclusive) and in it alone (self)."""
+    ``SIGPROF`` sampler (the Python stack at each sample, asked for every 0.1 ms of CPU time:
+    the kernel's tick makes it every few ms; no tracing of calls, so small functions are not
+    made dearer), printed as the share of samples in each function of the package and below
+    it (inclusive) and in it alone (self). A C function's time (orjson, sha256) counts in
+    the Python function that called it."""
     inclusive: collections.Counter[str] = collections.Counter()
     alone: collections.Counter[str] = collections.Counter()
 

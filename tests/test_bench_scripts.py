@@ -110,3 +110,28 @@ def test_redact_bench_prints_the_screen_beside_the_old_one_and_re_alone() -> Non
     cells = " +".join([NUMBER] * 7)
     for name, size in rows:
         assert re.search(rf"^{name} +{size} +{cells} ", out, re.M), (name, size, out)
+
+
+def test_convert_bench_prints_convert_beside_the_floor_the_lean_converter_and_a_baseline() -> None:
+    """bench/convert.py --floor-only prints convert -o and the orjson floor, where convert's
+    time goes, the ratio against the 0.6x target, the lean converter (whose bytes it checks
+    against convert's) and, with --baseline, both trees' convert -o in child processes."""
+    out = run_bench(
+        "bench/convert.py", "--floor-only", "--reps", "1", "--runs", "20", "--baseline", "."
+    )
+    for name in ("orjson floor", "convert -o", "read only", "read + build spans", "lean converter"):
+        assert re.search(rf"^{re.escape(name)} +{NUMBER} +{NUMBER} +{NUMBER}$", out, re.M), out
+    assert re.search(rf"^convert -o per line: read {NUMBER} us, build spans", out, re.M), out
+    assert re.search(rf"orjson floor \(median of rounds\): {NUMBER}x \(target >= 0.6x\)", out)
+    assert re.search(rf"^lean converter .*/ orjson floor: {NUMBER}x$", out, re.M), out
+    for label in ("this tree", "baseline"):
+        assert re.search(rf"^  {label} +{NUMBER} s +{NUMBER} MB/s +{NUMBER} us/line$", out, re.M)
+    assert re.search(rf"this tree / baseline speed \(median of rounds\): {NUMBER}x", out), out
+
+
+def test_convert_bench_profile_prints_the_converters_functions() -> None:
+    """bench/convert.py --profile samples convert -o and prints its functions' shares."""
+    out = run_bench("bench/convert.py", "--profile", "3", "--runs", "400")
+    assert re.search(rf"^convert -o, {NUMBER} samples over 3 conversions", out, re.M), out
+    for name in ("otel/span_output.py:convert_stream", "otel/to_spans.py:feed"):
+        assert re.search(rf"^ +{NUMBER}% +{NUMBER}% +{re.escape(name)}$", out, re.M), out
