@@ -286,8 +286,13 @@ def test_distinct_plans_move_as_the_checked_moves_do(attrs: dict[str, Any]) -> N
     already set, and gives the lines of the moves that look."""
     span = _span(attrs)
     fast = _lines(span)
+    checked = plain_llm._move
+
+    def always_checked(*args: Any) -> bool:
+        return checked(*args[:4], False)
+
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(plain_llm, "_move_distinct", plain_llm._move)
+        mp.setattr(plain_llm, "_move", always_checked)
         assert _lines(span) == fast
 
 

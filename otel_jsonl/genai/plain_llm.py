@@ -74,7 +74,7 @@ class _Plan(NamedTuple):
     request: _Steps
     messages: _Steps
     #: No two attributes fill one field (provider; usage's deprecated names): the moves need
-    #: not look for a field already set (:func:`_move_distinct`).
+    #: not look for a field already set (:func:`_move`).
     distinct: bool
 
 
@@ -266,12 +266,14 @@ def fill_plain_llm(b: FieldBuilder, op: str, attrs: Mapping[str, Any], has_event
     # message field says otherwise (_content): the scalars moved are finite (_move), the
     # otel block writes the others as objects.
     b.native = True
-    move = _move_distinct if plan.distinct else _move
-    if not move(b, attrs, plan.models, None):
+    distinct = plan.distinct
+    if not _move(b, attrs, plan.models, None, distinct):
         return _undo(b, main_len, attrs)
     if "model" not in main and "response_model" in main:
         main["model"] = main["response_model"]
-    if not (move(b, attrs, plan.ids, None) and move(b, attrs, plan.usage, "usage")):
+    if not (
+        _move(b, attrs, plan.ids, None, distinct) and _move(b, attrs, plan.usage, "usage", distinct)
+    ):
         return _undo(b, main_len, attrs)
     if plan.finish:
         reasons = attrs[n.GEN_AI_RESPONSE_FINISH_REASONS]
@@ -282,7 +284,7 @@ def fill_plain_llm(b: FieldBuilder, op: str, attrs: Mapping[str, Any], has_event
                 return _undo(b, main_len, attrs)  # a str subclass: the general path's
         elif isinstance(reasons, (tuple, list)):
             return _undo(b, main_len, attrs)
-    if not move(b, attrs, plan.request, "request"):
+    if not _move(b, attrs, plan.request, "request", distinct):
         return _undo(b, main_len, attrs)
     for key, field, _ in plan.messages:
         if not _content(b, key, field, attrs[key]):
@@ -298,44 +300,14 @@ def fill_plain_llm(b: FieldBuilder, op: str, attrs: Mapping[str, Any], has_event
     return True
 
 
-def _move(b: FieldBuilder, attrs: Mapping[str, Any], steps: _Steps, into: str | None) -> bool:
+def _move(
+    b: FieldBuilder, attrs: Mapping[str, Any], steps: _Steps, into: str | None, distinct: bool
+) -> bool:
     """Move each attribute of ``steps`` to its field of the line (``into`` None) or of its
     ``usage`` / ``request`` object, as ``FieldBuilder.move`` does (usage: integers only);
-    False for a value of a type only the general path knows how to treat."""
-    main, left, moved = b.main, b.attrs, b.moved
-    counts = into == "usage"
-    for key, field, pointer in steps:
-        value = attrs[key]
-        t = type(value)
-        if counts:
-            if t is not int:
-                if t is not bool and isinstance(value, int):
-                    return False
-                continue
-        elif not (t is str or t is int or t is bool or (t is float and math.isfinite(value))):
-            if t is tuple or t is float or value is None:
-                continue  # stays an attribute
-            return False
-        target: dict[str, Any] = main
-        if into is not None:
-            target = main.get(into) or main.setdefault(into, {})
-        if field in target:
-            old = target[field]
-            if type(old) is not t or old != value:
-                continue
-        else:
-            target[field] = value
-        del left[key]
-        moved[key] = pointer
-    return True
-
-
-def _move_distinct(
-    b: FieldBuilder, attrs: Mapping[str, Any], steps: _Steps, into: str | None
-) -> bool:
-    """:func:`_move` for a plan whose fields are all distinct (``_Plan.distinct``), on a fresh
-    line: no field can be set already, so none is looked for, and the ``usage`` / ``request``
-    object is made at its first value."""
+    False for a value of a type only the general path knows how to treat. ``distinct``: the
+    plan's fields are all distinct (``_Plan.distinct``) on a fresh line, so no field can be
+    set already and none is looked for."""
     main, left, moved = b.main, b.attrs, b.moved
     target = main if into is None else None
     counts = into == "usage"
@@ -351,9 +323,18 @@ def _move_distinct(
             if t is tuple or t is float or value is None:
                 continue  # stays an attribute
             return False
-        if target is None:
-            target = main[into] = {}  # type: ignore[index]  # into is a name here
-        target[field] = value
+        if target is None:  # the usage / request object, made at its first value
+            assert into is not None
+            if distinct:
+                target = main[into] = {}
+            else:
+                target = main.get(into) or main.setdefault(into, {})
+        if not distinct and field in target:
+            old = target[field]
+            if type(old) is not t or old != value:
+                continue
+        else:
+            target[field] = value
         del left[key]
         moved[key] = pointer
     return True
