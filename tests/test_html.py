@@ -361,6 +361,34 @@ def test_keyboard_navigation_and_permalinks(watched: Watched, demo: Path, tmp_pa
     watched.assert_clean()
 
 
+def test_the_next_step_stays_on_screen_after_a_tall_step_opens(
+    watched: Watched, tmp_path: Path
+) -> None:
+    """Opening a step taller than the window and moving on at once (before the page has
+    measured it) keeps the next step on screen: the list re-flows around the current step."""
+    events = big_run(6, run="tall0001")
+    events[1]["output"] = [{"role": "assistant", "content": "a long answer line\n" * 400}]
+    trace = write_lines(tmp_path / "tall.jsonl", events)
+    watched.open(page_for(trace, tmp_path / "tall.html"))
+    page = watched.page
+    # All three keys in one task: the page measures the opened step only afterwards.
+    page.evaluate(
+        """() => { for (const key of ['j', 'Enter', 'j']) document.activeElement.dispatchEvent(
+            new KeyboardEvent('keydown', {key: key, bubbles: true})); }"""
+    )
+    page.wait_for_timeout(300)  # the resize observer and a frame or two
+    box = until(
+        page,
+        "(() => { const el = document.querySelector('#step-2');"
+        " if (!el) return null; const r = el.getBoundingClientRect();"
+        " return {top: r.top, bottom: r.bottom, height: innerHeight}; })()",
+    )
+    assert 0 <= box["top"] < box["height"], box
+    assert page.locator(".row.current").get_attribute("id") == "step-2"
+    assert page.get_attribute("#step-1 .line", "aria-expanded") == "true"
+    watched.assert_clean()
+
+
 def test_capped_value_shows_full_blob_when_embedded_or_links_it(
     watched: Watched, demo: Path, tmp_path: Path
 ) -> None:

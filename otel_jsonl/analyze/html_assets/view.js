@@ -570,11 +570,18 @@
   }
   function schedule() { if (!drawing) { drawing = true; requestAnimationFrame(draw); } }
   // Rows report their real height (expanded steps, wrapped text, zoom); the list re-flows, and
-  // keeps what is on screen in place when a row above the viewport changed.
+  // keeps one row where it was on screen: the current step when it is on screen (a step opened
+  // and left at once grows below it, not over the next one), else the first row on screen.
   // The first measured collapsed row re-estimates every row not yet drawn, so later rows
   // arrive at their height and scrolling does not re-flow the list on every frame.
+  function anchorRow(top) {
+    var c = state.current, off = state.offsets;
+    if (c < state.items.length && off[c + 1] > top && off[c] < top + window.innerHeight) return c;
+    return indexAt(Math.max(0, top));
+  }
   var resizer = new ResizeObserver(function (entries) {
-    var changed = false, shift = 0, top = window.scrollY - listTop(), hs = state.heights;
+    var changed = false, top = window.scrollY - listTop(), hs = state.heights;
+    var anchor = anchorRow(top), before = state.offsets[anchor];
     entries.forEach(function (e) {
       var el = e.target, i = Number(el.dataset.index);
       if (state.rows.get(i) !== el) return;
@@ -582,23 +589,21 @@
       if (!hgt) return;
       var collapsed = !state.expanded.has(state.items[i].id);
       if (collapsed && !state.measured[i] && Math.abs(hgt - estimate) > 0.5) {
-        var old = estimate;
         estimate = hgt;
         for (var j = 0; j < hs.length; j++) {
-          if (!state.measured[j] && j !== i && !state.expanded.has(state.items[j].id)) {
-            if (state.offsets[j + 1] <= top) shift += hgt - old;
-            hs[j] = hgt;
-          }
+          if (!state.measured[j] && j !== i && !state.expanded.has(state.items[j].id)) hs[j] = hgt;
         }
         changed = true;
       }
       state.measured[i] = 1;
-      if (Math.abs(hgt - hs[i]) > 0.5) {
-        if (state.offsets[i + 1] <= top) shift += hgt - hs[i];
-        hs[i] = hgt; changed = true;
-      }
+      if (Math.abs(hgt - hs[i]) > 0.5) { hs[i] = hgt; changed = true; }
     });
-    if (changed) { relayout(); if (shift) window.scrollBy(0, shift); schedule(); }
+    if (changed) {
+      relayout();
+      var shift = state.offsets[anchor] - before;
+      if (shift) window.scrollBy(0, shift);
+      schedule();
+    }
   });
 
   function track(s) {
