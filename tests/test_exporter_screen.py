@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,13 +15,12 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
+from test_redact_scan import corpus_text, corpus_values
 
 from otel_jsonl.otel.exporter import JsonlSpanExporter
 from otel_jsonl.otel.exporter_screen import LineScreen
 from otel_jsonl.record import secrets
 from otel_jsonl.record.secrets import candidates
-
-DATA = Path(__file__).parent / "data" / "redaction"
 
 #: Every key the exporter writes on a step line and in its ``otel`` object.
 OUR_KEYS = str.split(
@@ -35,13 +33,7 @@ OUR_KEYS = str.split(
 
 
 def _corpus() -> list[str]:
-    out = []
-    for name in ("positives.jsonl", "lookalikes.jsonl"):
-        with (DATA / name).open(encoding="utf-8") as f:
-            for line in f:
-                value = json.loads(line)["value"]
-                out.append(value if isinstance(value, str) else json.dumps(value))
-    return out
+    return [corpus_text(value) for value in corpus_values()]
 
 
 CORPUS = _corpus()

@@ -128,7 +128,7 @@ def test_a_window_around_each_stop_matches_as_the_whole_line(text: str, as_text:
     candidate of the forward scan over the whole folded line, and nothing else."""
     data = text.encode("utf-8") if as_text else codec.dumps_line({"t": text})
     whole = secret_scan.forward_candidates(data.translate(secret_scan.FOLD_TABLE))
-    assert secret_accel.windowed_candidates(data, list(range(len(data)))) == whole
+    assert secret_accel.accelerated_candidates(data, list(range(len(data))), windowed=True) == whole
 
 
 def test_long_lines_with_few_stops_are_matched_in_windows() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -27,15 +28,26 @@ def _both(data: bytes, text: bool) -> tuple[list[tuple[int, int, str]], list[tup
     )
 
 
-def _corpus_values() -> list[bytes]:
+def corpus_values() -> list[Any]:
+    """Every value of the redaction corpus (positives, then look-alikes), as its row holds it."""
     out = []
     for name in ("positives.jsonl", "lookalikes.jsonl"):
         with (DATA / name).open(encoding="utf-8") as f:
-            for line in f:
-                value = json.loads(line)["value"]
-                raw = value if isinstance(value, str) else json.dumps(value)
-                out.append(raw.encode("utf-8"))
-                out.append(codec.dumps_line({"ts": 1.0, "kind": "tool_result", "output": value}))
+            out.extend(json.loads(line)["value"] for line in f)
+    return out
+
+
+def corpus_text(value: Any) -> str:
+    """A corpus value as text: itself, or its JSON."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _corpus_values() -> list[bytes]:
+    """Each corpus value bare and recorded in a line."""
+    out = []
+    for value in corpus_values():
+        out.append(corpus_text(value).encode("utf-8"))
+        out.append(codec.dumps_line({"ts": 1.0, "kind": "tool_result", "output": value}))
     return out
 
 
@@ -184,14 +196,12 @@ def test_skipping_the_recorders_own_header_finds_every_secret_of_the_corpus() ->
 
     redactor = Redactor()
     lines = 0
-    for name in ("positives.jsonl", "lookalikes.jsonl"):
-        with (DATA / name).open(encoding="utf-8") as f:
-            for row in f:
-                line, start = _step_line(json.loads(row)["value"])
-                assert start > 40  # the header was found, so the skip is really taken
-                assert secrets.find_secrets(line, False, start) == secrets.find_secrets(line)
-                assert redactor.redact_bytes(line, False, start) == redactor.redact_bytes(line)
-                lines += 1
+    for value in corpus_values():
+        line, start = _step_line(value)
+        assert start > 40  # the header was found, so the skip is really taken
+        assert secrets.find_secrets(line, False, start) == secrets.find_secrets(line)
+        assert redactor.redact_bytes(line, False, start) == redactor.redact_bytes(line)
+        lines += 1
     assert lines > 1000
 
 

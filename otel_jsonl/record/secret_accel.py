@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing is not imported at run time (star
     #: Where in a line the scan may stop, ascending and distinct (empty: no candidate at all).
     Stops = Callable[[bytes], list[int]]
 
-__all__ = ["accelerated_candidates", "stops_finder", "windowed_candidates"]
+__all__ = ["accelerated_candidates", "stops_finder"]
 
 # What a candidate must start with to be verified, exactly as the verifiers read it (their
 # patterns are case-sensitive): a token's prefix up to the byte the scan stops at, with how many
@@ -137,37 +137,27 @@ _WINDOW = _BEHIND + _AHEAD
 
 
 def accelerated_candidates(
-    data: bytes, stops: list[int], start: int = 0
+    data: bytes, stops: list[int], start: int = 0, windowed: bool | None = None
 ) -> list[tuple[int, str, int]]:
     """The candidates of :func:`.secret_scan.forward_candidates` at the prefilter's stops: the
     scan's own pattern tried at each stop from ``start`` on (its lookbehinds read before it),
-    in the line folded whole, or for a long line with few stops in a window around each one
-    (folding 64 KB costs about 70 µs, a window a third of a microsecond)."""
-    if len(stops) * _WINDOW < len(data):
-        return windowed_candidates(data, stops, start)
-    rx, leaves = scan()
-    folded = data.translate(FOLD_TABLE)
-    match = rx.match
-    found = []
-    for pos in stops:
-        if pos >= start:
-            m = match(folded, pos)
-            if m is not None:
-                found.append((pos, *leaves[m.lastindex or 0]))
-    return found
-
-
-def windowed_candidates(
-    data: bytes, stops: list[int], start: int = 0
-) -> list[tuple[int, str, int]]:
-    """:func:`accelerated_candidates` with each stop matched in its own window of the line."""
+    in the line folded whole, or (``windowed``; by default for a long line with few stops) in a
+    window of the line around each stop, folded alone (folding 64 KB costs about 70 µs, a
+    window a third of a microsecond)."""
     rx, leaves = scan()
     match = rx.match
+    if windowed is None:
+        windowed = len(stops) * _WINDOW < len(data)
+    folded = b"" if windowed else data.translate(FOLD_TABLE)
     found = []
     for pos in stops:
-        if pos >= start:
+        if pos < start:
+            continue
+        if windowed:
             lo = pos - _BEHIND if pos > _BEHIND else 0
             m = match(data[lo : pos + _AHEAD].translate(FOLD_TABLE), pos - lo)
-            if m is not None:
-                found.append((pos, *leaves[m.lastindex or 0]))
+        else:
+            m = match(folded, pos)
+        if m is not None:
+            found.append((pos, *leaves[m.lastindex or 0]))
     return found
